@@ -1,0 +1,25 @@
+# Warnings are errors on every compiler and every target.
+add_compile_options(
+    -Wall -Wextra -Werror
+    -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
+    -Wno-unused-parameter)
+
+if(HAWIYA_SANITIZE)
+    add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                        -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+endif()
+
+if(HAWIYA_FUZZ)
+    if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+        message(FATAL_ERROR "HAWIYA_FUZZ needs clang (CC=clang)")
+    endif()
+    # Every library is instrumented for coverage; only fuzz targets link libFuzzer's main.
+    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                        -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Host programs use POSIX; common/ must not (it is checked by tests/check_common_symbols.sh).
+add_library(hawiya_posix INTERFACE)
+target_compile_definitions(hawiya_posix INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)

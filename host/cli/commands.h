@@ -1,0 +1,18 @@
+/*
+ * The `hawiya` command-line tool: each subcommand is one function in its own
+ * cmd_NAME.c, listed in the table in hawiya.c. A subcommand returns the
+ * process exit status: 0 on success, 1 when what it checked failed, 2 on a
+ * usage error.
+ */
+#ifndef HAWIYA_CLI_COMMANDS_H
+#define HAWIYA_CLI_COMMANDS_H
+
+struct cli_command {
+    const char *name;
+    const char *usage;                 /* one line, after "hawiya NAME " */
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+};
+
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Hawiya needs, and nothing when they are already there.
+# Used by the README's two commands, so a fresh Debian machine needs no manual step.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    gcc make cmake pkg-config clang libclang-rt-14-dev clang-format git
+    # libraries
+    libcmocka-dev libmbedtls-dev libpcsclite-dev libusb-1.0-0-dev libcjson-dev
+    # tools the tests drive
+    pcscd pcsc-tools openssl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: run as root or install sudo" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then builds and runs the
+# whole suite three times: plain gcc, gcc with ASan+UBSan, and the libFuzzer
+# targets under clang (each for HAWIYA_FUZZ_SECONDS, default 20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+
+JOBS=$(nproc)
+run() {
+    local dir=$1
+    shift
+    echo "=== $dir: $*"
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS"
+}
+
+run build
+ctest --test-dir build --output-on-failure --no-tests=error -j "$JOBS"
+
+run build-asan -DHAWIYA_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$JOBS" -LE '^(format|symbols)$'
+
+CC=clang run build-fuzz -DHAWIYA_FUZZ=ON -DHAWIYA_FUZZ_SECONDS="${HAWIYA_FUZZ_SECONDS:-20}"
+ctest --test-dir build-fuzz --output-on-failure --no-tests=error -j "$JOBS" -L fuzz
