@@ -1,0 +1,99 @@
+/*
+ * simline: the wire format of the simulated card line.
+ *
+ * The sim board (boards/sim, the reader) and hawiya-vcard (the card) are two
+ * processes joined by a stream socket that stands for the contacts of
+ * ISO/IEC 7816-3 §5: VCC (C1), RST (C2), CLK (C3) and I/O (C7), plus the
+ * slot's card-presence switch. Each record is one event on those contacts at a
+ * point of simulated time, so both sides account every character in ETUs at
+ * the Fi/Di and clock in force (7816-3 §7.1: 1 etu = F / (D x f)).
+ *
+ * Record: type (1) | reserved 0 (1) | payload length (2, LE) | time in ns (8, LE) | payload.
+ *
+ * I/O characters travel as the raw line byte a direct-convention UART would
+ * read (LSB first, high = 1), so an inverse-convention card really sends TS
+ * as 0x03 and the reader has to detect it (7816-3 §8.1). Each character
+ * carries flags: a parity error seen on the line (7816-3 §7.3) and whether
+ * the receiving UART's ETU differed from the sender's (the character is then
+ * unreadable, as on a real line after a PPS only one side applied).
+ *
+ * Time is owned by the reader. The card never sends unprompted I/O: after
+ * handling what the reader sent it answers with its characters, each block of
+ * them stamped with its start time, then SYNC ("quiet until you send again"),
+ * so the reader can decide a timeout in simulated time without sleeping.
+ * PRESENCE may come at any moment (a card removed by a test).
+ */
+#ifndef HAWIYA_SIMLINE_H
+#define HAWIYA_SIMLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIMLINE_HEADER_SIZE 12
+#define SIMLINE_MAX_IO      1024 /* characters in one IO record */
+#define SIMLINE_MAX_PAYLOAD (6 + 2 * SIMLINE_MAX_IO)
+
+enum simline_type {
+    SIMLINE_VCC = 1,      /* reader -> card: u16 millivolts, 0 = off */
+    SIMLINE_CLK = 2,      /* reader -> card: u32 clock in Hz, 0 = stopped */
+    SIMLINE_RST = 3,      /* reader -> card: u8 level, 0 = RST low (reset asserted) */
+    SIMLINE_IO = 4,       /* both: u32 ps per character, u16 n, n bytes, n flag bytes */
+    SIMLINE_SYNC = 5,     /* card -> reader: no payload; quiet until the reader sends */
+    SIMLINE_PRESENCE = 6, /* card -> reader: u8 1 = card in the slot, 0 = removed */
+};
+
+/* Per-character flags of an IO record. */
+#define SIMLINE_CHAR_PARITY_ERROR 0x01
+
+enum simline_err {
+    SIMLINE_OK = 0,
+    SIMLINE_ERR_INCOMPLETE,   /* a valid prefix: more bytes are needed */
+    SIMLINE_ERR_BAD_TYPE,     /* unknown record type */
+    SIMLINE_ERR_BAD_RESERVED, /* reserved byte not zero */
+    SIMLINE_ERR_BAD_LENGTH,   /* payload length wrong for the type */
+    SIMLINE_ERR_BAD_VALUE,    /* a field out of its range */
+    SIMLINE_ERR_NO_SPACE,     /* the output buffer is too small */
+};
+
+const char *simline_err_str(enum simline_err e);
+
+struct simline_msg {
+    enum simline_type type;
+    uint64_t t_ns; /* simulated time at which the event starts */
+    union {
+        uint16_t vcc_mv;
+        uint32_t clk_hz;
+        uint8_t rst_level;
+        uint8_t present;
+        struct {
+            uint32_t char_ps;     /* duration of one character, guard time included */
+            uint16_t n;           /* 1..SIMLINE_MAX_IO */
+            const uint8_t *chars; /* points into the decoded buffer */
+            const uint8_t *flags; /* n flags, same */
+        } io;
+    } u;
+};
+
+/*
+ * Decodes one record from the start of `in`. On SIMLINE_OK `*used` is the
+ * record's size; on SIMLINE_ERR_INCOMPLETE `*used` is how many bytes at least
+ * the record needs in all. IO pointers point into `in`.
+ */
+enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_msg *m, size_t *used);
+
+/* Encodes one record; IO records take chars/flags (flags may be NULL: all zero). */
+enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_t cap,
+                                size_t *out_len);
+
+/* Time of character i of an IO record that started at t_ns. */
+uint64_t simline_char_time_ns(uint64_t t_ns, uint32_t char_ps, size_t i);
+
+/*
+ * Duration of one character in picoseconds: (12 + extra) etu at 1 etu = F/(D f)
+ * (7816-3 §7.1, §7.2). `char_etu` is 12 for T=0 and the ATR/PPS (10 bits and
+ * the 2 etu guard time), 11 for T=1 (CGT), plus the extra guard time N.
+ */
+uint32_t simline_char_ps(unsigned fi, unsigned di, uint32_t clk_hz, unsigned char_etu);
+
+#endif

@@ -1,0 +1,174 @@
+#include "hawiya/simline.h"
+
+#include <string.h>
+
+const char *simline_err_str(enum simline_err e)
+{
+    switch (e) {
+    case SIMLINE_OK: return "SIMLINE_OK";
+    case SIMLINE_ERR_INCOMPLETE: return "SIMLINE_ERR_INCOMPLETE";
+    case SIMLINE_ERR_BAD_TYPE: return "SIMLINE_ERR_BAD_TYPE";
+    case SIMLINE_ERR_BAD_RESERVED: return "SIMLINE_ERR_BAD_RESERVED";
+    case SIMLINE_ERR_BAD_LENGTH: return "SIMLINE_ERR_BAD_LENGTH";
+    case SIMLINE_ERR_BAD_VALUE: return "SIMLINE_ERR_BAD_VALUE";
+    case SIMLINE_ERR_NO_SPACE: return "SIMLINE_ERR_NO_SPACE";
+    }
+    return "SIMLINE_ERR_UNKNOWN";
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Payload size a fixed-size record type must have, or -1 for IO (variable). */
+static int fixed_payload(uint8_t type)
+{
+    switch (type) {
+    case SIMLINE_VCC: return 2;
+    case SIMLINE_CLK: return 4;
+    case SIMLINE_RST: return 1;
+    case SIMLINE_SYNC: return 0;
+    case SIMLINE_PRESENCE: return 1;
+    case SIMLINE_IO: return -1;
+    }
+    return -2;
+}
+
+enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_msg *m, size_t *used)
+{
+    *used = SIMLINE_HEADER_SIZE;
+    if (len < SIMLINE_HEADER_SIZE)
+        return SIMLINE_ERR_INCOMPLETE;
+    int fixed = fixed_payload(in[0]);
+    if (fixed == -2)
+        return SIMLINE_ERR_BAD_TYPE;
+    if (in[1] != 0)
+        return SIMLINE_ERR_BAD_RESERVED;
+    size_t plen = get16(in + 2);
+    if (fixed >= 0 ? plen != (size_t)fixed : (plen < 8 || plen > SIMLINE_MAX_PAYLOAD))
+        return SIMLINE_ERR_BAD_LENGTH;
+    *used = SIMLINE_HEADER_SIZE + plen;
+    if (len < *used)
+        return SIMLINE_ERR_INCOMPLETE;
+
+    const uint8_t *p = in + SIMLINE_HEADER_SIZE;
+    memset(m, 0, sizeof *m);
+    m->type = (enum simline_type)in[0];
+    m->t_ns = get64(in + 4);
+    switch (m->type) {
+    case SIMLINE_VCC: m->u.vcc_mv = get16(p); break;
+    case SIMLINE_CLK: m->u.clk_hz = get32(p); break;
+    case SIMLINE_RST:
+    case SIMLINE_PRESENCE:
+        if (p[0] > 1)
+            return SIMLINE_ERR_BAD_VALUE;
+        m->u.rst_level = p[0]; /* same storage as present */
+        break;
+    case SIMLINE_SYNC: break;
+    case SIMLINE_IO: {
+        uint16_t n = get16(p + 4);
+        if (n == 0 || n > SIMLINE_MAX_IO || plen != 6 + 2 * (size_t)n)
+            return SIMLINE_ERR_BAD_LENGTH;
+        m->u.io.char_ps = get32(p);
+        if (m->u.io.char_ps == 0)
+            return SIMLINE_ERR_BAD_VALUE;
+        m->u.io.n = n;
+        m->u.io.chars = p + 6;
+        m->u.io.flags = p + 6 + n;
+        break;
+    }
+    }
+    return SIMLINE_OK;
+}
+
+enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_t cap,
+                                size_t *out_len)
+{
+    int fixed = fixed_payload((uint8_t)m->type);
+    if (fixed == -2)
+        return SIMLINE_ERR_BAD_TYPE;
+    size_t plen = (size_t)fixed;
+    if (fixed < 0) {
+        if (m->u.io.n == 0 || m->u.io.n > SIMLINE_MAX_IO || m->u.io.char_ps == 0)
+            return SIMLINE_ERR_BAD_VALUE;
+        plen = 6 + 2 * (size_t)m->u.io.n;
+    }
+    if (cap < SIMLINE_HEADER_SIZE + plen)
+        return SIMLINE_ERR_NO_SPACE;
+
+    uint8_t *p = out + SIMLINE_HEADER_SIZE;
+    out[0] = (uint8_t)m->type;
+    out[1] = 0;
+    put16(out + 2, (uint16_t)plen);
+    put64(out + 4, m->t_ns);
+    switch (m->type) {
+    case SIMLINE_VCC: put16(p, m->u.vcc_mv); break;
+    case SIMLINE_CLK: put32(p, m->u.clk_hz); break;
+    case SIMLINE_RST:
+    case SIMLINE_PRESENCE:
+        if (m->u.rst_level > 1)
+            return SIMLINE_ERR_BAD_VALUE;
+        p[0] = m->u.rst_level;
+        break;
+    case SIMLINE_SYNC: break;
+    case SIMLINE_IO:
+        put32(p, m->u.io.char_ps);
+        put16(p + 4, m->u.io.n);
+        memcpy(p + 6, m->u.io.chars, m->u.io.n);
+        if (m->u.io.flags)
+            memcpy(p + 6 + m->u.io.n, m->u.io.flags, m->u.io.n);
+        else
+            memset(p + 6 + m->u.io.n, 0, m->u.io.n);
+        break;
+    }
+    *out_len = SIMLINE_HEADER_SIZE + plen;
+    return SIMLINE_OK;
+}
+
+uint64_t simline_char_time_ns(uint64_t t_ns, uint32_t char_ps, size_t i)
+{
+    return t_ns + (uint64_t)char_ps * i / 1000;
+}
+
+uint32_t simline_char_ps(unsigned fi, unsigned di, uint32_t clk_hz, unsigned char_etu)
+{
+    if (di == 0 || clk_hz == 0)
+        return 0;
+    /* char_etu * F / (D * f) seconds, in ps; 64-bit keeps it exact before the division. */
+    uint64_t num = (uint64_t)char_etu * fi * 1000000000000ull;
+    uint64_t den = (uint64_t)di * clk_hz;
+    uint64_t ps = (num + den / 2) / den;
+    return ps > UINT32_MAX ? UINT32_MAX : (uint32_t)ps;
+}

@@ -1,0 +1,106 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "hawiya/simline.h"
+
+/* 7816-3 §7.1: at f = 3.5712 MHz and F/D = 372/1 the line runs at 9600 bit/s,
+ * so a 12-etu character lasts exactly 1.25 ms. */
+static void char_time_default_speed(void **state)
+{
+    assert_int_equal(simline_char_ps(372, 1, 3571200, 12), 1250000000u);
+    /* TA1 = 0x96 (F = 512, D = 32) at 4 MHz: 1 etu = 4 us, a T=1 character 11 etu. */
+    assert_int_equal(simline_char_ps(512, 32, 4000000, 11), 44000000u);
+    assert_int_equal(simline_char_ps(512, 0, 4000000, 11), 0);
+}
+
+static void io_record_exact_bytes(void **state)
+{
+    const uint8_t chars[] = {0x03, 0x3F};
+    const uint8_t flags[] = {0x00, SIMLINE_CHAR_PARITY_ERROR};
+    struct simline_msg m = {.type = SIMLINE_IO, .t_ns = 0x0102030405060708ull};
+    m.u.io.char_ps = 1250000000u;
+    m.u.io.n = 2;
+    m.u.io.chars = chars;
+    m.u.io.flags = flags;
+    uint8_t buf[64];
+    size_t n;
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_OK);
+    const uint8_t want[] = {0x04, 0x00, 0x0A, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02,
+                            0x01, 0x80, 0x7C, 0x81, 0x4A, 0x02, 0x00, 0x03, 0x3F, 0x00, 0x01};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+
+    struct simline_msg d;
+    size_t used;
+    assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_OK);
+    assert_int_equal(used, n);
+    assert_int_equal(d.type, SIMLINE_IO);
+    assert_true(d.t_ns == m.t_ns);
+    assert_int_equal(d.u.io.n, 2);
+    assert_memory_equal(d.u.io.chars, chars, 2);
+    assert_memory_equal(d.u.io.flags, flags, 2);
+    /* The second character starts one character time after the first. */
+    assert_true(simline_char_time_ns(1000, d.u.io.char_ps, 1) == 1000 + 1250000);
+
+    /* Every proper prefix is incomplete, and says how much is needed. */
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(simline_decode(buf, k, &d, &used), SIMLINE_ERR_INCOMPLETE);
+        assert_true(used > k && used <= n);
+    }
+}
+
+static void fixed_records(void **state)
+{
+    uint8_t buf[32];
+    size_t n, used;
+    struct simline_msg m = {.type = SIMLINE_CLK, .t_ns = 5};
+    m.u.clk_hz = 4000000;
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_OK);
+    const uint8_t want[] = {0x02, 0, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x09, 0x3D, 0x00};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(buf, want, n);
+
+    struct simline_msg d;
+    assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_OK);
+    assert_int_equal(d.u.clk_hz, 4000000);
+
+    m.type = SIMLINE_SYNC;
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_OK);
+    assert_int_equal(n, SIMLINE_HEADER_SIZE);
+    assert_int_equal(simline_encode(&m, buf, 11, &n), SIMLINE_ERR_NO_SPACE);
+}
+
+static void hostile_records(void **state)
+{
+    struct simline_msg d;
+    size_t used;
+    uint8_t bad_type[12] = {0x09};
+    assert_int_equal(simline_decode(bad_type, 12, &d, &used), SIMLINE_ERR_BAD_TYPE);
+    uint8_t bad_res[12] = {SIMLINE_SYNC, 1};
+    assert_int_equal(simline_decode(bad_res, 12, &d, &used), SIMLINE_ERR_BAD_RESERVED);
+    uint8_t bad_len[13] = {SIMLINE_RST, 0, 2, 0};
+    assert_int_equal(simline_decode(bad_len, 13, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    uint8_t bad_rst[13] = {SIMLINE_RST, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+    assert_int_equal(simline_decode(bad_rst, 13, &d, &used), SIMLINE_ERR_BAD_VALUE);
+    /* IO whose count disagrees with the payload length. */
+    uint8_t bad_io[12 + 8] = {SIMLINE_IO, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0};
+    assert_int_equal(simline_decode(bad_io, sizeof bad_io, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    /* IO with zero characters. */
+    uint8_t zero_io[12 + 8] = {SIMLINE_IO, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+    assert_int_equal(simline_decode(zero_io, sizeof zero_io, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    assert_string_equal(simline_err_str(SIMLINE_ERR_BAD_LENGTH), "SIMLINE_ERR_BAD_LENGTH");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(char_time_default_speed),
+        cmocka_unit_test(io_record_exact_bytes),
+        cmocka_unit_test(fixed_records),
+        cmocka_unit_test(hostile_records),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
