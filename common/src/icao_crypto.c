@@ -1,0 +1,324 @@
+#include <string.h>
+
+#include <mbedtls/aes.h>
+#include <mbedtls/des.h>
+#include <mbedtls/sha1.h>
+#include <mbedtls/sha256.h>
+
+#include "hawiya/icao_crypto.h"
+#include "hawiya/wipe.h"
+
+const char *icao_crypto_err_str(enum icao_crypto_err e)
+{
+    switch (e) {
+    case ICAO_CRYPTO_OK: return "ICAO_CRYPTO_OK";
+    case ICAO_CRYPTO_ERR_CIPHER: return "ICAO_CRYPTO_ERR_CIPHER";
+    case ICAO_CRYPTO_ERR_LENGTH: return "ICAO_CRYPTO_ERR_LENGTH";
+    case ICAO_CRYPTO_ERR_BUFFER: return "ICAO_CRYPTO_ERR_BUFFER";
+    case ICAO_CRYPTO_ERR_PADDING: return "ICAO_CRYPTO_ERR_PADDING";
+    case ICAO_CRYPTO_ERR_BACKEND: return "ICAO_CRYPTO_ERR_BACKEND";
+    }
+    return "ICAO_CRYPTO_ERR_UNKNOWN";
+}
+
+size_t icao_key_len(enum icao_cipher c)
+{
+    switch (c) {
+    case ICAO_3DES: return 16;
+    case ICAO_AES128: return 16;
+    case ICAO_AES192: return 24;
+    case ICAO_AES256: return 32;
+    }
+    return 0;
+}
+
+size_t icao_block_len(enum icao_cipher c)
+{
+    switch (c) {
+    case ICAO_3DES: return 8;
+    case ICAO_AES128:
+    case ICAO_AES192:
+    case ICAO_AES256: return 16;
+    }
+    return 0;
+}
+
+void icao_des_set_parity(uint8_t *key, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = key[i] & 0xfe;
+        unsigned ones = 0;
+        for (unsigned bit = 1; bit < 8; bit++)
+            ones += (b >> bit) & 1u;
+        key[i] = (uint8_t)(b | ((ones & 1u) ? 0 : 1));
+    }
+}
+
+enum icao_crypto_err icao_kdf(enum icao_cipher cipher, const uint8_t *secret, size_t secret_len,
+                              uint32_t counter, uint8_t *key)
+{
+    size_t klen = icao_key_len(cipher);
+    uint8_t c[4] = {(uint8_t)(counter >> 24), (uint8_t)(counter >> 16), (uint8_t)(counter >> 8),
+                    (uint8_t)counter};
+    uint8_t digest[32];
+    int rc;
+
+    if (klen == 0)
+        return ICAO_CRYPTO_ERR_CIPHER;
+    /* §9.7.1.1: SHA-1 yields enough for 3DES and AES-128, SHA-256 for the rest. */
+    if (cipher == ICAO_3DES || cipher == ICAO_AES128) {
+        mbedtls_sha1_context h;
+        mbedtls_sha1_init(&h);
+        rc = mbedtls_sha1_starts_ret(&h);
+        if (rc == 0)
+            rc = mbedtls_sha1_update_ret(&h, secret, secret_len);
+        if (rc == 0)
+            rc = mbedtls_sha1_update_ret(&h, c, sizeof c);
+        if (rc == 0)
+            rc = mbedtls_sha1_finish_ret(&h, digest);
+        mbedtls_sha1_free(&h);
+    } else {
+        mbedtls_sha256_context h;
+        mbedtls_sha256_init(&h);
+        rc = mbedtls_sha256_starts_ret(&h, 0);
+        if (rc == 0)
+            rc = mbedtls_sha256_update_ret(&h, secret, secret_len);
+        if (rc == 0)
+            rc = mbedtls_sha256_update_ret(&h, c, sizeof c);
+        if (rc == 0)
+            rc = mbedtls_sha256_finish_ret(&h, digest);
+        mbedtls_sha256_free(&h);
+    }
+    if (rc != 0) {
+        wipe(digest, sizeof digest);
+        return ICAO_CRYPTO_ERR_BACKEND;
+    }
+    memcpy(key, digest, klen);
+    wipe(digest, sizeof digest);
+    /* §9.7.1.2: Ka = bytes 1..8, Kb = bytes 9..16, parity bits adjusted. */
+    if (cipher == ICAO_3DES)
+        icao_des_set_parity(key, klen);
+    return ICAO_CRYPTO_OK;
+}
+
+static enum icao_crypto_err cbc(enum icao_cipher cipher, const uint8_t *key, const uint8_t *iv_in,
+                                const uint8_t *in, size_t len, uint8_t *out, int encrypt)
+{
+    size_t block = icao_block_len(cipher);
+    uint8_t iv[ICAO_MAX_BLOCK_LEN];
+    int rc;
+
+    if (block == 0)
+        return ICAO_CRYPTO_ERR_CIPHER;
+    if (len % block != 0)
+        return ICAO_CRYPTO_ERR_LENGTH;
+    if (len == 0)
+        return ICAO_CRYPTO_OK;
+    memcpy(iv, iv_in, block);
+    if (cipher == ICAO_3DES) {
+        mbedtls_des3_context ctx;
+        mbedtls_des3_init(&ctx);
+        rc = encrypt ? mbedtls_des3_set2key_enc(&ctx, key) : mbedtls_des3_set2key_dec(&ctx, key);
+        if (rc == 0)
+            rc = mbedtls_des3_crypt_cbc(&ctx, encrypt ? MBEDTLS_DES_ENCRYPT : MBEDTLS_DES_DECRYPT,
+                                        len, iv, in, out);
+        mbedtls_des3_free(&ctx);
+    } else {
+        mbedtls_aes_context ctx;
+        unsigned bits = (unsigned)icao_key_len(cipher) * 8;
+        mbedtls_aes_init(&ctx);
+        rc = encrypt ? mbedtls_aes_setkey_enc(&ctx, key, bits)
+                     : mbedtls_aes_setkey_dec(&ctx, key, bits);
+        if (rc == 0)
+            rc = mbedtls_aes_crypt_cbc(&ctx, encrypt ? MBEDTLS_AES_ENCRYPT : MBEDTLS_AES_DECRYPT,
+                                       len, iv, in, out);
+        mbedtls_aes_free(&ctx);
+    }
+    wipe(iv, sizeof iv);
+    return rc == 0 ? ICAO_CRYPTO_OK : ICAO_CRYPTO_ERR_BACKEND;
+}
+
+enum icao_crypto_err icao_cbc_encrypt(enum icao_cipher cipher, const uint8_t *key,
+                                      const uint8_t *iv, const uint8_t *in, size_t len,
+                                      uint8_t *out)
+{
+    return cbc(cipher, key, iv, in, len, out, 1);
+}
+
+enum icao_crypto_err icao_cbc_decrypt(enum icao_cipher cipher, const uint8_t *key,
+                                      const uint8_t *iv, const uint8_t *in, size_t len,
+                                      uint8_t *out)
+{
+    return cbc(cipher, key, iv, in, len, out, 0);
+}
+
+enum icao_crypto_err icao_block_encrypt(enum icao_cipher cipher, const uint8_t *key,
+                                        const uint8_t *in, uint8_t *out)
+{
+    static const uint8_t zero[ICAO_MAX_BLOCK_LEN];
+    /* One block of CBC with a zero IV is ECB. */
+    return cbc(cipher, key, zero, in, icao_block_len(cipher), out, 1);
+}
+
+void icao_retail_mac(const uint8_t *key, const uint8_t *msg, size_t len, uint8_t mac[ICAO_MAC_LEN])
+{
+    mbedtls_des_context ka, kb;
+    uint8_t h[8] = {0};
+    size_t off = 0;
+    int done = 0;
+
+    mbedtls_des_init(&ka);
+    mbedtls_des_init(&kb);
+    mbedtls_des_setkey_enc(&ka, key);
+    mbedtls_des_setkey_dec(&kb, key + 8);
+    /* ISO/IEC 9797-1 padding method 2 is applied on the fly: whole blocks of
+     * the message, then one last block holding the tail, 0x80 and zeros. */
+    while (!done) {
+        uint8_t blk[8] = {0};
+        size_t take = len - off >= 8 ? 8 : len - off;
+        memcpy(blk, msg + off, take);
+        off += take;
+        if (take < 8) {
+            blk[take] = 0x80;
+            done = 1;
+        }
+        for (int i = 0; i < 8; i++)
+            h[i] ^= blk[i];
+        mbedtls_des_crypt_ecb(&ka, h, h);
+        wipe(blk, sizeof blk);
+    }
+    /* MAC algorithm 3 output transformation: H = E(Ka, D(Kb, H)). */
+    mbedtls_des_crypt_ecb(&kb, h, h);
+    mbedtls_des_crypt_ecb(&ka, h, mac);
+    wipe(h, sizeof h);
+    mbedtls_des_free(&ka);
+    mbedtls_des_free(&kb);
+}
+
+/* Doubling in GF(2^128) for the CMAC subkeys (RFC 4493 §2.3). */
+static void cmac_dbl(uint8_t b[16])
+{
+    uint8_t carry = b[0] >> 7;
+    for (int i = 0; i < 15; i++)
+        b[i] = (uint8_t)(b[i] << 1 | b[i + 1] >> 7);
+    b[15] = (uint8_t)(b[15] << 1);
+    if (carry)
+        b[15] ^= 0x87;
+}
+
+/*
+ * CMAC over AES-ECB (RFC 4493 §2.4) rather than mbedtls_cipher_cmac: the
+ * generic cipher layer allocates its context on the heap, common/ may not.
+ * `pad_msg` appends ISO/IEC 9797-1 padding method 2 to the message first.
+ */
+static enum icao_crypto_err cmac(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,
+                                 size_t len, int pad_msg, uint8_t mac[ICAO_MAC_LEN])
+{
+    mbedtls_aes_context ctx;
+    uint8_t k[16] = {0}, x[16] = {0}, last[16] = {0};
+    size_t total, nblocks, rest;
+    int rc;
+
+    if (cipher != ICAO_AES128 && cipher != ICAO_AES192 && cipher != ICAO_AES256)
+        return ICAO_CRYPTO_ERR_CIPHER;
+    mbedtls_aes_init(&ctx);
+    rc = mbedtls_aes_setkey_enc(&ctx, key, (unsigned)icao_key_len(cipher) * 8);
+    if (rc == 0)
+        rc = mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, k, k); /* L = E(K, 0) */
+    if (rc != 0)
+        goto out;
+    cmac_dbl(k); /* K1 */
+
+    total = pad_msg ? len + icao_pad_len(len, 16) : len;
+    nblocks = total == 0 ? 1 : (total + 15) / 16;
+    /* Every block but the last goes straight through the CBC chain. */
+    for (size_t i = 0; i + 1 < nblocks; i++) {
+        for (int j = 0; j < 16; j++)
+            x[j] ^= msg[i * 16 + (size_t)j];
+        rc = mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, x, x);
+        if (rc != 0)
+            goto out;
+    }
+    rest = total - (nblocks - 1) * 16;
+    /* The last block: message tail, then the 9797-1 padding if asked for. */
+    for (size_t j = 0; j < 16; j++) {
+        size_t pos = (nblocks - 1) * 16 + j;
+        if (pos < len)
+            last[j] = msg[pos];
+        else if (pad_msg && pos == len)
+            last[j] = 0x80;
+    }
+    if (rest == 16) {
+        for (int j = 0; j < 16; j++)
+            last[j] ^= k[j];
+    } else {
+        /* Incomplete block: CMAC's own 10* padding and subkey K2. */
+        last[rest] = 0x80;
+        cmac_dbl(k);
+        for (int j = 0; j < 16; j++)
+            last[j] ^= k[j];
+    }
+    for (int j = 0; j < 16; j++)
+        x[j] ^= last[j];
+    rc = mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, x, x);
+    if (rc == 0)
+        memcpy(mac, x, ICAO_MAC_LEN);
+out:
+    wipe(k, sizeof k);
+    wipe(x, sizeof x);
+    wipe(last, sizeof last);
+    mbedtls_aes_free(&ctx);
+    return rc == 0 ? ICAO_CRYPTO_OK : ICAO_CRYPTO_ERR_BACKEND;
+}
+
+enum icao_crypto_err icao_cmac8(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,
+                                size_t len, uint8_t mac[ICAO_MAC_LEN])
+{
+    return cmac(cipher, key, msg, len, 0, mac);
+}
+
+enum icao_crypto_err icao_mac(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,
+                              size_t len, uint8_t mac[ICAO_MAC_LEN])
+{
+    if (cipher == ICAO_3DES) {
+        icao_retail_mac(key, msg, len, mac);
+        return ICAO_CRYPTO_OK;
+    }
+    return cmac(cipher, key, msg, len, 1, mac);
+}
+
+size_t icao_pad_len(size_t len, size_t block)
+{
+    return block - len % block;
+}
+
+enum icao_crypto_err icao_pad(uint8_t *buf, size_t len, size_t cap, size_t block, size_t *out_len)
+{
+    size_t n;
+
+    if (block == 0)
+        return ICAO_CRYPTO_ERR_LENGTH;
+    n = icao_pad_len(len, block);
+    if (len > cap || cap - len < n)
+        return ICAO_CRYPTO_ERR_BUFFER;
+    buf[len] = 0x80;
+    memset(buf + len + 1, 0, n - 1);
+    *out_len = len + n;
+    return ICAO_CRYPTO_OK;
+}
+
+enum icao_crypto_err icao_unpad(const uint8_t *buf, size_t len, size_t block, size_t *out_len)
+{
+    size_t i;
+
+    if (block == 0 || len == 0 || len % block != 0)
+        return ICAO_CRYPTO_ERR_PADDING;
+    i = len;
+    while (i > 0 && buf[i - 1] == 0x00 && len - i < block)
+        i--;
+    /* The 0x80 must sit in the last block: at most block-1 zeros follow it. */
+    if (i == 0 || buf[i - 1] != 0x80 || len - i >= block)
+        return ICAO_CRYPTO_ERR_PADDING;
+    *out_len = i - 1;
+    return ICAO_CRYPTO_OK;
+}
