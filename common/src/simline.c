@@ -77,7 +77,7 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
     if (in[1] != 0)
         return SIMLINE_ERR_BAD_RESERVED;
     size_t plen = get16(in + 2);
-    if (fixed >= 0 ? plen != (size_t)fixed : (plen < 8 || plen > SIMLINE_MAX_PAYLOAD))
+    if (fixed >= 0 ? plen != (size_t)fixed : (plen < 10 || plen > SIMLINE_MAX_PAYLOAD))
         return SIMLINE_ERR_BAD_LENGTH;
     *used = SIMLINE_HEADER_SIZE + plen;
     if (len < *used)
@@ -98,15 +98,16 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
         break;
     case SIMLINE_SYNC: break;
     case SIMLINE_IO: {
-        uint16_t n = get16(p + 4);
-        if (n == 0 || n > SIMLINE_MAX_IO || plen != 6 + 2 * (size_t)n)
+        uint16_t n = get16(p + 6);
+        if (n == 0 || n > SIMLINE_MAX_IO || plen != 8 + 2 * (size_t)n)
             return SIMLINE_ERR_BAD_LENGTH;
-        m->u.io.char_ps = get32(p);
-        if (m->u.io.char_ps == 0)
+        m->u.io.etu_ps = get32(p);
+        m->u.io.char_etu = p[4];
+        if (m->u.io.etu_ps == 0 || m->u.io.char_etu < 11 || p[5] != 0)
             return SIMLINE_ERR_BAD_VALUE;
         m->u.io.n = n;
-        m->u.io.chars = p + 6;
-        m->u.io.flags = p + 6 + n;
+        m->u.io.chars = p + 8;
+        m->u.io.flags = p + 8 + n;
         break;
     }
     }
@@ -121,9 +122,10 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
         return SIMLINE_ERR_BAD_TYPE;
     size_t plen = (size_t)fixed;
     if (fixed < 0) {
-        if (m->u.io.n == 0 || m->u.io.n > SIMLINE_MAX_IO || m->u.io.char_ps == 0)
+        if (m->u.io.n == 0 || m->u.io.n > SIMLINE_MAX_IO || m->u.io.etu_ps == 0 ||
+            m->u.io.char_etu < 11)
             return SIMLINE_ERR_BAD_VALUE;
-        plen = 6 + 2 * (size_t)m->u.io.n;
+        plen = 8 + 2 * (size_t)m->u.io.n;
     }
     if (cap < SIMLINE_HEADER_SIZE + plen)
         return SIMLINE_ERR_NO_SPACE;
@@ -144,30 +146,32 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
         break;
     case SIMLINE_SYNC: break;
     case SIMLINE_IO:
-        put32(p, m->u.io.char_ps);
-        put16(p + 4, m->u.io.n);
-        memcpy(p + 6, m->u.io.chars, m->u.io.n);
+        put32(p, m->u.io.etu_ps);
+        p[4] = m->u.io.char_etu;
+        p[5] = 0;
+        put16(p + 6, m->u.io.n);
+        memcpy(p + 8, m->u.io.chars, m->u.io.n);
         if (m->u.io.flags)
-            memcpy(p + 6 + m->u.io.n, m->u.io.flags, m->u.io.n);
+            memcpy(p + 8 + m->u.io.n, m->u.io.flags, m->u.io.n);
         else
-            memset(p + 6 + m->u.io.n, 0, m->u.io.n);
+            memset(p + 8 + m->u.io.n, 0, m->u.io.n);
         break;
     }
     *out_len = SIMLINE_HEADER_SIZE + plen;
     return SIMLINE_OK;
 }
 
-uint64_t simline_char_time_ns(uint64_t t_ns, uint32_t char_ps, size_t i)
+uint64_t simline_char_time_ns(const struct simline_msg *io, size_t i)
 {
-    return t_ns + (uint64_t)char_ps * i / 1000;
+    return io->t_ns + (uint64_t)io->u.io.etu_ps * io->u.io.char_etu * i / 1000;
 }
 
-uint32_t simline_char_ps(unsigned fi, unsigned di, uint32_t clk_hz, unsigned char_etu)
+uint32_t simline_etu_ps(unsigned fi, unsigned di, uint32_t clk_hz)
 {
     if (di == 0 || clk_hz == 0)
         return 0;
-    /* char_etu * F / (D * f) seconds, in ps; 64-bit keeps it exact before the division. */
-    uint64_t num = (uint64_t)char_etu * fi * 1000000000000ull;
+    /* F / (D f) seconds in ps; 64 bits keep it exact before the one rounding. */
+    uint64_t num = (uint64_t)fi * 1000000000000ull;
     uint64_t den = (uint64_t)di * clk_hz;
     uint64_t ps = (num + den / 2) / den;
     return ps > UINT32_MAX ? UINT32_MAX : (uint32_t)ps;

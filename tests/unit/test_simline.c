@@ -6,14 +6,14 @@
 
 #include "hawiya/simline.h"
 
-/* 7816-3 §7.1: at f = 3.5712 MHz and F/D = 372/1 the line runs at 9600 bit/s,
- * so a 12-etu character lasts exactly 1.25 ms. */
-static void char_time_default_speed(void **state)
+/* 7816-3 §7.1: at f = 3.5712 MHz and F/D = 372/1 the line runs at 9600 bit/s:
+ * 1 etu = 104.1666.. us. */
+static void etu_default_speed(void **state)
 {
-    assert_int_equal(simline_char_ps(372, 1, 3571200, 12), 1250000000u);
-    /* TA1 = 0x96 (F = 512, D = 32) at 4 MHz: 1 etu = 4 us, a T=1 character 11 etu. */
-    assert_int_equal(simline_char_ps(512, 32, 4000000, 11), 44000000u);
-    assert_int_equal(simline_char_ps(512, 0, 4000000, 11), 0);
+    assert_int_equal(simline_etu_ps(372, 1, 3571200), 104166667u);
+    /* TA1 = 0x96 (F = 512, D = 32) at 4 MHz: 1 etu = 4 us. */
+    assert_int_equal(simline_etu_ps(512, 32, 4000000), 4000000u);
+    assert_int_equal(simline_etu_ps(512, 0, 4000000), 0);
 }
 
 static void io_record_exact_bytes(void **state)
@@ -21,15 +21,17 @@ static void io_record_exact_bytes(void **state)
     const uint8_t chars[] = {0x03, 0x3F};
     const uint8_t flags[] = {0x00, SIMLINE_CHAR_PARITY_ERROR};
     struct simline_msg m = {.type = SIMLINE_IO, .t_ns = 0x0102030405060708ull};
-    m.u.io.char_ps = 1250000000u;
+    m.u.io.etu_ps = 104166667u;
+    m.u.io.char_etu = 12;
     m.u.io.n = 2;
     m.u.io.chars = chars;
     m.u.io.flags = flags;
     uint8_t buf[64];
     size_t n;
     assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_OK);
-    const uint8_t want[] = {0x04, 0x00, 0x0A, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02,
-                            0x01, 0x80, 0x7C, 0x81, 0x4A, 0x02, 0x00, 0x03, 0x3F, 0x00, 0x01};
+    /* 104166667 = 0x0635750B */
+    const uint8_t want[] = {0x04, 0x00, 0x0C, 0x00, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+                            0x0B, 0x75, 0x35, 0x06, 0x0C, 0x00, 0x02, 0x00, 0x03, 0x3F, 0x00, 0x01};
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
 
@@ -42,8 +44,11 @@ static void io_record_exact_bytes(void **state)
     assert_int_equal(d.u.io.n, 2);
     assert_memory_equal(d.u.io.chars, chars, 2);
     assert_memory_equal(d.u.io.flags, flags, 2);
-    /* The second character starts one character time after the first. */
-    assert_true(simline_char_time_ns(1000, d.u.io.char_ps, 1) == 1000 + 1250000);
+    assert_int_equal(d.u.io.etu_ps, 104166667u);
+    assert_int_equal(d.u.io.char_etu, 12);
+    /* The second character starts 12 etu = 1.25 ms after the first (9600 bit/s). */
+    d.t_ns = 1000;
+    assert_true(simline_char_time_ns(&d, 1) == 1000 + 1250000);
 
     /* Every proper prefix is incomplete, and says how much is needed. */
     for (size_t k = 0; k < n; k++) {
@@ -86,18 +91,25 @@ static void hostile_records(void **state)
     uint8_t bad_rst[13] = {SIMLINE_RST, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
     assert_int_equal(simline_decode(bad_rst, 13, &d, &used), SIMLINE_ERR_BAD_VALUE);
     /* IO whose count disagrees with the payload length. */
-    uint8_t bad_io[12 + 8] = {SIMLINE_IO, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0};
+    uint8_t bad_io[12 + 10] = {SIMLINE_IO, 0, 10, 0, 0, 0, 0,  0, 0, 0,
+                               0,          0, 1,  0, 0, 0, 12, 0, 2, 0};
     assert_int_equal(simline_decode(bad_io, sizeof bad_io, &d, &used), SIMLINE_ERR_BAD_LENGTH);
     /* IO with zero characters. */
-    uint8_t zero_io[12 + 8] = {SIMLINE_IO, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+    uint8_t zero_io[12 + 10] = {SIMLINE_IO, 0, 10, 0, 0, 0, 0,  0, 0, 0,
+                                0,          0, 1,  0, 0, 0, 12, 0, 0, 0};
     assert_int_equal(simline_decode(zero_io, sizeof zero_io, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    /* A character shorter than 11 etu cannot exist on a 7816-3 line. */
+    uint8_t short_char[12 + 10] = {SIMLINE_IO, 0, 10, 0, 0, 0,  0, 0, 0, 0,    0,
+                                   0,          1, 0,  0, 0, 10, 0, 1, 0, 0x3B, 0};
+    assert_int_equal(simline_decode(short_char, sizeof short_char, &d, &used),
+                     SIMLINE_ERR_BAD_VALUE);
     assert_string_equal(simline_err_str(SIMLINE_ERR_BAD_LENGTH), "SIMLINE_ERR_BAD_LENGTH");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(char_time_default_speed),
+        cmocka_unit_test(etu_default_speed),
         cmocka_unit_test(io_record_exact_bytes),
         cmocka_unit_test(fixed_records),
         cmocka_unit_test(hostile_records),

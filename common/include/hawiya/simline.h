@@ -32,13 +32,13 @@
 
 #define SIMLINE_HEADER_SIZE 12
 #define SIMLINE_MAX_IO      1024 /* characters in one IO record */
-#define SIMLINE_MAX_PAYLOAD (6 + 2 * SIMLINE_MAX_IO)
+#define SIMLINE_MAX_PAYLOAD (8 + 2 * SIMLINE_MAX_IO)
 
 enum simline_type {
     SIMLINE_VCC = 1,      /* reader -> card: u16 millivolts, 0 = off */
     SIMLINE_CLK = 2,      /* reader -> card: u32 clock in Hz, 0 = stopped */
     SIMLINE_RST = 3,      /* reader -> card: u8 level, 0 = RST low (reset asserted) */
-    SIMLINE_IO = 4,       /* both: u32 ps per character, u16 n, n bytes, n flag bytes */
+    SIMLINE_IO = 4,       /* both: u32 etu in ps, u8 etu per char, 0, u16 n, n bytes, n flags */
     SIMLINE_SYNC = 5,     /* card -> reader: no payload; quiet until the reader sends */
     SIMLINE_PRESENCE = 6, /* card -> reader: u8 1 = card in the slot, 0 = removed */
 };
@@ -67,7 +67,8 @@ struct simline_msg {
         uint8_t rst_level;
         uint8_t present;
         struct {
-            uint32_t char_ps;     /* duration of one character, guard time included */
+            uint32_t etu_ps;      /* the sender's ETU */
+            uint8_t char_etu;     /* ETUs from one character's start to the next's, >= 11 */
             uint16_t n;           /* 1..SIMLINE_MAX_IO */
             const uint8_t *chars; /* points into the decoded buffer */
             const uint8_t *flags; /* n flags, same */
@@ -86,14 +87,15 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
 enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_t cap,
                                 size_t *out_len);
 
-/* Time of character i of an IO record that started at t_ns. */
-uint64_t simline_char_time_ns(uint64_t t_ns, uint32_t char_ps, size_t i);
+/* Start time of character i of an IO record. */
+uint64_t simline_char_time_ns(const struct simline_msg *io, size_t i);
 
 /*
- * Duration of one character in picoseconds: (12 + extra) etu at 1 etu = F/(D f)
- * (7816-3 §7.1, §7.2). `char_etu` is 12 for T=0 and the ATR/PPS (10 bits and
- * the 2 etu guard time), 11 for T=1 (CGT), plus the extra guard time N.
+ * 1 etu = F / (D x f) (7816-3 §7.1), in picoseconds, rounded; 0 when D or f
+ * is 0. A character then takes `char_etu` etu: 12 for T=0, the ATR and PPS
+ * (10 bits and the 2 etu guard time, §7.2), 11 for T=1 (CGT, §11.2), plus
+ * the extra guard time N of TC1.
  */
-uint32_t simline_char_ps(unsigned fi, unsigned di, uint32_t clk_hz, unsigned char_etu);
+uint32_t simline_etu_ps(unsigned fi, unsigned di, uint32_t clk_hz);
 
 #endif

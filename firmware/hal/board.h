@@ -1,0 +1,19 @@
+/*
+ * hal/board: what the firmware's main loop needs from the board besides the
+ * peripherals: start-up, and sleeping until something happens (an interrupt
+ * on an MCU; data on a socket on the sim board).
+ */
+#ifndef HAWIYA_HAL_BOARD_H
+#define HAWIYA_HAL_BOARD_H
+
+#include <stdint.h>
+
+/* Sleeps until the host link or the card slot has news, or `max_ms` passed. */
+void hal_idle(uint32_t max_ms);
+/* Card insertions seen since start: a remove-and-reinsert faster than the
+ * firmware polls still counts, so a new card is never taken for the old one. */
+uint32_t hal_sc_insertions(void);
+/* A short name for logs and the CCID descriptor ("sim", "stm32f4"). */
+const char *hal_board_name(void);
+
+#endif

@@ -1,0 +1,15 @@
+/*
+ * hal/timer: the board's monotonic time in nanoseconds. On the sim board it
+ * is simulated time, advanced by the characters on the card line and by
+ * waiting; on a real board a free-running hardware timer.
+ */
+#ifndef HAWIYA_HAL_TIMER_H
+#define HAWIYA_HAL_TIMER_H
+
+#include <stdint.h>
+
+uint64_t hal_now_ns(void);
+/* Lets `ns` pass (the activation timings of 7816-3 §6.2 are waits). */
+void hal_delay_ns(uint64_t ns);
+
+#endif
