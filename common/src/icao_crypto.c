@@ -322,3 +322,11 @@ enum icao_crypto_err icao_unpad(const uint8_t *buf, size_t len, size_t block, si
     *out_len = i - 1;
     return ICAO_CRYPTO_OK;
 }
+
+int icao_ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (uint8_t)(a[i] ^ b[i]);
+    return d == 0;
+}

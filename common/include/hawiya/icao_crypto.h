@@ -108,4 +108,7 @@ size_t icao_pad_len(size_t len, size_t block);
  */
 enum icao_crypto_err icao_unpad(const uint8_t *buf, size_t len, size_t block, size_t *out_len);
 
+/* 1 if a[0..n) == b[0..n), in time independent of the contents (for MACs). */
+int icao_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
 #endif
