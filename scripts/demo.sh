@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
-# Until the reader and bridge exist, the demo decodes a sample ATR: a T=1 card
-# offering Fi=512/Di=32 (TA1=0x96) and IFSC 254.
-exec build/host/hawiya atr 3B8880018031F0734D45FE00
+# Until the reader and bridge exist, the demo decodes a sample ATR: the Algerian
+# national identity card from the pcsc-tools list, a T=1 card offering
+# Fi=512/Di=32 (TA1=0x96), specific mode, IFSC 254.
+exec build/host/cli/hawiya atr 3BFF9600FF918131FE4D8031E06B043105027555555555555579

@@ -5,6 +5,7 @@
 
 static const struct cli_command commands[] = {
     {"version", "", cmd_version},
+    {"atr", "HEX... | -   (decode ATRs, one JSON line each)", cmd_atr},
 };
 
 static int usage(FILE *f)
