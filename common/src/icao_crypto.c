@@ -160,41 +160,6 @@ enum icao_crypto_err icao_block_encrypt(enum icao_cipher cipher, const uint8_t *
     return cbc(cipher, key, zero, in, icao_block_len(cipher), out, 1);
 }
 
-void icao_retail_mac(const uint8_t *key, const uint8_t *msg, size_t len, uint8_t mac[ICAO_MAC_LEN])
-{
-    mbedtls_des_context ka, kb;
-    uint8_t h[8] = {0};
-    size_t off = 0;
-    int done = 0;
-
-    mbedtls_des_init(&ka);
-    mbedtls_des_init(&kb);
-    mbedtls_des_setkey_enc(&ka, key);
-    mbedtls_des_setkey_dec(&kb, key + 8);
-    /* ISO/IEC 9797-1 padding method 2 is applied on the fly: whole blocks of
-     * the message, then one last block holding the tail, 0x80 and zeros. */
-    while (!done) {
-        uint8_t blk[8] = {0};
-        size_t take = len - off >= 8 ? 8 : len - off;
-        memcpy(blk, msg + off, take);
-        off += take;
-        if (take < 8) {
-            blk[take] = 0x80;
-            done = 1;
-        }
-        for (int i = 0; i < 8; i++)
-            h[i] ^= blk[i];
-        mbedtls_des_crypt_ecb(&ka, h, h);
-        wipe(blk, sizeof blk);
-    }
-    /* MAC algorithm 3 output transformation: H = E(Ka, D(Kb, H)). */
-    mbedtls_des_crypt_ecb(&kb, h, h);
-    mbedtls_des_crypt_ecb(&ka, h, mac);
-    wipe(h, sizeof h);
-    mbedtls_des_free(&ka);
-    mbedtls_des_free(&kb);
-}
-
 /* Doubling in GF(2^128) for the CMAC subkeys (RFC 4493 §2.3). */
 static void cmac_dbl(uint8_t b[16])
 {
@@ -206,85 +171,164 @@ static void cmac_dbl(uint8_t b[16])
         b[15] ^= 0x87;
 }
 
-/*
- * CMAC over AES-ECB (RFC 4493 §2.4) rather than mbedtls_cipher_cmac: the
- * generic cipher layer allocates its context on the heap, common/ may not.
- * `pad_msg` appends ISO/IEC 9797-1 padding method 2 to the message first.
- */
-static enum icao_crypto_err cmac(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,
-                                 size_t len, int pad_msg, uint8_t mac[ICAO_MAC_LEN])
+void icao_mac_abort(struct icao_mac_ctx *c)
 {
-    mbedtls_aes_context ctx;
-    uint8_t k[16] = {0}, x[16] = {0}, last[16] = {0};
-    size_t total, nblocks, rest;
-    int rc;
+    mbedtls_aes_free(&c->aes);
+    mbedtls_des_free(&c->ka);
+    mbedtls_des_free(&c->kb);
+    wipe(c, sizeof *c);
+}
 
-    if (cipher != ICAO_AES128 && cipher != ICAO_AES192 && cipher != ICAO_AES256)
+/*
+ * CMAC is written over AES-ECB (RFC 4493 §2.4) rather than taken from
+ * mbedtls_cipher_cmac: the generic cipher layer allocates its context on the
+ * heap, which common/ may not.
+ */
+enum icao_crypto_err icao_mac_start(struct icao_mac_ctx *c, enum icao_cipher cipher,
+                                    const uint8_t *key)
+{
+    int rc = 0;
+
+    memset(c, 0, sizeof *c);
+    mbedtls_aes_init(&c->aes);
+    mbedtls_des_init(&c->ka);
+    mbedtls_des_init(&c->kb);
+    c->cipher = cipher;
+    c->block = icao_block_len(cipher);
+    if (c->block == 0) {
+        icao_mac_abort(c);
         return ICAO_CRYPTO_ERR_CIPHER;
-    mbedtls_aes_init(&ctx);
-    rc = mbedtls_aes_setkey_enc(&ctx, key, (unsigned)icao_key_len(cipher) * 8);
-    if (rc == 0)
-        rc = mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, k, k); /* L = E(K, 0) */
-    if (rc != 0)
-        goto out;
-    cmac_dbl(k); /* K1 */
-
-    total = pad_msg ? len + icao_pad_len(len, 16) : len;
-    nblocks = total == 0 ? 1 : (total + 15) / 16;
-    /* Every block but the last goes straight through the CBC chain. */
-    for (size_t i = 0; i + 1 < nblocks; i++) {
-        for (int j = 0; j < 16; j++)
-            x[j] ^= msg[i * 16 + (size_t)j];
-        rc = mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, x, x);
-        if (rc != 0)
-            goto out;
     }
-    rest = total - (nblocks - 1) * 16;
-    /* The last block: message tail, then the 9797-1 padding if asked for. */
-    for (size_t j = 0; j < 16; j++) {
-        size_t pos = (nblocks - 1) * 16 + j;
-        if (pos < len)
-            last[j] = msg[pos];
-        else if (pad_msg && pos == len)
-            last[j] = 0x80;
-    }
-    if (rest == 16) {
-        for (int j = 0; j < 16; j++)
-            last[j] ^= k[j];
+    if (cipher == ICAO_3DES) {
+        rc = mbedtls_des_setkey_enc(&c->ka, key);
+        if (rc == 0)
+            rc = mbedtls_des_setkey_dec(&c->kb, key + 8);
     } else {
-        /* Incomplete block: CMAC's own 10* padding and subkey K2. */
-        last[rest] = 0x80;
-        cmac_dbl(k);
-        for (int j = 0; j < 16; j++)
-            last[j] ^= k[j];
+        rc = mbedtls_aes_setkey_enc(&c->aes, key, (unsigned)icao_key_len(cipher) * 8);
+        if (rc == 0) /* L = E(K, 0^128), K1 = dbl(L) */
+            rc = mbedtls_aes_crypt_ecb(&c->aes, MBEDTLS_AES_ENCRYPT, c->k1, c->k1);
+        cmac_dbl(c->k1);
     }
-    for (int j = 0; j < 16; j++)
-        x[j] ^= last[j];
-    rc = mbedtls_aes_crypt_ecb(&ctx, MBEDTLS_AES_ENCRYPT, x, x);
-    if (rc == 0)
-        memcpy(mac, x, ICAO_MAC_LEN);
-out:
-    wipe(k, sizeof k);
-    wipe(x, sizeof x);
-    wipe(last, sizeof last);
-    mbedtls_aes_free(&ctx);
-    return rc == 0 ? ICAO_CRYPTO_OK : ICAO_CRYPTO_ERR_BACKEND;
+    if (rc != 0) {
+        icao_mac_abort(c);
+        return ICAO_CRYPTO_ERR_BACKEND;
+    }
+    return ICAO_CRYPTO_OK;
+}
+
+/* chain = E(chain xor blk): one CBC step (single DES Ka for the retail MAC). */
+static int mac_block(struct icao_mac_ctx *c, const uint8_t *blk)
+{
+    for (size_t i = 0; i < c->block; i++)
+        c->chain[i] ^= blk[i];
+    if (c->cipher == ICAO_3DES)
+        return mbedtls_des_crypt_ecb(&c->ka, c->chain, c->chain);
+    return mbedtls_aes_crypt_ecb(&c->aes, MBEDTLS_AES_ENCRYPT, c->chain, c->chain);
+}
+
+enum icao_crypto_err icao_mac_update(struct icao_mac_ctx *c, const uint8_t *msg, size_t len)
+{
+    if (c->block == 0)
+        return ICAO_CRYPTO_ERR_CIPHER;
+    while (len > 0) {
+        /* A full held-back block is not the last one once more data arrives. */
+        if (c->part_len == c->block) {
+            if (mac_block(c, c->part) != 0)
+                return ICAO_CRYPTO_ERR_BACKEND;
+            c->part_len = 0;
+        }
+        size_t take = c->block - c->part_len;
+        if (take > len)
+            take = len;
+        memcpy(c->part + c->part_len, msg, take);
+        c->part_len += take;
+        msg += take;
+        len -= take;
+    }
+    return ICAO_CRYPTO_OK;
+}
+
+enum icao_crypto_err icao_mac_finish(struct icao_mac_ctx *c, int pad, uint8_t mac[ICAO_MAC_LEN])
+{
+    static const uint8_t marker = 0x80;
+    enum icao_crypto_err e = ICAO_CRYPTO_OK;
+    int rc = 0;
+
+    if (c->block == 0)
+        return ICAO_CRYPTO_ERR_CIPHER;
+    if (!pad && c->cipher == ICAO_3DES) {
+        /* MAC algorithm 3 is only defined here with padding method 2. */
+        icao_mac_abort(c);
+        return ICAO_CRYPTO_ERR_PADDING;
+    }
+    if (pad) {
+        /* ISO/IEC 9797-1 padding method 2: 0x80 then zeros to the block end. */
+        e = icao_mac_update(c, &marker, 1);
+        if (e == ICAO_CRYPTO_OK && c->part_len < c->block) {
+            memset(c->part + c->part_len, 0, c->block - c->part_len);
+            c->part_len = c->block;
+        }
+    }
+    if (e == ICAO_CRYPTO_OK && c->cipher == ICAO_3DES) {
+        /* Output transformation 3: H = E(Ka, D(Kb, H_q)). */
+        rc = mac_block(c, c->part);
+        if (rc == 0)
+            rc = mbedtls_des_crypt_ecb(&c->kb, c->chain, c->chain);
+        if (rc == 0)
+            rc = mbedtls_des_crypt_ecb(&c->ka, c->chain, c->chain);
+    } else if (e == ICAO_CRYPTO_OK) {
+        if (c->part_len < 16) {
+            /* Incomplete (or empty) last block: CMAC's own 10* padding and K2. */
+            c->part[c->part_len] = 0x80;
+            memset(c->part + c->part_len + 1, 0, 16 - c->part_len - 1);
+            cmac_dbl(c->k1);
+        }
+        for (int i = 0; i < 16; i++)
+            c->part[i] ^= c->k1[i];
+        rc = mac_block(c, c->part);
+    }
+    if (e == ICAO_CRYPTO_OK && rc != 0)
+        e = ICAO_CRYPTO_ERR_BACKEND;
+    if (e == ICAO_CRYPTO_OK)
+        memcpy(mac, c->chain, ICAO_MAC_LEN);
+    icao_mac_abort(c);
+    return e;
+}
+
+static enum icao_crypto_err mac_oneshot(enum icao_cipher cipher, const uint8_t *key,
+                                        const uint8_t *msg, size_t len, int pad,
+                                        uint8_t mac[ICAO_MAC_LEN])
+{
+    struct icao_mac_ctx c;
+    enum icao_crypto_err e = icao_mac_start(&c, cipher, key);
+    if (e != ICAO_CRYPTO_OK)
+        return e;
+    e = icao_mac_update(&c, msg, len);
+    if (e != ICAO_CRYPTO_OK) {
+        icao_mac_abort(&c);
+        return e;
+    }
+    return icao_mac_finish(&c, pad, mac);
+}
+
+void icao_retail_mac(const uint8_t *key, const uint8_t *msg, size_t len, uint8_t mac[ICAO_MAC_LEN])
+{
+    if (mac_oneshot(ICAO_3DES, key, msg, len, 1, mac) != ICAO_CRYPTO_OK)
+        memset(mac, 0, ICAO_MAC_LEN);
 }
 
 enum icao_crypto_err icao_cmac8(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,
                                 size_t len, uint8_t mac[ICAO_MAC_LEN])
 {
-    return cmac(cipher, key, msg, len, 0, mac);
+    if (cipher == ICAO_3DES)
+        return ICAO_CRYPTO_ERR_CIPHER;
+    return mac_oneshot(cipher, key, msg, len, 0, mac);
 }
 
 enum icao_crypto_err icao_mac(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,
                               size_t len, uint8_t mac[ICAO_MAC_LEN])
 {
-    if (cipher == ICAO_3DES) {
-        icao_retail_mac(key, msg, len, mac);
-        return ICAO_CRYPTO_OK;
-    }
-    return cmac(cipher, key, msg, len, 1, mac);
+    return mac_oneshot(cipher, key, msg, len, 1, mac);
 }
 
 size_t icao_pad_len(size_t len, size_t block)

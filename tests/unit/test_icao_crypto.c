@@ -227,6 +227,38 @@ static void pad_and_strict_unpad(void **state)
     assert_string_equal(icao_crypto_err_str(ICAO_CRYPTO_ERR_PADDING), "ICAO_CRYPTO_ERR_PADDING");
 }
 
+/* The streaming MAC equals the one-shot MAC for every way of cutting the message. */
+static void mac_in_pieces(void **state)
+{
+    uint8_t ksmac[16], aes[16], n[40], a[8], b[8];
+    size_t len;
+    struct icao_mac_ctx c;
+    unhex("F1CB1F1FB5ADF208806B89DC579DC1F8", ksmac, sizeof ksmac);
+    unhex("2B7E151628AED2A6ABF7158809CF4F3C", aes, sizeof aes);
+    len = unhex("887022120C06C2270CA4020C800000008709016375432908C044F6", n, sizeof n);
+    for (size_t cut = 0; cut <= len; cut++) {
+        assert_int_equal(icao_mac_start(&c, ICAO_3DES, ksmac), ICAO_CRYPTO_OK);
+        assert_int_equal(icao_mac_update(&c, n, cut), ICAO_CRYPTO_OK);
+        assert_int_equal(icao_mac_update(&c, n + cut, len - cut), ICAO_CRYPTO_OK);
+        assert_int_equal(icao_mac_finish(&c, 1, a), ICAO_CRYPTO_OK);
+        /* Appendix D.4 again: CC = BF8B92D635FF24F8. */
+        assert_hex(a, 8, "BF8B92D635FF24F8");
+        for (int pad = 0; pad <= 1; pad++) {
+            assert_int_equal(icao_mac_start(&c, ICAO_AES128, aes), ICAO_CRYPTO_OK);
+            assert_int_equal(icao_mac_update(&c, n, cut), ICAO_CRYPTO_OK);
+            assert_int_equal(icao_mac_update(&c, n + cut, len - cut), ICAO_CRYPTO_OK);
+            assert_int_equal(icao_mac_finish(&c, pad, a), ICAO_CRYPTO_OK);
+            if (pad)
+                assert_int_equal(icao_mac(ICAO_AES128, aes, n, len, b), ICAO_CRYPTO_OK);
+            else
+                assert_int_equal(icao_cmac8(ICAO_AES128, aes, n, len, b), ICAO_CRYPTO_OK);
+            assert_memory_equal(a, b, 8);
+        }
+    }
+    assert_int_equal(icao_mac_start(&c, ICAO_3DES, ksmac), ICAO_CRYPTO_OK);
+    assert_int_equal(icao_mac_finish(&c, 0, a), ICAO_CRYPTO_ERR_PADDING);
+}
+
 static void parity(void **state)
 {
     /* 9303-11 D.2 before parity adjustment: AB94FCEDF2664EDF -> AB94FDECF2674FDF. */
@@ -250,6 +282,7 @@ int main(void)
         cmocka_unit_test(cmac_aes256_sp800_38b),
         cmocka_unit_test(mac_aes_pads_method2),
         cmocka_unit_test(pad_and_strict_unpad),
+        cmocka_unit_test(mac_in_pieces),
         cmocka_unit_test(parity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/aes.h>
+#include <mbedtls/des.h>
+
 enum icao_cipher {
     ICAO_3DES,
     ICAO_AES128,
@@ -107,6 +110,29 @@ size_t icao_pad_len(size_t len, size_t block);
  * `block`, the last non-zero byte 0x80, and fewer than `block` zeros after it.
  */
 enum icao_crypto_err icao_unpad(const uint8_t *buf, size_t len, size_t block, size_t *out_len);
+
+/*
+ * The same MACs computed over a message given in pieces (secure messaging
+ * MACs SSC || header || data objects without copying them together).
+ * icao_mac_finish() with pad = 1 is icao_mac(); with pad = 0 (AES only) it is
+ * icao_cmac8(). finish wipes the context; so does icao_mac_abort().
+ */
+struct icao_mac_ctx {
+    enum icao_cipher cipher;
+    size_t block;
+    mbedtls_aes_context aes;
+    mbedtls_des_context ka, kb; /* retail MAC: Ka for the chain, Kb for the output step */
+    uint8_t k1[16];             /* CMAC subkey K1 */
+    uint8_t chain[16];
+    uint8_t part[16]; /* the last 1..block bytes, held back until more come or finish */
+    size_t part_len;
+};
+
+enum icao_crypto_err icao_mac_start(struct icao_mac_ctx *c, enum icao_cipher cipher,
+                                    const uint8_t *key);
+enum icao_crypto_err icao_mac_update(struct icao_mac_ctx *c, const uint8_t *msg, size_t len);
+enum icao_crypto_err icao_mac_finish(struct icao_mac_ctx *c, int pad, uint8_t mac[ICAO_MAC_LEN]);
+void icao_mac_abort(struct icao_mac_ctx *c);
 
 /* 1 if a[0..n) == b[0..n), in time independent of the contents (for MACs). */
 int icao_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
