@@ -34,6 +34,10 @@ static void round_trip(const struct ccid_msg *m, const char *want_hex)
     assert_int_equal(d.type, m->type);
     assert_int_equal(d.slot, m->slot);
     assert_int_equal(d.seq, m->seq);
+    /* every proper prefix is a truncated message */
+    for (size_t cut = 0; cut < wn; cut++)
+        assert_int_equal(ccid_decode(want, cut, MAX_MSG, &d, NULL), CCID_ERR_TRUNCATED);
+    assert_int_equal(ccid_decode(want, wn, MAX_MSG, &d, &bad), CCID_OK);
     /* and the decoded message encodes to the same bytes again */
     assert_int_equal(ccid_encode(&d, out, sizeof out, &n), CCID_OK);
     assert_int_equal(n, wn);
