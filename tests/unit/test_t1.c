@@ -991,7 +991,10 @@ static struct t1_action exchange(struct t1_ifd *t, struct t1_card *c, struct lin
     struct t1_action ia, ca;
     uint8_t wire[T1_BLOCK_MAX];
     const struct t1_event timeout = {.kind = T1_EV_TIMEOUT};
-    t1_ifd_transceive_begin(t, apdu, len, rbuf, sizeof rbuf, &ia);
+    if (apdu == NULL)
+        t1_ifd_ifs_begin(t, &ia); /* S(IFS request) announcing IFSD */
+    else
+        t1_ifd_transceive_begin(t, apdu, len, rbuf, sizeof rbuf, &ia);
     for (int guard = 0; guard < 200000; guard++) {
         if (ia.kind != T1_ACT_SEND)
             return ia;
@@ -1003,6 +1006,7 @@ static struct t1_action exchange(struct t1_ifd *t, struct t1_card *c, struct lin
         }
         t1_card_step(c, &ev, &ca);
         if (ca.kind == T1_ACT_DELIVER_APDU) {
+            assert_non_null(apdu);
             /* Never a damaged command: the card gets exactly what was sent. */
             assert_int_equal(ca.apdu_len, len);
             assert_memory_equal(cbuf, apdu, len);
@@ -1029,6 +1033,26 @@ static struct t1_action exchange(struct t1_ifd *t, struct t1_card *c, struct lin
     return ia;
 }
 
+/* The IFD announces its IFSD, as the firmware does after activation and
+ * after every resynchronisation (which sets IFSD back to 32). */
+static void announce_ifsd(struct t1_ifd *t, struct t1_card *c, struct line *l)
+{
+    for (int i = 0; i < 10; i++) {
+        struct t1_action a = exchange(t, c, l, NULL, 0, 0);
+        if (a.kind == T1_ACT_DONE) {
+            assert_int_equal(c->ifsd, t->cfg.ifsd);
+            return;
+        }
+        assert_int_equal(a.kind, T1_ACT_ERROR);
+        assert_true(a.err == T1_ERR_RESYNCHED || a.err == T1_ERR_RESYNCH_FAILED);
+        if (a.fatal) {
+            assert_int_equal(t1_ifd_init(t, &t->cfg), T1_OK);
+            assert_int_equal(t1_card_init(c, &c->cfg, cbuf, sizeof cbuf), T1_OK);
+        }
+    }
+    fail_msg("S(IFS) never went through");
+}
+
 static void loopback_run(enum t1_edc edc, uint8_t ifsc, uint8_t ifsd, struct line *l,
                          const size_t *lens, size_t nlens, unsigned *errors)
 {
@@ -1040,6 +1064,7 @@ static void loopback_run(enum t1_edc edc, uint8_t ifsc, uint8_t ifsd, struct lin
     struct t1_card c;
     assert_int_equal(t1_ifd_init(&t, &cfg), T1_OK);
     assert_int_equal(t1_card_init(&c, &cfg, cbuf, sizeof cbuf), T1_OK);
+    announce_ifsd(&t, &c, l);
     for (size_t i = 0; i < nlens; i++) {
         size_t len = lens[i];
         size_t resp_len = lens[(i + 1) % nlens];
@@ -1060,6 +1085,7 @@ static void loopback_run(enum t1_edc edc, uint8_t ifsc, uint8_t ifsd, struct lin
             assert_int_equal(t1_ifd_init(&t, &cfg), T1_OK);
             assert_int_equal(t1_card_init(&c, &cfg, cbuf, sizeof cbuf), T1_OK);
         }
+        announce_ifsd(&t, &c, l);
     }
 }
 
