@@ -15,5 +15,6 @@ struct cli_command {
 
 int cmd_version(int argc, char **argv);
 int cmd_atr(int argc, char **argv);
+int cmd_mrz(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 static const struct cli_command commands[] = {
     {"version", "", cmd_version},
     {"atr", "HEX... | -   (decode ATRs, one JSON line each)", cmd_atr},
+    {"mrz", "'LINE1' 'LINE2' ['LINE3']   (TD1/TD2/TD3 fields, check digits, BAC keys)", cmd_mrz},
 };
 
 static int usage(FILE *f)
