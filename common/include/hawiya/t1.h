@@ -128,9 +128,10 @@ enum t1_err t1_block_remaining(const uint8_t prologue[3], enum t1_edc edc, size_
 
 /* --- both roles ------------------------------------------------------------ */
 
+/* The card role reads only edc and nad: its IFSD starts at 32 and follows
+ * S(IFS request); what it accepts is bounded by its command buffer. */
 struct t1_config {
     uint8_t ifsc;    /* IFD: the card's IFSC, TA(i) of the ATR, 1..254 (default 32) */
-                     /* card: unused (the card's own capacity is its buffer) */
     uint8_t ifsd;    /* IFD: the reader's IFSD announced by S(IFS request), 1..254 */
     enum t1_edc edc; /* TC(3) */
     uint8_t nad;     /* NAD on blocks from the IFD; b8 and b4 (Vpp) must be 0 */
