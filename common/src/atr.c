@@ -272,7 +272,8 @@ static void decode(struct atr *a)
         if (!(a->iface[i].present & ATR_TD))
             continue;
         uint8_t t = a->iface[i].td & 0x0f;
-        if (i == 0)
+        /* T=15 in TD1 is invalid (8.2.3); the card then defaults to T=0. */
+        if (i == 0 && t != 15)
             a->first_protocol = t;
         if (t != 15)
             a->protocols |= (uint16_t)(1u << t);

@@ -376,7 +376,7 @@ static void line_convention(void **state)
     enum atr_convention c = ATR_CONV_INVERSE;
     assert_int_equal(atr_convention_from_raw(0x3B, &c), ATR_OK);
     assert_int_equal(c, ATR_CONV_DIRECT);
-    /* 8.1: inverse TS "(Z)ZZAAAAAZ" sampled in direct convention reads 0x03. */
+    /* 8.1: the inverse-convention TS sampled as a direct-convention character reads 0x03. */
     assert_int_equal(atr_convention_from_raw(0x03, &c), ATR_OK);
     assert_int_equal(c, ATR_CONV_INVERSE);
     assert_int_equal(atr_convention_from_raw(0x3F, &c), ATR_ERR_BAD_TS);
