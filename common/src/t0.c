@@ -437,14 +437,18 @@ static void card_header(struct t0_card *c, struct t0_io *io)
     uint8_t cla = c->hdr[0], ins = c->hdr[1], p1 = c->hdr[2], p2 = c->hdr[3], p3 = c->hdr[4];
     size_t p3_out = p3 == 0 ? 256 : p3;
 
+    bool get_response = ins == T0_INS_GET_RESP && p1 == 0 && p2 == 0;
+    bool empty_ok = c->last_empty_ok;
+
     c->hdr_len = 0;
+    c->last_empty_ok = false;
     if (!ins_valid(ins)) {
         c->pending = c->la_pending = false;
         card_send_sw(c, 0x6D00, io);
         return;
     }
     if (c->pending) {
-        if (ins == T0_INS_GET_RESP && p1 == 0 && p2 == 0) {
+        if (get_response) {
             size_t avail = c->rlen - c->roff;
             if (p3_out > avail) {
                 /* avail < 256 here: tell the reader the exact length. */
@@ -459,6 +463,10 @@ static void card_header(struct t0_card *c, struct t0_io *io)
             return;
         }
         c->pending = c->la_pending = false;
+    }
+    if (get_response && (cla & 0x80) == 0) {
+        card_send_sw(c, empty_ok ? 0x9000 : 0x6985, io);
+        return;
     }
     if (ins == T0_INS_ENVELOPE && (cla & 0x80) == 0) {
         if (p3 == 0) {
@@ -573,6 +581,7 @@ enum t0_err t0_card_respond(struct t0_card *c, const uint8_t *data, size_t len, 
     c->rsw = sw;
     c->pending = len > 0;
     c->la_pending = false;
+    c->last_empty_ok = len == 0 && sw == 0x9000 && !c->outgoing;
     if (len == 0) {
         card_send_sw(c, sw, io);
         return T0_OK;

@@ -5,7 +5,9 @@
  *    bytes, and the rest is what a hostile card answers (a 0xFF..0xFD byte in
  *    the stream stands for a WT timeout);
  *  - odd: the card role reads the rest as what a hostile reader sends, and
- *    answers each command with data and a status taken from the input.
+ *    answers each command with data and a status taken from the input;
+ *  - 2 mod 4: both roles back to back, for an APDU and an answer length taken
+ *    from the input: the reader must get exactly min(answer, Ne) bytes.
  * Invariants: the response never exceeds Ne and ends in a valid SW1, every
  * character to send lies in a buffer we own, and after an error the machine
  * is idle again.
@@ -145,11 +147,88 @@ static void fuzz_card(const uint8_t *d, size_t n)
     }
 }
 
+static bool lb_takes_data;
+
+static bool lb_takes(void *ctx, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2)
+{
+    return lb_takes_data;
+}
+
+static void fuzz_loopback(const uint8_t *d, size_t n)
+{
+    static uint8_t big_buf[1200];
+    struct t0_ifd t;
+    struct t0_card c;
+    struct t0_io iio, cio;
+    struct apdu a = {0};
+
+    if (n < 6)
+        return;
+    a.cla = d[0] & 0x03;
+    /* INS 6X / 9X cannot be sent; GET RESPONSE and ENVELOPE belong to the transport. */
+    a.ins = (d[1] & 0xF0) == 0x60 || (d[1] & 0xF0) == 0x90 || d[1] == 0xC0 || d[1] == 0xC2 ? 0xB0
+                                                                                           : d[1];
+    a.nc = (size_t)(d[2] & 0x03) * 150 + (d[3] & 0x03);
+    a.ne = (size_t)d[4] * 4 + (d[3] >> 4);
+    a.data = cmd_data;
+    size_t len = (size_t)d[5] * 2 + (d[3] >> 2 & 1);
+    if (len > sizeof answer)
+        len = sizeof answer;
+    /* Case 1 and case 2 look alike on the line (P3 = 00): a case 1 answers no data. */
+    if (a.nc == 0 && a.ne == 0)
+        len = 0;
+    bool bytewise = d[2] & 0x80;
+    lb_takes_data = a.nc > 0;
+
+    t0_ifd_init(&t);
+    if (t0_ifd_transmit(&t, &a, resp, sizeof resp, &iio) != T0_OK)
+        __builtin_trap();
+    if (t0_card_init(&c, big_buf, sizeof big_buf, lb_takes, NULL, bytewise, &cio) != T0_OK)
+        __builtin_trap();
+    for (int guard = 0; !iio.done; guard++) {
+        if (guard > 100000 || iio.tx_len == 0 || iio.tx_len > cio.rx_len)
+            __builtin_trap();
+        if (t0_card_rx(&c, iio.tx, iio.tx_len, &cio) != T0_OK)
+            __builtin_trap();
+        memset(&iio, 0, sizeof iio);
+        iio.rx_len = 1;
+        for (;;) {
+            if (cio.tx_len > 0) {
+                for (size_t i = 0; i < cio.tx_len;) {
+                    size_t k = cio.tx_len - i < iio.rx_len ? cio.tx_len - i : iio.rx_len;
+                    if (k == 0 || t0_ifd_rx(&t, cio.tx + i, k, &iio) != T0_OK)
+                        __builtin_trap();
+                    i += k;
+                }
+            }
+            if (cio.command != NULL) {
+                if (t0_card_respond(&c, answer, len, 0x9000, &cio) != T0_OK)
+                    __builtin_trap();
+            } else if (cio.more) {
+                if (t0_card_sent(&c, &cio) != T0_OK)
+                    __builtin_trap();
+            } else {
+                break;
+            }
+        }
+    }
+    struct rapdu r;
+    if (t0_ifd_response(&t, &r) != T0_OK)
+        __builtin_trap();
+    size_t want = a.ne == 0 ? 0 : (len < a.ne ? len : a.ne);
+    size_t rest = len - want;
+    uint16_t want_sw = rest == 0 ? 0x9000 : (uint16_t)(0x6100 | (rest >= 256 ? 0 : rest));
+    if (r.len != want || r.sw != want_sw || (want > 0 && memcmp(r.data, answer, want) != 0))
+        __builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    if (data[0] & 1)
+    if ((data[0] & 3) == 2)
+        fuzz_loopback(data + 1, size - 1);
+    else if (data[0] & 1)
         fuzz_card(data + 1, size - 1);
     else
         fuzz_ifd(data + 1, size - 1);

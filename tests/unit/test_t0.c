@@ -509,10 +509,21 @@ static void card_case4_get_response(void **state)
     check_tx(fci + 10, 6);
     assert_int_equal(t0_card_sent(&card, &io), T0_OK);
     CARD_SENDS(0x90, 0x00);
-    /* Nothing is left: GET RESPONSE now goes to the application. */
+    /* Nothing is left to get: 69 85, conditions of use not satisfied. */
     READER_SAYS(0x00, 0xC0, 0x00, 0x00, 0x06);
-    assert_non_null(io.command);
-    assert_int_equal(io.command->ins, 0xC0);
+    assert_null(io.command);
+    CARD_SENDS(0x69, 0x85);
+
+    /* Case 4S.2 from the card: 90 00 alone, and the reader's GET RESPONSE gets 90 00 too. */
+    READER_SAYS(0x00, 0xA4, 0x04, 0x0C, 0x07);
+    CARD_SENDS(0xA4);
+    READER_SAYS(0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01);
+    assert_int_equal(t0_card_respond(&card, NULL, 0, 0x9000, &io), T0_OK);
+    CARD_SENDS(0x90, 0x00);
+    READER_SAYS(0x00, 0xC0, 0x00, 0x00, 0x00);
+    CARD_SENDS(0x90, 0x00);
+    READER_SAYS(0x00, 0xC0, 0x00, 0x00, 0x00);
+    CARD_SENDS(0x69, 0x85);
 }
 
 /* Case 2S.3 seen from the card: fewer bytes than P3 -> 6C La, and the re-issue is served. */
@@ -770,6 +781,13 @@ static void loopback_all_cases(bool bytewise, int nulls)
     loopback(&app, &c4, &r);
     assert_int_equal(r.len, 10);
     assert_int_equal(r.sw, 0x61F5); /* 245 more, beyond Ne: the card's word stands */
+
+    /* Case 4S.2: the application answers 90 00 alone; the reader's GET RESPONSE gets 90 00 */
+    struct apdu c4z = {.cla = 0x00, .ins = 0x2A, .data = data, .nc = 8, .ne = 256};
+    loopback(&app, &c4z, &r);
+    assert_int_equal(app.last_ins, 0x2A);
+    assert_int_equal(r.sw, 0x9000);
+    assert_int_equal(r.len, 0);
 
     /* Case 2E: Ne 1000 of a 1000-byte object and Ne 65536 of it */
     app.get_data_len = 1000;

@@ -115,6 +115,10 @@ enum t0_err t0_ifd_response(const struct t0_ifd *t, struct rapdu *r);
  * Whether the instruction CLA INS P1 P2 carries command data (cases 3 and 4:
  * P3 is Lc, the card ACKs and receives) or not (cases 1 and 2: P3 is Le).
  * T=0 cannot tell from the header, so the application says (§10.3.2).
+ * GET RESPONSE and ENVELOPE of an interindustry class (CLA b8 = 0) never
+ * reach the application: the card role serves them itself, answering a GET
+ * RESPONSE with nothing to get by 90 00 right after a command that took data
+ * and answered 90 00 alone (the reader's case 4S.2 fetch), else by 69 85.
  */
 typedef bool (*t0_takes_data_fn)(void *ctx, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2);
 
@@ -147,7 +151,8 @@ struct t0_card {
     size_t rlen, roff;
     uint16_t rsw;
     bool pending;
-    bool la_pending; /* 6CXX was sent: the same header with P3 = La is served from here */
+    bool la_pending;    /* 6CXX was sent: the same header with P3 = La is served from here */
+    bool last_empty_ok; /* the last command took data and answered 90 00 alone (case 4S.2) */
     uint8_t la_hdr[4];
     size_t la;
 
