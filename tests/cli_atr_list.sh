@@ -27,3 +27,21 @@ paste -d '|' "$tmp/in" "$tmp/out" | while IFS='|' read -r atr json; do
     *) echo "line for $atr is: $json" >&2; exit 1 ;;
     esac
 done
+
+# Garbage, blank and comment lines, a 100 kB line, bytes that are not text:
+# one line per non-blank input, exit 1, no crash.
+{
+    printf '\n   \n# comment\nzz\n3B 00\n3B0\n\001\377\n'
+    head -c 100000 /dev/zero | tr '\0' 'A'
+    printf '\n3F\n'
+} >"$tmp/junk"
+rc=0
+"$hawiya" atr - <"$tmp/junk" >"$tmp/junk.out" || rc=$?
+[ "$rc" -eq 1 ] || { echo "junk: exit $rc, expected 1" >&2; exit 1; }
+[ "$(wc -l <"$tmp/junk.out")" -eq 6 ] || { echo "junk: wrong line count" >&2; cat "$tmp/junk.out" >&2; exit 1; }
+grep -q '"error":"ATR_ERR_TOO_LONG"' "$tmp/junk.out" || { echo "junk: no TOO_LONG" >&2; exit 1; }
+rc=0; "$hawiya" atr 3B00 >/dev/null || rc=$?
+[ "$rc" -eq 0 ] || { echo "valid ATR: exit $rc" >&2; exit 1; }
+rc=0; "$hawiya" atr >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || { echo "no argument: exit $rc, expected 2" >&2; exit 1; }
+echo "junk input handled"

@@ -28,6 +28,17 @@ static void add_hex(cJSON *o, const char *key, const uint8_t *b, size_t n)
     cJSON_AddStringToObject(o, key, text);
 }
 
+/* Echoes input that is not hex, printable ASCII only so the line stays valid JSON. */
+static void add_echo(cJSON *o, const char *text, size_t len)
+{
+    char echo[ECHO_MAX + 1];
+    size_t m = len < ECHO_MAX ? len : ECHO_MAX;
+    for (size_t i = 0; i < m; i++)
+        echo[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    echo[m] = '\0';
+    cJSON_AddStringToObject(o, "atr", echo);
+}
+
 static void add_byte(cJSON *o, const char *key, uint8_t b)
 {
     add_hex(o, key, &b, 1);
@@ -236,23 +247,14 @@ static bool decode_one(const char *text, size_t len, bool overlong)
     if (!overlong && memchr(text, '\0', len) == NULL)
         he = hex_decode(text, len, bytes, sizeof bytes, &n);
     if (overlong || he == HEX_ERR_TOO_LONG) {
-        char echo[ECHO_MAX + 1];
-        size_t m = len < ECHO_MAX ? len : ECHO_MAX;
-        memcpy(echo, text, m);
-        echo[m] = '\0';
-        cJSON_AddStringToObject(o, "atr", echo);
+        add_echo(o, text, len);
         cJSON_AddBoolToObject(o, "valid", false);
         cJSON_AddStringToObject(o, "error", atr_err_str(ATR_ERR_TOO_LONG));
         print_json(o);
         return false;
     }
     if (he != HEX_OK) {
-        /* Not hex: echo the text (cJSON escapes it), NULs cut it short. */
-        char echo[ECHO_MAX + 1];
-        size_t m = len < ECHO_MAX ? len : ECHO_MAX;
-        memcpy(echo, text, m);
-        echo[m] = '\0';
-        cJSON_AddStringToObject(o, "atr", echo);
+        add_echo(o, text, len);
         cJSON_AddBoolToObject(o, "valid", false);
         cJSON_AddStringToObject(o, "error", hex_err_str(he));
         print_json(o);
