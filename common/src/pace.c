@@ -1,0 +1,1049 @@
+#include "hawiya/pace.h"
+
+#include <string.h>
+
+#include <mbedtls/bignum.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/sha1.h>
+
+#include "hawiya/apdu.h"
+#include "hawiya/wipe.h"
+
+const char *pace_err_str(enum pace_err e)
+{
+    switch (e) {
+    case PACE_OK: return "PACE_OK";
+    case PACE_ERR_UNSUPPORTED: return "PACE_ERR_UNSUPPORTED";
+    case PACE_ERR_PASSWORD: return "PACE_ERR_PASSWORD";
+    case PACE_ERR_STATE: return "PACE_ERR_STATE";
+    case PACE_ERR_BUFFER: return "PACE_ERR_BUFFER";
+    case PACE_ERR_RNG: return "PACE_ERR_RNG";
+    case PACE_ERR_SW: return "PACE_ERR_SW";
+    case PACE_ERR_BAD_RESPONSE: return "PACE_ERR_BAD_RESPONSE";
+    case PACE_ERR_BAD_TAG: return "PACE_ERR_BAD_TAG";
+    case PACE_ERR_BAD_LENGTH: return "PACE_ERR_BAD_LENGTH";
+    case PACE_ERR_BAD_NONCE: return "PACE_ERR_BAD_NONCE";
+    case PACE_ERR_BAD_POINT: return "PACE_ERR_BAD_POINT";
+    case PACE_ERR_MAPPING: return "PACE_ERR_MAPPING";
+    case PACE_ERR_ECHOED_KEY: return "PACE_ERR_ECHOED_KEY";
+    case PACE_ERR_TOKEN_MISMATCH: return "PACE_ERR_TOKEN_MISMATCH";
+    case PACE_ERR_TOKEN_REJECTED: return "PACE_ERR_TOKEN_REJECTED";
+    case PACE_ERR_BAD_COMMAND: return "PACE_ERR_BAD_COMMAND";
+    case PACE_ERR_CRYPTO: return "PACE_ERR_CRYPTO";
+    }
+    return "PACE_ERR_UNKNOWN";
+}
+
+/* Dynamic authentication data objects of GENERAL AUTHENTICATE (§4.4.4.2, Table 4). */
+#define DO_DYN_AUTH     0x7C
+#define DO_NONCE        0x80
+#define DO_MAP_IFD      0x81
+#define DO_MAP_IC       0x82
+#define DO_KA_IFD       0x83
+#define DO_KA_IC        0x84
+#define DO_TOKEN_IFD    0x85
+#define DO_TOKEN_IC     0x86
+#define DO_CAR1         0x87 /* certification authority references (EAC, TR-03110) */
+#define DO_CAR2         0x88
+#define DO_CAM_DATA     0x8A /* encrypted chip authentication data (PACE-CAM) */
+#define DO_PUBLIC_POINT 0x86 /* inside 7F49, §9.4.2 / TR-03110-3 D.3.3 */
+
+#define INS_MSE                  0x22
+#define INS_GENERAL_AUTHENTICATE 0x86
+#define CLA_CHAINING             0x10
+
+#define SW_OK                0x9000
+#define SW_AUTH_FAILED       0x6300
+#define SW_WRONG_DATA        0x6A80
+#define SW_REF_NOT_FOUND     0x6A88
+#define SW_CONDITIONS        0x6985
+#define SW_WRONG_P1P2        0x6A86
+#define SW_INS_UNSUPPORTED   0x6D00
+#define SW_LAST_CMD_EXPECTED 0x6883
+
+#define TOKEN_LEN ICAO_MAC_LEN
+
+/* ---- BER-TLV of the GENERAL AUTHENTICATE data fields ------------------ */
+
+/* Length forms 7816-4 allows: short, 81 xx, 82 xx xx (no card sends more). */
+static enum pace_err ber_get(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **v,
+                             size_t *vlen)
+{
+    const uint8_t *q = *p;
+    size_t len;
+    if (q >= end)
+        return PACE_ERR_BAD_LENGTH;
+    if (*q != tag)
+        return PACE_ERR_BAD_TAG;
+    q++;
+    if (q >= end)
+        return PACE_ERR_BAD_LENGTH;
+    if (*q < 0x80) {
+        len = *q++;
+    } else if (*q == 0x81) {
+        if (end - q < 2)
+            return PACE_ERR_BAD_LENGTH;
+        len = q[1];
+        q += 2;
+    } else if (*q == 0x82) {
+        if (end - q < 3)
+            return PACE_ERR_BAD_LENGTH;
+        len = (size_t)q[1] << 8 | q[2];
+        q += 3;
+    } else {
+        return PACE_ERR_BAD_LENGTH;
+    }
+    if ((size_t)(end - q) < len)
+        return PACE_ERR_BAD_LENGTH;
+    *v = q;
+    *vlen = len;
+    *p = q + len;
+    return PACE_OK;
+}
+
+static size_t ber_len_size(size_t len)
+{
+    return len < 0x80 ? 1 : len <= 0xFF ? 2 : 3;
+}
+
+/* Writes tag and length; the caller has checked the room. */
+static size_t ber_put_header(uint8_t *out, uint8_t tag, size_t len)
+{
+    size_t n = 0;
+    out[n++] = tag;
+    if (len >= 0x100) {
+        out[n++] = 0x82;
+        out[n++] = (uint8_t)(len >> 8);
+    } else if (len >= 0x80) {
+        out[n++] = 0x81;
+    }
+    out[n++] = (uint8_t)len;
+    return n;
+}
+
+/*
+ * data[0..len) must be exactly one 7C object holding one object with `tag`
+ * (absent when tag == 0: 7C 00). After the token 86, the EAC references
+ * 87 / 88 and PACE-CAM's 8A are tolerated and ignored.
+ */
+static enum pace_err dyn_auth_get(const uint8_t *data, size_t len, uint8_t tag, const uint8_t **v,
+                                  size_t *vlen)
+{
+    const uint8_t *p = data, *end = data + len, *in;
+    size_t in_len;
+    enum pace_err e = ber_get(&p, end, DO_DYN_AUTH, &in, &in_len);
+    if (e != PACE_OK)
+        return e;
+    if (p != end)
+        return PACE_ERR_BAD_LENGTH;
+    const uint8_t *in_end = in + in_len;
+    if (tag == 0)
+        return in_len == 0 ? PACE_OK : PACE_ERR_BAD_TAG;
+    e = ber_get(&in, in_end, tag, v, vlen);
+    if (e != PACE_OK)
+        return e;
+    while (in < in_end) {
+        const uint8_t *ignored;
+        size_t ignored_len;
+        if (tag != DO_TOKEN_IC || (*in != DO_CAR1 && *in != DO_CAR2 && *in != DO_CAM_DATA))
+            return PACE_ERR_BAD_TAG;
+        e = ber_get(&in, in_end, *in, &ignored, &ignored_len);
+        if (e != PACE_OK)
+            return e;
+    }
+    return PACE_OK;
+}
+
+/* GENERAL AUTHENTICATE with 7C{tag value} (or 7C{} when tag == 0), Le = 00. */
+static enum pace_err put_ga(uint8_t cla, uint8_t tag, const uint8_t *v, size_t vlen, uint8_t *cmd,
+                            size_t cap, size_t *cmd_len)
+{
+    uint8_t data[PACE_APDU_MAX];
+    size_t inner = tag ? 1 + ber_len_size(vlen) + vlen : 0;
+    size_t n = 0;
+    if (1 + ber_len_size(inner) + inner > sizeof data)
+        return PACE_ERR_BUFFER;
+    n += ber_put_header(data, DO_DYN_AUTH, inner);
+    if (tag) {
+        n += ber_put_header(data + n, tag, vlen);
+        memcpy(data + n, v, vlen);
+        n += vlen;
+    }
+    struct apdu a = {
+        .cla = cla,
+        .ins = INS_GENERAL_AUTHENTICATE,
+        .p1 = 0,
+        .p2 = 0,
+        .data = data,
+        .nc = n,
+        .ne = APDU_NE_SHORT,
+    };
+    return apdu_encode(&a, cmd, cap, cmd_len) == APDU_OK ? PACE_OK : PACE_ERR_BUFFER;
+}
+
+/* Response data || SW, as the card side sends it. */
+static enum pace_err put_response(uint8_t tag, const uint8_t *v, size_t vlen, uint16_t sw,
+                                  uint8_t *out, size_t cap, size_t *out_len)
+{
+    uint8_t data[PACE_APDU_MAX];
+    size_t n = 0;
+    if (tag) {
+        size_t inner = 1 + ber_len_size(vlen) + vlen;
+        if (1 + ber_len_size(inner) + inner > sizeof data)
+            return PACE_ERR_BUFFER;
+        n += ber_put_header(data, DO_DYN_AUTH, inner);
+        n += ber_put_header(data + n, tag, vlen);
+        memcpy(data + n, v, vlen);
+        n += vlen;
+    }
+    return rapdu_encode(data, n, sw, out, cap, out_len) == APDU_OK ? PACE_OK : PACE_ERR_BUFFER;
+}
+
+/* ---- primitives shared by both roles ------------------------------------ */
+
+static void core_reset(struct pace_core *c)
+{
+    pace_rng_fn rng = c->rng, blind = c->blind;
+    void *rng_ctx = c->rng_ctx, *blind_ctx = c->blind_ctx;
+    wipe(c, sizeof *c);
+    c->rng = rng;
+    c->rng_ctx = rng_ctx;
+    c->blind = blind;
+    c->blind_ctx = blind_ctx;
+}
+
+void pace_core_set_blinding_rng(struct pace_core *c, pace_rng_fn blind, void *blind_ctx)
+{
+    c->blind = blind;
+    c->blind_ctx = blind_ctx;
+}
+
+/* K_pi = KDF(f(pi), 3), §9.7.3: f = SHA-1(MRZ information) or the CAN itself. */
+static enum pace_err derive_kpi(struct pace_core *c, enum pace_password type, const uint8_t *pw,
+                                size_t pw_len)
+{
+    uint8_t h[20];
+    enum icao_crypto_err ce;
+    if (pw == NULL || pw_len == 0 || pw_len > PACE_MAX_PASSWORD_LEN)
+        return PACE_ERR_PASSWORD;
+    if (type == PACE_PASSWORD_MRZ) {
+        if (mbedtls_sha1_ret(pw, pw_len, h) != 0)
+            return PACE_ERR_CRYPTO;
+        ce = icao_kdf(c->info.cipher, h, sizeof h, ICAO_KDF_PACE, c->kpi);
+        wipe(h, sizeof h);
+    } else if (type == PACE_PASSWORD_CAN) {
+        ce = icao_kdf(c->info.cipher, pw, pw_len, ICAO_KDF_PACE, c->kpi);
+    } else {
+        return PACE_ERR_PASSWORD;
+    }
+    return ce == ICAO_CRYPTO_OK ? PACE_OK : PACE_ERR_CRYPTO;
+}
+
+static enum pace_err core_start(struct pace_core *c, const struct pace_info *info)
+{
+    core_reset(c);
+    if (info == NULL || !pace_info_supported(info))
+        return PACE_ERR_UNSUPPORTED;
+    c->info = *info;
+    c->group = pace_param_ecp_group(info->parameter_id);
+    const mbedtls_ecp_curve_info *ci = mbedtls_ecp_curve_info_from_grp_id(c->group);
+    if (ci == NULL)
+        return PACE_ERR_UNSUPPORTED;
+    c->field_len = ((size_t)ci->bit_size + 7) / 8;
+    c->n_len = c->field_len; /* every standardized curve has an order as long as p */
+    c->point_len = 1 + 2 * c->field_len;
+    return PACE_OK;
+}
+
+/*
+ * The standardized group. Its constants may be mbedTLS's static tables
+ * (mbedtls_ecp_group_load), so the mapped generator is never written into
+ * grp->G: it is a separate point.
+ */
+static enum pace_err load_group(const struct pace_core *c, mbedtls_ecp_group *grp)
+{
+    return mbedtls_ecp_group_load(grp, (mbedtls_ecp_group_id)c->group) == 0 ? PACE_OK
+                                                                            : PACE_ERR_CRYPTO;
+}
+
+/* The group and G~ (already validated when it was computed). */
+static enum pace_err load_mapped(const struct pace_core *c, mbedtls_ecp_group *grp,
+                                 mbedtls_ecp_point *gm)
+{
+    enum pace_err e = load_group(c, grp);
+    if (e == PACE_OK && mbedtls_ecp_point_read_binary(grp, gm, c->g_mapped, c->point_len) != 0)
+        e = PACE_ERR_CRYPTO;
+    return e;
+}
+
+/* A received public key: uncompressed, on the curve, not the identity. */
+static enum pace_err read_point(const struct pace_core *c, const mbedtls_ecp_group *grp,
+                                const uint8_t *buf, size_t len, mbedtls_ecp_point *pt)
+{
+    if (len != c->point_len || buf[0] != 0x04)
+        return PACE_ERR_BAD_POINT;
+    if (mbedtls_ecp_point_read_binary(grp, pt, buf, len) != 0)
+        return PACE_ERR_BAD_POINT;
+    if (mbedtls_ecp_check_pubkey(grp, pt) != 0)
+        return PACE_ERR_BAD_POINT;
+    return PACE_OK;
+}
+
+static enum pace_err write_point(const struct pace_core *c, const mbedtls_ecp_group *grp,
+                                 const mbedtls_ecp_point *pt, uint8_t *out)
+{
+    size_t olen;
+    if (mbedtls_ecp_point_write_binary(grp, pt, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, out,
+                                       PACE_MAX_POINT_LEN) != 0 ||
+        olen != c->point_len)
+        return PACE_ERR_CRYPTO;
+    return PACE_OK;
+}
+
+/*
+ * A fresh private key in [1, n-1] into c->sk by rejection sampling (the
+ * excess high bits of the drawn bytes masked off), and PK = SK * G.
+ */
+static enum pace_err gen_keypair(struct pace_core *c, mbedtls_ecp_group *grp,
+                                 const mbedtls_ecp_point *base, uint8_t *pk)
+{
+    mbedtls_mpi d;
+    mbedtls_ecp_point q;
+    enum pace_err e = PACE_ERR_RNG;
+    size_t excess = c->n_len * 8 - mbedtls_mpi_bitlen(&grp->N);
+    mbedtls_mpi_init(&d);
+    mbedtls_ecp_point_init(&q);
+    for (int tries = 0; tries < 32; tries++) {
+        if (c->rng == NULL || c->rng(c->rng_ctx, c->sk, c->n_len) != 0)
+            break;
+        c->sk[0] &= (uint8_t)(0xFF >> excess);
+        if (mbedtls_mpi_read_binary(&d, c->sk, c->n_len) != 0) {
+            e = PACE_ERR_CRYPTO;
+            break;
+        }
+        if (mbedtls_mpi_cmp_int(&d, 1) >= 0 && mbedtls_mpi_cmp_mpi(&d, &grp->N) < 0) {
+            e = PACE_OK;
+            break;
+        }
+    }
+    if (e == PACE_OK) {
+        if (mbedtls_ecp_mul(grp, &q, &d, base, c->blind, c->blind_ctx) != 0)
+            e = PACE_ERR_CRYPTO;
+        else
+            e = write_point(c, grp, &q, pk);
+    }
+    if (e != PACE_OK)
+        wipe(c->sk, sizeof c->sk);
+    mbedtls_mpi_free(&d);
+    mbedtls_ecp_point_free(&q);
+    return e;
+}
+
+/* R = c->sk * peer, which must not be the identity. */
+static enum pace_err mul_peer(struct pace_core *c, mbedtls_ecp_group *grp,
+                              const mbedtls_ecp_point *peer, mbedtls_ecp_point *r)
+{
+    mbedtls_mpi d;
+    enum pace_err e = PACE_OK;
+    mbedtls_mpi_init(&d);
+    if (mbedtls_mpi_read_binary(&d, c->sk, c->n_len) != 0 ||
+        mbedtls_ecp_mul(grp, r, &d, peer, c->blind, c->blind_ctx) != 0)
+        e = PACE_ERR_CRYPTO;
+    else if (mbedtls_ecp_is_zero(r))
+        e = PACE_ERR_BAD_POINT;
+    mbedtls_mpi_free(&d);
+    return e;
+}
+
+/*
+ * Generic Mapping for ECDH (§4.4.3.3.1): H = SK_map * PK_map_peer,
+ * G~ = s*G + H, stored in c->g_mapped. c->sk is SK_map and is wiped here.
+ */
+static enum pace_err gm_map(struct pace_core *c, const uint8_t *pk_map_peer, size_t len,
+                            uint8_t *h_out)
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point peer, h, sg, gm;
+    mbedtls_mpi s, one;
+    enum pace_err e;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&peer);
+    mbedtls_ecp_point_init(&h);
+    mbedtls_ecp_point_init(&sg);
+    mbedtls_ecp_point_init(&gm);
+    mbedtls_mpi_init(&s);
+    mbedtls_mpi_init(&one);
+
+    e = load_group(c, &grp);
+    if (e == PACE_OK)
+        e = read_point(c, &grp, pk_map_peer, len, &peer);
+    if (e == PACE_OK)
+        e = mul_peer(c, &grp, &peer, &h);
+    if (e == PACE_OK && h_out != NULL)
+        e = write_point(c, &grp, &h, h_out);
+    if (e == PACE_OK) {
+        /* s*G with s reduced mod n (a 32-byte nonce exceeds a 192-bit order). */
+        if (mbedtls_mpi_read_binary(&s, c->s, c->s_len) != 0 ||
+            mbedtls_mpi_mod_mpi(&s, &s, &grp.N) != 0 || mbedtls_mpi_lset(&one, 1) != 0)
+            e = PACE_ERR_CRYPTO;
+    }
+    if (e == PACE_OK) {
+        if (mbedtls_mpi_cmp_int(&s, 0) == 0) {
+            if (mbedtls_ecp_copy(&gm, &h) != 0)
+                e = PACE_ERR_CRYPTO;
+        } else if (mbedtls_ecp_mul(&grp, &sg, &s, &grp.G, c->blind, c->blind_ctx) != 0 ||
+                   mbedtls_ecp_muladd(&grp, &gm, &one, &sg, &one, &h) != 0) {
+            e = PACE_ERR_CRYPTO;
+        }
+    }
+    if (e == PACE_OK && mbedtls_ecp_is_zero(&gm))
+        e = PACE_ERR_MAPPING;
+    if (e == PACE_OK)
+        e = write_point(c, &grp, &gm, c->g_mapped);
+
+    wipe(c->sk, sizeof c->sk);
+    wipe(c->s, sizeof c->s);
+    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_point_free(&peer);
+    mbedtls_ecp_point_free(&h);
+    mbedtls_ecp_point_free(&sg);
+    mbedtls_ecp_point_free(&gm);
+    mbedtls_mpi_free(&s);
+    mbedtls_mpi_free(&one);
+    return e;
+}
+
+/* A key pair on G~: SK_DH into c->sk, PK_DH into c->pk_own. */
+static enum pace_err gen_dh_keypair(struct pace_core *c)
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point gm;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&gm);
+    enum pace_err e = load_mapped(c, &grp, &gm);
+    if (e == PACE_OK)
+        e = gen_keypair(c, &grp, &gm, c->pk_own);
+    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_point_free(&gm);
+    return e;
+}
+
+/*
+ * Key agreement (§4.4.3.4 step 1-2): validates PK_DH_peer, K = x(SK_DH *
+ * PK_DH_peer), KS_enc and KS_mac. Wipes SK_DH and K.
+ */
+static enum pace_err agree(struct pace_core *c, const uint8_t *pk_peer, size_t len)
+{
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point peer, k;
+    uint8_t kx[PACE_MAX_FIELD_LEN];
+    enum pace_err e;
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&peer);
+    mbedtls_ecp_point_init(&k);
+
+    e = load_group(c, &grp);
+    if (e == PACE_OK)
+        e = read_point(c, &grp, pk_peer, len, &peer);
+    if (e == PACE_OK && memcmp(pk_peer, c->pk_own, c->point_len) == 0)
+        e = PACE_ERR_ECHOED_KEY;
+    if (e == PACE_OK)
+        e = mul_peer(c, &grp, &peer, &k);
+    if (e == PACE_OK && mbedtls_mpi_write_binary(&k.X, kx, c->field_len) != 0)
+        e = PACE_ERR_CRYPTO;
+    if (e == PACE_OK) {
+        memcpy(c->pk_peer, pk_peer, c->point_len);
+        if (icao_kdf(c->info.cipher, kx, c->field_len, ICAO_KDF_ENC, c->ks_enc) != ICAO_CRYPTO_OK ||
+            icao_kdf(c->info.cipher, kx, c->field_len, ICAO_KDF_MAC, c->ks_mac) != ICAO_CRYPTO_OK)
+            e = PACE_ERR_CRYPTO;
+    }
+    wipe(kx, sizeof kx);
+    wipe(c->sk, sizeof c->sk);
+    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_point_free(&peer);
+    mbedtls_ecp_point_free(&k);
+    return e;
+}
+
+/*
+ * T = MAC(KS_mac, 7F49{06 OID, 86 point}) (§4.4.3.4 step 3, public key data
+ * object of §9.4.2): CMAC-8 for AES, retail MAC with padding for 3DES.
+ */
+static enum pace_err token(const struct pace_core *c, const uint8_t *point, uint8_t *t)
+{
+    uint8_t obj[PACE_APDU_MAX];
+    size_t inner = 2 + c->info.oid_len + 1 + ber_len_size(c->point_len) + c->point_len;
+    size_t n = 0;
+    if (2 + ber_len_size(inner) + inner > sizeof obj)
+        return PACE_ERR_BUFFER;
+    obj[n++] = 0x7F;
+    n += ber_put_header(obj + n, 0x49, inner);
+    obj[n++] = 0x06;
+    obj[n++] = (uint8_t)c->info.oid_len;
+    memcpy(obj + n, c->info.oid, c->info.oid_len);
+    n += c->info.oid_len;
+    n += ber_put_header(obj + n, DO_PUBLIC_POINT, c->point_len);
+    memcpy(obj + n, point, c->point_len);
+    n += c->point_len;
+    enum icao_crypto_err ce = c->info.cipher == ICAO_3DES
+                                  ? icao_mac(ICAO_3DES, c->ks_mac, obj, n, t)
+                                  : icao_cmac8(c->info.cipher, c->ks_mac, obj, n, t);
+    return ce == ICAO_CRYPTO_OK ? PACE_OK : PACE_ERR_CRYPTO;
+}
+
+static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    uint8_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= a[i] ^ b[i];
+    return d == 0;
+}
+
+/* The nonce: s = D(K_pi, z) with a zero IV (§4.4.3.1). */
+static enum pace_err decrypt_nonce(struct pace_core *c, const uint8_t *z, size_t len)
+{
+    static const uint8_t zero_iv[ICAO_MAX_BLOCK_LEN];
+    size_t block = icao_block_len(c->info.cipher);
+    if (len == 0 || len > PACE_MAX_NONCE_LEN || block == 0 || len % block != 0)
+        return PACE_ERR_BAD_NONCE;
+    if (icao_cbc_decrypt(c->info.cipher, c->kpi, zero_iv, z, len, c->s) != ICAO_CRYPTO_OK)
+        return PACE_ERR_CRYPTO;
+    c->s_len = len;
+    wipe(c->kpi, sizeof c->kpi);
+    return PACE_OK;
+}
+
+static void result_of(const struct pace_core *c, const uint8_t *pk_ic, struct pace_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->cipher = c->info.cipher;
+    out->key_len = icao_key_len(c->info.cipher);
+    memcpy(out->ks_enc, c->ks_enc, out->key_len);
+    memcpy(out->ks_mac, c->ks_mac, out->key_len);
+    memcpy(out->pk_ic, pk_ic, c->point_len);
+    out->pk_ic_len = c->point_len;
+}
+
+/* ---- the primitives on their own --------------------------------------- */
+
+static enum pace_err primitive_core(struct pace_core *c, uint32_t parameter_id)
+{
+    struct pace_info info;
+    memset(&info, 0, sizeof info);
+    memset(c, 0, sizeof *c);
+    info.ka = PACE_KA_ECDH;
+    info.mapping = PACE_MAPPING_GM;
+    info.cipher = ICAO_AES128;
+    info.version = 2;
+    info.has_parameter_id = true;
+    info.parameter_id = parameter_id;
+    return core_start(c, &info);
+}
+
+enum pace_err pace_ecdh_gm_map(uint32_t parameter_id, const uint8_t *s, size_t s_len,
+                               const uint8_t *sk_map, const uint8_t *pk_map_peer, size_t pk_len,
+                               uint8_t *h, uint8_t *g_mapped)
+{
+    struct pace_core c;
+    enum pace_err e = primitive_core(&c, parameter_id);
+    if (e == PACE_OK && (s_len == 0 || s_len > sizeof c.s))
+        e = PACE_ERR_BAD_NONCE;
+    if (e == PACE_OK) {
+        memcpy(c.s, s, s_len);
+        c.s_len = s_len;
+        memcpy(c.sk, sk_map, c.n_len);
+        e = gm_map(&c, pk_map_peer, pk_len, h);
+    }
+    if (e == PACE_OK)
+        memcpy(g_mapped, c.g_mapped, c.point_len);
+    wipe(&c, sizeof c);
+    return e;
+}
+
+enum pace_err pace_ecdh_public(uint32_t parameter_id, const uint8_t *generator, const uint8_t *sk,
+                               uint8_t *pk)
+{
+    struct pace_core c;
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point g, q;
+    enum pace_err e = primitive_core(&c, parameter_id);
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&g);
+    mbedtls_ecp_point_init(&q);
+    if (e == PACE_OK)
+        e = load_group(&c, &grp);
+    if (e == PACE_OK)
+        e = read_point(&c, &grp, generator, c.point_len, &g);
+    if (e == PACE_OK) {
+        memcpy(c.sk, sk, c.n_len);
+        e = mul_peer(&c, &grp, &g, &q);
+    }
+    if (e == PACE_OK)
+        e = write_point(&c, &grp, &q, pk);
+    wipe(&c, sizeof c);
+    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_point_free(&g);
+    mbedtls_ecp_point_free(&q);
+    return e;
+}
+
+enum pace_err pace_ecdh_shared_x(uint32_t parameter_id, const uint8_t *sk, const uint8_t *pk_peer,
+                                 size_t pk_len, uint8_t *x)
+{
+    struct pace_core c;
+    mbedtls_ecp_group grp;
+    mbedtls_ecp_point p, k;
+    enum pace_err e = primitive_core(&c, parameter_id);
+    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_point_init(&p);
+    mbedtls_ecp_point_init(&k);
+    if (e == PACE_OK)
+        e = load_group(&c, &grp);
+    if (e == PACE_OK)
+        e = read_point(&c, &grp, pk_peer, pk_len, &p);
+    if (e == PACE_OK) {
+        memcpy(c.sk, sk, c.n_len);
+        e = mul_peer(&c, &grp, &p, &k);
+    }
+    if (e == PACE_OK && mbedtls_mpi_write_binary(&k.X, x, c.field_len) != 0)
+        e = PACE_ERR_CRYPTO;
+    wipe(&c, sizeof c);
+    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_point_free(&p);
+    mbedtls_ecp_point_free(&k);
+    return e;
+}
+
+/* ---- reader side -------------------------------------------------------- */
+
+enum reader_state {
+    R_IDLE = 0,
+    R_WAIT_MSE,
+    R_WAIT_NONCE,
+    R_WAIT_MAP,
+    R_WAIT_KA,
+    R_WAIT_TOKEN,
+    R_DONE,
+    R_FAILED,
+};
+
+static enum pace_err reader_fail(struct pace *ctx, enum pace_err e)
+{
+    core_reset(&ctx->c);
+    ctx->c.state = R_FAILED;
+    return e;
+}
+
+enum pace_err pace_begin(struct pace *ctx, const struct pace_info *info,
+                         enum pace_password password, const uint8_t *pw, size_t pw_len,
+                         unsigned flags, pace_rng_fn rng, void *rng_ctx, uint8_t *cmd, size_t cap,
+                         size_t *cmd_len)
+{
+    uint8_t data[CARDACCESS_OID_MAX + 16];
+    size_t n = 0;
+    enum pace_err e;
+
+    *cmd_len = 0;
+    wipe(ctx, sizeof *ctx);
+    ctx->c.rng = rng;
+    ctx->c.rng_ctx = rng_ctx;
+    ctx->c.blind = rng;
+    ctx->c.blind_ctx = rng_ctx;
+    ctx->flags = flags;
+    e = core_start(&ctx->c, info);
+    if (e == PACE_OK)
+        e = derive_kpi(&ctx->c, password, pw, pw_len);
+    if (e != PACE_OK)
+        return reader_fail(ctx, e);
+
+    /* MSE:Set AT for PACE, §4.4.4.1 (Table 3). */
+    data[n++] = 0x80;
+    data[n++] = (uint8_t)info->oid_len;
+    memcpy(data + n, info->oid, info->oid_len);
+    n += info->oid_len;
+    data[n++] = 0x83;
+    data[n++] = 0x01;
+    data[n++] = (uint8_t)password;
+    if ((flags & PACE_FLAG_SEND_PARAMETER_ID) && info->parameter_id <= 0xFF) {
+        data[n++] = 0x84;
+        data[n++] = 0x01;
+        data[n++] = (uint8_t)info->parameter_id;
+    }
+    struct apdu a = {
+        .cla = 0x00,
+        .ins = INS_MSE,
+        .p1 = 0xC1,
+        .p2 = 0xA4,
+        .data = data,
+        .nc = n,
+        .ne = 0,
+    };
+    if (apdu_encode(&a, cmd, cap, cmd_len) != APDU_OK)
+        return reader_fail(ctx, PACE_ERR_BUFFER);
+    ctx->c.state = R_WAIT_MSE;
+    return PACE_OK;
+}
+
+static enum pace_err reader_step(struct pace *ctx, const struct rapdu *r, uint8_t *cmd, size_t cap,
+                                 size_t *cmd_len)
+{
+    struct pace_core *c = &ctx->c;
+    const uint8_t *v;
+    size_t vlen;
+    enum pace_err e;
+    uint8_t pk[PACE_MAX_POINT_LEN];
+    uint8_t t[TOKEN_LEN];
+
+    switch (c->state) {
+    case R_WAIT_MSE:
+        if (r->len != 0)
+            return PACE_ERR_BAD_RESPONSE;
+        e = put_ga(CLA_CHAINING, 0, NULL, 0, cmd, cap, cmd_len);
+        if (e == PACE_OK)
+            c->state = R_WAIT_NONCE;
+        return e;
+
+    case R_WAIT_NONCE:
+        e = dyn_auth_get(r->data, r->len, DO_NONCE, &v, &vlen);
+        if (e == PACE_OK)
+            e = decrypt_nonce(c, v, vlen);
+        if (e == PACE_OK) {
+            mbedtls_ecp_group grp;
+            mbedtls_ecp_group_init(&grp);
+            e = load_group(c, &grp);
+            if (e == PACE_OK)
+                e = gen_keypair(c, &grp, &grp.G, pk);
+            mbedtls_ecp_group_free(&grp);
+        }
+        if (e == PACE_OK)
+            e = put_ga(CLA_CHAINING, DO_MAP_IFD, pk, c->point_len, cmd, cap, cmd_len);
+        if (e == PACE_OK)
+            c->state = R_WAIT_MAP;
+        return e;
+
+    case R_WAIT_MAP:
+        e = dyn_auth_get(r->data, r->len, DO_MAP_IC, &v, &vlen);
+        if (e == PACE_OK)
+            e = gm_map(c, v, vlen, NULL);
+        if (e == PACE_OK)
+            e = gen_dh_keypair(c);
+        if (e == PACE_OK)
+            e = put_ga(CLA_CHAINING, DO_KA_IFD, c->pk_own, c->point_len, cmd, cap, cmd_len);
+        if (e == PACE_OK)
+            c->state = R_WAIT_KA;
+        return e;
+
+    case R_WAIT_KA:
+        e = dyn_auth_get(r->data, r->len, DO_KA_IC, &v, &vlen);
+        if (e == PACE_OK)
+            e = agree(c, v, vlen);
+        if (e == PACE_OK)
+            e = token(c, c->pk_peer, t); /* T_IFD over PK_DH_IC */
+        if (e == PACE_OK)
+            e = put_ga(0x00, DO_TOKEN_IFD, t, sizeof t, cmd, cap, cmd_len);
+        if (e == PACE_OK)
+            c->state = R_WAIT_TOKEN;
+        return e;
+
+    case R_WAIT_TOKEN:
+        e = dyn_auth_get(r->data, r->len, DO_TOKEN_IC, &v, &vlen);
+        if (e == PACE_OK && vlen != TOKEN_LEN)
+            e = PACE_ERR_BAD_LENGTH;
+        if (e == PACE_OK)
+            e = token(c, c->pk_own, t); /* T_IC over PK_DH_IFD */
+        if (e == PACE_OK && !ct_equal(t, v, TOKEN_LEN))
+            e = PACE_ERR_TOKEN_MISMATCH;
+        if (e == PACE_OK) {
+            *cmd_len = 0;
+            c->state = R_DONE;
+        }
+        return e;
+    }
+    return PACE_ERR_STATE;
+}
+
+enum pace_err pace_step(struct pace *ctx, const uint8_t *rapdu, size_t len, uint8_t *cmd,
+                        size_t cap, size_t *cmd_len)
+{
+    struct rapdu r;
+    *cmd_len = 0;
+    if (ctx->c.state == R_IDLE || ctx->c.state == R_DONE || ctx->c.state == R_FAILED)
+        return PACE_ERR_STATE;
+    if (rapdu == NULL || rapdu_decode(rapdu, len, &r) != APDU_OK)
+        return reader_fail(ctx, PACE_ERR_BAD_RESPONSE);
+    ctx->sw = r.sw;
+    if (r.sw != SW_OK) {
+        /* §4.4.4.2: the card answers a wrong T_IFD with 63 00. */
+        bool rejected = ctx->c.state == R_WAIT_TOKEN && r.sw == SW_AUTH_FAILED;
+        return reader_fail(ctx, rejected ? PACE_ERR_TOKEN_REJECTED : PACE_ERR_SW);
+    }
+    enum pace_err e = reader_step(ctx, &r, cmd, cap, cmd_len);
+    if (e != PACE_OK) {
+        *cmd_len = 0;
+        return reader_fail(ctx, e);
+    }
+    if (ctx->c.state == R_DONE) {
+        /* Only the session keys and the public keys are still needed. */
+        wipe(ctx->c.kpi, sizeof ctx->c.kpi);
+        wipe(ctx->c.sk, sizeof ctx->c.sk);
+    }
+    return PACE_OK;
+}
+
+bool pace_done(const struct pace *ctx)
+{
+    return ctx->c.state == R_DONE;
+}
+
+enum pace_err pace_get_result(const struct pace *ctx, struct pace_result *out)
+{
+    if (ctx->c.state != R_DONE)
+        return PACE_ERR_STATE;
+    result_of(&ctx->c, ctx->c.pk_peer, out);
+    return PACE_OK;
+}
+
+void pace_wipe(struct pace *ctx)
+{
+    wipe(ctx, sizeof *ctx);
+}
+
+/* ---- card side ---------------------------------------------------------- */
+
+enum card_state {
+    C_IDLE = 0, /* waiting for MSE:Set AT */
+    C_SET,      /* waiting for GA 7C{} */
+    C_NONCE,    /* nonce sent, waiting for 7C{81} */
+    C_MAPPED,   /* G~ known, waiting for 7C{83} */
+    C_KEYS,     /* session keys derived, waiting for 7C{85} */
+    C_DONE,
+};
+
+void pace_card_init(struct pace_card *card, const struct pace_card_config *cfg)
+{
+    wipe(card, sizeof *card);
+    card->cfg = *cfg;
+    card->c.rng = cfg->rng;
+    card->c.rng_ctx = cfg->rng_ctx;
+    card->c.blind = cfg->rng;
+    card->c.blind_ctx = cfg->rng_ctx;
+}
+
+/* MSE:Set AT data: 80 OID, 83 password reference, optional 84 parameterId. */
+static enum pace_err card_mse(struct pace_card *card, const struct apdu *a, uint16_t *sw)
+{
+    const uint8_t *p = a->data, *end = a->data + a->nc;
+    const uint8_t *oid = NULL, *ref = NULL, *pid = NULL;
+    size_t oid_len = 0, ref_len = 0, pid_len = 0;
+
+    *sw = SW_WRONG_DATA;
+    if (a->p1 != 0xC1 || a->p2 != 0xA4) {
+        *sw = SW_WRONG_P1P2;
+        return PACE_ERR_BAD_COMMAND;
+    }
+    while (p < end) {
+        const uint8_t *v;
+        size_t vlen;
+        uint8_t tag = *p;
+        if (ber_get(&p, end, tag, &v, &vlen) != PACE_OK)
+            return PACE_ERR_BAD_COMMAND;
+        if (tag == 0x80 && oid == NULL)
+            oid = v, oid_len = vlen;
+        else if (tag == 0x83 && ref == NULL)
+            ref = v, ref_len = vlen;
+        else if (tag == 0x84 && pid == NULL)
+            pid = v, pid_len = vlen;
+        else
+            return PACE_ERR_BAD_COMMAND;
+    }
+    if (oid == NULL || ref == NULL || ref_len != 1 || (pid != NULL && pid_len != 1))
+        return PACE_ERR_BAD_COMMAND;
+
+    const struct pace_info *chosen = NULL;
+    for (size_t i = 0; i < card->cfg.n_infos; i++) {
+        const struct pace_info *pi = &card->cfg.infos[i];
+        if (pi->oid_len != oid_len || memcmp(pi->oid, oid, oid_len) != 0)
+            continue;
+        if (pid != NULL && pi->parameter_id != pid[0])
+            continue;
+        chosen = pi;
+        break;
+    }
+    const uint8_t *pw = NULL;
+    size_t pw_len = 0;
+    if (ref[0] == PACE_PASSWORD_MRZ)
+        pw = card->cfg.mrz_info, pw_len = card->cfg.mrz_info_len;
+    else if (ref[0] == PACE_PASSWORD_CAN)
+        pw = card->cfg.can, pw_len = card->cfg.can_len;
+    if (chosen == NULL || pw == NULL) {
+        *sw = SW_REF_NOT_FOUND;
+        return chosen == NULL ? PACE_ERR_UNSUPPORTED : PACE_ERR_PASSWORD;
+    }
+    enum pace_err e = core_start(&card->c, chosen);
+    if (e == PACE_OK)
+        e = derive_kpi(&card->c, (enum pace_password)ref[0], pw, pw_len);
+    if (e != PACE_OK) {
+        *sw = SW_REF_NOT_FOUND;
+        return e;
+    }
+    card->c.state = C_SET;
+    *sw = SW_OK;
+    return PACE_OK;
+}
+
+/*
+ * The nonce is as long as the key, rounded up to whole cipher blocks: 16
+ * bytes for 3DES and AES-128 as issued cards send it, 32 for AES-192/256.
+ */
+static enum pace_err card_nonce(struct pace_core *c, uint8_t *z, size_t *z_len)
+{
+    static const uint8_t zero_iv[ICAO_MAX_BLOCK_LEN];
+    size_t block = icao_block_len(c->info.cipher);
+    size_t n = (icao_key_len(c->info.cipher) + block - 1) / block * block;
+    if (c->rng == NULL || c->rng(c->rng_ctx, c->s, n) != 0)
+        return PACE_ERR_RNG;
+    c->s_len = n;
+    if (icao_cbc_encrypt(c->info.cipher, c->kpi, zero_iv, c->s, n, z) != ICAO_CRYPTO_OK)
+        return PACE_ERR_CRYPTO;
+    wipe(c->kpi, sizeof c->kpi);
+    *z_len = n;
+    return PACE_OK;
+}
+
+static enum pace_err card_ga(struct pace_card *card, const struct apdu *a, uint8_t *rapdu,
+                             size_t cap, size_t *rlen, uint16_t *sw)
+{
+    struct pace_core *c = &card->c;
+    const uint8_t *v;
+    size_t vlen;
+    enum pace_err e;
+    uint8_t out[PACE_MAX_POINT_LEN];
+    size_t out_len;
+
+    *sw = SW_WRONG_DATA;
+    if (a->p1 != 0 || a->p2 != 0) {
+        *sw = SW_WRONG_P1P2;
+        return PACE_ERR_BAD_COMMAND;
+    }
+    if (c->state == C_IDLE || c->state == C_DONE) {
+        *sw = SW_CONDITIONS;
+        return PACE_ERR_STATE;
+    }
+    /* Command chaining (7816-4 §5.1.1.1): every step but the token is chained. */
+    bool last = c->state == C_KEYS;
+    if (((a->cla & CLA_CHAINING) != 0) == last) {
+        *sw = last ? SW_LAST_CMD_EXPECTED : SW_CONDITIONS;
+        return PACE_ERR_BAD_COMMAND;
+    }
+    switch (c->state) {
+    case C_SET:
+        e = dyn_auth_get(a->data, a->nc, 0, &v, &vlen);
+        if (e == PACE_OK)
+            e = card_nonce(c, out, &out_len);
+        if (e == PACE_OK)
+            e = put_response(DO_NONCE, out, out_len, SW_OK, rapdu, cap, rlen);
+        if (e == PACE_OK)
+            c->state = C_NONCE;
+        return e;
+
+    case C_NONCE: {
+        mbedtls_ecp_group grp;
+        e = dyn_auth_get(a->data, a->nc, DO_MAP_IFD, &v, &vlen);
+        mbedtls_ecp_group_init(&grp);
+        if (e == PACE_OK)
+            e = load_group(c, &grp);
+        if (e == PACE_OK)
+            e = gen_keypair(c, &grp, &grp.G, out);
+        mbedtls_ecp_group_free(&grp);
+        if (e == PACE_OK)
+            e = gm_map(c, v, vlen, NULL);
+        if (e == PACE_OK)
+            e = put_response(DO_MAP_IC, out, c->point_len, SW_OK, rapdu, cap, rlen);
+        if (e == PACE_OK)
+            c->state = C_MAPPED;
+        return e;
+    }
+
+    case C_MAPPED:
+        e = dyn_auth_get(a->data, a->nc, DO_KA_IFD, &v, &vlen);
+        if (e == PACE_OK)
+            e = gen_dh_keypair(c);
+        if (e == PACE_OK)
+            e = agree(c, v, vlen);
+        if (e == PACE_OK)
+            e = put_response(DO_KA_IC, c->pk_own, c->point_len, SW_OK, rapdu, cap, rlen);
+        if (e == PACE_OK)
+            c->state = C_KEYS;
+        return e;
+
+    case C_KEYS:
+        e = dyn_auth_get(a->data, a->nc, DO_TOKEN_IFD, &v, &vlen);
+        if (e == PACE_OK && vlen != TOKEN_LEN)
+            e = PACE_ERR_BAD_LENGTH;
+        if (e == PACE_OK)
+            e = token(c, c->pk_own, out); /* the expected T_IFD, over PK_DH_IC */
+        if (e == PACE_OK && !ct_equal(out, v, TOKEN_LEN)) {
+            *sw = SW_AUTH_FAILED;
+            return PACE_ERR_TOKEN_MISMATCH;
+        }
+        if (e == PACE_OK)
+            e = token(c, c->pk_peer, out); /* T_IC over PK_DH_IFD */
+        if (e == PACE_OK)
+            e = put_response(DO_TOKEN_IC, out, TOKEN_LEN, SW_OK, rapdu, cap, rlen);
+        if (e == PACE_OK)
+            c->state = C_DONE;
+        return e;
+    }
+    *sw = SW_CONDITIONS;
+    return PACE_ERR_STATE;
+}
+
+enum pace_err pace_card_process(struct pace_card *card, const uint8_t *capdu, size_t len,
+                                uint8_t *rapdu, size_t cap, size_t *rlen)
+{
+    struct apdu a;
+    uint16_t sw = SW_WRONG_DATA;
+    enum pace_err e;
+
+    *rlen = 0;
+    if (capdu == NULL || apdu_decode(capdu, len, &a, NULL) != APDU_OK) {
+        e = PACE_ERR_BAD_COMMAND;
+    } else if (a.ins == INS_MSE && (a.cla & ~CLA_CHAINING) == 0) {
+        /* A new MSE:Set AT abandons any session in progress. */
+        core_reset(&card->c);
+        e = (a.cla & CLA_CHAINING) ? PACE_ERR_BAD_COMMAND : card_mse(card, &a, &sw);
+    } else if (a.ins == INS_GENERAL_AUTHENTICATE && (a.cla & ~CLA_CHAINING) == 0) {
+        e = card_ga(card, &a, rapdu, cap, rlen, &sw);
+        if (e == PACE_OK)
+            return PACE_OK;
+    } else {
+        sw = SW_INS_UNSUPPORTED;
+        e = PACE_ERR_BAD_COMMAND;
+    }
+    if (e != PACE_OK) {
+        core_reset(&card->c);
+        card->c.state = C_IDLE;
+        *rlen = 0;
+    }
+    if (rapdu_encode(NULL, 0, sw, rapdu, cap, rlen) != APDU_OK)
+        return PACE_ERR_BUFFER;
+    return e;
+}
+
+bool pace_card_done(const struct pace_card *card)
+{
+    return card->c.state == C_DONE;
+}
+
+enum pace_err pace_card_get_result(const struct pace_card *card, struct pace_result *out)
+{
+    if (card->c.state != C_DONE)
+        return PACE_ERR_STATE;
+    result_of(&card->c, card->c.pk_own, out);
+    return PACE_OK;
+}
+
+void pace_card_wipe(struct pace_card *card)
+{
+    core_reset(&card->c);
+}
