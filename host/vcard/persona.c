@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hawiya/hex.h"
+#include "hawiya/wipe.h"
 
 /*
  * The ATR a persona gets when it names none: TS=3B direct convention;
@@ -46,6 +47,11 @@ void persona_diag_format(const struct persona_diag *d, char *buf, size_t cap)
     if (cap == 0)
         return;
     snprintf(buf, cap, "persona '%s': field '%s': %s", d->id, d->field, persona_err_str(d->err));
+}
+
+void persona_clear(struct persona *p)
+{
+    wipe(p, sizeof *p);
 }
 
 void persona_mrz_name(const struct persona_holder *h, char *buf, size_t cap)

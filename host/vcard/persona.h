@@ -148,6 +148,9 @@ enum persona_err persona_list_json(const char *json, size_t len, char (*ids)[PER
 /* "persona 'default': field 'holder.can': PERSONA_ERR_FORMAT" into buf (always NUL-terminated). */
 void persona_diag_format(const struct persona_diag *d, char *buf, size_t cap);
 
+/* Wipes the whole persona (the CAN and the holder's data are secrets of sorts). */
+void persona_clear(struct persona *p);
+
 /* The MRZ name field: surname "<<" given names, e.g. "BENALI<<MOHAMED<AMINE". */
 void persona_mrz_name(const struct persona_holder *h, char *buf, size_t cap);
 

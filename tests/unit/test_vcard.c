@@ -159,6 +159,8 @@ static void default_persona_fields(void **state)
     assert_int_equal(persona.n_files, 5);
     assert_int_equal(persona.files[3].size, 40000);
     assert_int_equal(persona.files[3].ac, VFS_AC_SM);
+    persona_clear(&persona);
+    assert_int_equal(persona.holder.can[0], 0);
 }
 
 static void other_persona_fields(void **state)
@@ -259,6 +261,60 @@ static void broken_personas_are_refused(void **state)
                      PERSONA_ERR_IO);
     assert_int_equal(persona_load_json("[]", 2, "x", &persona, &d), PERSONA_ERR_SCHEMA);
     assert_string_equal(persona_err_str(PERSONA_ERR_NO_SPACE), "PERSONA_ERR_NO_SPACE");
+}
+
+static struct vfs_file_spec ef_spec(uint16_t fid, uint8_t sfi)
+{
+    struct vfs_file_spec f = {.fid = fid, .sfi = sfi, .ac = VFS_AC_ALWAYS};
+    return f;
+}
+
+static void vfs_build_errors(void **state)
+{
+    static struct vfs v;
+    static const uint8_t pool[4] = {1, 2, 3, 4};
+    struct vfs_file_spec f[VFS_MAX_NODES + 1];
+    size_t bad = 99;
+
+    /* §5.3.1.1: 3F00 names the MF, 0000 / FFFF / 3FFF are reserved. */
+    f[0] = ef_spec(0x3F00, 0);
+    assert_int_equal(vfs_build(&v, f, 1, pool, &bad), VFS_ERR_BAD_FID);
+    assert_int_equal(bad, 0);
+    f[0] = ef_spec(0x3FFF, 0);
+    assert_int_equal(vfs_build(&v, f, 1, pool, &bad), VFS_ERR_BAD_FID);
+    f[0] = ef_spec(0x0101, 31);
+    assert_int_equal(vfs_build(&v, f, 1, pool, &bad), VFS_ERR_BAD_SFI);
+    /* Same SFI twice in one DF; same FID as a DF; a DF name in two places. */
+    f[0] = ef_spec(0x0101, 1);
+    f[1] = ef_spec(0x0102, 1);
+    assert_int_equal(vfs_build(&v, f, 2, pool, &bad), VFS_ERR_DUPLICATE);
+    assert_int_equal(bad, 1);
+    assert_int_equal(v.n_nodes, 1); /* only the MF is left */
+    f[1] = ef_spec(0x0102, 0);
+    f[1].depth = 1;
+    f[1].path[0] = (struct vfs_df_ref){.id = {0x01, 0x01}, .len = 2};
+    assert_int_equal(vfs_build(&v, f, 2, pool, &bad), VFS_ERR_DUPLICATE);
+    f[0] = ef_spec(0x0101, 0);
+    f[0].depth = 1;
+    f[0].path[0] = (struct vfs_df_ref){.id = {0xA0, 0, 0, 2, 0x47}, .len = 5};
+    f[1] = ef_spec(0x0102, 0);
+    f[1].depth = 2;
+    f[1].path[0] = (struct vfs_df_ref){.id = {0x50, 0x00}, .len = 2};
+    f[1].path[1] = f[0].path[0];
+    assert_int_equal(vfs_build(&v, f, 2, pool, &bad), VFS_ERR_DUPLICATE);
+    /* A path element of 3 bytes is neither a FID nor an AID. */
+    f[1].depth = 1;
+    f[1].path[0] = (struct vfs_df_ref){.id = {1, 2, 3}, .len = 3};
+    assert_int_equal(vfs_build(&v, f, 2, pool, &bad), VFS_ERR_BAD_PATH);
+    /* Too many files. */
+    for (size_t i = 0; i < VFS_MAX_NODES; i++)
+        f[i] = ef_spec((uint16_t)(0x0101 + i), 0);
+    assert_int_equal(vfs_build(&v, f, VFS_MAX_NODES, pool, &bad), VFS_ERR_TOO_MANY_FILES);
+    assert_int_equal(bad, VFS_MAX_NODES - 1);
+    assert_int_equal(vfs_build(&v, f, VFS_MAX_NODES - 1, pool, &bad), VFS_OK);
+    f[0] = ef_spec(0x0101, 0);
+    f[0].size = VFS_MAX_FILE + 1;
+    assert_int_equal(vfs_build(&v, f, 1, pool, &bad), VFS_ERR_TOO_BIG);
 }
 
 /* ---- the eMRTD flow ---------------------------------------------------------- */
@@ -541,11 +597,17 @@ static void applet_dispatch_and_reset(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_persona_loads),  cmocka_unit_test(default_persona_fields),
-        cmocka_unit_test(other_persona_fields), cmocka_unit_test(broken_personas_are_refused),
-        cmocka_unit_test(emrtd_flow),           cmocka_unit_test(select_templates),
-        cmocka_unit_test(read_binary_offsets),  cmocka_unit_test(status_words),
-        cmocka_unit_test(response_capacity),    cmocka_unit_test(applet_dispatch_and_reset),
+        cmocka_unit_test(every_persona_loads),
+        cmocka_unit_test(default_persona_fields),
+        cmocka_unit_test(other_persona_fields),
+        cmocka_unit_test(broken_personas_are_refused),
+        cmocka_unit_test(vfs_build_errors),
+        cmocka_unit_test(emrtd_flow),
+        cmocka_unit_test(select_templates),
+        cmocka_unit_test(read_binary_offsets),
+        cmocka_unit_test(status_words),
+        cmocka_unit_test(response_capacity),
+        cmocka_unit_test(applet_dispatch_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
