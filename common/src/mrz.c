@@ -94,6 +94,13 @@ static void field(char *dst, const char *src, size_t n)
     dst[n] = '\0';
 }
 
+/* Copies n characters as they are (dates keep a '<' for an unknown part). */
+static void raw(char *dst, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* A name field: primary and secondary identifiers split at the first "<<". */
 static void names(struct mrz *m, const char *s, size_t n)
 {
@@ -165,10 +172,10 @@ static enum mrz_err parse_td1(const char *l1, const char *l2, const char *l3, st
     e = document_number(m, l1 + 5, l1[14], l1 + 15, 15);
     if (e != MRZ_OK)
         return e;
-    field(m->birth_date, l2, 6);
+    raw(m->birth_date, l2, 6);
     m->birth_date_cd = l2[6];
     m->sex = l2[7];
-    field(m->expiry_date, l2 + 8, 6);
+    raw(m->expiry_date, l2 + 8, 6);
     m->expiry_date_cd = l2[14];
     field(m->nationality, l2 + 15, 3);
     field(m->optional_data2, l2 + 18, 11);
@@ -214,10 +221,10 @@ static enum mrz_err parse_td23(const char *l1, const char *l2, size_t width, str
             return e;
     }
     field(m->nationality, l2 + 10, 3);
-    field(m->birth_date, l2 + 13, 6);
+    raw(m->birth_date, l2 + 13, 6);
     m->birth_date_cd = l2[19];
     m->sex = l2[20];
-    field(m->expiry_date, l2 + 21, 6);
+    raw(m->expiry_date, l2 + 21, 6);
     m->expiry_date_cd = l2[27];
     m->composite_cd = l2[width - 1];
 

@@ -203,6 +203,21 @@ static void td3_unused_personal_number(void **state)
     assert_int_equal(m.optional_data_cd, '<');
 }
 
+/* Part 3 §4.9 / Part 4 note: an unknown day or month is '<<' and stays in the MRZ information. */
+static void unknown_date_parts_are_kept(void **state)
+{
+    struct mrz m;
+    char info[MRZ_BAC_INFO_MAX + 1];
+    size_t n;
+    /* The specimen with an unknown birth day; check digits recomputed (7, composite 0). */
+    const char *lines[2] = {td3_specimen[0], "L898902C36UTO7408<<7F1204159ZE184226B<<<<<10"};
+    assert_int_equal(mrz_parse(lines, 2, &m), MRZ_OK);
+    assert_string_equal(m.birth_date, "7408<<");
+    assert_int_equal(m.cd_fail, 0);
+    assert_int_equal(mrz_bac_info(&m, info, sizeof info, &n), MRZ_OK);
+    assert_string_equal(info, "L898902C367408<<71204159");
+}
+
 static void malformed_input(void **state)
 {
     struct mrz m;
@@ -241,6 +256,7 @@ int main(void)
         cmocka_unit_test(long_document_number),
         cmocka_unit_test(corrupted_check_digits_are_reported),
         cmocka_unit_test(td3_unused_personal_number),
+        cmocka_unit_test(unknown_date_parts_are_kept),
         cmocka_unit_test(malformed_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
