@@ -37,7 +37,7 @@ enum bac_err bac_keys_from_mrz_info(const char *info, size_t len, uint8_t k_seed
         return BAC_ERR_MRZ_INFO;
     if (mbedtls_sha1_ret((const unsigned char *)info, len, digest) != 0)
         return BAC_ERR_CRYPTO;
-    /* §4.3.2: K_seed is the 16 most significant bytes of the SHA-1 digest. */
+    /* §4.3: K_seed is the 16 most significant bytes of the SHA-1 digest. */
     if (icao_kdf(ICAO_3DES, digest, BAC_KEY_LEN, ICAO_KDF_ENC, keys->k_enc) != ICAO_CRYPTO_OK ||
         icao_kdf(ICAO_3DES, digest, BAC_KEY_LEN, ICAO_KDF_MAC, keys->k_mac) != ICAO_CRYPTO_OK) {
         wipe(keys, sizeof *keys);
@@ -49,7 +49,7 @@ enum bac_err bac_keys_from_mrz_info(const char *info, size_t len, uint8_t k_seed
     return e;
 }
 
-/* §4.3.3.3 and §9.8.2: session keys from K.IFD xor K.IC, SSC from the nonces. */
+/* §4.3 and §9.8: session keys from K.IFD xor K.IC, SSC from the nonces. */
 static enum bac_err derive_session(const uint8_t *k_ifd, const uint8_t *k_ic, const uint8_t *rnd_ic,
                                    const uint8_t *rnd_ifd, struct bac_session *out)
 {
@@ -143,7 +143,7 @@ enum bac_err bac_ifd_authenticate(struct bac_ifd *b, const uint8_t *rnd_ic, size
         bac_ifd_wipe(b);
         return BAC_ERR_RNG;
     }
-    /* S = RND.IFD || RND.IC || K.IFD (§4.3.3.1 step 2). */
+    /* S = RND.IFD || RND.IC || K.IFD (§4.3). */
     memcpy(s, b->rnd_ifd, 8);
     memcpy(s + 8, b->rnd_ic, 8);
     memcpy(s + 16, b->k_ifd, 16);
@@ -169,7 +169,7 @@ enum bac_err bac_ifd_finish(struct bac_ifd *b, const uint8_t *resp, size_t len,
         return BAC_ERR_STATE;
     }
     e = open_sealed(&b->keys, resp, len, r);
-    /* R = RND.IC || RND.IFD || K.IC: our nonce must come back (§4.3.3.1 step 4). */
+    /* R = RND.IC || RND.IFD || K.IC: our nonce must come back (§4.3). */
     if (e == BAC_OK && !icao_ct_equal(r + 8, b->rnd_ifd, BAC_RND_LEN))
         e = BAC_ERR_RND_IFD;
     if (e == BAC_OK)

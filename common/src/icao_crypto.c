@@ -65,7 +65,7 @@ enum icao_crypto_err icao_kdf(enum icao_cipher cipher, const uint8_t *secret, si
 
     if (klen == 0)
         return ICAO_CRYPTO_ERR_CIPHER;
-    /* §9.7.1.1: SHA-1 yields enough for 3DES and AES-128, SHA-256 for the rest. */
+    /* §9.7.1: SHA-1 yields enough for 3DES and AES-128, SHA-256 for the rest. */
     if (cipher == ICAO_3DES || cipher == ICAO_AES128) {
         mbedtls_sha1_context h;
         mbedtls_sha1_init(&h);
@@ -95,7 +95,7 @@ enum icao_crypto_err icao_kdf(enum icao_cipher cipher, const uint8_t *secret, si
     }
     memcpy(key, digest, klen);
     wipe(digest, sizeof digest);
-    /* §9.7.1.2: Ka = bytes 1..8, Kb = bytes 9..16, parity bits adjusted. */
+    /* §9.7.1: Ka = bytes 1..8, Kb = bytes 9..16, parity bits adjusted. */
     if (cipher == ICAO_3DES)
         icao_des_set_parity(key, klen);
     return ICAO_CRYPTO_OK;

@@ -186,7 +186,7 @@ static enum mrz_err parse_td1(const char *l1, const char *l2, const char *l3, st
           m->document_number_cd);
     check(m, MRZ_CD_BIRTH_DATE, l2, 6, l2[6]);
     check(m, MRZ_CD_EXPIRY_DATE, l2 + 8, 6, l2[14]);
-    /* Part 5 §4.2.2: upper line 6-30, middle line 1-7, 9-15, 19-29. */
+    /* Part 5 (TD1 composite): upper line 6-30, middle line 1-7, 9-15, 19-29. */
     cd_add(&a, l1 + 5, 25);
     cd_add(&a, l2, 7);
     cd_add(&a, l2 + 8, 7);
@@ -196,7 +196,7 @@ static enum mrz_err parse_td1(const char *l1, const char *l2, const char *l3, st
     return MRZ_OK;
 }
 
-/* TD2 and TD3 share the lower line up to the optional data (Part 4/6 §4.2.2). */
+/* TD2 and TD3 share the lower line up to the optional data (Parts 4 and 6). */
 static enum mrz_err parse_td23(const char *l1, const char *l2, size_t width, struct mrz *m)
 {
     enum mrz_err e;
@@ -234,7 +234,8 @@ static enum mrz_err parse_td23(const char *l1, const char *l2, size_t width, str
     check(m, MRZ_CD_EXPIRY_DATE, l2 + 21, 6, l2[27]);
     if (td3) {
         m->optional_data_cd = l2[42];
-        /* Part 4 §4.2.2 note: an unused personal number may carry '<' as its check digit. */
+        /* Part 4 (TD3 personal number): an unused personal number may carry '<' as its check digit.
+         */
         bool unused = m->optional_data[0] == '\0';
         if (!(unused && l2[42] == '<'))
             check(m, MRZ_CD_OPTIONAL_DATA, l2 + 28, 14, l2[42]);

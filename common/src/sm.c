@@ -59,7 +59,7 @@ static enum sm_err session_abort(struct sm_ctx *sm, enum sm_err e)
     return e;
 }
 
-/* §9.8.2: the SSC is a big-endian counter, incremented before each message. */
+/* §9.8: the SSC is a big-endian counter, incremented before each message. */
 static void ssc_increment(struct sm_ctx *sm)
 {
     for (size_t i = sm->block; i-- > 0;)
@@ -67,7 +67,7 @@ static void ssc_increment(struct sm_ctx *sm)
             break;
 }
 
-/* §9.8.6.1: IV zero for 3DES; §9.8.7.1: IV = E(KS_enc, SSC) for AES. */
+/* §9.8: IV zero for 3DES; IV = E(KS_enc, SSC) for AES. */
 static enum sm_err make_iv(const struct sm_ctx *sm, uint8_t iv[ICAO_MAX_BLOCK_LEN])
 {
     memset(iv, 0, ICAO_MAX_BLOCK_LEN);
@@ -78,7 +78,7 @@ static enum sm_err make_iv(const struct sm_ctx *sm, uint8_t iv[ICAO_MAX_BLOCK_LE
     return SM_OK;
 }
 
-/* MAC over SSC || [padded header] || dos, padded (§9.8.6.2 / §9.8.7.2). */
+/* MAC over SSC || [padded header] || dos, padded (§9.8). */
 static enum sm_err compute_mac(const struct sm_ctx *sm, const uint8_t *header, const uint8_t *dos,
                                size_t dos_len, uint8_t mac[ICAO_MAC_LEN])
 {
@@ -289,7 +289,7 @@ enum sm_err sm_wrap_command(struct sm_ctx *sm, const struct apdu *cmd, uint8_t *
     out->data = buf;
     out->nc = pos;
     out->extended = extended || pos > 255;
-    /* §9.8.4: Le of the protected command is always '00' or '0000'. */
+    /* §9.8: Le of the protected command is always '00' or '0000'. */
     out->ne = out->extended ? APDU_NE_MAX : APDU_NE_SHORT;
     return SM_OK;
 }
@@ -309,7 +309,7 @@ enum sm_err sm_unwrap_response(struct sm_ctx *sm, const uint8_t *resp, size_t le
         return session_abort(sm, SM_ERR_FORMAT);
     e = parse_dos(resp, len - 2, false, &d);
     if (e == SM_OK && !d.has_status)
-        e = SM_ERR_NO_MAC; /* §9.8.5: DO'99' is mandatory in a protected response */
+        e = SM_ERR_NO_MAC; /* §9.8: DO'99' is mandatory in a protected response */
     if (e != SM_OK)
         return session_abort(sm, e);
     ssc_increment(sm);

@@ -2,7 +2,7 @@
  * `hawiya mrz LINE1 LINE2 [LINE3]`: parses a TD1 (3 lines), TD2 or TD3
  * (2 lines) machine readable zone (ICAO 9303 Parts 3-6) and prints one JSON
  * object: the fields, the check digits that fail, the MRZ information and
- * the BAC document keys it gives (9303-11 §4.3.2). Exit status 0 when every
+ * the BAC document keys it gives (9303-11 §4.3). Exit status 0 when every
  * check digit matches, 1 when one fails, 2 on a usage error or an MRZ that
  * cannot be parsed.
  */

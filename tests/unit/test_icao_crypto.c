@@ -65,7 +65,7 @@ static void kdf_aes128_appendix_g1(void **state)
 }
 
 /*
- * AES-192/256 use SHA-256 (§9.7.1.1). The appendices have no AES-256 KDF
+ * AES-192/256 use SHA-256 (§9.7.1). The appendices have no AES-256 KDF
  * example, so the expected value comes from coreutils:
  *   printf '28768D...8492500000001' | xxd -r -p | sha256sum
  */

@@ -193,7 +193,7 @@ static void corrupted_check_digits_are_reported(void **state)
     assert_int_equal(m.cd_fail, MRZ_CD_DOCUMENT_NUMBER | MRZ_CD_COMPOSITE);
 }
 
-/* Part 4 §4.2.2: an unused personal number may have '<' as its check digit. */
+/* Part 4 (TD3 personal number): an unused personal number may have '<' as its check digit. */
 static void td3_unused_personal_number(void **state)
 {
     struct mrz m;

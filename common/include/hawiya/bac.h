@@ -1,15 +1,15 @@
 /*
  * bac: Basic Access Control, ICAO Doc 9303-11 §4.3, both roles.
  *
- * The document basic access keys come from the MRZ information (§4.3.2):
+ * The document basic access keys come from the MRZ information (§4.3):
  * K_seed = the first 16 bytes of SHA-1(MRZ information), K_enc = KDF(K_seed, 1),
- * K_mac = KDF(K_seed, 2). Mutual authentication (§4.3.3) is GET CHALLENGE
+ * K_mac = KDF(K_seed, 2). Mutual authentication (§4.3) is GET CHALLENGE
  * (RND.IC) then EXTERNAL AUTHENTICATE with E_IFD || M_IFD, where
  * E_IFD = 3DES-CBC(K_enc, RND.IFD || RND.IC || K.IFD) and
  * M_IFD = retail MAC(K_mac, E_IFD); the card answers E_IC || M_IC over
  * RND.IC || RND.IFD || K.IC. Both sides then derive KS_enc / KS_mac from
  * K.IFD xor K.IC and the send sequence counter SSC = the 4 least significant
- * bytes of RND.IC || those of RND.IFD (§4.3.3.3, §9.8.2).
+ * bytes of RND.IC || those of RND.IFD (§4.3, §9.8).
  *
  * Random values come from a caller-supplied RNG callback so that a session
  * can be replayed from the standard's worked example (Appendix D.3). Every

@@ -1,9 +1,9 @@
 /*
  * icao_crypto: the symmetric building blocks of ICAO Doc 9303-11 shared by
  * BAC (§4.3), PACE (§4.4) and secure messaging (§9.8), over mbedTLS:
- * the key derivation function of §9.7.1, 3DES / AES in CBC mode (§9.8.6,
- * §9.8.7), the ISO/IEC 9797-1 MAC algorithm 3 ("retail MAC") for 3DES and
- * AES-CMAC truncated to 8 bytes for AES, and ISO/IEC 9797-1 padding method 2.
+ * the key derivation function of §9.7.1, 3DES / AES in CBC mode, the
+ * ISO/IEC 9797-1 MAC algorithm 3 ("retail MAC") for 3DES and AES-CMAC
+ * truncated to 8 bytes for AES, and ISO/IEC 9797-1 padding method 2.
  *
  * Keys are passed as byte strings of icao_key_len(cipher) bytes: 16 for
  * 3DES (two-key 3DES, Ka || Kb, as BAC and PACE use it), 16/24/32 for AES.
@@ -74,7 +74,7 @@ enum icao_crypto_err icao_cbc_decrypt(enum icao_cipher cipher, const uint8_t *ke
                                       const uint8_t *iv, const uint8_t *in, size_t len,
                                       uint8_t *out);
 
-/* One block in ECB mode: the AES SM IV, E(KS_enc, SSC) (§9.8.6.3). */
+/* One block in ECB mode: the AES SM IV, E(KS_enc, SSC) (§9.8). */
 enum icao_crypto_err icao_block_encrypt(enum icao_cipher cipher, const uint8_t *key,
                                         const uint8_t *in, uint8_t *out);
 
@@ -90,7 +90,7 @@ enum icao_crypto_err icao_cmac8(enum icao_cipher cipher, const uint8_t *key, con
 
 /*
  * The MAC of 9303-11 with padding method 2 applied to `msg` first, as BAC
- * (§4.3.3) and secure messaging (§9.8.6) use it: the retail MAC for 3DES,
+ * (§4.3) and secure messaging (§9.8) use it: the retail MAC for 3DES,
  * CMAC over the padded message for AES.
  */
 enum icao_crypto_err icao_mac(enum icao_cipher cipher, const uint8_t *key, const uint8_t *msg,

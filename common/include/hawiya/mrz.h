@@ -1,15 +1,15 @@
 /*
  * mrz: the machine readable zone of ICAO Doc 9303 travel documents: TD1
- * (3 lines of 30, ID cards, Part 5 §4.2), TD2 (2 x 36, Part 6 §4.2) and TD3
- * (2 x 44, passports, Part 4 §4.2), with the check digits of Part 3 §4.9
+ * (3 lines of 30, ID cards, Part 5), TD2 (2 x 36, Part 6) and TD3
+ * (2 x 44, passports, Part 4), with the check digits of Part 3 §4.9
  * (weights 7, 3, 1; '<' = 0, A..Z = 10..35) and the composite check digit.
  *
- * It also builds the "MRZ information" of 9303-11 §4.3.2 / §9.7.2 that BAC's
- * key seed and PACE's MRZ password are hashed from: document number, its
+ * It also builds the "MRZ information" (9303-11 §4.3, and §9.7 for PACE)
+ * that BAC's key seed and PACE's MRZ password are hashed from: document number, its
  * check digit, date of birth, its check digit, date of expiry, its check
  * digit. A TD1 or TD2 document number longer than 9 characters has '<' in
  * the check digit position and continues in the optional data, followed by
- * its check digit (Part 5 §4.2.2 note j, Part 6 §4.2.2 note j); the MRZ
+ * its check digit (Part 5 and Part 6, notes on the document number); the MRZ
  * information then holds the whole number.
  */
 #ifndef HAWIYA_MRZ_H
@@ -92,7 +92,7 @@ int mrz_check_digit(const char *s, size_t n);
 enum mrz_err mrz_parse(const char *const *lines, size_t nlines, struct mrz *m);
 
 /*
- * Writes the MRZ information of 9303-11 §4.3.2 to out (NUL-terminated,
+ * Writes the MRZ information of 9303-11 §4.3 to out (NUL-terminated,
  * cap >= MRZ_BAC_INFO_MAX + 1 is always enough) and its length to *out_len.
  */
 enum mrz_err mrz_bac_info(const struct mrz *m, char *out, size_t cap, size_t *out_len);

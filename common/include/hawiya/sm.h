@@ -4,12 +4,12 @@
  *
  * A protected command carries DO'87' (01 || cryptogram, even INS) or DO'85'
  * (cryptogram, odd INS), DO'97' (Le) and DO'8E' (MAC), with CLA's SM bits
- * '0C' set (§9.8.4); a protected response DO'87'/'85', DO'99' (status) and
- * DO'8E' (§9.8.5). Data is padded with ISO/IEC 9797-1 method 2 and
+ * '0C' set (§9.8); a protected response DO'87'/'85', DO'99' (status) and
+ * DO'8E' (§9.8). Data is padded with ISO/IEC 9797-1 method 2 and
  * encrypted in CBC mode; the MAC covers SSC || padded header || DOs, padded.
- * 3DES (BAC, PACE-3DES): SSC of 8 bytes, IV zero, retail MAC (§9.8.6).
- * AES (PACE-AES): SSC of 16 bytes, IV = E(KS_enc, SSC), CMAC-8 (§9.8.7).
- * The SSC is incremented before each command and each response (§9.8.2).
+ * 3DES (BAC, PACE-3DES): SSC of 8 bytes, IV zero, retail MAC (§9.8).
+ * AES (PACE-AES): SSC of 16 bytes, IV = E(KS_enc, SSC), CMAC-8 (§9.8).
+ * The SSC is incremented before each command and each response (§9.8).
  *
  * The MAC is verified before anything of a message is decrypted or used.
  * Any failure while unwrapping (bad or missing MAC, malformed data objects,
