@@ -7,6 +7,7 @@
 #ifndef HAWIYA_HAL_HOST_LINK_H
 #define HAWIYA_HAL_HOST_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,9 @@ enum host_rx {
     HOST_RX_IDLE,   /* nothing from the host yet; poll again */
     HOST_RX_CLOSED, /* the host went away (USB reset, socket closed) */
 };
+
+/* True while a host is attached (USB configured; a socket client connected). */
+bool hal_host_connected(void);
 
 /* Returns up to `cap` bytes the host sent (a CCID message may arrive in pieces). */
 enum host_rx hal_host_recv(uint8_t *buf, size_t cap, size_t *n);

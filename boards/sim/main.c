@@ -1,0 +1,133 @@
+/* hawiya-sim-reader: the reader firmware on the POSIX board. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccid_device.h"
+#include "hal/board.h"
+#include "sim_board.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hawiya-sim-reader --card PATH --host PATH [--state DIR]\n"
+               "         [--fault-rate R] [--fault-seed N] [--fault-kinds flip,drop,dup]\n"
+               "         [--classes CBA] [--clk-max HZ] [--max-baud BPS] [--realtime]\n");
+}
+
+static unsigned parse_classes(const char *s)
+{
+    unsigned m = 0;
+    for (; *s; s++) {
+        if (*s == 'A' || *s == 'a')
+            m |= 1u << SC_CLASS_A;
+        else if (*s == 'B' || *s == 'b')
+            m |= 1u << SC_CLASS_B;
+        else if (*s == 'C' || *s == 'c')
+            m |= 1u << SC_CLASS_C;
+        else
+            return 0;
+    }
+    return m;
+}
+
+static unsigned parse_kinds(const char *s)
+{
+    unsigned k = 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "flip"))
+            k |= SIM_FAULT_FLIP;
+        else if (!strcmp(t, "drop"))
+            k |= SIM_FAULT_DROP;
+        else if (!strcmp(t, "dup"))
+            k |= SIM_FAULT_DUP;
+        else
+            return 0;
+    }
+    return k;
+}
+
+/* The device is large (message buffers of 64 KiB); it lives in static storage. */
+static struct ccid_device dev;
+
+int main(int argc, char **argv)
+{
+    struct sim_config cfg = {
+        .fault_kinds = SIM_FAULT_FLIP,
+        .classes = (1u << SC_CLASS_A) | (1u << SC_CLASS_B) | (1u << SC_CLASS_C),
+        .clk_max_hz = 20000000,
+    };
+    struct slot_limits lim = {.max_baud = 825000, .di_supported = 0x03FE, .ifsd = 254};
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--realtime")) {
+            cfg.realtime = true;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            usage(stderr);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--card"))
+            cfg.card_path = v;
+        else if (!strcmp(a, "--host"))
+            cfg.host_path = v;
+        else if (!strcmp(a, "--state"))
+            cfg.state_dir = v;
+        else if (!strcmp(a, "--fault-rate"))
+            cfg.fault_rate = strtod(v, NULL);
+        else if (!strcmp(a, "--fault-seed"))
+            cfg.fault_seed = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--fault-kinds"))
+            cfg.fault_kinds = parse_kinds(v);
+        else if (!strcmp(a, "--classes"))
+            cfg.classes = parse_classes(v);
+        else if (!strcmp(a, "--clk-max"))
+            cfg.clk_max_hz = (uint32_t)strtoul(v, NULL, 0);
+        else if (!strcmp(a, "--max-baud"))
+            lim.max_baud = (uint32_t)strtoul(v, NULL, 0);
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!cfg.card_path || !cfg.host_path || !cfg.classes || !cfg.fault_kinds ||
+        cfg.fault_rate < 0 || cfg.fault_rate > 1) {
+        usage(stderr);
+        return 2;
+    }
+    lim.classes = cfg.classes;
+    lim.clk_max_hz = cfg.clk_max_hz;
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (sim_board_init(&cfg) < 0)
+        return 1;
+    ccid_device_init(&dev, &lim);
+    while (!stop) {
+        hal_idle(50);
+        ccid_device_poll(&dev);
+    }
+    slot_power_off(&dev.slot);
+    sim_board_close();
+    return 0;
+}

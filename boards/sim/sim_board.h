@@ -1,0 +1,51 @@
+/*
+ * boards/sim: the POSIX board. The firmware runs as a process
+ * (hawiya-sim-reader); its card contacts are a socket to hawiya-vcard
+ * carrying simline records (hawiya/simline.h), its USB link a socket carrying
+ * the same CCID messages a USB bulk/interrupt pipe would.
+ *
+ * Time is simulated (hal/timer.h): every character on the card line advances
+ * it by its duration at the ETU in force, so the waiting times WT, CWT and
+ * BWT of ISO/IEC 7816-3 are measured in line time, not wall-clock time.
+ * With `realtime` set, the board also sleeps so that simulated time never
+ * runs ahead of the wall clock (for demos).
+ *
+ * Fault injection corrupts characters on the line in both directions at a
+ * given rate and seed: a flipped bit (seen as a parity error, as a real UART
+ * would), a dropped or a duplicated character.
+ */
+#ifndef HAWIYA_SIM_BOARD_H
+#define HAWIYA_SIM_BOARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SIM_FAULT_FLIP 0x1u
+#define SIM_FAULT_DROP 0x2u
+#define SIM_FAULT_DUP  0x4u
+
+struct sim_config {
+    const char *card_path; /* UNIX socket of hawiya-vcard's card line */
+    const char *host_path; /* UNIX socket this board listens on for the host */
+    const char *state_dir; /* where the "flash" records live */
+    double fault_rate;     /* probability per character, 0 = off */
+    uint64_t fault_seed;
+    unsigned fault_kinds; /* SIM_FAULT_* */
+    bool realtime;
+    unsigned classes; /* voltage classes offered, bit mask of 1 << enum sc_class */
+    uint32_t clk_max_hz;
+};
+
+/* Opens the sockets; returns 0, or -1 with a message on stderr. */
+int sim_board_init(const struct sim_config *cfg);
+void sim_board_close(void);
+
+/* Line statistics since the last reset of the counters. */
+struct sim_line_stats {
+    uint64_t chars_to_card, chars_from_card;
+    uint64_t line_ns; /* simulated time the I/O line was busy with characters */
+    uint64_t faults;  /* characters corrupted, dropped or duplicated */
+};
+void sim_line_stats(struct sim_line_stats *s, bool reset);
+
+#endif

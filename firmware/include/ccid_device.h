@@ -1,0 +1,61 @@
+/*
+ * ccid_device: the reader's USB CCID 1.1 device class, one slot. It frames
+ * the PC_to_RDR messages of §6.1 arriving on the host link (hal/host_link),
+ * runs them on the slot, and answers with the RDR_to_PC messages of §6.2,
+ * using the one wire codec of common/ccid. While the card works, it sends
+ * DataBlocks with the time-extension status (§6.2.6, bmCommandStatus 2) at
+ * least once a second; card insertion and removal go out as
+ * RDR_to_PC_NotifySlotChange (§6.3.1).
+ *
+ * The reader exchanges at the extended APDU level (dwFeatures 0x00040000):
+ * it makes the PPS and the T=1 IFSD exchange itself, so the host sends whole
+ * command APDUs in XfrBlock and gets whole response APDUs back.
+ * PC_to_RDR_Escape carries the reader's own commands (the session of the
+ * ICAO issue); an escape handler can be installed for them.
+ */
+#ifndef HAWIYA_FW_CCID_DEVICE_H
+#define HAWIYA_FW_CCID_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawiya/ccid.h"
+#include "slot.h"
+
+/* The largest APDU either way: extended Lc/Le (7816-4 §5.1). */
+#define CCID_DEVICE_MAX_APDU 65544u
+#define CCID_DEVICE_MAX_MSG  (CCID_HEADER_SIZE + CCID_DEVICE_MAX_APDU)
+
+struct ccid_device;
+
+/* Handles PC_to_RDR_Escape: writes the answer into out (up to cap bytes);
+ * returns a CCID bError (0xFF..0x80 or 0 for not supported) or -1 on success. */
+typedef int (*ccid_escape_fn)(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n,
+                              uint8_t *out, size_t cap, size_t *out_len);
+
+struct ccid_device {
+    struct slot slot;
+    struct ccid_descriptor desc;
+    ccid_escape_fn escape;
+    void *escape_ctx;
+
+    uint8_t rx[CCID_DEVICE_MAX_MSG];
+    size_t rx_len;
+    uint8_t tx[CCID_DEVICE_MAX_MSG];
+    uint8_t resp[CCID_DEVICE_MAX_APDU];
+
+    /* the command being worked on, for time extensions */
+    bool busy;
+    uint8_t busy_seq;
+    uint64_t time_extensions; /* sent since start */
+    bool host_connected;
+};
+
+void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim);
+
+/* One turn of the main loop: host messages, card presence. Never blocks
+ * longer than a card exchange takes. */
+void ccid_device_poll(struct ccid_device *d);
+
+#endif

@@ -1,0 +1,290 @@
+#include "ccid_device.h"
+
+#include <string.h>
+
+#include "hal/board.h"
+#include "hal/host_link.h"
+#include "hal/timer.h"
+
+static void send_msg(struct ccid_device *d, const struct ccid_msg *m)
+{
+    size_t n;
+    if (ccid_encode(m, d->tx, sizeof d->tx, &n) == CCID_OK)
+        hal_host_send(d->tx, n);
+}
+
+static enum ccid_icc_status icc_status(const struct ccid_device *d)
+{
+    switch (d->slot.state) {
+    case SLOT_ACTIVE: return CCID_ICC_PRESENT_ACTIVE;
+    case SLOT_INACTIVE: return CCID_ICC_PRESENT_INACTIVE;
+    default: return CCID_ICC_ABSENT;
+    }
+}
+
+static void reply(struct ccid_device *d, const struct ccid_msg *req, uint8_t type, bool ok,
+                  uint8_t berror, const uint8_t *data, size_t len)
+{
+    struct ccid_msg m = {.type = type, .slot = req->slot, .seq = req->seq};
+    m.status = ccid_status(icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
+    m.error = ok ? 0 : berror;
+    m.data = data;
+    m.len = (uint32_t)len;
+    if (type == CCID_RDR_TO_PC_SLOT_STATUS)
+        m.clock_status = d->slot.state == SLOT_ACTIVE ? CCID_CLOCK_RUNNING : CCID_CLOCK_STOPPED_L;
+    send_msg(d, &m);
+}
+
+/* CCID 1.1 §6.2.6 names what went wrong with the card. */
+static uint8_t slot_berror(enum slot_err e)
+{
+    switch (e) {
+    case SLOT_ERR_MUTE:
+    case SLOT_ERR_ABSENT:
+    case SLOT_ERR_REMOVED:
+    case SLOT_ERR_TIMEOUT: return CCID_BERROR_ICC_MUTE;
+    case SLOT_ERR_BAD_TS: return CCID_BERROR_BAD_ATR_TS;
+    case SLOT_ERR_BAD_TCK: return CCID_BERROR_BAD_ATR_TCK;
+    case SLOT_ERR_BAD_ATR: return CCID_BERROR_BAD_ATR_TS;
+    case SLOT_ERR_CLASS: return CCID_BERROR_ICC_CLASS_NOT_SUPPORTED;
+    case SLOT_ERR_PROTOCOL:
+    case SLOT_ERR_PPS: return CCID_BERROR_ICC_PROTOCOL_NOT_SUPPORTED;
+    case SLOT_ERR_PARITY: return CCID_BERROR_XFR_PARITY_ERROR;
+    case SLOT_ERR_PROCEDURE: return CCID_BERROR_PROCEDURE_BYTE_CONFLICT;
+    case SLOT_ERR_RESPONSE_TOO_LONG: return CCID_BERROR_XFR_OVERRUN;
+    case SLOT_ERR_INACTIVE:
+    case SLOT_ERR_T1_DEAD: return CCID_BERROR_DEACTIVATED_PROTOCOL;
+    case SLOT_ERR_T1_RESYNCHED: return CCID_BERROR_XFR_PARITY_ERROR;
+    case SLOT_ERR_COMMAND_TOO_LONG: return 10; /* abData */
+    case SLOT_OK: return 0;
+    }
+    return CCID_BERROR_HW_ERROR;
+}
+
+/* Called from the line driver while the card works (at least once a second). */
+static void on_tick(void *ctx, uint64_t waited_ns)
+{
+    struct ccid_device *d = ctx;
+    if (!d->busy)
+        return;
+    /* §6.2.6: bmCommandStatus "time extension", bError the multiplier. */
+    struct ccid_msg m = {.type = CCID_RDR_TO_PC_DATA_BLOCK, .slot = 0, .seq = d->busy_seq};
+    m.status = ccid_status(icc_status(d), CCID_CMD_TIME_EXTENSION);
+    m.error = d->slot.last_wtx ? d->slot.last_wtx : 1;
+    send_msg(d, &m);
+    d->time_extensions++;
+}
+
+void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
+{
+    memset(d, 0, sizeof *d);
+    slot_init(&d->slot, lim, on_tick, d);
+    d->desc = (struct ccid_descriptor){
+        .bcd_ccid = 0x0110,
+        .max_slot_index = 0,
+        .voltage_support = (uint8_t)(((lim->classes & (1u << SC_CLASS_A)) ? CCID_VOLTAGE_5V : 0) |
+                                     ((lim->classes & (1u << SC_CLASS_B)) ? CCID_VOLTAGE_3V : 0) |
+                                     ((lim->classes & (1u << SC_CLASS_C)) ? CCID_VOLTAGE_1V8 : 0)),
+        .protocols = CCID_PROTOCOLS_T0 | CCID_PROTOCOLS_T1,
+        .default_clock = 4000,
+        .maximum_clock = lim->clk_max_hz / 1000,
+        .data_rate = 10752,
+        .max_data_rate = lim->max_baud,
+        .max_ifsd = lim->ifsd,
+        .features = CCID_FEATURE_AUTO_PARAM_ATR | CCID_FEATURE_AUTO_VOLTAGE |
+                    CCID_FEATURE_AUTO_CLOCK | CCID_FEATURE_AUTO_BAUD |
+                    CCID_FEATURE_AUTO_PARAM_NEGOTIATE | CCID_FEATURE_AUTO_IFSD |
+                    CCID_FEATURE_LEVEL_EXTENDED_APDU,
+        .max_ccid_message_length = CCID_DEVICE_MAX_MSG,
+        .class_get_response = 0xFF,
+        .class_envelope = 0xFF,
+        .max_ccid_busy_slots = 1,
+    };
+}
+
+static void current_params(const struct ccid_device *d, struct ccid_params *p)
+{
+    const struct slot *s = &d->slot;
+    bool inverse = s->atr.convention == ATR_CONV_INVERSE;
+    memset(p, 0, sizeof *p);
+    p->protocol_num = s->protocol;
+    p->findex_dindex = (uint8_t)(s->fi_code << 4 | s->di_code);
+    p->guard_time = s->atr.n;
+    p->clock_stop = (uint8_t)s->atr.clock_stop;
+    if (s->protocol == 1) {
+        p->tccks = (uint8_t)(CCID_TCCKS_T1_BASE | (inverse ? CCID_TCCKS_CONVENTION : 0) |
+                             (s->t1.cfg.edc == T1_EDC_CRC ? CCID_TCCKS_T1_CRC : 0));
+        p->waiting_integer = (uint8_t)(s->atr.bwi << 4 | s->atr.cwi);
+        p->ifsc = s->t1.ifsc;
+        p->nad = 0;
+    } else {
+        p->tccks = inverse ? CCID_TCCKS_CONVENTION : 0;
+        p->waiting_integer = s->atr.wi;
+    }
+}
+
+static void reply_params(struct ccid_device *d, const struct ccid_msg *req, bool ok, uint8_t berror)
+{
+    struct ccid_msg m = {.type = CCID_RDR_TO_PC_PARAMETERS, .slot = req->slot, .seq = req->seq};
+    m.status = ccid_status(icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
+    m.error = ok ? 0 : berror;
+    current_params(d, &m.params);
+    send_msg(d, &m);
+}
+
+static enum sc_class power_class(uint8_t power_select)
+{
+    switch (power_select) {
+    case CCID_POWER_5V: return SC_CLASS_A;
+    case CCID_POWER_3V: return SC_CLASS_B;
+    case CCID_POWER_1V8: return SC_CLASS_C;
+    default: return SC_CLASS_OFF; /* automatic */
+    }
+}
+
+static void handle(struct ccid_device *d, const struct ccid_msg *m)
+{
+    enum slot_err e;
+    size_t rlen;
+
+    if (m->slot != 0) {
+        /* §6.2.6: bError is the offset of the bad field, bSlot at 5. */
+        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, false, 5, NULL, 0);
+        return;
+    }
+    d->busy = true;
+    d->busy_seq = m->seq;
+    switch (m->type) {
+    case CCID_PC_TO_RDR_ICC_POWER_ON:
+        e = slot_power_on(&d->slot, power_class(m->power_select));
+        if (e == SLOT_OK)
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, d->slot.atr.raw, d->slot.atr.len);
+        else
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, slot_berror(e), NULL, 0);
+        break;
+    case CCID_PC_TO_RDR_ICC_POWER_OFF:
+        slot_power_off(&d->slot);
+        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0);
+        break;
+    case CCID_PC_TO_RDR_GET_SLOT_STATUS:
+    case CCID_PC_TO_RDR_ICC_CLOCK:
+    case CCID_PC_TO_RDR_ABORT: reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0); break;
+    case CCID_PC_TO_RDR_XFR_BLOCK:
+        if (m->level_parameter != CCID_CHAIN_BEGIN_END) {
+            /* Our messages hold a whole extended APDU: no chaining needed. */
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, 8, NULL, 0);
+            break;
+        }
+        d->slot.last_wtx = 0;
+        e = slot_transmit(&d->slot, m->data, m->len, d->resp, sizeof d->resp, &rlen);
+        if (e == SLOT_OK)
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, d->resp, rlen);
+        else
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, slot_berror(e), NULL, 0);
+        break;
+    case CCID_PC_TO_RDR_GET_PARAMETERS:
+    case CCID_PC_TO_RDR_RESET_PARAMETERS:
+        reply_params(d, m, d->slot.state == SLOT_ACTIVE, CCID_BERROR_ICC_MUTE);
+        break;
+    case CCID_PC_TO_RDR_SET_PARAMETERS:
+        /* The reader negotiated the parameters itself (automatic PPS); it
+         * accepts a request for the protocol in force and reports what is. */
+        if (d->slot.state != SLOT_ACTIVE)
+            reply_params(d, m, false, CCID_BERROR_ICC_MUTE);
+        else
+            reply_params(d, m, m->params.protocol_num == d->slot.protocol, 7);
+        break;
+    case CCID_PC_TO_RDR_ESCAPE: {
+        size_t n = 0;
+        int r = d->escape
+                    ? d->escape(d->escape_ctx, d, m->data, m->len, d->resp, sizeof d->resp, &n)
+                    : CCID_BERROR_CMD_NOT_SUPPORTED;
+        reply(d, m, CCID_RDR_TO_PC_ESCAPE, r < 0, (uint8_t)(r < 0 ? 0 : r), d->resp, n);
+        break;
+    }
+    case CCID_PC_TO_RDR_SET_DATA_RATE_AND_CLOCK_FREQUENCY: {
+        struct ccid_msg r = {
+            .type = CCID_RDR_TO_PC_DATA_RATE_AND_CLOCK_FREQUENCY, .slot = m->slot, .seq = m->seq};
+        r.status = ccid_status(icc_status(d), CCID_CMD_OK);
+        r.clock_frequency = d->slot.line.clk_hz / 1000;
+        r.data_rate =
+            d->slot.fi ? (uint32_t)((uint64_t)d->slot.line.clk_hz * d->slot.di / d->slot.fi) : 0;
+        send_msg(d, &r);
+        break;
+    }
+    default:
+        /* T0APDU, Secure, Mechanical: not supported (bError 0, §6.2.6). */
+        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, false, CCID_BERROR_CMD_NOT_SUPPORTED, NULL, 0);
+        break;
+    }
+    d->busy = false;
+}
+
+static void notify_slot(struct ccid_device *d)
+{
+    struct ccid_interrupt it = {.type = CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE, .nslots = 1};
+    uint8_t buf[8];
+    size_t n;
+    ccid_slot_state_set(&it, 0, d->slot.state != SLOT_ABSENT, true);
+    if (ccid_encode_interrupt(&it, buf, sizeof buf, &n) == CCID_OK)
+        hal_host_notify(buf, n);
+}
+
+/* A malformed message still gets an answer with its bSeq, naming the bad byte. */
+static void reject(struct ccid_device *d, const uint8_t *raw, size_t len, enum ccid_err e,
+                   size_t bad_offset)
+{
+    struct ccid_msg req = {.slot = len > 5 ? raw[5] : 0, .seq = len > 6 ? raw[6] : 0};
+    uint8_t berror = e == CCID_ERR_UNKNOWN_TYPE ? CCID_BERROR_CMD_NOT_SUPPORTED
+                                                : (uint8_t)(bad_offset < 0x80 ? bad_offset : 1);
+    reply(d, &req, CCID_RDR_TO_PC_SLOT_STATUS, false, berror ? berror : 0, NULL, 0);
+}
+
+void ccid_device_poll(struct ccid_device *d)
+{
+    bool changed;
+    slot_poll(&d->slot, &changed);
+    if (changed && d->host_connected)
+        notify_slot(d);
+
+    if (!d->host_connected && hal_host_connected()) {
+        d->host_connected = true;
+        /* §6.3.1: tell a new host at once whether a card is in. */
+        notify_slot(d);
+    }
+
+    size_t got;
+    enum host_rx r = hal_host_recv(d->rx + d->rx_len, sizeof d->rx - d->rx_len, &got);
+    if (r == HOST_RX_CLOSED) {
+        /* The host went away (USB reset): the card goes down with it. */
+        slot_power_off(&d->slot);
+        d->rx_len = 0;
+        d->host_connected = false;
+        return;
+    }
+    if (r != HOST_RX_OK)
+        return;
+    d->rx_len += got;
+
+    for (;;) {
+        size_t n;
+        enum ccid_err e = ccid_frame(d->rx, d->rx_len, sizeof d->rx, &n);
+        if (e == CCID_ERR_NEED_MORE)
+            return;
+        if (e != CCID_OK) {
+            /* A length we can never hold: answer and drop what we have. */
+            reject(d, d->rx, d->rx_len, e, 1);
+            d->rx_len = 0;
+            return;
+        }
+        struct ccid_msg m;
+        size_t bad = 0;
+        e = ccid_decode(d->rx, n, sizeof d->rx, &m, &bad);
+        if (e == CCID_OK && ccid_is_pc_to_rdr(m.type))
+            handle(d, &m);
+        else
+            reject(d, d->rx, n, e == CCID_OK ? CCID_ERR_UNKNOWN_TYPE : e, bad);
+        memmove(d->rx, d->rx + n, d->rx_len - n);
+        d->rx_len -= n;
+    }
+}

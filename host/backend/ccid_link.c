@@ -1,0 +1,217 @@
+#include "ccid_link.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+const char *ccid_link_err_str(enum ccid_link_err e)
+{
+    switch (e) {
+    case CCID_LINK_OK: return "CCID_LINK_OK";
+    case CCID_LINK_ERR_CONNECT: return "CCID_LINK_ERR_CONNECT";
+    case CCID_LINK_ERR_IO: return "CCID_LINK_ERR_IO";
+    case CCID_LINK_ERR_TIMEOUT: return "CCID_LINK_ERR_TIMEOUT";
+    case CCID_LINK_ERR_PROTOCOL: return "CCID_LINK_ERR_PROTOCOL";
+    case CCID_LINK_ERR_FAILED: return "CCID_LINK_ERR_FAILED";
+    case CCID_LINK_ERR_TOO_LONG: return "CCID_LINK_ERR_TOO_LONG";
+    }
+    return "CCID_LINK_ERR_UNKNOWN";
+}
+
+enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    memset(l, 0, sizeof *l);
+    l->fd = -1;
+    if (strlen(path) >= sizeof a.sun_path)
+        return CCID_LINK_ERR_CONNECT;
+    strcpy(a.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return CCID_LINK_ERR_CONNECT;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return CCID_LINK_ERR_CONNECT;
+    }
+    l->fd = fd;
+    return CCID_LINK_OK;
+}
+
+void ccid_link_close(struct ccid_link *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+}
+
+static enum ccid_link_err send_all(struct ccid_link *l, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(l->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return CCID_LINK_ERR_IO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return CCID_LINK_OK;
+}
+
+/* NotifySlotChange is 2 bytes for one slot, HardwareError 4 (§6.3). */
+static size_t interrupt_size(uint8_t type)
+{
+    return type == CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE ? ccid_notify_size(1)
+           : type == CCID_RDR_TO_PC_HARDWARE_ERROR   ? 4
+                                                     : 0;
+}
+
+/* Reads until one whole message is buffered; returns its size in *n. */
+static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size_t *n)
+{
+    for (;;) {
+        if (l->in_len > 0 && interrupt_size(l->in[0])) {
+            *n = interrupt_size(l->in[0]);
+            if (l->in_len >= *n)
+                return CCID_LINK_OK;
+        } else if (l->in_len > 0) {
+            enum ccid_err e = ccid_frame(l->in, l->in_len, sizeof l->in, n);
+            if (e == CCID_OK)
+                return CCID_LINK_OK;
+            if (e != CCID_ERR_NEED_MORE)
+                return CCID_LINK_ERR_PROTOCOL;
+        }
+        struct pollfd p = {.fd = l->fd, .events = POLLIN};
+        int r = poll(&p, 1, timeout_ms);
+        if (r == 0)
+            return CCID_LINK_ERR_TIMEOUT;
+        if (r < 0 && errno == EINTR)
+            continue;
+        ssize_t k = r < 0 ? -1 : read(l->fd, l->in + l->in_len, sizeof l->in - l->in_len);
+        if (k <= 0)
+            return CCID_LINK_ERR_IO;
+        l->in_len += (size_t)k;
+    }
+}
+
+static void consume(struct ccid_link *l, size_t n)
+{
+    memmove(l->in, l->in + n, l->in_len - n);
+    l->in_len -= n;
+}
+
+static void note_interrupt(struct ccid_link *l, size_t n)
+{
+    struct ccid_interrupt it;
+    if (ccid_decode_interrupt(l->in, n, 0, &it) == CCID_OK &&
+        it.type == CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE) {
+        l->notifications++;
+        l->card_present = ccid_slot_present(&it, 0);
+        l->present_changed = ccid_slot_changed(&it, 0);
+    }
+}
+
+enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
+                                      struct ccid_msg *resp, uint8_t *data, size_t cap,
+                                      int timeout_ms)
+{
+    size_t n;
+    if (l->fd < 0)
+        return CCID_LINK_ERR_IO;
+    req->seq = l->seq++;
+    if (ccid_encode(req, l->out, sizeof l->out, &n) != CCID_OK)
+        return CCID_LINK_ERR_PROTOCOL;
+    enum ccid_link_err e = send_all(l, l->out, n);
+    if (e != CCID_LINK_OK)
+        return e;
+    for (;;) {
+        e = next_message(l, timeout_ms, &n);
+        if (e != CCID_LINK_OK)
+            return e;
+        if (interrupt_size(l->in[0])) {
+            note_interrupt(l, n);
+            consume(l, n);
+            continue;
+        }
+        struct ccid_msg m;
+        if (ccid_decode(l->in, n, sizeof l->in, &m, NULL) != CCID_OK ||
+            !ccid_is_rdr_to_pc(m.type) || m.seq != req->seq) {
+            consume(l, n);
+            return CCID_LINK_ERR_PROTOCOL;
+        }
+        if (ccid_status_command(m.status) == CCID_CMD_TIME_EXTENSION) {
+            l->time_extensions++;
+            consume(l, n);
+            continue;
+        }
+        if (m.len > cap) {
+            consume(l, n);
+            return CCID_LINK_ERR_TOO_LONG;
+        }
+        if (m.len)
+            memcpy(data, m.data, m.len);
+        m.data = data;
+        *resp = m;
+        l->status = m.status;
+        l->berror = m.error;
+        consume(l, n);
+        return ccid_status_command(m.status) == CCID_CMD_OK ? CCID_LINK_OK : CCID_LINK_ERR_FAILED;
+    }
+}
+
+enum ccid_link_err ccid_link_power_on(struct ccid_link *l, uint8_t power_select, uint8_t *atr,
+                                      size_t cap, size_t *atr_len, int timeout_ms)
+{
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ICC_POWER_ON, .power_select = power_select};
+    struct ccid_msg resp;
+    enum ccid_link_err e = ccid_link_transact(l, &req, &resp, atr, cap, timeout_ms);
+    *atr_len = e == CCID_LINK_OK ? resp.len : 0;
+    return e;
+}
+
+enum ccid_link_err ccid_link_power_off(struct ccid_link *l, int timeout_ms)
+{
+    uint8_t none[1];
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ICC_POWER_OFF}, resp;
+    return ccid_link_transact(l, &req, &resp, none, 0, timeout_ms);
+}
+
+enum ccid_link_err ccid_link_xfr(struct ccid_link *l, const uint8_t *apdu, size_t len, uint8_t *out,
+                                 size_t cap, size_t *rlen, int timeout_ms)
+{
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_XFR_BLOCK, .data = apdu, .len = (uint32_t)len};
+    struct ccid_msg resp;
+    enum ccid_link_err e = ccid_link_transact(l, &req, &resp, out, cap, timeout_ms);
+    *rlen = e == CCID_LINK_OK ? resp.len : 0;
+    return e;
+}
+
+enum ccid_link_err ccid_link_slot_status(struct ccid_link *l, enum ccid_icc_status *icc,
+                                         int timeout_ms)
+{
+    uint8_t none[1];
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS}, resp;
+    enum ccid_link_err e = ccid_link_transact(l, &req, &resp, none, 0, timeout_ms);
+    *icc = ccid_status_icc(l->status);
+    return e;
+}
+
+bool ccid_link_wait_notify(struct ccid_link *l, int timeout_ms)
+{
+    uint64_t before = l->notifications;
+    size_t n;
+    while (l->notifications == before) {
+        if (next_message(l, timeout_ms, &n) != CCID_LINK_OK)
+            return false;
+        if (!interrupt_size(l->in[0])) {
+            consume(l, n); /* a stray answer: nothing is pending */
+            continue;
+        }
+        note_interrupt(l, n);
+        consume(l, n);
+    }
+    return true;
+}

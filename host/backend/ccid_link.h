@@ -1,0 +1,68 @@
+/*
+ * ccid_link: the host side of a CCID reader on a byte stream (USB CCID 1.1
+ * §6 messages over the sim board's host-link socket). It numbers requests
+ * (bSeq), waits for the matching RDR_to_PC answer while passing over
+ * time-extension answers (§6.2.6, bmCommandStatus 2: the reader asks for more
+ * time, at least once a second while the card works) and interrupt-IN
+ * notifications (§6.3: card inserted or removed), which it records.
+ */
+#ifndef HAWIYA_CCID_LINK_H
+#define HAWIYA_CCID_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawiya/ccid.h"
+
+enum ccid_link_err {
+    CCID_LINK_OK = 0,
+    CCID_LINK_ERR_CONNECT,  /* cannot reach the reader */
+    CCID_LINK_ERR_IO,       /* the connection broke */
+    CCID_LINK_ERR_TIMEOUT,  /* no answer, and no time extension, within the timeout */
+    CCID_LINK_ERR_PROTOCOL, /* a malformed or unexpected message from the reader */
+    CCID_LINK_ERR_FAILED,   /* the reader answered "command failed": see berror */
+    CCID_LINK_ERR_TOO_LONG, /* the answer does not fit the caller's buffer */
+};
+
+const char *ccid_link_err_str(enum ccid_link_err e);
+
+struct ccid_link {
+    int fd;
+    uint8_t seq;
+    uint8_t in[CCID_MAX_MESSAGE_SIZE];
+    size_t in_len;
+    uint8_t out[CCID_MAX_MESSAGE_SIZE];
+    /* what the last answer said */
+    uint8_t status, berror;
+    /* counters */
+    uint64_t time_extensions;
+    uint64_t notifications;
+    bool card_present; /* from the last NotifySlotChange */
+    bool present_changed;
+};
+
+enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path);
+void ccid_link_close(struct ccid_link *l);
+
+/*
+ * Sends `req` (bSeq is set here) and waits for its answer, at most
+ * `timeout_ms` between two messages from the reader. The answer's abData is
+ * copied to data[0..cap) and its header to *resp (resp->data points there).
+ */
+enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
+                                      struct ccid_msg *resp, uint8_t *data, size_t cap,
+                                      int timeout_ms);
+
+/* The usual sequences. */
+enum ccid_link_err ccid_link_power_on(struct ccid_link *l, uint8_t power_select, uint8_t *atr,
+                                      size_t cap, size_t *atr_len, int timeout_ms);
+enum ccid_link_err ccid_link_power_off(struct ccid_link *l, int timeout_ms);
+enum ccid_link_err ccid_link_xfr(struct ccid_link *l, const uint8_t *apdu, size_t len,
+                                 uint8_t *resp, size_t cap, size_t *rlen, int timeout_ms);
+enum ccid_link_err ccid_link_slot_status(struct ccid_link *l, enum ccid_icc_status *icc,
+                                         int timeout_ms);
+/* Waits up to timeout_ms for a NotifySlotChange; true if one came. */
+bool ccid_link_wait_notify(struct ccid_link *l, int timeout_ms);
+
+#endif

@@ -1,0 +1,270 @@
+#define _GNU_SOURCE /* accept4 */
+/*
+ * hawiya-vcard: the virtual eID card on a simulated card line.
+ *
+ *   hawiya-vcard --line PATH --personas FILE [--persona ID] [--control PATH] [--absent]
+ *
+ * Listens on the card-line socket for one reader (hawiya-sim-reader) and
+ * plays the persona's card on it (card_line.c). The control socket takes one
+ * command per line, for tests and the demo:
+ *   remove | insert | persona ID (a different card is in the slot) | stats
+ * and answers "ok" or "ok {json}" or "error WHAT".
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "card_line.h"
+#include "persona.h"
+#include "vcard.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int rng(void *ctx, uint8_t *out, size_t n)
+{
+    (void)ctx;
+    while (n > 0) {
+        ssize_t k = getrandom(out, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        out += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path) {
+        fprintf(stderr, "hawiya-vcard: socket path too long: %s\n", path);
+        return -1;
+    }
+    strcpy(a.sun_path, path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0) {
+        fprintf(stderr, "hawiya-vcard: cannot listen on %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Big objects live in static storage: the persona holds its files. */
+static struct persona persona;
+static struct vcard card;
+static struct card_line line;
+static uint8_t inbuf[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
+
+struct vcard_state {
+    const char *personas_path;
+    bool present;
+    int reader_fd;
+};
+
+static int load_card(struct vcard_state *st, const char *id)
+{
+    struct persona_diag diag;
+    enum persona_err pe = persona_load_file(st->personas_path, id, &persona, &diag);
+    if (pe != PERSONA_OK) {
+        char msg[256];
+        persona_diag_format(&diag, msg, sizeof msg);
+        fprintf(stderr, "hawiya-vcard: %s: %s\n", st->personas_path, msg);
+        return -1;
+    }
+    if (vcard_init(&card, &persona, rng, NULL) != VCARD_OK ||
+        card_line_init(&line, &card, &persona, st->present) != 0) {
+        fprintf(stderr, "hawiya-vcard: persona '%s' does not make a card\n", id);
+        return -1;
+    }
+    return 0;
+}
+
+static void flush_line(struct vcard_state *st)
+{
+    if (st->reader_fd >= 0 && line.out_len && write_all(st->reader_fd, line.out, line.out_len))
+        st->reader_fd = -1;
+    line.out_len = 0;
+}
+
+static void control_command(struct vcard_state *st, char *cmd, char *reply, size_t cap)
+{
+    cmd[strcspn(cmd, "\r\n")] = '\0';
+    if (!strcmp(cmd, "remove")) {
+        st->present = false;
+        card_line_set_present(&line, false);
+        snprintf(reply, cap, "ok\n");
+    } else if (!strcmp(cmd, "insert")) {
+        st->present = true;
+        card_line_set_present(&line, true);
+        snprintf(reply, cap, "ok\n");
+    } else if (!strncmp(cmd, "persona ", 8)) {
+        /* A different card: out of the slot, swapped, back in. */
+        card_line_set_present(&line, false);
+        flush_line(st);
+        st->present = true;
+        if (load_card(st, cmd + 8) != 0) {
+            snprintf(reply, cap, "error persona\n");
+            return;
+        }
+        card_line_set_present(&line, true);
+        snprintf(reply, cap, "ok\n");
+    } else if (!strcmp(cmd, "stats")) {
+        snprintf(reply, cap,
+                 "ok {\"persona\":\"%s\",\"present\":%s,\"apdus\":%llu,\"card_ns\":%llu,"
+                 "\"wtx\":%llu}\n",
+                 persona.id, st->present ? "true" : "false", (unsigned long long)line.stats.apdus,
+                 (unsigned long long)line.stats.card_ns, (unsigned long long)line.stats.wtx);
+    } else {
+        snprintf(reply, cap, "error unknown command\n");
+    }
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hawiya-vcard --line PATH --personas FILE [--persona ID] "
+               "[--control PATH] [--absent]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *line_path = NULL, *control_path = NULL, *id = "default";
+    struct vcard_state st = {.present = true, .reader_fd = -1};
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--absent")) {
+            st.present = false;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(argv[i - 1], "--line"))
+            line_path = v;
+        else if (!strcmp(argv[i - 1], "--personas"))
+            st.personas_path = v;
+        else if (!strcmp(argv[i - 1], "--persona"))
+            id = v;
+        else if (!strcmp(argv[i - 1], "--control"))
+            control_path = v;
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!line_path || !st.personas_path) {
+        usage(stderr);
+        return 2;
+    }
+    if (load_card(&st, id) != 0)
+        return 1;
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int line_fd = listen_unix(line_path);
+    int ctl_fd = control_path ? listen_unix(control_path) : -1;
+    if (line_fd < 0 || (control_path && ctl_fd < 0))
+        return 1;
+
+    size_t in_len = 0;
+    while (!stop) {
+        struct pollfd p[3] = {
+            {.fd = st.reader_fd >= 0 ? st.reader_fd : line_fd, .events = POLLIN},
+            {.fd = ctl_fd, .events = POLLIN},
+        };
+        if (poll(p, 2, 200) <= 0)
+            continue;
+        if (p[0].revents && st.reader_fd < 0) {
+            st.reader_fd = accept4(line_fd, NULL, NULL, SOCK_CLOEXEC);
+            in_len = 0;
+            /* A new reader: the slot's switch tells it whether a card is in. */
+            line.out_len = 0;
+            card_line_set_present(&line, st.present);
+            flush_line(&st);
+        } else if (p[0].revents) {
+            ssize_t r = read(st.reader_fd, inbuf + in_len, sizeof inbuf - in_len);
+            if (r <= 0) {
+                close(st.reader_fd);
+                st.reader_fd = -1;
+                card_line_input(&line, &(struct simline_msg){.type = SIMLINE_VCC});
+                line.out_len = 0;
+                continue;
+            }
+            in_len += (size_t)r;
+            size_t off = 0;
+            for (;;) {
+                struct simline_msg m;
+                size_t used;
+                enum simline_err e = simline_decode(inbuf + off, in_len - off, &m, &used);
+                if (e == SIMLINE_ERR_INCOMPLETE)
+                    break;
+                if (e != SIMLINE_OK) {
+                    fprintf(stderr, "hawiya-vcard: bad record from the reader: %s\n",
+                            simline_err_str(e));
+                    close(st.reader_fd);
+                    st.reader_fd = -1;
+                    off = in_len = 0;
+                    break;
+                }
+                card_line_input(&line, &m);
+                flush_line(&st);
+                off += used;
+            }
+            memmove(inbuf, inbuf + off, in_len - off);
+            in_len -= off;
+        }
+        if (ctl_fd >= 0 && p[1].revents) {
+            int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+            if (c >= 0) {
+                char cmd[128] = {0}, reply[256];
+                struct pollfd cp = {.fd = c, .events = POLLIN};
+                if (poll(&cp, 1, 1000) > 0 && read(c, cmd, sizeof cmd - 1) > 0) {
+                    control_command(&st, cmd, reply, sizeof reply);
+                    flush_line(&st);
+                    write_all(c, (const uint8_t *)reply, strlen(reply));
+                }
+                close(c);
+            }
+        }
+    }
+    unlink(line_path);
+    if (control_path)
+        unlink(control_path);
+    return 0;
+}

@@ -1,0 +1,135 @@
+#include "sim_env.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static pid_t spawn(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Never outlive the test, whatever happens to it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execv(argv[0], argv);
+        fprintf(stderr, "sim_env: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static bool wait_for_socket(const char *path)
+{
+    for (int i = 0; i < 200; i++) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+            return true;
+        struct timespec d = {0, 10000000};
+        nanosleep(&d, NULL);
+    }
+    return false;
+}
+
+int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+{
+    const char *vcard = getenv("HAWIYA_VCARD"), *reader = getenv("HAWIYA_SIM_READER"),
+               *personas = getenv("HAWIYA_PERSONAS");
+    memset(e, 0, sizeof *e);
+    e->link.fd = -1;
+    if (!vcard || !reader || !personas) {
+        fprintf(stderr, "sim_env: HAWIYA_VCARD, HAWIYA_SIM_READER, HAWIYA_PERSONAS must be set\n");
+        return -1;
+    }
+    snprintf(e->dir, sizeof e->dir, "/tmp/hawiya-test-XXXXXX");
+    if (!mkdtemp(e->dir))
+        return -1;
+    snprintf(e->line_path, sizeof e->line_path, "%s/line.sock", e->dir);
+    snprintf(e->host_path, sizeof e->host_path, "%s/host.sock", e->dir);
+    snprintf(e->control_path, sizeof e->control_path, "%s/control.sock", e->dir);
+    snprintf(e->state_path, sizeof e->state_path, "%s/state", e->dir);
+
+    char *vargv[] = {(char *)vcard,    "--line",    e->line_path,    "--personas",
+                     (char *)personas, "--persona", (char *)persona, "--control",
+                     e->control_path,  NULL};
+    e->vcard = spawn(vargv);
+    if (!wait_for_socket(e->control_path)) {
+        sim_env_stop(e);
+        return -1;
+    }
+
+    char *rargv[32] = {(char *)reader, "--card",  e->line_path, "--host",
+                       e->host_path,   "--state", e->state_path};
+    int n = 7;
+    for (int i = 0; reader_args && reader_args[i] && n < 31; i++)
+        rargv[n++] = (char *)reader_args[i];
+    rargv[n] = NULL;
+    e->reader = spawn(rargv);
+    if (!wait_for_socket(e->host_path) || ccid_link_open(&e->link, e->host_path) != CCID_LINK_OK) {
+        sim_env_stop(e);
+        return -1;
+    }
+    /* The reader reports the slot as soon as the host connects. */
+    ccid_link_wait_notify(&e->link, 2000);
+    return 0;
+}
+
+static void stop_child(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        struct timespec d = {0, 10000000};
+        nanosleep(&d, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+void sim_env_stop(struct sim_env *e)
+{
+    ccid_link_close(&e->link);
+    stop_child(e->reader);
+    stop_child(e->vcard);
+    e->reader = e->vcard = 0;
+    if (e->dir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "sim_env: could not remove %s\n", e->dir);
+        e->dir[0] = '\0';
+    }
+}
+
+int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(e->control_path) >= sizeof a.sun_path)
+        return -1;
+    memcpy(a.sun_path, e->control_path, strlen(e->control_path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char line[160];
+    snprintf(line, sizeof line, "%s\n", cmd);
+    ssize_t w = write(fd, line, strlen(line));
+    ssize_t r = w > 0 ? read(fd, reply, cap - 1) : -1;
+    close(fd);
+    if (r <= 0)
+        return -1;
+    reply[r] = '\0';
+    return strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+}

@@ -1,0 +1,28 @@
+/*
+ * sim_env: starts hawiya-vcard and hawiya-sim-reader in a fresh temporary
+ * directory, connects a CCID link to the reader, and stops both at the end.
+ * The binaries come from the environment (HAWIYA_VCARD, HAWIYA_SIM_READER,
+ * HAWIYA_PERSONAS), which CTest sets.
+ */
+#ifndef HAWIYA_TEST_SIM_ENV_H
+#define HAWIYA_TEST_SIM_ENV_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "ccid_link.h"
+
+struct sim_env {
+    char dir[256];
+    char line_path[300], host_path[300], control_path[300], state_path[300];
+    pid_t vcard, reader;
+    struct ccid_link link;
+};
+
+/* reader_args: extra arguments for hawiya-sim-reader (NULL-terminated), may be NULL. */
+int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args);
+void sim_env_stop(struct sim_env *e);
+/* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
+int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);
+
+#endif

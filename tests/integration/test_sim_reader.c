@@ -1,0 +1,232 @@
+/*
+ * The reader firmware on the sim board against the virtual card, through
+ * CCID as the host sees it (USB CCID 1.1 §6): power on with the ATR, PPS,
+ * APDUs over T=1 and T=0, normal and inverse convention, specific mode,
+ * time extensions for a slow card, removal mid-exchange, and malformed CCID
+ * messages. Expected bytes come from the persona file (tests/data) and the
+ * ICAO eMRTD application (9303-10 §3.11: AID A0 00 00 02 47 10 01).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hawiya/atr.h"
+#include "hawiya/hex.h"
+#include "sim_env.h"
+
+#define TIMEOUT_MS 10000
+
+static struct sim_env env;
+
+static const uint8_t select_emrtd[] = {0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0,
+                                       0x00, 0x00, 0x02, 0x47, 0x10, 0x01};
+
+/* Stops the processes even when an assertion ended the test early. */
+static int teardown(void **state)
+{
+    sim_env_stop(&env);
+    return 0;
+}
+
+static void start(const char *persona, const char *const *reader_args)
+{
+    assert_int_equal(sim_env_start(&env, persona, reader_args), 0);
+    assert_true(env.link.card_present);
+}
+
+static void power_on_expect(const char *atr_hex)
+{
+    uint8_t want[40], atr[64];
+    size_t want_len, atr_len;
+    assert_int_equal(hex_decode(atr_hex, 200, want, sizeof want, &want_len), HEX_OK);
+    assert_int_equal(
+        ccid_link_power_on(&env.link, CCID_POWER_AUTO, atr, sizeof atr, &atr_len, TIMEOUT_MS),
+        CCID_LINK_OK);
+    assert_int_equal(atr_len, want_len);
+    assert_memory_equal(atr, want, want_len);
+}
+
+static void xfr_expect(const uint8_t *apdu, size_t len, const uint8_t *want, size_t want_len)
+{
+    static uint8_t resp[70000];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, apdu, len, resp, sizeof resp, &rlen, TIMEOUT_MS),
+                     CCID_LINK_OK);
+    assert_int_equal(rlen, want_len);
+    assert_memory_equal(resp, want, want_len);
+}
+
+static const uint8_t sw_ok[] = {0x90, 0x00};
+
+static void params(struct ccid_params *p)
+{
+    uint8_t none[16];
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_PARAMETERS}, resp;
+    assert_int_equal(ccid_link_transact(&env.link, &req, &resp, none, sizeof none, TIMEOUT_MS),
+                     CCID_LINK_OK);
+    *p = resp.params;
+}
+
+/* The default persona offers T=0 first and T=1 with TA1 = 96: the reader
+ * must PPS to T=1 at Fi = 512, Di = 32 (7816-3 §9). */
+static void t1_after_pps(void **state)
+{
+    start("default", NULL);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    struct ccid_params p;
+    params(&p);
+    assert_int_equal(p.protocol_num, 1);
+    assert_int_equal(p.findex_dindex, 0x96);
+    assert_int_equal(p.ifsc, 0xFE);
+    assert_int_equal(p.waiting_integer, 0x45);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+    /* An unknown instruction: the card's status word comes back intact. */
+    const uint8_t bad_ins[] = {0x00, 0x10, 0x00, 0x00};
+    const uint8_t sw_ins[] = {0x6D, 0x00};
+    xfr_expect(bad_ins, sizeof bad_ins, sw_ins, 2);
+}
+
+/* TA2 = 81: specific mode, T=1 at TA1 without PPS (7816-3 §8.3); TC1 = FF. */
+static void t1_specific_mode(void **state)
+{
+    start("algeria", NULL);
+    power_on_expect(
+        "3B FF 96 00 FF 91 81 31 FE 4D 80 31 E0 6B 04 31 05 02 75 55 55 55 55 55 55 79");
+    struct ccid_params p;
+    params(&p);
+    assert_int_equal(p.protocol_num, 1);
+    assert_int_equal(p.findex_dindex, 0x96);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* A T=0-only card with TA1 = 13 (Fi 372, Di 4): PPS, then T=0 TPDUs. */
+static void t0_card(void **state)
+{
+    start("t0-only", NULL);
+    power_on_expect("3B 15 13 80 73 B4 21 00");
+    struct ccid_params p;
+    params(&p);
+    assert_int_equal(p.protocol_num, 0);
+    assert_int_equal(p.findex_dindex, 0x13);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+    const uint8_t get_challenge[] = {0x00, 0x84, 0x00, 0x00, 0x08};
+    static uint8_t resp[64];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, get_challenge, sizeof get_challenge, resp,
+                                   sizeof resp, &rlen, TIMEOUT_MS),
+                     CCID_LINK_OK);
+    assert_int_equal(rlen, 10);
+    assert_int_equal(resp[8], 0x90);
+}
+
+/* TS = 3F: the reader reads TS as 03 and switches to the inverse convention. */
+static void inverse_convention(void **state)
+{
+    start("inverse", NULL);
+    power_on_expect("3F 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    struct ccid_params p;
+    params(&p);
+    assert_int_equal(p.tccks & CCID_TCCKS_CONVENTION, CCID_TCCKS_CONVENTION);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* A board that cannot follow TA1 (max 9600 bit/s * 4): PPS at default speed. */
+static void default_speed_when_board_is_slow(void **state)
+{
+    const char *const args[] = {"--max-baud", "12000", NULL};
+    start("default", args);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    struct ccid_params p;
+    params(&p);
+    assert_int_equal(p.findex_dindex, 0x11);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* The slow persona takes 600 ms per command with BWT ~143 ms: it asks for
+ * S(WTX), and the reader keeps the host waiting with time extensions. */
+static void slow_card_time_extensions(void **state)
+{
+    start("slow", NULL);
+    power_on_expect("3B 95 96 80 31 FE 15 80 73 B4 21 40 7F");
+    uint64_t before = env.link.time_extensions;
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+    /* 600 ms of card time: not a full second, but the WTX itself is reported. */
+    char reply[256];
+    assert_int_equal(sim_env_control(&env, "stats", reply, sizeof reply), 0);
+    assert_non_null(strstr(reply, "\"wtx\":"));
+    assert_null(strstr(reply, "\"wtx\":0"));
+    (void)before;
+}
+
+/* Removal: the slot reports absent, an exchange fails with ICC_MUTE, and a
+ * new card is served after reinsertion. */
+static void removal_and_reinsertion(void **state)
+{
+    start("default", NULL);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
+    assert_true(ccid_link_wait_notify(&env.link, TIMEOUT_MS));
+    assert_false(env.link.card_present);
+
+    static uint8_t resp[300];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, select_emrtd, sizeof select_emrtd, resp, sizeof resp,
+                                   &rlen, TIMEOUT_MS),
+                     CCID_LINK_ERR_FAILED);
+    assert_int_equal(ccid_status_icc(env.link.status), CCID_ICC_ABSENT);
+
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    assert_true(ccid_link_wait_notify(&env.link, TIMEOUT_MS));
+    assert_true(env.link.card_present);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* Power off, slot status, and a malformed message answered with the offset
+ * of the bad byte (CCID 1.1 §6.2.6). */
+static void slot_status_and_bad_messages(void **state)
+{
+    start("default", NULL);
+    enum ccid_icc_status icc;
+    assert_int_equal(ccid_link_slot_status(&env.link, &icc, TIMEOUT_MS), CCID_LINK_OK);
+    assert_int_equal(icc, CCID_ICC_PRESENT_INACTIVE);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    assert_int_equal(ccid_link_slot_status(&env.link, &icc, TIMEOUT_MS), CCID_LINK_OK);
+    assert_int_equal(icc, CCID_ICC_PRESENT_ACTIVE);
+    assert_int_equal(ccid_link_power_off(&env.link, TIMEOUT_MS), CCID_LINK_OK);
+    assert_int_equal(ccid_link_slot_status(&env.link, &icc, TIMEOUT_MS), CCID_LINK_OK);
+    assert_int_equal(icc, CCID_ICC_PRESENT_INACTIVE);
+
+    /* Slot 1 does not exist: bError 5, the offset of bSlot. */
+    uint8_t none[8];
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS, .slot = 1}, resp;
+    assert_int_equal(ccid_link_transact(&env.link, &req, &resp, none, sizeof none, TIMEOUT_MS),
+                     CCID_LINK_ERR_FAILED);
+    assert_int_equal(env.link.berror, 5);
+    /* Secure (PIN entry) is not supported: bError 0. */
+    struct ccid_msg sec = {.type = CCID_PC_TO_RDR_SECURE, .data = none, .len = 1};
+    none[0] = 0;
+    assert_int_equal(ccid_link_transact(&env.link, &sec, &resp, none, sizeof none, TIMEOUT_MS),
+                     CCID_LINK_ERR_FAILED);
+    assert_int_equal(env.link.berror, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(t1_after_pps, teardown),
+        cmocka_unit_test_teardown(t1_specific_mode, teardown),
+        cmocka_unit_test_teardown(t0_card, teardown),
+        cmocka_unit_test_teardown(inverse_convention, teardown),
+        cmocka_unit_test_teardown(default_speed_when_board_is_slow, teardown),
+        cmocka_unit_test_teardown(slow_card_time_extensions, teardown),
+        cmocka_unit_test_teardown(removal_and_reinsertion, teardown),
+        cmocka_unit_test_teardown(slot_status_and_bad_messages, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
