@@ -129,6 +129,8 @@ static size_t ber_put_header(uint8_t *out, uint8_t tag, size_t len)
 static enum pace_err dyn_auth_get(const uint8_t *data, size_t len, uint8_t tag, const uint8_t **v,
                                   size_t *vlen)
 {
+    if (data == NULL || len == 0)
+        return PACE_ERR_BAD_LENGTH;
     const uint8_t *p = data, *end = data + len, *in;
     size_t in_len;
     enum pace_err e = ber_get(&p, end, DO_DYN_AUTH, &in, &in_len);
@@ -832,7 +834,8 @@ void pace_card_init(struct pace_card *card, const struct pace_card_config *cfg)
 /* MSE:Set AT data: 80 OID, 83 password reference, optional 84 parameterId. */
 static enum pace_err card_mse(struct pace_card *card, const struct apdu *a, uint16_t *sw)
 {
-    const uint8_t *p = a->data, *end = a->data + a->nc;
+    static const uint8_t none[1];
+    const uint8_t *p = a->nc ? a->data : none, *end = p + a->nc;
     const uint8_t *oid = NULL, *ref = NULL, *pid = NULL;
     size_t oid_len = 0, ref_len = 0, pid_len = 0;
 

@@ -454,6 +454,8 @@ static void hostile_responses(void **state)
         PACE_ERR_BAD_TAG);
     /* Truncated 7C objects and lengths that overrun. */
     assert_int_equal(g1_with_bad_response(1, "7C9000", &sw), PACE_ERR_BAD_LENGTH);
+    /* No data at all (found by fuzz_pace: NULL data pointer arithmetic). */
+    assert_int_equal(g1_with_bad_response(1, "9000", &sw), PACE_ERR_BAD_LENGTH);
     assert_int_equal(g1_with_bad_response(1, "7C13801095A3A016522EE98D01E76CB6B98B42C39000", &sw),
                      PACE_ERR_BAD_LENGTH);
     assert_int_equal(g1_with_bad_response(1, "7C12801195A3A016522EE98D01E76CB6B98B42C39000", &sw),
