@@ -16,7 +16,8 @@
 #include "hal/uart_sc.h"
 #include "hawiya/t1.h"
 
-/* Called while a wait goes on; `waited_ns` since the wait began. */
+/* Called while a wait goes on, `tick_ns` after the previous call or after
+ * line_tick_restart(); `waited_ns` since that restart. */
 typedef void (*line_tick_fn)(void *ctx, uint64_t waited_ns);
 
 struct line {
@@ -28,6 +29,7 @@ struct line {
     line_tick_fn tick;
     void *tick_ctx;
     uint64_t tick_ns;
+    uint64_t tick_base_ns; /* the host last heard from us then */
     /* Statistics since line_stats_reset: characters and their line time. */
     uint64_t chars_tx, chars_rx;
 };
@@ -40,6 +42,8 @@ enum line_rx {
 };
 
 void line_init(struct line *l, line_tick_fn tick, void *ctx, uint64_t tick_ns);
+/* The host has just heard from the reader: ticks count from now. */
+void line_tick_restart(struct line *l);
 /* Applies the clock and the UART framing; returns the clock the board made. */
 uint32_t line_set_clock(struct line *l, uint32_t hz);
 void line_configure(struct line *l, const struct sc_line_config *cfg);

@@ -7,6 +7,11 @@ void line_init(struct line *l, line_tick_fn tick, void *ctx, uint64_t tick_ns)
     *l = (struct line){.tick = tick, .tick_ctx = ctx, .tick_ns = tick_ns};
 }
 
+void line_tick_restart(struct line *l)
+{
+    l->tick_base_ns = hal_now_ns();
+}
+
 static void update_etu(struct line *l)
 {
     if (l->cfg.di == 0 || l->clk_hz == 0) {
@@ -59,14 +64,18 @@ void line_send(struct line *l, const uint8_t *p, size_t n, uint64_t guard_etu)
 
 enum line_rx line_recv(struct line *l, uint8_t *c, uint64_t deadline_ns)
 {
-    uint64_t start = hal_now_ns();
+    uint64_t start = l->tick_base_ns;
     for (;;) {
+        /* Never let the host go tick_ns without news, however the waits are
+         * cut up (several BWTs, NULL bytes, WTX). */
         uint64_t slice = deadline_ns;
-        if (l->tick && l->tick_ns && hal_now_ns() + l->tick_ns < deadline_ns)
-            slice = hal_now_ns() + l->tick_ns;
+        bool ticking = l->tick && l->tick_ns && l->tick_base_ns + l->tick_ns < deadline_ns;
+        if (ticking)
+            slice = l->tick_base_ns + l->tick_ns;
         enum sc_rx r = hal_sc_recv(c, slice);
-        if (r == SC_RX_TIMEOUT && slice < deadline_ns) {
-            l->tick(l->tick_ctx, hal_now_ns() - start);
+        if (r == SC_RX_TIMEOUT && ticking) {
+            l->tick_base_ns = slice;
+            l->tick(l->tick_ctx, slice - start);
             continue;
         }
         switch (r) {

@@ -358,6 +358,7 @@ enum slot_err slot_power_on(struct slot *s, enum sc_class only_class)
     if (s->state == SLOT_ACTIVE)
         deactivate(s);
     s->state = SLOT_INACTIVE;
+    line_tick_restart(&s->line);
 
     enum slot_err e = activate(s, only_class);
     if (e == SLOT_OK)
@@ -476,6 +477,7 @@ enum slot_err slot_transmit(struct slot *s, const uint8_t *apdu, size_t len, uin
     if (s->state != SLOT_ACTIVE)
         return SLOT_ERR_INACTIVE;
 
+    line_tick_restart(&s->line);
     enum slot_err e = s->protocol == 1 ? transmit_t1(s, apdu, len, resp, cap, rlen)
                                        : transmit_t0(s, apdu, len, resp, cap, rlen);
     if (e == SLOT_ERR_REMOVED || e == SLOT_ERR_T1_DEAD) {

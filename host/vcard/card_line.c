@@ -38,12 +38,21 @@ static uint8_t to_line(const struct card_line *c, uint8_t v)
     return c->atr.convention == ATR_CONV_INVERSE ? atr_inverse_byte(v) : v;
 }
 
+void card_line_set_present(struct card_line *c, bool present);
+
 /* Sends characters starting no earlier than `t_ns`; advances the card's time. */
 static void send_chars(struct card_line *c, uint64_t t_ns, const uint8_t *p, size_t n)
 {
     uint8_t raw[SIMLINE_MAX_IO];
     if (t_ns < c->now_ns)
         t_ns = c->now_ns;
+    if (c->remove_at_ns && t_ns >= c->remove_at_ns) {
+        /* Pulled out before these characters: the reader sees the switch open. */
+        c->now_ns = c->remove_at_ns;
+        c->remove_at_ns = 0;
+        card_line_set_present(c, false);
+        return;
+    }
     while (n > 0) {
         size_t k = n < SIMLINE_MAX_IO ? n : SIMLINE_MAX_IO;
         for (size_t i = 0; i < k; i++)
@@ -86,6 +95,11 @@ int card_line_init(struct card_line *c, struct vcard *vc, const struct persona *
     c->present = present;
     c->phase = CARD_OFF;
     return 0;
+}
+
+void card_line_remove_after(struct card_line *c, uint64_t after_ns)
+{
+    c->remove_at_ns = c->now_ns + (after_ns ? after_ns : 1);
 }
 
 void card_line_set_present(struct card_line *c, bool present)

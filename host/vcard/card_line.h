@@ -83,6 +83,11 @@ struct card_line {
     uint64_t ready_ns; /* when the response is ready */
     bool working;
 
+    /* A removal scheduled in simulated time (0: none): the card leaves the
+     * slot instead of sending anything that would start after it, which is
+     * how a test pulls a card out in the middle of an exchange. */
+    uint64_t remove_at_ns;
+
     uint8_t out[CARD_LINE_OUT_MAX];
     size_t out_len;
     struct card_line_stats stats;
@@ -96,5 +101,8 @@ void card_line_input(struct card_line *c, const struct simline_msg *m);
 
 /* The card is put in or taken out of the slot; a PRESENCE record goes to out. */
 void card_line_set_present(struct card_line *c, bool present);
+
+/* Takes the card out `after_ns` of simulated time from now (see remove_at_ns). */
+void card_line_remove_after(struct card_line *c, uint64_t after_ns);
 
 #endif

@@ -125,6 +125,17 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
         st->present = false;
         card_line_set_present(&line, false);
         snprintf(reply, cap, "ok\n");
+    } else if (!strncmp(cmd, "remove-after ", 13)) {
+        /* Out of the slot after this many ms of simulated time: mid-exchange. */
+        char *end;
+        unsigned long ms = strtoul(cmd + 13, &end, 10);
+        if (*end != '\0' || ms > 3600000) {
+            snprintf(reply, cap, "error bad time\n");
+            return;
+        }
+        st->present = false;
+        card_line_remove_after(&line, (uint64_t)ms * 1000000u);
+        snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "insert")) {
         st->present = true;
         card_line_set_present(&line, true);
@@ -142,10 +153,13 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
         snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "stats")) {
         snprintf(reply, cap,
-                 "ok {\"persona\":\"%s\",\"present\":%s,\"apdus\":%llu,\"card_ns\":%llu,"
-                 "\"wtx\":%llu}\n",
-                 persona.id, st->present ? "true" : "false", (unsigned long long)line.stats.apdus,
-                 (unsigned long long)line.stats.card_ns, (unsigned long long)line.stats.wtx);
+                 "ok {\"persona\":\"%s\",\"present\":%s,\"vcc_mv\":%u,\"clk_hz\":%lu,"
+                 "\"fi\":%u,\"di\":%u,\"protocol\":%u,\"apdus\":%llu,\"card_ns\":%llu,"
+                 "\"now_ns\":%llu,\"wtx\":%llu}\n",
+                 persona.id, st->present ? "true" : "false", line.vcc_mv,
+                 (unsigned long)line.clk_hz, line.fi, line.di, line.protocol,
+                 (unsigned long long)line.stats.apdus, (unsigned long long)line.stats.card_ns,
+                 (unsigned long long)line.now_ns, (unsigned long long)line.stats.wtx);
     } else {
         snprintf(reply, cap, "error unknown command\n");
     }
@@ -252,7 +266,7 @@ int main(int argc, char **argv)
         if (ctl_fd >= 0 && p[1].revents) {
             int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
             if (c >= 0) {
-                char cmd[128] = {0}, reply[256];
+                char cmd[128] = {0}, reply[512];
                 struct pollfd cp = {.fd = c, .events = POLLIN};
                 if (poll(&cp, 1, 1000) > 0 && read(c, cmd, sizeof cmd - 1) > 0) {
                     control_command(&st, cmd, reply, sizeof reply);

@@ -133,3 +133,13 @@ int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap)
     reply[r] = '\0';
     return strncmp(reply, "ok", 2) == 0 ? 0 : -1;
 }
+
+long long sim_env_stat(struct sim_env *e, const char *key)
+{
+    char reply[512], pat[64];
+    if (sim_env_control(e, "stats", reply, sizeof reply) != 0)
+        return -1;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(reply, pat);
+    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}

@@ -24,5 +24,7 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
 void sim_env_stop(struct sim_env *e);
 /* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);
+/* One number from the vcard's "stats" ("now_ns", "card_ns", "vcc_mv", "wtx"...); -1 if absent. */
+long long sim_env_stat(struct sim_env *e, const char *key);
 
 #endif

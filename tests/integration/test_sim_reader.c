@@ -146,20 +146,129 @@ static void default_speed_when_board_is_slow(void **state)
     xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
 }
 
-/* The slow persona takes 600 ms per command with BWT ~143 ms: it asks for
- * S(WTX), and the reader keeps the host waiting with time extensions. */
+/* INTERNAL AUTHENTICATE takes 2 s on the slow persona, whose BWT is
+ * 2^1 x 960 x 372 / 5 MHz = 143 ms (TB3 = 15): the card asks for S(WTX), and
+ * the reader keeps the host waiting with CCID time extensions at least once
+ * a second (CCID 1.1 §6.2.6). */
+static const uint8_t internal_authenticate[] = {0x00, 0x88, 0x00, 0x00, 0x08, 1, 2,
+                                                3,    4,    5,    6,    7,    8, 0x00};
+
 static void slow_card_time_extensions(void **state)
 {
     start("slow", NULL);
     power_on_expect("3B 95 96 80 31 FE 15 80 73 B4 21 40 7F");
-    uint64_t before = env.link.time_extensions;
     xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
-    /* 600 ms of card time: not a full second, but the WTX itself is reported. */
-    char reply[256];
-    assert_int_equal(sim_env_control(&env, "stats", reply, sizeof reply), 0);
-    assert_non_null(strstr(reply, "\"wtx\":"));
-    assert_null(strstr(reply, "\"wtx\":0"));
-    (void)before;
+    assert_true(sim_env_stat(&env, "wtx") > 0);
+
+    uint64_t before = env.link.time_extensions;
+    long long t0 = sim_env_stat(&env, "now_ns");
+    static uint8_t resp[300];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, internal_authenticate, sizeof internal_authenticate,
+                                   resp, sizeof resp, &rlen, TIMEOUT_MS),
+                     CCID_LINK_OK);
+    long long took = sim_env_stat(&env, "now_ns") - t0;
+    assert_true(took >= 2000000000ll);
+    /* The host never waits a second without news: one extension per full second. */
+    assert_true(env.link.time_extensions - before >= (uint64_t)(took / 1000000000ll));
+}
+
+/* The same over T=0: the card sends NULL procedure bytes (7816-3 §10.3.3)
+ * past WT = 10 x 960 x 372 / 5 MHz = 714 ms, for a 1.5 s command. */
+static void t0_null_bytes_time_extensions(void **state)
+{
+    start("t0-only", NULL);
+    power_on_expect("3B 15 13 80 73 B4 21 00");
+    uint64_t before = env.link.time_extensions;
+    static uint8_t resp[300];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, internal_authenticate, sizeof internal_authenticate,
+                                   resp, sizeof resp, &rlen, TIMEOUT_MS),
+                     CCID_LINK_OK);
+    assert_true(rlen >= 2);
+    assert_true(sim_env_stat(&env, "wtx") >= 2);
+    /* 1.5 s of card time: the host hears from the reader at 1 s. */
+    assert_true(env.link.time_extensions - before >= 1);
+}
+
+/* 7816-3 §6.2.4: the class-AB card is mute at 1.8 V; the reader moves up to
+ * class B, not to A. */
+static void voltage_class_escalation(void **state)
+{
+    start("class-ab", NULL);
+    power_on_expect("3B 95 96 80 B1 FE 45 1F 03 80 73 B4 21 40 B3");
+    assert_int_equal(sim_env_stat(&env, "vcc_mv"), 3000);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* A board without class B: the card gets 5 V, never more than it names. */
+static void voltage_class_a_only_board(void **state)
+{
+    const char *const args[] = {"--classes", "CA", NULL};
+    start("class-ab", args);
+    power_on_expect("3B 95 96 80 B1 FE 45 1F 03 80 73 B4 21 40 B3");
+    assert_int_equal(sim_env_stat(&env, "vcc_mv"), 5000);
+}
+
+/* A board of class C only cannot power the class-AB card: ICC_CLASS_NOT_SUPPORTED
+ * would need an ATR; a mute card is ICC_MUTE. */
+static void voltage_class_none_fits(void **state)
+{
+    const char *const args[] = {"--classes", "C", NULL};
+    start("class-ab", args);
+    uint8_t atr[64];
+    size_t atr_len;
+    assert_int_equal(
+        ccid_link_power_on(&env.link, CCID_POWER_AUTO, atr, sizeof atr, &atr_len, TIMEOUT_MS),
+        CCID_LINK_ERR_FAILED);
+    assert_int_equal(env.link.berror, CCID_BERROR_ICC_MUTE);
+}
+
+/* The card leaves the slot 300 ms into a 2 s command: the exchange ends with
+ * a named error and an empty slot, and the next card is served. */
+static void removal_mid_exchange(void **state)
+{
+    start("slow", NULL);
+    power_on_expect("3B 95 96 80 31 FE 15 80 73 B4 21 40 7F");
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "remove-after 300", reply, sizeof reply), 0);
+    static uint8_t resp[300];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, internal_authenticate, sizeof internal_authenticate,
+                                   resp, sizeof resp, &rlen, TIMEOUT_MS),
+                     CCID_LINK_ERR_FAILED);
+    assert_int_equal(ccid_status_icc(env.link.status), CCID_ICC_ABSENT);
+    assert_int_equal(env.link.berror, CCID_BERROR_ICC_MUTE);
+
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    assert_true(ccid_link_wait_notify(&env.link, TIMEOUT_MS));
+    assert_true(env.link.card_present);
+    power_on_expect("3B 95 96 80 31 FE 15 80 73 B4 21 40 7F");
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* Out and back in between two polls of the reader: still a new card, which
+ * is not powered until the host asks (the old session must not go on). */
+static void fast_reinsertion_is_a_new_card(void **state)
+{
+    start("default", NULL);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    /* The reader may report the removal and the insertion, or only the new card. */
+    do
+        assert_true(ccid_link_wait_notify(&env.link, TIMEOUT_MS));
+    while (!env.link.card_present);
+    assert_true(env.link.present_changed);
+    static uint8_t resp[300];
+    size_t rlen;
+    assert_int_equal(ccid_link_xfr(&env.link, select_emrtd, sizeof select_emrtd, resp, sizeof resp,
+                                   &rlen, TIMEOUT_MS),
+                     CCID_LINK_ERR_FAILED);
+    assert_int_equal(ccid_status_icc(env.link.status), CCID_ICC_PRESENT_INACTIVE);
+    power_on_expect("3B 95 96 80 31 FE 45 80 73 B4 21 40 2F");
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
 }
 
 /* Removal: the slot reports absent, an exchange fails with ICC_MUTE, and a
@@ -225,6 +334,12 @@ int main(void)
         cmocka_unit_test_teardown(inverse_convention, teardown),
         cmocka_unit_test_teardown(default_speed_when_board_is_slow, teardown),
         cmocka_unit_test_teardown(slow_card_time_extensions, teardown),
+        cmocka_unit_test_teardown(t0_null_bytes_time_extensions, teardown),
+        cmocka_unit_test_teardown(voltage_class_escalation, teardown),
+        cmocka_unit_test_teardown(voltage_class_a_only_board, teardown),
+        cmocka_unit_test_teardown(voltage_class_none_fits, teardown),
+        cmocka_unit_test_teardown(removal_mid_exchange, teardown),
+        cmocka_unit_test_teardown(fast_reinsertion_is_a_new_card, teardown),
         cmocka_unit_test_teardown(removal_and_reinsertion, teardown),
         cmocka_unit_test_teardown(slot_status_and_bad_messages, teardown),
     };
