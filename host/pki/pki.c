@@ -1,0 +1,539 @@
+/*
+ * hawiya-pki's three jobs: the CA directory (init), one card's files
+ * (card), a reader device certificate (reader). See docs/pki.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <mbedtls/x509_crt.h>
+
+#include "hawiya/hex.h"
+#include "hawiya/wipe.h"
+#include "pki_internal.h"
+
+const char *pki_err_str(enum pki_err e)
+{
+    switch (e) {
+    case PKI_OK: return "PKI_OK";
+    case PKI_ERR_USAGE: return "PKI_ERR_USAGE";
+    case PKI_ERR_IO: return "PKI_ERR_IO";
+    case PKI_ERR_NO_MEMORY: return "PKI_ERR_NO_MEMORY";
+    case PKI_ERR_CRYPTO: return "PKI_ERR_CRYPTO";
+    case PKI_ERR_CA_DIR: return "PKI_ERR_CA_DIR";
+    case PKI_ERR_NO_DS: return "PKI_ERR_NO_DS";
+    case PKI_ERR_BAD_KEY: return "PKI_ERR_BAD_KEY";
+    case PKI_ERR_RANGE: return "PKI_ERR_RANGE";
+    case PKI_ERR_MRZ_CHECK: return "PKI_ERR_MRZ_CHECK";
+    case PKI_ERR_SECINFO_CHECK: return "PKI_ERR_SECINFO_CHECK";
+    }
+    return "PKI_ERR_UNKNOWN";
+}
+
+/* ICAO 9303-3 §5 codes of the states our personas use, to ISO 3166-1 alpha-2 for X.509 C=. */
+const char *pki_country_alpha2(const char *state)
+{
+    static const char *const map[][2] = {
+        {"MAR", "MA"}, {"DZA", "DZ"}, {"TUN", "TN"}, {"EGY", "EG"}, {"FRA", "FR"},
+        {"D", "DE"},   {"NLD", "NL"}, {"GBR", "GB"}, {"UTO", "UT"}, /* Utopia, 9303 examples */
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(state, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+#define READER_CA_SUBJECT "C=UT,O=Hawiya Test Readers,CN=Hawiya Test Reader Manufacturer CA"
+
+static void csca_subject(const char *state, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "C=%s,O=Hawiya Test PKI,OU=CSCA,CN=Hawiya Test CSCA %s",
+             pki_country_alpha2(state), state);
+}
+
+static void ds_subject(const char *state, bool old, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "C=%s,O=Hawiya Test PKI,OU=Document Signers,CN=Hawiya Test DS %s %s",
+             pki_country_alpha2(state), state, old ? "2009" : "2024");
+}
+
+/* A '<' filled state code ("D<<") is stored without its fillers. */
+static void state_name(const char *state, char out[4])
+{
+    size_t n = 0;
+    while (n < 3 && state[n] != '\0' && state[n] != '<') {
+        out[n] = state[n];
+        n++;
+    }
+    out[n] = '\0';
+}
+
+struct issued {
+    mbedtls_pk_context key;
+    struct pki_buf cert;
+};
+
+static void issued_free(struct issued *x)
+{
+    mbedtls_pk_free(&x->key);
+    pki_buf_free(&x->cert);
+}
+
+/* Key from rng(seed, label), certificate, files name.der/.pem/.key. */
+static enum pki_err issue(const char *dir, const char *name, uint64_t seed, const char *label,
+                          mbedtls_ecp_group_id grp, const struct pki_cert_spec *spec,
+                          struct issued *issuer, struct issued *out)
+{
+    struct pki_rng r;
+    struct pki_buf keyder = {0};
+    char file[128];
+    mbedtls_pk_init(&out->key);
+    out->cert = (struct pki_buf){0};
+    enum pki_err e = pki_rng_init(&r, seed, label);
+    if (e != PKI_OK)
+        return e;
+    e = pki_gen_key(&out->key, grp, &r);
+    if (e == PKI_OK)
+        e = pki_make_cert(spec, &out->key, issuer ? &issuer->key : &out->key, &r, &out->cert);
+    if (e == PKI_OK)
+        e = pki_write_cert_files(dir, name, &out->cert);
+    if (e == PKI_OK)
+        e = pki_key_der(&out->key, true, &keyder);
+    snprintf(file, sizeof file, "%s.key", name);
+    if (e == PKI_OK)
+        e = pki_write_file(dir, file, keyder.p, keyder.len);
+    pki_buf_free(&keyder);
+    pki_rng_free(&r);
+    return e;
+}
+
+static enum pki_err init_state(const char *dir, uint64_t seed, const char *state,
+                               struct pki_buf *bundle)
+{
+    char subject[160], issuer[160], name[32], label[48];
+    uint8_t serial[4] = {0x01, (uint8_t)state[0], (uint8_t)state[1], (uint8_t)state[2]};
+    struct issued csca, ds;
+    csca_subject(state, issuer, sizeof issuer);
+    /* 9303-12 §7.1.1 CSCA: self-signed, cA with pathLen 0, keyCertSign + cRLSign. */
+    struct pki_cert_spec s = {
+        .subject = issuer,
+        .issuer = issuer,
+        .serial = serial,
+        .serial_len = sizeof serial,
+        .not_before = PKI_CSCA_NOT_BEFORE,
+        .not_after = PKI_CSCA_NOT_AFTER,
+        .is_ca = true,
+        .path_len = 0,
+        .basic_constraints = true,
+        .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN,
+    };
+    snprintf(name, sizeof name, "csca-%s", state);
+    snprintf(label, sizeof label, "csca:%s", state);
+    enum pki_err e = issue(dir, name, seed, label, MBEDTLS_ECP_DP_BP256R1, &s, NULL, &csca);
+    if (e == PKI_OK)
+        e = pki_cert_pem(&csca.cert, bundle);
+    /* DS: digitalSignature only, no basicConstraints (an end entity). */
+    for (int old = 0; e == PKI_OK && old < 2; old++) {
+        ds_subject(state, old, subject, sizeof subject);
+        serial[0] = old ? 0x09 : 0x24;
+        s.subject = subject;
+        s.is_ca = false;
+        s.basic_constraints = false;
+        s.key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+        s.not_before = old ? PKI_OLD_DS_NOT_BEFORE : PKI_DS_NOT_BEFORE;
+        s.not_after = old ? PKI_OLD_DS_NOT_AFTER : PKI_DS_NOT_AFTER;
+        snprintf(name, sizeof name, old ? "ds-%s-old" : "ds-%s", state);
+        snprintf(label, sizeof label, old ? "ds-old:%s" : "ds:%s", state);
+        e = issue(dir, name, seed, label, MBEDTLS_ECP_DP_BP256R1, &s, &csca, &ds);
+        issued_free(&ds);
+    }
+    issued_free(&csca);
+    return e;
+}
+
+enum pki_err pki_init(const char *out_dir, uint64_t seed, const char (*states)[4], size_t n_states)
+{
+    struct pki_buf bundle = {0};
+    char st[PKI_MAX_STATES][4];
+    if (n_states == 0 || n_states > PKI_MAX_STATES)
+        return PKI_ERR_USAGE;
+    for (size_t i = 0; i < n_states; i++) {
+        state_name(states[i], st[i]);
+        if (pki_country_alpha2(st[i]) == NULL)
+            return PKI_ERR_USAGE;
+    }
+    enum pki_err e = pki_mkdir(out_dir);
+    for (size_t i = 0; e == PKI_OK && i < n_states; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup = dup || strcmp(st[i], st[j]) == 0;
+        if (!dup)
+            e = init_state(out_dir, seed, st[i], &bundle);
+    }
+    if (e == PKI_OK)
+        e = pki_write_file(out_dir, "csca.pem", bundle.p, bundle.len);
+    pki_buf_free(&bundle);
+
+    /* The reader manufacturer CA: ECDSA P-256, signs reader device certificates. */
+    struct issued rca;
+    const uint8_t serial[] = {0x52, 0x43, 0x41, 0x01};
+    struct pki_cert_spec s = {
+        .subject = READER_CA_SUBJECT,
+        .issuer = READER_CA_SUBJECT,
+        .serial = serial,
+        .serial_len = sizeof serial,
+        .not_before = PKI_READER_NOT_BEFORE,
+        .not_after = PKI_READER_NOT_AFTER,
+        .is_ca = true,
+        .path_len = 0,
+        .basic_constraints = true,
+        .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN,
+    };
+    if (e == PKI_OK) {
+        e = issue(out_dir, "reader-ca", seed, "reader-ca", MBEDTLS_ECP_DP_SECP256R1, &s, NULL,
+                  &rca);
+        issued_free(&rca);
+    }
+
+    if (e == PKI_OK) {
+        cJSON *j = cJSON_CreateObject();
+        char seed_text[24];
+        snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
+        cJSON_AddNumberToObject(j, "version", 1);
+        cJSON_AddStringToObject(j, "seed", seed_text);
+        cJSON_AddStringToObject(j, "test_now", PKI_TEST_NOW);
+        cJSON *arr = cJSON_AddArrayToObject(j, "states");
+        for (size_t i = 0; i < n_states; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(st[i]));
+        char *text = cJSON_Print(j);
+        cJSON_Delete(j);
+        e = text ? pki_write_file(out_dir, "pki.json", text, strlen(text)) : PKI_ERR_NO_MEMORY;
+        free(text);
+    }
+    return e;
+}
+
+static enum pki_err read_seed(const char *ca_dir, uint64_t *seed)
+{
+    struct pki_buf b = {0};
+    enum pki_err e = pki_read_file(ca_dir, "pki.json", &b);
+    if (e != PKI_OK) {
+        pki_buf_free(&b);
+        return PKI_ERR_CA_DIR;
+    }
+    cJSON *j = cJSON_ParseWithLength((const char *)b.p, b.len);
+    pki_buf_free(&b);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    e = PKI_ERR_CA_DIR;
+    if (cJSON_IsString(s) && s->valuestring[0] != '\0' && strlen(s->valuestring) <= 20) {
+        char *end = NULL;
+        unsigned long long v = strtoull(s->valuestring, &end, 10);
+        if (end != NULL && *end == '\0') {
+            *seed = v;
+            e = PKI_OK;
+        }
+    }
+    cJSON_Delete(j);
+    return e;
+}
+
+/* --- card ------------------------------------------------------------------ */
+
+#define EMRTD_AID "A0000002471001"
+
+struct card_file {
+    const char *name; /* as 9303-10 names it */
+    const char *file; /* in the output directory */
+    const char *fid;
+    int sfi;
+    bool in_mf; /* EF.CardAccess sits in the MF, the rest in the eMRTD application */
+    int dg;     /* 0 for EF.COM, EF.SOD, EF.CardAccess */
+    struct pki_buf data;
+};
+
+static void add_file_json(cJSON *arr, const struct card_file *f, const uint8_t hash[32])
+{
+    char fid_hex[65];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", f->name);
+    cJSON_AddStringToObject(o, "file", f->file);
+    cJSON *path = cJSON_AddArrayToObject(o, "path");
+    if (!f->in_mf)
+        cJSON_AddItemToArray(path, cJSON_CreateString(EMRTD_AID));
+    cJSON_AddStringToObject(o, "fid", f->fid);
+    cJSON_AddNumberToObject(o, "sfi", f->sfi);
+    cJSON_AddStringToObject(o, "access", f->in_mf ? "always" : "sm");
+    cJSON_AddNumberToObject(o, "size", (double)f->data.len);
+    hex_encode(hash, 32, fid_hex);
+    cJSON_AddStringToObject(o, "sha256", fid_hex);
+    cJSON_AddItemToArray(arr, o);
+}
+
+static enum pki_err write_manifest(const char *out_dir, const struct persona *p,
+                                   const struct pki_mrz *mrz, const char *ds_name,
+                                   const char *csca_name, const char *signing_time,
+                                   struct card_file *files, size_t n_files,
+                                   const uint8_t (*hashes)[32])
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "version", 1);
+    cJSON_AddStringToObject(j, "persona", p->id);
+    cJSON_AddStringToObject(j, "issuing_state", p->holder.issuing_state);
+    cJSON_AddStringToObject(j, "document_type", p->holder.document_type);
+    cJSON *lines = cJSON_AddArrayToObject(j, "mrz");
+    for (size_t i = 0; i < mrz->n_lines; i++)
+        cJSON_AddItemToArray(lines, cJSON_CreateString(mrz->line[i]));
+    cJSON_AddStringToObject(j, "csca", csca_name);
+    cJSON_AddStringToObject(j, "document_signer", ds_name);
+    cJSON_AddStringToObject(j, "signing_time", signing_time);
+    cJSON *fl = cJSON_AddObjectToObject(j, "flags_applied");
+    cJSON_AddBoolToObject(fl, "expired", p->flags.expired);
+    cJSON_AddBoolToObject(fl, "wrong_dg_hash", p->flags.wrong_dg_hash);
+    cJSON_AddBoolToObject(fl, "bad_aa_key", p->flags.bad_aa_key);
+    cJSON_AddBoolToObject(fl, "bac_only", p->flags.bac_only);
+    cJSON *arr = cJSON_AddArrayToObject(j, "files");
+    for (size_t i = 0; i < n_files; i++)
+        add_file_json(arr, &files[i], hashes[i]);
+    cJSON *keys = cJSON_AddObjectToObject(j, "keys");
+    cJSON_AddStringToObject(keys, "chip_authentication", "ca_key.der");
+    cJSON_AddStringToObject(keys, "active_authentication", "aa_key.der");
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    enum pki_err e =
+        text ? pki_write_file(out_dir, "manifest.json", text, strlen(text)) : PKI_ERR_NO_MEMORY;
+    free(text);
+    return e;
+}
+
+static enum pki_err card_key(uint64_t seed, const char *id, const char *what,
+                             mbedtls_pk_context *pk)
+{
+    struct pki_rng r;
+    char label[96];
+    snprintf(label, sizeof label, "card:%s:%s", id, what);
+    enum pki_err e = pki_rng_init(&r, seed, label);
+    if (e != PKI_OK)
+        return e;
+    e = pki_gen_key(pk, MBEDTLS_ECP_DP_BP256R1, &r);
+    pki_rng_free(&r);
+    return e;
+}
+
+enum pki_err pki_card(const char *ca_dir, const struct persona *p, const char *out_dir)
+{
+    uint64_t seed;
+    char state[4], ds_name[48], csca_name[48];
+    struct card_file f[8] = {
+        {"EF.COM", "com.bin", "011E", 30, false, 0, {0}},
+        {"EF.DG1", "dg1.bin", "0101", 1, false, 1, {0}},
+        {"EF.DG2", "dg2.bin", "0102", 2, false, 2, {0}},
+        {"EF.DG11", "dg11.bin", "010B", 11, false, 11, {0}},
+        {"EF.DG14", "dg14.bin", "010E", 14, false, 14, {0}},
+        {"EF.DG15", "dg15.bin", "010F", 15, false, 15, {0}},
+        {"EF.SOD", "sod.bin", "011D", 29, false, 0, {0}},
+        {"EF.CardAccess", "cardaccess.bin", "011C", 28, true, 0, {0}},
+    };
+    size_t n_files = p->flags.bac_only ? 7 : 8;
+    uint8_t hashes[8][32];
+    int dg_numbers[8];
+    uint8_t sod_hashes[8][32];
+    size_t n_dg = 0;
+    struct pki_mrz mrz;
+    mbedtls_pk_context ca_key, aa_key, aa_card_key, ds_key;
+    struct pki_buf ds_cert = {0}, spki = {0}, keyder = {0};
+    mbedtls_pk_init(&ca_key);
+    mbedtls_pk_init(&aa_key);
+    mbedtls_pk_init(&aa_card_key);
+    mbedtls_pk_init(&ds_key);
+
+    enum pki_err e = read_seed(ca_dir, &seed);
+    state_name(p->holder.issuing_state, state);
+    snprintf(csca_name, sizeof csca_name, "csca-%s.der", state);
+    /* The expired document was signed in 2010 by a DS whose certificate ran out in 2020. */
+    snprintf(ds_name, sizeof ds_name, p->flags.expired ? "ds-%s-old" : "ds-%s", state);
+    const char *signing_time = p->flags.expired ? PKI_OLD_SIGNING_TIME : PKI_DS_SIGNING_TIME;
+    if (e == PKI_OK) {
+        char file[64];
+        snprintf(file, sizeof file, "%s.der", ds_name);
+        if (pki_read_file(ca_dir, file, &ds_cert) != PKI_OK)
+            e = PKI_ERR_NO_DS;
+        snprintf(file, sizeof file, "%s.key", ds_name);
+        if (e == PKI_OK)
+            e = pki_load_key(ca_dir, file, &ds_key);
+    }
+    if (e == PKI_OK)
+        e = pki_mkdir(out_dir);
+
+    /* Keys: Chip Authentication (ECDH) and Active Authentication (ECDSA), brainpoolP256r1. */
+    if (e == PKI_OK)
+        e = card_key(seed, p->id, "ca", &ca_key);
+    if (e == PKI_OK)
+        e = card_key(seed, p->id, "aa", &aa_key);
+    /* bad_aa_key: the card holds (and signs with) a key other than the one DG15 publishes. */
+    if (e == PKI_OK)
+        e = card_key(seed, p->id, p->flags.bad_aa_key ? "aa-wrong" : "aa", &aa_card_key);
+
+    if (e == PKI_OK)
+        e = pki_make_com(&f[0].data);
+    if (e == PKI_OK)
+        e = pki_make_mrz(&p->holder, &mrz);
+    if (e == PKI_OK)
+        e = pki_make_dg1(&p->holder, &f[1].data);
+    if (e == PKI_OK)
+        e = pki_make_dg2(&f[2].data, p->id);
+    if (e == PKI_OK)
+        e = pki_make_dg11(&p->holder, &f[3].data);
+    if (e == PKI_OK)
+        e = pki_key_der(&ca_key, false, &spki);
+    if (e == PKI_OK)
+        e = pki_make_dg14(&spki, &f[4].data);
+    pki_buf_free(&spki);
+    if (e == PKI_OK)
+        e = pki_key_der(&aa_key, false, &spki);
+    if (e == PKI_OK)
+        e = pki_make_dg15(&spki, &f[5].data);
+    pki_buf_free(&spki);
+    if (e == PKI_OK && !p->flags.bac_only)
+        e = pki_make_cardaccess(&f[7].data);
+
+    for (size_t i = 0; e == PKI_OK && i < 6; i++) {
+        if (f[i].dg == 0)
+            continue;
+        dg_numbers[n_dg] = f[i].dg;
+        pki_sha256(f[i].data.p, f[i].data.len, sod_hashes[n_dg]);
+        /* wrong_dg_hash: the SOD carries a DG1 hash that does not match DG1. */
+        if (f[i].dg == 1 && p->flags.wrong_dg_hash)
+            sod_hashes[n_dg][31] ^= 0x01;
+        n_dg++;
+    }
+    if (e == PKI_OK) {
+        struct pki_rng r;
+        char label[96];
+        snprintf(label, sizeof label, "card:%s:sod", p->id);
+        e = pki_rng_init(&r, seed, label);
+        if (e == PKI_OK) {
+            e = pki_make_sod(dg_numbers, (const uint8_t(*)[32])sod_hashes, n_dg, &ds_cert, &ds_key,
+                             signing_time, &r, &f[6].data);
+            pki_rng_free(&r);
+        }
+    }
+    for (size_t i = 0; e == PKI_OK && i < n_files; i++) {
+        pki_sha256(f[i].data.p, f[i].data.len, hashes[i]);
+        e = pki_write_file(out_dir, f[i].file, f[i].data.p, f[i].data.len);
+    }
+    if (e == PKI_OK)
+        e = pki_key_der(&ca_key, true, &keyder);
+    if (e == PKI_OK)
+        e = pki_write_file(out_dir, "ca_key.der", keyder.p, keyder.len);
+    pki_buf_free(&keyder);
+    if (e == PKI_OK)
+        e = pki_key_der(&aa_card_key, true, &keyder);
+    if (e == PKI_OK)
+        e = pki_write_file(out_dir, "aa_key.der", keyder.p, keyder.len);
+    pki_buf_free(&keyder);
+    if (e == PKI_OK) {
+        char ds_file[64];
+        snprintf(ds_file, sizeof ds_file, "%s.der", ds_name);
+        e = write_manifest(out_dir, p, &mrz, ds_file, csca_name, signing_time, f, n_files,
+                           (const uint8_t(*)[32])hashes);
+    }
+
+    for (size_t i = 0; i < 8; i++)
+        pki_buf_free(&f[i].data);
+    pki_buf_free(&ds_cert);
+    mbedtls_pk_free(&ca_key);
+    mbedtls_pk_free(&aa_key);
+    mbedtls_pk_free(&aa_card_key);
+    mbedtls_pk_free(&ds_key);
+    return e;
+}
+
+/* --- reader ---------------------------------------------------------------- */
+
+static bool reader_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+enum pki_err pki_reader(const char *ca_dir, const char *pubkey_path, const char *reader_id,
+                        const char *out_path)
+{
+    uint64_t seed;
+    mbedtls_pk_context ca_key, pub;
+    struct pki_buf spki = {0}, cert = {0}, serial_in = {0};
+    char subject[200], label[96];
+    uint8_t h[32];
+    if (!reader_id_ok(reader_id))
+        return PKI_ERR_USAGE;
+    mbedtls_pk_init(&ca_key);
+    mbedtls_pk_init(&pub);
+    enum pki_err e = read_seed(ca_dir, &seed);
+    if (e == PKI_OK)
+        e = pki_load_key(ca_dir, "reader-ca.key", &ca_key);
+    if (e == PKI_OK && mbedtls_pk_parse_public_keyfile(&pub, pubkey_path) != 0)
+        e = PKI_ERR_BAD_KEY;
+    /* The reader's device key is ECDSA P-256 (the firmware's key type). */
+    if (e == PKI_OK && (mbedtls_pk_get_type(&pub) != MBEDTLS_PK_ECKEY ||
+                        mbedtls_pk_ec(pub)->grp.id != MBEDTLS_ECP_DP_SECP256R1))
+        e = PKI_ERR_BAD_KEY;
+    if (e == PKI_OK)
+        e = pki_key_der(&pub, false, &spki);
+    /* Serial: 128 bits from SHA-256(id, key), positive (RFC 5280 §4.1.2.2). */
+    if (e == PKI_OK)
+        e = pki_buf_append(&serial_in, reader_id, strlen(reader_id) + 1);
+    if (e == PKI_OK)
+        e = pki_buf_append(&serial_in, spki.p, spki.len);
+    if (e == PKI_OK) {
+        pki_sha256(serial_in.p, serial_in.len, h);
+        h[0] = (uint8_t)((h[0] & 0x7Fu) | 0x40u);
+        snprintf(subject, sizeof subject, "C=UT,O=Hawiya Test Readers,serialNumber=%s,CN=%s",
+                 reader_id, reader_id);
+        struct pki_cert_spec s = {
+            .subject = subject,
+            .issuer = READER_CA_SUBJECT,
+            .serial = h,
+            .serial_len = 16,
+            .not_before = PKI_READER_NOT_BEFORE,
+            .not_after = PKI_READER_NOT_AFTER,
+            .is_ca = false,
+            .path_len = -1,
+            .basic_constraints = true,
+            .key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+        };
+        struct pki_rng r;
+        snprintf(label, sizeof label, "reader:%s", reader_id);
+        e = pki_rng_init(&r, seed, label);
+        if (e == PKI_OK) {
+            e = pki_make_cert(&s, &pub, &ca_key, &r, &cert);
+            pki_rng_free(&r);
+        }
+    }
+    if (e == PKI_OK) {
+        size_t n = strlen(out_path);
+        bool pem = n >= 4 && strcmp(out_path + n - 4, ".pem") == 0;
+        struct pki_buf text = {0};
+        if (pem)
+            e = pki_cert_pem(&cert, &text);
+        if (e == PKI_OK)
+            e = pem ? pki_write_file(NULL, out_path, text.p, text.len)
+                    : pki_write_file(NULL, out_path, cert.p, cert.len);
+        pki_buf_free(&text);
+    }
+    pki_buf_free(&spki);
+    pki_buf_free(&cert);
+    pki_buf_free(&serial_in);
+    mbedtls_pk_free(&ca_key);
+    mbedtls_pk_free(&pub);
+    return e;
+}

@@ -1,0 +1,259 @@
+/*
+ * Deterministic randomness, EC keys, X.509 certificates (RFC 5280 through
+ * mbedTLS's x509write) and the files of the PKI directories.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <mbedtls/bignum.h>
+#include <mbedtls/pem.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/x509_crt.h>
+
+#include "hawiya/wipe.h"
+#include "pki_internal.h"
+
+void pki_sha256(const void *data, size_t n, uint8_t out[32])
+{
+    mbedtls_sha256_ret(data, n, out, 0);
+}
+
+/*
+ * The DRBG's entropy source is a stream SHA-256(key || counter) from the
+ * seed and the label: the same (seed, label) always gives the same keys.
+ * Test keys only: this is what makes them reproducible, and predictable.
+ */
+static int seeded_entropy(void *ctx, unsigned char *out, size_t n)
+{
+    struct pki_rng *r = ctx;
+    while (n > 0) {
+        uint8_t in[36];
+        uint8_t block[32];
+        memcpy(in, r->key, 32);
+        in[32] = (uint8_t)(r->counter >> 24);
+        in[33] = (uint8_t)(r->counter >> 16);
+        in[34] = (uint8_t)(r->counter >> 8);
+        in[35] = (uint8_t)r->counter;
+        r->counter++;
+        pki_sha256(in, sizeof in, block);
+        size_t k = n < sizeof block ? n : sizeof block;
+        memcpy(out, block, k);
+        out += k;
+        n -= k;
+        wipe(block, sizeof block);
+    }
+    return 0;
+}
+
+enum pki_err pki_rng_init(struct pki_rng *r, uint64_t seed, const char *label)
+{
+    struct pki_buf in = {0};
+    uint8_t s[8];
+    for (int i = 0; i < 8; i++)
+        s[i] = (uint8_t)(seed >> (56 - 8 * i));
+    memset(r, 0, sizeof *r);
+    if (pki_buf_append(&in, "hawiya-pki", 10) != PKI_OK || pki_buf_append(&in, s, 8) != PKI_OK ||
+        pki_buf_append(&in, label, strlen(label)) != PKI_OK) {
+        pki_buf_free(&in);
+        return PKI_ERR_NO_MEMORY;
+    }
+    pki_sha256(in.p, in.len, r->key);
+    pki_buf_free(&in);
+    mbedtls_ctr_drbg_init(&r->drbg);
+    if (mbedtls_ctr_drbg_seed(&r->drbg, seeded_entropy, r, (const unsigned char *)label,
+                              strlen(label)) != 0) {
+        pki_rng_free(r);
+        return PKI_ERR_CRYPTO;
+    }
+    return PKI_OK;
+}
+
+void pki_rng_free(struct pki_rng *r)
+{
+    mbedtls_ctr_drbg_free(&r->drbg);
+    wipe(r->key, sizeof r->key);
+}
+
+int pki_rng_fn(void *ctx, unsigned char *out, size_t n)
+{
+    struct pki_rng *r = ctx;
+    return mbedtls_ctr_drbg_random(&r->drbg, out, n);
+}
+
+enum pki_err pki_gen_key(mbedtls_pk_context *pk, mbedtls_ecp_group_id grp, struct pki_rng *r)
+{
+    if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0)
+        return PKI_ERR_CRYPTO;
+    if (mbedtls_ecp_gen_key(grp, mbedtls_pk_ec(*pk), pki_rng_fn, r) != 0)
+        return PKI_ERR_CRYPTO;
+    return PKI_OK;
+}
+
+/* mbedTLS's writers fill the end of the buffer and return the length written. */
+enum pki_err pki_key_der(mbedtls_pk_context *pk, bool private_key, struct pki_buf *out)
+{
+    uint8_t buf[1024];
+    int n = private_key ? mbedtls_pk_write_key_der(pk, buf, sizeof buf)
+                        : mbedtls_pk_write_pubkey_der(pk, buf, sizeof buf);
+    enum pki_err e =
+        n > 0 ? pki_buf_append(out, buf + sizeof buf - (size_t)n, (size_t)n) : PKI_ERR_CRYPTO;
+    wipe(buf, sizeof buf);
+    return e;
+}
+
+enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *subject_key,
+                           mbedtls_pk_context *issuer_key, struct pki_rng *r, struct pki_buf *der)
+{
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    uint8_t buf[4096];
+    enum pki_err e = PKI_ERR_CRYPTO;
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(&w, subject_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, issuer_key);
+    if (mbedtls_mpi_read_binary(&serial, s->serial, s->serial_len) != 0 ||
+        mbedtls_x509write_crt_set_serial(&w, &serial) != 0 ||
+        mbedtls_x509write_crt_set_subject_name(&w, s->subject) != 0 ||
+        mbedtls_x509write_crt_set_issuer_name(&w, s->issuer) != 0 ||
+        mbedtls_x509write_crt_set_validity(&w, s->not_before, s->not_after) != 0)
+        goto out;
+    /* 9303-12 §7.1.1: basicConstraints critical with cA for the CSCA. */
+    if (s->basic_constraints &&
+        mbedtls_x509write_crt_set_basic_constraints(&w, s->is_ca, s->path_len) != 0)
+        goto out;
+    /* keyUsage is written critical, as 9303-12 requires for CSCA and DS. */
+    if (mbedtls_x509write_crt_set_key_usage(&w, s->key_usage) != 0 ||
+        mbedtls_x509write_crt_set_subject_key_identifier(&w) != 0 ||
+        mbedtls_x509write_crt_set_authority_key_identifier(&w) != 0)
+        goto out;
+    int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, pki_rng_fn, r);
+    if (n <= 0)
+        goto out;
+    e = pki_buf_append(der, buf + sizeof buf - (size_t)n, (size_t)n);
+out:
+    mbedtls_mpi_free(&serial);
+    mbedtls_x509write_crt_free(&w);
+    return e;
+}
+
+/* mkdir -p */
+enum pki_err pki_mkdir(const char *dir)
+{
+    char *path = strdup(dir);
+    if (path == NULL)
+        return PKI_ERR_NO_MEMORY;
+    enum pki_err e = PKI_OK;
+    for (char *p = path + 1; e == PKI_OK; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            e = PKI_ERR_IO;
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(path);
+    return e;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    if (path != NULL)
+        snprintf(path, n, "%s/%s", dir, name);
+    return path;
+}
+
+enum pki_err pki_write_file(const char *dir, const char *name, const void *data, size_t n)
+{
+    char *path = dir != NULL ? join(dir, name) : strdup(name);
+    if (path == NULL)
+        return PKI_ERR_NO_MEMORY;
+    FILE *f = fopen(path, "wb");
+    free(path);
+    if (f == NULL)
+        return PKI_ERR_IO;
+    bool ok = fwrite(data, 1, n, f) == n;
+    if (fclose(f) != 0)
+        ok = false;
+    return ok ? PKI_OK : PKI_ERR_IO;
+}
+
+enum pki_err pki_cert_pem(const struct pki_buf *der, struct pki_buf *pem)
+{
+    size_t olen = 0;
+    size_t cap = der->len * 2 + 128;
+    uint8_t *tmp = malloc(cap);
+    if (tmp == NULL)
+        return PKI_ERR_NO_MEMORY;
+    enum pki_err e = PKI_ERR_CRYPTO;
+    if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n",
+                                 der->p, der->len, tmp, cap, &olen) == 0 &&
+        olen > 0)
+        e = pki_buf_append(pem, tmp, olen - 1); /* olen counts the NUL */
+    free(tmp);
+    return e;
+}
+
+enum pki_err pki_write_cert_files(const char *dir, const char *name, const struct pki_buf *der)
+{
+    char file[256];
+    struct pki_buf pem = {0};
+    snprintf(file, sizeof file, "%s.der", name);
+    enum pki_err e = pki_write_file(dir, file, der->p, der->len);
+    if (e == PKI_OK)
+        e = pki_cert_pem(der, &pem);
+    snprintf(file, sizeof file, "%s.pem", name);
+    if (e == PKI_OK)
+        e = pki_write_file(dir, file, pem.p, pem.len);
+    pki_buf_free(&pem);
+    return e;
+}
+
+enum pki_err pki_read_file(const char *dir, const char *name, struct pki_buf *out)
+{
+    char *path = dir != NULL ? join(dir, name) : strdup(name);
+    if (path == NULL)
+        return PKI_ERR_NO_MEMORY;
+    FILE *f = fopen(path, "rb");
+    free(path);
+    if (f == NULL)
+        return PKI_ERR_IO;
+    enum pki_err e = PKI_OK;
+    uint8_t chunk[4096];
+    size_t n;
+    while (e == PKI_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (out->len + n > 1u << 20)
+            e = PKI_ERR_RANGE; /* no file of ours is near 1 MiB */
+        else
+            e = pki_buf_append(out, chunk, n);
+    }
+    if (ferror(f))
+        e = PKI_ERR_IO;
+    fclose(f);
+    wipe(chunk, sizeof chunk);
+    return e;
+}
+
+enum pki_err pki_load_key(const char *dir, const char *name, mbedtls_pk_context *pk)
+{
+    struct pki_buf b = {0};
+    enum pki_err e = pki_read_file(dir, name, &b);
+    if (e == PKI_ERR_IO)
+        e = PKI_ERR_CA_DIR;
+    if (e == PKI_OK && mbedtls_pk_parse_key(pk, b.p, b.len, NULL, 0) != 0)
+        e = PKI_ERR_BAD_KEY;
+    if (e == PKI_OK && mbedtls_pk_get_type(pk) != MBEDTLS_PK_ECKEY)
+        e = PKI_ERR_BAD_KEY;
+    pki_buf_free(&b);
+    return e;
+}

@@ -1,0 +1,184 @@
+/*
+ * EF.SOD, the Document Security Object (ICAO Doc 9303-10 §4.6.2): a CMS
+ * SignedData (RFC 5652 §5) whose encapsulated content is the
+ * LDSSecurityObject, signed by the Document Signer.
+ *
+ *   LDSSecurityObject ::= SEQUENCE { version INTEGER v0(0),
+ *       hashAlgorithm DigestAlgorithmIdentifier,
+ *       dataGroupHashValues SEQUENCE OF DataGroupHash }
+ *   DataGroupHash ::= SEQUENCE { dataGroupNumber INTEGER,
+ *       dataGroupHashValue OCTET STRING }
+ */
+#include <string.h>
+
+#include <mbedtls/x509_crt.h>
+
+#include "pki_internal.h"
+
+static enum pki_err lds_security_object(const int *dg, const uint8_t (*hashes)[32], size_t n,
+                                        struct pki_buf *out)
+{
+    struct pki_buf c = {0}, list = {0};
+    enum pki_err e = der_uint(&c, 0);
+    if (e == PKI_OK)
+        e = der_alg_id(&c, OID_SHA256);
+    for (size_t i = 0; e == PKI_OK && i < n; i++) {
+        struct pki_buf one = {0};
+        e = der_uint(&one, (uint32_t)dg[i]);
+        if (e == PKI_OK)
+            e = der_put(&one, DER_OCTET_STRING, hashes[i], 32);
+        if (e == PKI_OK)
+            e = der_wrap(&list, DER_SEQUENCE, &one);
+        pki_buf_free(&one);
+    }
+    if (e == PKI_OK)
+        e = der_wrap(&c, DER_SEQUENCE, &list);
+    if (e == PKI_OK)
+        e = der_wrap(out, DER_SEQUENCE, &c);
+    pki_buf_free(&c);
+    pki_buf_free(&list);
+    return e;
+}
+
+/* Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value } (one value) */
+static enum pki_err attribute(struct pki_buf *out, const char *oid, const struct pki_buf *value)
+{
+    struct pki_buf c = {0};
+    enum pki_err e = pki_der_oid(&c, oid);
+    if (e == PKI_OK)
+        e = der_put(&c, DER_SET, value->p, value->len);
+    if (e == PKI_OK)
+        return der_wrap(out, DER_SEQUENCE, &c);
+    pki_buf_free(&c);
+    return e;
+}
+
+/*
+ * signedAttrs (RFC 5652 §5.3, §11): contentType, messageDigest of the
+ * eContent, signingTime; DER-sorted, since the signature covers their
+ * DER encoding as a SET OF (§5.4).
+ */
+static enum pki_err signed_attrs(const uint8_t digest[32], const char *signing_time, uint32_t tag,
+                                 struct pki_buf *out)
+{
+    struct pki_buf items[3] = {{0}, {0}, {0}};
+    struct pki_buf v = {0};
+    enum pki_err e = pki_der_oid(&v, OID_LDS_SECURITY_OBJ);
+    if (e == PKI_OK)
+        e = attribute(&items[0], OID_CONTENT_TYPE, &v);
+    pki_buf_free(&v);
+    if (e == PKI_OK)
+        e = der_put(&v, DER_OCTET_STRING, digest, 32);
+    if (e == PKI_OK)
+        e = attribute(&items[1], OID_MESSAGE_DIGEST, &v);
+    pki_buf_free(&v);
+    if (e == PKI_OK)
+        e = der_put(&v, DER_UTC_TIME, signing_time, strlen(signing_time));
+    if (e == PKI_OK)
+        e = attribute(&items[2], OID_SIGNING_TIME, &v);
+    pki_buf_free(&v);
+    if (e == PKI_OK)
+        return der_set_of(out, tag, items, 3);
+    for (size_t i = 0; i < 3; i++)
+        pki_buf_free(&items[i]);
+    return e;
+}
+
+enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], size_t n,
+                          const struct pki_buf *ds_cert, mbedtls_pk_context *ds_key,
+                          const char *signing_time, struct pki_rng *rng, struct pki_buf *out)
+{
+    struct pki_buf lso = {0}, attrs_set = {0}, si = {0}, sd = {0}, tmp = {0}, ci = {0};
+    uint8_t digest[32], to_sign[32];
+    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    size_t sig_len = 0;
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    enum pki_err e = PKI_ERR_CRYPTO;
+
+    if (mbedtls_x509_crt_parse_der(&crt, ds_cert->p, ds_cert->len) != 0)
+        goto out;
+    e = lds_security_object(dg_numbers, hashes, n, &lso);
+    if (e != PKI_OK)
+        goto out;
+    pki_sha256(lso.p, lso.len, digest);
+    /* The signature covers the attributes with the SET OF tag (§5.4), stored as [0] IMPLICIT. */
+    e = signed_attrs(digest, signing_time, DER_SET, &attrs_set);
+    if (e != PKI_OK)
+        goto out;
+    pki_sha256(attrs_set.p, attrs_set.len, to_sign);
+    if (mbedtls_pk_sign(ds_key, MBEDTLS_MD_SHA256, to_sign, 32, sig, &sig_len, pki_rng_fn, rng) !=
+        0) {
+        e = PKI_ERR_CRYPTO;
+        goto out;
+    }
+    attrs_set.p[0] = DER_CTX0;
+
+    /* SignerInfo: version 1 with issuerAndSerialNumber (§5.3), as 9303-10 recommends. */
+    e = der_uint(&si, 1);
+    if (e == PKI_OK)
+        e = pki_buf_append(&tmp, crt.issuer_raw.p, crt.issuer_raw.len);
+    if (e == PKI_OK)
+        e = der_put(&tmp, DER_INTEGER, crt.serial.p, crt.serial.len);
+    if (e == PKI_OK)
+        e = der_wrap(&si, DER_SEQUENCE, &tmp);
+    if (e == PKI_OK)
+        e = der_alg_id(&si, OID_SHA256);
+    if (e == PKI_OK)
+        e = pki_buf_append(&si, attrs_set.p, attrs_set.len);
+    if (e == PKI_OK)
+        e = der_alg_id(&si, OID_ECDSA_SHA256);
+    if (e == PKI_OK)
+        e = der_put(&si, DER_OCTET_STRING, sig, sig_len);
+    if (e == PKI_OK)
+        e = der_wrap(&tmp, DER_SEQUENCE, &si); /* tmp = SignerInfo */
+
+    /* SignedData v3: the eContentType is not id-data (§5.1). */
+    if (e == PKI_OK)
+        e = der_uint(&sd, 3);
+    struct pki_buf alg = {0};
+    if (e == PKI_OK)
+        e = der_alg_id(&alg, OID_SHA256);
+    if (e == PKI_OK)
+        e = der_wrap(&sd, DER_SET, &alg);
+    struct pki_buf eci = {0}, octet = {0};
+    if (e == PKI_OK)
+        e = pki_der_oid(&eci, OID_LDS_SECURITY_OBJ);
+    if (e == PKI_OK)
+        e = der_put(&octet, DER_OCTET_STRING, lso.p, lso.len);
+    if (e == PKI_OK)
+        e = der_wrap(&eci, DER_CTX0, &octet);
+    if (e == PKI_OK)
+        e = der_wrap(&sd, DER_SEQUENCE, &eci);
+    /* certificates [0] IMPLICIT CertificateSet: the DS certificate (9303-10 §4.6.2.2) */
+    if (e == PKI_OK)
+        e = der_put(&sd, DER_CTX0, ds_cert->p, ds_cert->len);
+    if (e == PKI_OK)
+        e = der_wrap(&sd, DER_SET, &tmp);
+    struct pki_buf sdseq = {0};
+    if (e == PKI_OK)
+        e = der_wrap(&sdseq, DER_SEQUENCE, &sd);
+    if (e == PKI_OK)
+        e = pki_der_oid(&ci, OID_SIGNED_DATA);
+    if (e == PKI_OK)
+        e = der_wrap(&ci, DER_CTX0, &sdseq);
+    struct pki_buf ciseq = {0};
+    if (e == PKI_OK)
+        e = der_wrap(&ciseq, DER_SEQUENCE, &ci);
+    if (e == PKI_OK)
+        e = der_wrap(out, 0x77, &ciseq);
+    pki_buf_free(&alg);
+    pki_buf_free(&eci);
+    pki_buf_free(&octet);
+    pki_buf_free(&sdseq);
+    pki_buf_free(&ciseq);
+out:
+    mbedtls_x509_crt_free(&crt);
+    pki_buf_free(&lso);
+    pki_buf_free(&attrs_set);
+    pki_buf_free(&si);
+    pki_buf_free(&sd);
+    pki_buf_free(&tmp);
+    pki_buf_free(&ci);
+    return e;
+}
