@@ -56,6 +56,9 @@ static struct {
     struct sim_line_stats stats;
 } S = {.card_fd = -1, .listen_fd = -1, .host_fd = -1};
 
+/* HAWIYA_SIM_TRACE=1 in the environment: every character and fault on stderr. */
+static bool trace;
+
 static void sim_log(const char *what, const char *detail)
 {
     fprintf(stderr, "sim-board: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
@@ -306,6 +309,8 @@ void hal_sc_send(const uint8_t *chars, size_t n)
         for (size_t i = 0; i < take; i++) {
             unsigned f = fault_for_char();
             uint8_t r = to_line(chars[i]);
+            if (trace && f)
+                fprintf(stderr, "sim-trace: tx fault %u on %02X\n", f, chars[i]);
             if (f == SIM_FAULT_DROP)
                 continue;
             if (f == SIM_FAULT_FLIP && S.line.t0_error_signal) {
@@ -330,6 +335,12 @@ void hal_sc_send(const uint8_t *chars, size_t n)
             m.u.io.chars = raw + off;
             m.u.io.flags = flags + off;
             card_send_record(&m);
+            if (trace) {
+                fprintf(stderr, "sim-trace: %llu tx", (unsigned long long)S.now_ns);
+                for (size_t j = 0; j < part; j++)
+                    fprintf(stderr, " %02X%s", raw[off + j], flags[off + j] ? "!" : "");
+                fprintf(stderr, "\n");
+            }
             advance_to(S.now_ns + part * char_ns);
             S.stats.chars_to_card += part;
             S.stats.line_ns += part * char_ns;
@@ -371,6 +382,9 @@ enum sc_rx hal_sc_recv(uint8_t *c, uint64_t deadline_ns)
                 S.rx_count--;
             }
             advance_to((ch.t_ns > S.now_ns ? ch.t_ns : S.now_ns) + char_ns);
+            if (trace)
+                fprintf(stderr, "sim-trace: %llu rx %02X%s fault %u\n",
+                        (unsigned long long)ch.t_ns, ch.raw, ch.flags ? "!" : "", f);
             if (f == SIM_FAULT_DROP)
                 continue;
             if (f == SIM_FAULT_FLIP && S.line.t0_error_signal) {
@@ -591,6 +605,7 @@ void sim_line_stats(struct sim_line_stats *s, bool reset)
 int sim_board_init(const struct sim_config *cfg)
 {
     S.cfg = *cfg;
+    trace = getenv("HAWIYA_SIM_TRACE") != NULL;
     S.rng_state = cfg->fault_seed ? cfg->fault_seed : 0x9E3779B97F4A7C15ull;
     S.line = (struct sc_line_config){.fi = 372, .di = 1, .char_etu = 12};
     clock_gettime(CLOCK_MONOTONIC, &S.wall_start);

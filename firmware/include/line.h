@@ -16,6 +16,10 @@
 #include "hal/uart_sc.h"
 #include "hawiya/t1.h"
 
+/* 7816-3 §11.2: block guard time, between the leading edges of the last
+ * character of a block and the first of the next block the other way. */
+#define LINE_T1_BGT_ETU 22u
+
 /* Called while a wait goes on, `tick_ns` after the previous call or after
  * line_tick_restart(); `waited_ns` since that restart. */
 typedef void (*line_tick_fn)(void *ctx, uint64_t waited_ns);

@@ -142,6 +142,18 @@ enum line_rx line_t1_recv(struct line *l, uint8_t *buf, size_t cap, enum t1_edc 
             want = len + more;
         }
     }
+    /* The sender is silent for at least BGT after its block (7816-3 §11.2):
+     * a character inside that window means the block was framed wrongly (a
+     * character doubled on the line), whatever its EDC says. We wait out the
+     * BGT before answering anyway, so looking costs nothing. */
+    uint8_t extra;
+    enum line_rx r = line_recv(l, &extra, l->last_rx_start_ns + line_etu_ns(l, LINE_T1_BGT_ETU));
+    if (r == LINE_RX_REMOVED)
+        return r;
+    if (r != LINE_RX_TIMEOUT) {
+        ev->kind = T1_EV_RX_ERROR;
+        return drain(l, cwt_etu) == LINE_RX_REMOVED ? LINE_RX_REMOVED : LINE_RX_OK;
+    }
     if (bad)
         ev->kind = T1_EV_RX_ERROR;
     ev->len = len;

@@ -21,8 +21,6 @@
 #define CLASS_SWITCH_NS 10000000u
 /* Card-detect switches bounce; a state counts once stable this long. */
 #define DEBOUNCE_NS 20000000u
-/* 7816-3 §11.2: block guard time. */
-#define T1_BGT_ETU 22u
 
 const char *slot_err_str(enum slot_err e)
 {
@@ -389,7 +387,7 @@ static enum slot_err run_t1(struct slot *s, struct t1_action *act)
         case T1_ACT_SEND:
             if (act->wtx)
                 s->last_wtx = act->wtx;
-            line_send(&s->line, act->block, act->block_len, T1_BGT_ETU);
+            line_send(&s->line, act->block, act->block_len, LINE_T1_BGT_ETU);
             break;
         case T1_ACT_NONE:
         case T1_ACT_DELIVER_APDU: break;

@@ -171,6 +171,7 @@ static void start_protocol(struct card_line *c, uint8_t t)
         c->char_etu = atr_cgt_etu(c->atr.n, 1);
         c->bwt_ns = (uint64_t)atr_bwt_clocks(c->atr.bwi, (uint16_t)c->fi, (uint8_t)c->di) *
                     1000000000ull / c->clk_hz;
+        c->cwt_etu = atr_cwt_etu(c->atr.cwi);
         t1_card_init(&c->t1, &cfg, c->cmd, sizeof c->cmd);
         c->phase = CARD_T1;
     } else {
@@ -274,26 +275,47 @@ static void t1_block_done(struct card_line *c)
     t1_act(c, &act);
 }
 
+/* Collects one block; it is handed to the T=1 machine at the end of the
+ * reader's record (t1_record_end), when we know whether anything followed. */
 static void t1_rx(struct card_line *c, uint8_t ch, bool bad)
 {
+    if (c->t1_complete) {
+        /* 7816-3 §11.2: nothing may follow a block within BGT; a character
+         * here means the block was framed wrongly (one doubled on the line). */
+        c->rx_bad = true;
+        return;
+    }
     if (c->rx_len < sizeof c->rx)
-        c->rx[c->rx_len] = ch;
-    c->rx_len++;
+        c->rx[c->rx_len++] = ch;
+    else
+        c->rx_bad = true;
     c->rx_bad |= bad;
     if (c->rx_len < T1_PROLOGUE_LEN)
         return;
     size_t more;
     if (t1_block_remaining(c->rx, c->t1.cfg.edc, &more) != T1_OK ||
         T1_PROLOGUE_LEN + more > sizeof c->rx) {
-        /* LEN 0xFF: the reader sees our R-block once it stops (a real card
-         * would wait for CWT; the reader never sends more than one block). */
-        c->rx_bad = true;
-        c->rx_len = T1_PROLOGUE_LEN;
-        t1_block_done(c);
+        c->rx_bad = true; /* LEN = FF: invalid whatever follows */
         return;
     }
     if (c->rx_len == T1_PROLOGUE_LEN + more)
-        t1_block_done(c);
+        c->t1_complete = true;
+}
+
+static void t1_record_end(struct card_line *c)
+{
+    if (!c->t1_complete && c->rx_len == 0)
+        return;
+    if (!c->t1_complete) {
+        /* The reader sends each block in one go: what is missing never
+         * comes, and CWT runs out (§11.4.3): an invalid block. */
+        uint64_t cwt_end = c->last_rx_start_ns + etu_ns(c, c->cwt_etu);
+        if (cwt_end > c->now_ns)
+            c->now_ns = cwt_end;
+        c->rx_bad = true;
+    }
+    c->t1_complete = false;
+    t1_block_done(c);
 }
 
 /* ---- T=0 ------------------------------------------------------------------- */
@@ -440,6 +462,8 @@ void card_line_input(struct card_line *c, const struct simline_msg *m)
                 c->now_ns = end;
             char_in(c, m->u.io.chars[i], m->u.io.flags[i], m->u.io.etu_ps, t);
         }
+        if (c->phase == CARD_T1)
+            t1_record_end(c);
         break;
     default: break; /* SYNC and PRESENCE come from the card, never to it */
     }

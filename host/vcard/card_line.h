@@ -72,6 +72,8 @@ struct card_line {
     /* T=1 */
     struct t1_card t1;
     uint64_t bwt_ns;
+    uint32_t cwt_etu;
+    bool t1_complete; /* rx holds a whole block, handed over at the record's end */
     /* T=0 */
     struct t0_card t0;
     uint64_t wt_ns;
