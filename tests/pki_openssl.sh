@@ -1,0 +1,151 @@
+#!/bin/sh
+# Checks hawiya-pki's output with openssl, an implementation we do not share
+# code with: RFC 5652 CMS verification of every EF.SOD against the CSCA
+# (DS -> CSCA chain), the LDSSecurityObject's hashes against sha256sum of
+# each DG file (ICAO 9303-10 §4.6.2), X.509 chains of the DS and reader
+# certificates (RFC 5280), and that each bad persona fails the check that
+# matches its flag. Usage: pki_openssl.sh HAWIYA_PKI PERSONAS.json WORKDIR
+set -u
+PKI=$1
+PERSONAS=$2
+WORK=$3
+NOW=1767225600  # the test "now", 2026-01-01T00:00:00Z (docs/pki.md)
+IN_2015=1420070400
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { # check DESCRIPTION command...
+    what=$1
+    shift
+    if "$@" >"$WORK/last.log" 2>&1; then ok; else bad "$what"; sed 's/^/    /' "$WORK/last.log" | head -5; fi
+}
+check_not() {
+    what=$1
+    shift
+    if "$@" >"$WORK/last.log" 2>&1; then bad "$what (succeeded)"; else ok; fi
+}
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+CA=$WORK/ca
+
+check "init" "$PKI" init --out "$CA" --seed 7 --personas "$PERSONAS"
+# Deterministic: the same seed gives the same bytes, another seed other keys.
+check "init again" "$PKI" init --out "$WORK/ca2" --seed 7 --personas "$PERSONAS"
+check "same seed, same files" diff -r "$CA" "$WORK/ca2"
+check "init seed 8" "$PKI" init --out "$WORK/ca3" --seed 8 --personas "$PERSONAS"
+check_not "another seed, same CSCA" cmp -s "$CA/csca-MAR.der" "$WORK/ca3/csca-MAR.der"
+
+# CSCA profile (9303-12): self-signed, cA, keyCertSign; every DS chains to its CSCA.
+for c in "$CA"/csca-*.pem; do
+    check "$c self-signed" openssl verify -CAfile "$c" -attime $NOW "$c"
+    openssl x509 -in "$c" -noout -ext basicConstraints,keyUsage >"$WORK/ext.txt" 2>&1
+    check "$c is a CA" grep -q "CA:TRUE" "$WORK/ext.txt"
+    check "$c keyCertSign" grep -q "Certificate Sign" "$WORK/ext.txt"
+done
+for d in "$CA"/ds-*.pem; do
+    case $d in
+    *-old.pem)
+        check_not "$d valid at now" openssl verify -CAfile "$CA/csca.pem" -attime $NOW "$d"
+        check "$d valid in 2015" openssl verify -CAfile "$CA/csca.pem" -attime $IN_2015 "$d"
+        ;;
+    *)
+        check "$d valid at now" openssl verify -CAfile "$CA/csca.pem" -attime $NOW "$d"
+        ;;
+    esac
+done
+
+# DER length of a file's outer header (tag 1 byte here: 77, 6F).
+hdr_len() {
+    b=$(od -An -tu1 -j1 -N1 "$1" | tr -d ' ')
+    if [ "$b" -lt 128 ]; then echo 2; else echo $((2 + b - 128)); fi
+}
+
+ids=$(sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' "$PERSONAS")
+[ -n "$ids" ] || bad "no persona ids in $PERSONAS"
+for id in $ids; do
+    D=$WORK/cards/$id
+    if ! "$PKI" card --ca "$CA" --personas "$PERSONAS" --persona "$id" --out "$D"; then
+        bad "$id: card"
+        continue
+    fi
+    flag() { grep -q "\"$1\":[[:space:]]*true" "$D/manifest.json"; }
+
+    # EF.SOD without its 77 wrapper is a CMS ContentInfo.
+    tail -c +$(($(hdr_len "$D/sod.bin") + 1)) "$D/sod.bin" >"$D/sod.cms"
+    if flag expired; then
+        check_not "$id: SOD verifies at now" openssl cms -verify -inform DER -in "$D/sod.cms" \
+            -CAfile "$CA/csca.pem" -purpose any -binary -attime $NOW -out "$D/econtent.der"
+        cp "$WORK/last.log" "$D/verify-now.log"
+        check "$id: DS expired at now" grep -q "certificate has expired" "$D/verify-now.log"
+        check "$id: SOD verifies in 2015" openssl cms -verify -inform DER -in "$D/sod.cms" \
+            -CAfile "$CA/csca.pem" -purpose any -binary -attime $IN_2015 -out "$D/econtent.der"
+        exp=$(sed -n 's/.*"mrz":[^,]*,[[:space:]]*"[0-9]\{7\}[MF<]\([0-9]\{6\}\).*/\1/p' "$D/manifest.json")
+        check "$id: document expiry $exp before 260101" test "$exp" -lt 260101
+    else
+        check "$id: SOD verifies (DS -> CSCA)" openssl cms -verify -inform DER -in "$D/sod.cms" \
+            -CAfile "$CA/csca.pem" -purpose any -binary -attime $NOW -out "$D/econtent.der"
+    fi
+    # And with the current time, as a verifier would run it today.
+    if ! flag expired; then
+        check "$id: SOD verifies today" openssl cms -verify -inform DER -in "$D/sod.cms" \
+            -CAfile "$CA/csca.pem" -purpose any -binary -out "$D/econtent-today.der"
+    fi
+
+    # LDSSecurityObject: "INTEGER :0N" then "OCTET STRING [HEX DUMP]:hash" per DG.
+    openssl asn1parse -inform DER -in "$D/econtent.der" >"$D/econtent.txt" 2>&1
+    check "$id: LDSSecurityObject v0 with SHA-256" grep -q "OBJECT *:sha256" "$D/econtent.txt"
+    for n in 1 2 11 14 15; do
+        hex=$(printf '%02X' $n)
+        want=$(sha256sum "$D/dg$n.bin" | cut -c1-64 | tr a-f A-F)
+        got=$(awk -v h="$hex" '/INTEGER/ { split($0, a, ":"); num = a[length(a)]; next }
+              /OCTET STRING/ && num == h { split($0, a, ":"); print a[length(a)]; exit }' \
+              "$D/econtent.txt")
+        if [ "$n" = 1 ] && flag wrong_dg_hash; then
+            check "$id: SOD hash of DG1 differs from sha256sum" test -n "$got" -a "$got" != "$want"
+        else
+            check "$id: SOD hash of DG$n = sha256sum" test "$got" = "$want"
+        fi
+    done
+
+    # DG15 carries the AA public key; bad_aa_key: the card's key is another one.
+    tail -c +$(($(hdr_len "$D/dg15.bin") + 1)) "$D/dg15.bin" >"$D/dg15.spki"
+    openssl pkey -inform DER -in "$D/aa_key.der" -pubout -outform DER -out "$D/aa_pub.der" 2>/dev/null
+    check "$id: DG15 is a public key" openssl pkey -pubin -inform DER -in "$D/dg15.spki" -noout
+    if flag bad_aa_key; then
+        check_not "$id: AA key matches DG15" cmp -s "$D/aa_pub.der" "$D/dg15.spki"
+    else
+        check "$id: AA key matches DG15" cmp -s "$D/aa_pub.der" "$D/dg15.spki"
+    fi
+    check "$id: CA key parses" openssl pkey -inform DER -in "$D/ca_key.der" -noout
+
+    if flag bac_only; then
+        check_not "$id: no EF.CardAccess" test -e "$D/cardaccess.bin"
+    else
+        check "$id: EF.CardAccess is DER" openssl asn1parse -inform DER -in "$D/cardaccess.bin"
+    fi
+done
+
+# Reader device certificate under the reader manufacturer CA, for a key the reader made.
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/reader.key" 2>/dev/null
+openssl ec -in "$WORK/reader.key" -pubout -out "$WORK/reader.pub" 2>/dev/null
+check "reader cert" "$PKI" reader --ca "$CA" --pubkey "$WORK/reader.pub" --id HWR-00042 \
+    --out "$WORK/reader.pem"
+check "reader cert chains to the reader CA" openssl verify -CAfile "$CA/reader-ca.pem" \
+    -attime $NOW "$WORK/reader.pem"
+check_not "reader cert chains to a CSCA" openssl verify -CAfile "$CA/csca.pem" "$WORK/reader.pem"
+openssl x509 -in "$WORK/reader.pem" -noout -subject -pubkey >"$WORK/reader.txt" 2>&1
+check "reader subject CN" grep -q "CN = HWR-00042" "$WORK/reader.txt"
+check "reader subject serialNumber" grep -q "serialNumber = HWR-00042" "$WORK/reader.txt"
+check "reader cert holds the reader's key" grep -q "$(sed -n 2p "$WORK/reader.pub")" "$WORK/reader.txt"
+openssl ecparam -name brainpoolP256r1 -genkey -noout -out "$WORK/bp.key" 2>/dev/null
+openssl ec -in "$WORK/bp.key" -pubout -out "$WORK/bp.pub" 2>/dev/null
+check_not "reader cert for a brainpool key" "$PKI" reader --ca "$CA" --pubkey "$WORK/bp.pub" \
+    --id HWR-1 --out "$WORK/bp.pem"
+check_not "reader id with a comma" "$PKI" reader --ca "$CA" --pubkey "$WORK/reader.pub" \
+    --id "A,CN=B" --out "$WORK/x.pem"
+
+echo "pki_openssl: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
