@@ -152,14 +152,15 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
         card_line_set_present(&line, true);
         snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "stats")) {
-        snprintf(reply, cap,
-                 "ok {\"persona\":\"%s\",\"present\":%s,\"vcc_mv\":%u,\"clk_hz\":%lu,"
-                 "\"fi\":%u,\"di\":%u,\"protocol\":%u,\"apdus\":%llu,\"card_ns\":%llu,"
-                 "\"now_ns\":%llu,\"wtx\":%llu}\n",
-                 persona.id, st->present ? "true" : "false", line.vcc_mv,
-                 (unsigned long)line.clk_hz, line.fi, line.di, line.protocol,
-                 (unsigned long long)line.stats.apdus, (unsigned long long)line.stats.card_ns,
-                 (unsigned long long)line.now_ns, (unsigned long long)line.stats.wtx);
+        snprintf(
+            reply, cap,
+            "ok {\"persona\":\"%s\",\"present\":%s,\"vcc_mv\":%u,\"clk_hz\":%lu,"
+            "\"fi\":%u,\"di\":%u,\"char_etu\":%u,\"protocol\":%u,\"apdus\":%llu,\"card_ns\":%llu,"
+            "\"now_ns\":%llu,\"wtx\":%llu}\n",
+            persona.id, st->present ? "true" : "false", line.vcc_mv, (unsigned long)line.clk_hz,
+            line.fi, line.di, line.char_etu, line.protocol, (unsigned long long)line.stats.apdus,
+            (unsigned long long)line.stats.card_ns, (unsigned long long)line.now_ns,
+            (unsigned long long)line.stats.wtx);
     } else {
         snprintf(reply, cap, "error unknown command\n");
     }
