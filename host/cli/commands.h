@@ -16,5 +16,9 @@ struct cli_command {
 int cmd_version(int argc, char **argv);
 int cmd_atr(int argc, char **argv);
 int cmd_mrz(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_readers(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_auth(int argc, char **argv);
 
 #endif

@@ -7,6 +7,14 @@ static const struct cli_command commands[] = {
     {"version", "", cmd_version},
     {"atr", "HEX... | -   (decode ATRs, one JSON line each)", cmd_atr},
     {"mrz", "'LINE1' 'LINE2' ['LINE3']   (TD1/TD2/TD3 fields, check digits, BAC keys)", cmd_mrz},
+    {"status", "[--socket PATH]   (hawiya-bridge's status)", cmd_status},
+    {"readers", "[--socket PATH]   (readers seen by hawiya-bridge)", cmd_readers},
+    {"watch", "[--socket PATH] [--count N]   (hawiya-bridge events, one JSON line each)",
+     cmd_watch},
+    {"auth",
+     "--challenge B64URL --origin URL [--can N|-] [--reader NAME] [--timeout-ms N] "
+     "[--socket PATH]",
+     cmd_auth},
 };
 
 static int usage(FILE *f)

@@ -1,0 +1,66 @@
+/*
+ * Reader backends of hawiya-bridge. A backend (sim today; PC/SC and libusb
+ * later) is a table of operations over one reader's private state. The
+ * bridge calls every operation but authenticate() from its event-loop thread;
+ * authenticate() runs on the reader's own worker thread, and while it runs
+ * the event loop does not touch that reader (no monitor(), no reconnect).
+ *
+ * authenticate() is the whole card session of DESIGN.md "Flow of one
+ * authentication" (activate, PACE with the CAN, read, Active
+ * Authentication, reader attestation). With our reader it runs inside the
+ * reader firmware, reached through PC_to_RDR_Escape (USB CCID 1.1 §6.1.8);
+ * until that firmware session lands, the sim backend powers the card on and
+ * answers BRIDGE_ERR_NOT_IMPLEMENTED.
+ */
+#ifndef HAWIYA_BRIDGE_BACKEND_H
+#define HAWIYA_BRIDGE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "request.h"
+
+#define BRIDGE_ATR_MAX 33 /* ISO/IEC 7816-3 §8.2.1: at most 32 characters after TS */
+
+struct bridge_auth {
+    const uint8_t *challenge;
+    size_t challenge_len;
+    const char *origin;
+    const char *can; /* NULL when none; the backend must not keep it */
+    uint32_t timeout_ms;
+};
+
+struct bridge_auth_result {
+    char *assertion_json; /* malloc'd, BRIDGE_OK only */
+    uint8_t atr[BRIDGE_ATR_MAX];
+    size_t atr_len;   /* the card was powered: its ATR */
+    char detail[160]; /* the error's message (never secret data) */
+};
+
+/* Reports a step of the session ("card_powered", ...); false = stop (cancelled). */
+typedef bool (*bridge_progress_fn)(void *ctx, const char *step);
+
+enum bridge_monitor { BRIDGE_MONITOR_OK, BRIDGE_MONITOR_BROKEN };
+
+struct bridge_backend_ops {
+    const char *name;
+    void *(*create)(const struct bridge_reader_config *cfg);
+    void (*destroy)(void *r);
+    /* Connects; the fd to poll for slot notifications, or -1 with why. */
+    int (*connect)(void *r, char *why, size_t cap);
+    void (*disconnect)(void *r);
+    /* The fd was readable (or the worker just finished): takes in slot
+     * notifications. BROKEN: the link is gone, disconnect and retry later. */
+    enum bridge_monitor (*monitor)(void *r);
+    bool (*card_present)(void *r);
+    bool (*card_active)(void *r);
+    enum bridge_err (*authenticate)(void *r, const struct bridge_auth *a,
+                                    bridge_progress_fn progress, void *ctx,
+                                    struct bridge_auth_result *res);
+};
+
+extern const struct bridge_backend_ops bridge_backend_sim;
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * The sim backend: one ccid_link per reader to the sim board's host-link
+ * socket (boards/sim). Card presence comes from RDR_to_PC_NotifySlotChange
+ * (USB CCID 1.1 §6.3.1), which the board sends when the host connects and on
+ * every insertion or removal.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "backend.h"
+#include "ccid_link.h"
+
+struct sim_reader {
+    struct bridge_reader_config cfg;
+    struct ccid_link link;
+    bool active;
+};
+
+static void *sim_create(const struct bridge_reader_config *cfg)
+{
+    struct sim_reader *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->link.fd = -1;
+    return s;
+}
+
+static void sim_destroy(void *r)
+{
+    struct sim_reader *s = r;
+    if (s)
+        ccid_link_close(&s->link);
+    free(s);
+}
+
+static int sim_connect(void *r, char *why, size_t cap)
+{
+    struct sim_reader *s = r;
+    if (ccid_link_open(&s->link, s->cfg.path) != CCID_LINK_OK) {
+        snprintf(why, cap, "connect %s: %s", s->cfg.path, strerror(errno));
+        return -1;
+    }
+    s->active = false;
+    return s->link.fd;
+}
+
+static void sim_disconnect(void *r)
+{
+    struct sim_reader *s = r;
+    ccid_link_close(&s->link);
+    s->link.card_present = false;
+    s->active = false;
+}
+
+static enum bridge_monitor sim_monitor(void *r)
+{
+    struct sim_reader *s = r;
+    if (s->link.fd < 0)
+        return BRIDGE_MONITOR_BROKEN;
+    char c;
+    ssize_t k = recv(s->link.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        return BRIDGE_MONITOR_BROKEN;
+    bool was = s->link.card_present;
+    uint64_t before = s->link.notifications;
+    while (ccid_link_wait_notify(&s->link, 0))
+        ;
+    /* Anything left must be the start of a message; garbage means a broken link. */
+    if (s->link.in_len > 0) {
+        size_t n;
+        enum ccid_err e = ccid_frame(s->link.in, s->link.in_len, sizeof s->link.in, &n);
+        if (e != CCID_OK && e != CCID_ERR_NEED_MORE)
+            return BRIDGE_MONITOR_BROKEN;
+    }
+    /* A removal, even one followed by an insertion, ends the powered session. */
+    if (s->link.notifications != before && (was != s->link.card_present || s->link.present_changed))
+        s->active = false;
+    return BRIDGE_MONITOR_OK;
+}
+
+static bool sim_card_present(void *r)
+{
+    return ((struct sim_reader *)r)->link.card_present;
+}
+
+static bool sim_card_active(void *r)
+{
+    struct sim_reader *s = r;
+    return s->link.card_present && s->active;
+}
+
+static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
+                                        bridge_progress_fn progress, void *ctx,
+                                        struct bridge_auth_result *res)
+{
+    struct sim_reader *s = r;
+    if (s->link.fd < 0) {
+        snprintf(res->detail, sizeof res->detail, "the reader is not connected");
+        return BRIDGE_ERR_READER_ERROR;
+    }
+    int t = a->timeout_ms > 10000 ? 10000 : (int)a->timeout_ms;
+    size_t n = 0;
+    enum ccid_link_err e =
+        ccid_link_power_on(&s->link, CCID_POWER_AUTO, res->atr, sizeof res->atr, &n, t);
+    if (e != CCID_LINK_OK) {
+        s->active = false;
+        if (e == CCID_LINK_ERR_FAILED && ccid_status_icc(s->link.status) == CCID_ICC_ABSENT) {
+            s->link.card_present = false;
+            snprintf(res->detail, sizeof res->detail, "no card in the slot");
+            return BRIDGE_ERR_CARD_REMOVED;
+        }
+        snprintf(res->detail, sizeof res->detail, "IccPowerOn: %s (bError %u)",
+                 ccid_link_err_str(e), s->link.berror);
+        return e == CCID_LINK_ERR_TIMEOUT ? BRIDGE_ERR_TIMEOUT : BRIDGE_ERR_READER_ERROR;
+    }
+    res->atr_len = n;
+    s->active = true;
+    if (!progress(ctx, "card_powered")) {
+        snprintf(res->detail, sizeof res->detail, "cancelled");
+        return BRIDGE_ERR_CANCELLED;
+    }
+    /* The ICAO session (PACE, reading, Active Authentication, attestation)
+     * runs in the reader firmware behind PC_to_RDR_Escape: not there yet. */
+    snprintf(res->detail, sizeof res->detail,
+             "the card session (PACE, Active Authentication, reader attestation) is not "
+             "implemented in the reader yet");
+    return BRIDGE_ERR_NOT_IMPLEMENTED;
+}
+
+const struct bridge_backend_ops bridge_backend_sim = {
+    .name = "sim",
+    .create = sim_create,
+    .destroy = sim_destroy,
+    .connect = sim_connect,
+    .disconnect = sim_disconnect,
+    .monitor = sim_monitor,
+    .card_present = sim_card_present,
+    .card_active = sim_card_active,
+    .authenticate = sim_authenticate,
+};

@@ -1,0 +1,196 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void bridge_default_socket(char *out, size_t cap)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (geteuid() == 0)
+        snprintf(out, cap, "/run/hawiya/bridge.sock");
+    else if (xdg && xdg[0] == '/')
+        snprintf(out, cap, "%s/hawiya/bridge.sock", xdg);
+    else
+        snprintf(out, cap, "/tmp/hawiya-%u/bridge.sock", (unsigned)geteuid());
+}
+
+void bridge_config_defaults(struct bridge_config *c)
+{
+    memset(c, 0, sizeof *c);
+    bridge_default_socket(c->socket, sizeof c->socket);
+    c->timeout_ms = 30000;
+    c->queue_max = 8;
+    c->log_level = BRIDGE_LOG_INFO;
+}
+
+static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)s[0]))
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *err, size_t cap)
+{
+    const char *a = strchr(spec, ':');
+    const char *b = a ? strchr(a + 1, ':') : NULL;
+    if (!a || !b) {
+        snprintf(err, cap, "reader: expected BACKEND:NAME:PATH");
+        return false;
+    }
+    if (c->n_reader >= BRIDGE_MAX_READERS) {
+        snprintf(err, cap, "reader: at most %d readers", BRIDGE_MAX_READERS);
+        return false;
+    }
+    struct bridge_reader_config *r = &c->reader[c->n_reader];
+    size_t bl = (size_t)(a - spec), nl = (size_t)(b - a - 1), pl = strlen(b + 1);
+    if (bl != 3 || strncmp(spec, "sim", 3)) {
+        snprintf(err, cap, "reader: unknown backend (only \"sim\" so far)");
+        return false;
+    }
+    if (nl == 0 || nl > BRIDGE_READER_NAME_MAX || pl == 0 || pl >= sizeof r->path) {
+        snprintf(err, cap, "reader: bad name or path length");
+        return false;
+    }
+    for (size_t i = 0; i < nl; i++)
+        if (!isalnum((unsigned char)a[1 + i]) && a[1 + i] != '-' && a[1 + i] != '_' &&
+            a[1 + i] != '.') {
+            snprintf(err, cap, "reader: a name is letters, digits, '-', '_', '.'");
+            return false;
+        }
+    memset(r, 0, sizeof *r);
+    memcpy(r->backend, spec, bl);
+    memcpy(r->name, a + 1, nl);
+    memcpy(r->path, b + 1, pl + 1);
+    for (size_t i = 0; i < c->n_reader; i++)
+        if (!strcmp(c->reader[i].name, r->name)) {
+            snprintf(err, cap, "reader: duplicate name");
+            return false;
+        }
+    c->n_reader++;
+    return true;
+}
+
+bool bridge_config_set(struct bridge_config *c, const char *key, const char *value, char *err,
+                       size_t cap)
+{
+    uint32_t v;
+    if (!strcmp(key, "socket")) {
+        if (!value[0] || strlen(value) >= sizeof c->socket) {
+            snprintf(err, cap, "socket: empty or too long");
+            return false;
+        }
+        snprintf(c->socket, sizeof c->socket, "%s", value);
+    } else if (!strcmp(key, "allow_uid") || !strcmp(key, "allow_gid")) {
+        bool uid = key[6] == 'u';
+        size_t *n = uid ? &c->n_allow_uid : &c->n_allow_gid;
+        if (!parse_u32(value, 0, 0xFFFFFFFEu, &v) || *n >= BRIDGE_MAX_IDS) {
+            snprintf(err, cap, "%s: a number (at most %d entries)", key, BRIDGE_MAX_IDS);
+            return false;
+        }
+        if (uid)
+            c->allow_uid[(*n)++] = (uid_t)v;
+        else
+            c->allow_gid[(*n)++] = (gid_t)v;
+    } else if (!strcmp(key, "origin")) {
+        if (!value[0] || strlen(value) > BRIDGE_ORIGIN_MAX || c->n_origin >= BRIDGE_MAX_ORIGINS) {
+            snprintf(err, cap, "origin: empty, too long or too many");
+            return false;
+        }
+        snprintf(c->origin[c->n_origin++], BRIDGE_ORIGIN_MAX + 1, "%s", value);
+    } else if (!strcmp(key, "reader")) {
+        return bridge_config_add_reader(c, value, err, cap);
+    } else if (!strcmp(key, "timeout_ms")) {
+        if (!parse_u32(value, 1, BRIDGE_TIMEOUT_MAX_MS, &c->timeout_ms)) {
+            snprintf(err, cap, "timeout_ms: 1 to %u", BRIDGE_TIMEOUT_MAX_MS);
+            return false;
+        }
+    } else if (!strcmp(key, "queue_max")) {
+        if (!parse_u32(value, 1, 1000, &c->queue_max)) {
+            snprintf(err, cap, "queue_max: 1 to 1000");
+            return false;
+        }
+    } else if (!strcmp(key, "log")) {
+        if (strcmp(value, "stderr") && strcmp(value, "syslog")) {
+            snprintf(err, cap, "log: stderr or syslog");
+            return false;
+        }
+        c->log_syslog = value[1] == 'y';
+    } else if (!strcmp(key, "log_level")) {
+        static const char *const names[] = {"error", "warn", "info", "debug"};
+        size_t i = 0;
+        while (i < 4 && strcmp(value, names[i]))
+            i++;
+        if (i == 4) {
+            snprintf(err, cap, "log_level: error, warn, info or debug");
+            return false;
+        }
+        c->log_level = (enum bridge_log_level)i;
+    } else {
+        snprintf(err, cap, "unknown key");
+        return false;
+    }
+    return true;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+bool bridge_config_load(struct bridge_config *c, const char *path, bool required, char *err,
+                        size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (!required && errno == ENOENT)
+            return true;
+        snprintf(err, cap, "%s: %s", path, strerror(errno));
+        return false;
+    }
+    char line[1024], why[160];
+    unsigned no = 0;
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, f)) {
+        no++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, cap, "%s:%u: line too long", path, no);
+            ok = false;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, cap, "%s:%u: expected key = value", path, no);
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        if (!bridge_config_set(c, trim(s), trim(eq + 1), why, sizeof why)) {
+            snprintf(err, cap, "%s:%u: %s", path, no, why);
+            ok = false;
+        }
+    }
+    fclose(f);
+    return ok;
+}

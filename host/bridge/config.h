@@ -1,0 +1,61 @@
+/*
+ * hawiya-bridge configuration: a "key = value" file, one setting a line,
+ * '#' starts a comment (docs/bridge-protocol.md, "Configuration"). Lists
+ * (allow_uid, allow_gid, origin, reader) take one value a line and repeat.
+ * Command-line options are applied on top of the file.
+ */
+#ifndef HAWIYA_BRIDGE_CONFIG_H
+#define HAWIYA_BRIDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "request.h"
+
+#define BRIDGE_MAX_READERS 16
+#define BRIDGE_MAX_ORIGINS 32
+#define BRIDGE_MAX_IDS     32
+#define BRIDGE_PATH_MAX    108 /* sun_path */
+
+enum bridge_log_level { BRIDGE_LOG_ERROR, BRIDGE_LOG_WARN, BRIDGE_LOG_INFO, BRIDGE_LOG_DEBUG };
+
+struct bridge_reader_config {
+    char backend[16];                      /* "sim" */
+    char name[BRIDGE_READER_NAME_MAX + 1]; /* unique */
+    char path[BRIDGE_PATH_MAX];            /* sim: the board's host-link socket */
+};
+
+struct bridge_config {
+    char socket[BRIDGE_PATH_MAX];
+    uid_t allow_uid[BRIDGE_MAX_IDS];
+    size_t n_allow_uid;
+    gid_t allow_gid[BRIDGE_MAX_IDS];
+    size_t n_allow_gid;
+    char origin[BRIDGE_MAX_ORIGINS][BRIDGE_ORIGIN_MAX + 1];
+    size_t n_origin;
+    struct bridge_reader_config reader[BRIDGE_MAX_READERS];
+    size_t n_reader;
+    uint32_t timeout_ms; /* default authenticate timeout */
+    uint32_t queue_max;  /* authenticate requests queued per reader */
+    bool log_syslog;
+    enum bridge_log_level log_level;
+};
+
+/* Defaults: the per-user socket path, 30 s timeout, 8 queued, stderr, info. */
+void bridge_config_defaults(struct bridge_config *c);
+/* The default socket path: /run/hawiya/bridge.sock for root, else
+ * $XDG_RUNTIME_DIR/hawiya/bridge.sock (or /tmp/hawiya-UID/bridge.sock). */
+void bridge_default_socket(char *out, size_t cap);
+
+/* One "key = value" setting; false with a reason in err. */
+bool bridge_config_set(struct bridge_config *c, const char *key, const char *value, char *err,
+                       size_t cap);
+/* "sim:NAME:PATH" */
+bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *err, size_t cap);
+/* Reads a file; a missing file is an error only when `required`. */
+bool bridge_config_load(struct bridge_config *c, const char *path, bool required, char *err,
+                        size_t cap);
+
+#endif

@@ -1,0 +1,360 @@
+#include "request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hawiya/wipe.h"
+
+const char *bridge_err_str(enum bridge_err e)
+{
+    switch (e) {
+    case BRIDGE_OK: return "BRIDGE_OK";
+    case BRIDGE_ERR_BAD_JSON: return "BRIDGE_ERR_BAD_JSON";
+    case BRIDGE_ERR_TOO_LARGE: return "BRIDGE_ERR_TOO_LARGE";
+    case BRIDGE_ERR_UNKNOWN_METHOD: return "BRIDGE_ERR_UNKNOWN_METHOD";
+    case BRIDGE_ERR_BAD_PARAMS: return "BRIDGE_ERR_BAD_PARAMS";
+    case BRIDGE_ERR_ORIGIN_NOT_ALLOWED: return "BRIDGE_ERR_ORIGIN_NOT_ALLOWED";
+    case BRIDGE_ERR_PEER_NOT_ALLOWED: return "BRIDGE_ERR_PEER_NOT_ALLOWED";
+    case BRIDGE_ERR_NO_READER: return "BRIDGE_ERR_NO_READER";
+    case BRIDGE_ERR_READER_BUSY: return "BRIDGE_ERR_READER_BUSY";
+    case BRIDGE_ERR_QUEUE_TIMEOUT: return "BRIDGE_ERR_QUEUE_TIMEOUT";
+    case BRIDGE_ERR_CARD_REMOVED: return "BRIDGE_ERR_CARD_REMOVED";
+    case BRIDGE_ERR_READER_ERROR: return "BRIDGE_ERR_READER_ERROR";
+    case BRIDGE_ERR_TIMEOUT: return "BRIDGE_ERR_TIMEOUT";
+    case BRIDGE_ERR_CANCELLED: return "BRIDGE_ERR_CANCELLED";
+    case BRIDGE_ERR_NOT_IMPLEMENTED: return "BRIDGE_ERR_NOT_IMPLEMENTED";
+    case BRIDGE_ERR_INTERNAL: return "BRIDGE_ERR_INTERNAL";
+    }
+    return "BRIDGE_ERR_UNKNOWN";
+}
+
+const char *bridge_err_code(enum bridge_err e)
+{
+    const char *s = bridge_err_str(e);
+    if (e == BRIDGE_OK)
+        return "OK";
+    return s + strlen("BRIDGE_ERR_");
+}
+
+static const char *const method_names[] = {
+    [BRIDGE_M_VERSION] = "version",
+    [BRIDGE_M_READERS] = "readers",
+    [BRIDGE_M_STATUS] = "status",
+    [BRIDGE_M_DIAGNOSE] = "diagnose",
+    [BRIDGE_M_SUBSCRIBE] = "subscribe",
+    [BRIDGE_M_CANCEL] = "cancel",
+    [BRIDGE_M_AUTHENTICATE] = "authenticate",
+};
+
+const char *bridge_method_name(enum bridge_method m)
+{
+    if ((size_t)m < sizeof method_names / sizeof method_names[0])
+        return method_names[m];
+    return "?";
+}
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+bool bridge_base64url_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    /* Padding is optional (RFC 4648 §3.2), but when present it completes a quantum. */
+    if (len % 4 == 0) {
+        size_t pad = 0;
+        while (pad < 2 && len > pad && s[len - 1 - pad] == '=')
+            pad++;
+        len -= pad;
+    }
+    if (len % 4 == 1)
+        return false;
+    size_t want = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    if (want > cap)
+        return false;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_value((unsigned char)s[i]);
+        if (v < 0)
+            return false;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* Non-canonical encodings (stray low bits) are refused (RFC 4648 §3.5). */
+    if (acc != 0)
+        return false;
+    *n = o;
+    return true;
+}
+
+static enum bridge_err bad(char *msg, size_t cap, const char *field, const char *why)
+{
+    snprintf(msg, cap, "%s: %s", field, why);
+    return BRIDGE_ERR_BAD_PARAMS;
+}
+
+/* A string value, or NULL with the error written to msg. */
+static const char *get_string(const cJSON *params, const char *key, size_t max, bool required,
+                              bool *missing, char *msg, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, key);
+    *missing = v == NULL;
+    if (!v) {
+        if (required)
+            bad(msg, cap, key, "missing");
+        return NULL;
+    }
+    if (!cJSON_IsString(v) || !v->valuestring) {
+        bad(msg, cap, key, "must be a string");
+        return NULL;
+    }
+    if (strlen(v->valuestring) > max) {
+        bad(msg, cap, key, "too long");
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static void wipe_string_item(cJSON *params, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(params, key);
+    if (v && cJSON_IsString(v) && v->valuestring)
+        wipe(v->valuestring, strlen(v->valuestring));
+}
+
+static enum bridge_err parse_authenticate(cJSON *params, struct bridge_request *req, char *msg,
+                                          size_t cap)
+{
+    bool missing;
+    if (!params)
+        return bad(msg, cap, "params", "missing");
+    /* The CAN first: whatever else is wrong, it leaves the tree wiped. */
+    const char *can = get_string(params, "can", 64, false, &missing, msg, cap);
+    if (!can && !missing)
+        return BRIDGE_ERR_BAD_PARAMS;
+    if (can) {
+        bool ok = strlen(can) == BRIDGE_CAN_LEN;
+        for (size_t i = 0; ok && i < BRIDGE_CAN_LEN; i++)
+            ok = can[i] >= '0' && can[i] <= '9';
+        if (ok)
+            memcpy(req->can, can, BRIDGE_CAN_LEN + 1);
+        wipe_string_item(params, "can");
+        if (!ok)
+            return bad(msg, cap, "can", "must be 6 decimal digits");
+    }
+
+    const char *ch = get_string(params, "challenge", 128, true, &missing, msg, cap);
+    if (!ch)
+        return BRIDGE_ERR_BAD_PARAMS;
+    if (!bridge_base64url_decode(ch, strlen(ch), req->challenge, sizeof req->challenge,
+                                 &req->challenge_len) ||
+        req->challenge_len < BRIDGE_CHALLENGE_MIN)
+        return bad(msg, cap, "challenge", "must be base64url of 32 to 64 bytes");
+
+    const char *origin = get_string(params, "origin", BRIDGE_ORIGIN_MAX, true, &missing, msg, cap);
+    if (!origin)
+        return BRIDGE_ERR_BAD_PARAMS;
+    if (!origin[0])
+        return bad(msg, cap, "origin", "empty");
+    memcpy(req->origin, origin, strlen(origin) + 1);
+
+    const char *reader =
+        get_string(params, "reader", BRIDGE_READER_NAME_MAX, false, &missing, msg, cap);
+    if (!reader && !missing)
+        return BRIDGE_ERR_BAD_PARAMS;
+    if (reader)
+        memcpy(req->reader, reader, strlen(reader) + 1);
+
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(params, "timeout_ms");
+    if (t) {
+        double d = cJSON_IsNumber(t) ? t->valuedouble : -1;
+        if (!(d >= 1 && d <= BRIDGE_TIMEOUT_MAX_MS) || d != (double)(uint32_t)d)
+            return bad(msg, cap, "timeout_ms", "must be an integer from 1 to 600000");
+        req->timeout_ms = (uint32_t)d;
+    }
+    return BRIDGE_OK;
+}
+
+static bool usable_id(const cJSON *v)
+{
+    return cJSON_IsString(v) || cJSON_IsNumber(v);
+}
+
+static enum bridge_err parse_object(cJSON *root, struct bridge_request *req, char *msg, size_t cap)
+{
+    if (!cJSON_IsObject(root)) {
+        snprintf(msg, cap, "a request is a JSON object");
+        return BRIDGE_ERR_BAD_JSON;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (usable_id(id)) {
+        if (cJSON_IsString(id) && strlen(id->valuestring) > 256)
+            return bad(msg, cap, "id", "too long");
+        req->id = cJSON_Duplicate(id, false);
+        if (!req->id)
+            return BRIDGE_ERR_INTERNAL;
+    }
+    cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "params");
+    /* Wipe a CAN as early as possible, whatever happens to the rest. */
+    enum bridge_err e = BRIDGE_OK;
+    if (!id)
+        e = bad(msg, cap, "id", "missing");
+    else if (!usable_id(id))
+        e = bad(msg, cap, "id", "must be a string or a number");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
+    if (e == BRIDGE_OK && !m)
+        e = bad(msg, cap, "method", "missing");
+    if (e == BRIDGE_OK && !cJSON_IsString(m))
+        e = bad(msg, cap, "method", "must be a string");
+    if (e == BRIDGE_OK && params && !cJSON_IsObject(params))
+        e = bad(msg, cap, "params", "must be an object");
+    if (e != BRIDGE_OK) {
+        if (cJSON_IsObject(params))
+            wipe_string_item(params, "can");
+        return e;
+    }
+    size_t k = 0;
+    while (k < sizeof method_names / sizeof method_names[0] &&
+           strcmp(m->valuestring, method_names[k]))
+        k++;
+    if (k == sizeof method_names / sizeof method_names[0]) {
+        if (params)
+            wipe_string_item(params, "can");
+        snprintf(msg, cap, "no method named like that");
+        return BRIDGE_ERR_UNKNOWN_METHOD;
+    }
+    req->method = (enum bridge_method)k;
+    switch (req->method) {
+    case BRIDGE_M_AUTHENTICATE: return parse_authenticate(params, req, msg, cap);
+    case BRIDGE_M_CANCEL: {
+        const cJSON *r = params ? cJSON_GetObjectItemCaseSensitive(params, "request") : NULL;
+        if (!r)
+            return bad(msg, cap, "request", "missing");
+        if (!usable_id(r))
+            return bad(msg, cap, "request", "must be a string or a number");
+        req->cancel_id = cJSON_Duplicate(r, false);
+        return req->cancel_id ? BRIDGE_OK : BRIDGE_ERR_INTERNAL;
+    }
+    default: return BRIDGE_OK;
+    }
+}
+
+enum bridge_err bridge_request_parse(const char *line, size_t len, struct bridge_request *req,
+                                     char *msg, size_t msg_cap)
+{
+    memset(req, 0, sizeof *req);
+    msg[0] = '\0';
+    if (len > BRIDGE_LINE_MAX) {
+        snprintf(msg, msg_cap, "a request line is at most %u bytes", BRIDGE_LINE_MAX);
+        return BRIDGE_ERR_TOO_LARGE;
+    }
+    if (memchr(line, '\0', len)) {
+        snprintf(msg, msg_cap, "NUL byte in the request");
+        return BRIDGE_ERR_BAD_JSON;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(line, len, &end, false);
+    if (!root) {
+        snprintf(msg, msg_cap, "not JSON");
+        return BRIDGE_ERR_BAD_JSON;
+    }
+    while (end && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
+        end++;
+    enum bridge_err e;
+    if (!end || end != line + len) {
+        snprintf(msg, msg_cap, "trailing bytes after the JSON object");
+        e = BRIDGE_ERR_BAD_JSON;
+        /* Still wipe a CAN the object may hold. */
+        cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "params");
+        if (cJSON_IsObject(p))
+            wipe_string_item(p, "can");
+    } else {
+        e = parse_object(root, req, msg, msg_cap);
+    }
+    cJSON_Delete(root);
+    if (e != BRIDGE_OK) {
+        cJSON_Delete(req->cancel_id);
+        req->cancel_id = NULL;
+        wipe(req->can, sizeof req->can);
+    }
+    return e;
+}
+
+void bridge_request_clear(struct bridge_request *req)
+{
+    cJSON_Delete(req->id);
+    cJSON_Delete(req->cancel_id);
+    req->id = req->cancel_id = NULL;
+    wipe(req->can, sizeof req->can);
+}
+
+static char *finish(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *line = realloc(s, n + 2);
+    if (!line) {
+        free(s);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    return line;
+}
+
+static cJSON *with_id(const cJSON *id)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *i = id ? cJSON_Duplicate(id, false) : cJSON_CreateNull();
+    if (!o || !i || !cJSON_AddItemToObject(o, "id", i)) {
+        cJSON_Delete(o);
+        cJSON_Delete(i);
+        return NULL;
+    }
+    return o;
+}
+
+char *bridge_answer_error(const cJSON *id, enum bridge_err e, const char *message)
+{
+    cJSON *o = with_id(id);
+    cJSON *err = cJSON_AddObjectToObject(o, "error");
+    if (!err || !cJSON_AddStringToObject(err, "code", bridge_err_code(e)) ||
+        !cJSON_AddStringToObject(err, "message", message ? message : "")) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return finish(o);
+}
+
+char *bridge_answer_result(const cJSON *id, cJSON *result)
+{
+    cJSON *o = with_id(id);
+    if (!o || !result || !cJSON_AddItemToObject(o, "result", result)) {
+        cJSON_Delete(o);
+        cJSON_Delete(result);
+        return NULL;
+    }
+    return finish(o);
+}
