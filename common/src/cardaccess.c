@@ -493,14 +493,20 @@ unsigned pace_param_bits(uint32_t parameter_id)
     case PACE_PARAM_BP384R1: return 384;
     case PACE_PARAM_BP512R1: return 512;
     case PACE_PARAM_SECP521R1: return 521;
+    case PACE_PARAM_MODP1024_160: return 1024;
+    case PACE_PARAM_MODP2048_224:
+    case PACE_PARAM_MODP2048_256: return 2048;
     }
     return 0;
 }
 
 bool pace_info_supported(const struct pace_info *pi)
 {
-    return pi->version == 2 && pi->ka == PACE_KA_ECDH && pi->mapping == PACE_MAPPING_GM &&
-           pi->has_parameter_id && pace_param_ecp_group(pi->parameter_id) != MBEDTLS_ECP_DP_NONE;
+    if (pi->version != 2 || pi->mapping != PACE_MAPPING_GM || !pi->has_parameter_id)
+        return false;
+    if (pi->ka == PACE_KA_DH)
+        return pi->parameter_id <= PACE_PARAM_MODP2048_256;
+    return pace_param_ecp_group(pi->parameter_id) != MBEDTLS_ECP_DP_NONE;
 }
 
 static unsigned cipher_rank(enum icao_cipher c)
@@ -521,7 +527,9 @@ enum cardaccess_err cardaccess_select_pace(const struct security_infos *infos, s
         const struct pace_info *pi = &infos->pace[i];
         if (!pace_info_supported(pi))
             continue;
-        unsigned score = cipher_rank(pi->cipher) * 1000u + pace_param_bits(pi->parameter_id);
+        /* ECDH first: far cheaper than DH on the reader's microcontroller. */
+        unsigned score = (pi->ka == PACE_KA_ECDH ? 10000u : 0u) + cipher_rank(pi->cipher) * 1000u +
+                         pace_param_bits(pi->parameter_id) % 1000u;
         if (score > best) {
             best = score;
             *index = i;

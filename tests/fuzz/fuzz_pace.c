@@ -3,12 +3,14 @@
  * role under attack:
  *   even: the reader, after a fixed MSE:Set AT (Appendix G.1 PACEInfo, MRZ
  *         password, the G.1 private keys), fed the following responses;
- *   odd:  the card (G.1 PACEInfo and MRZ), fed the following commands.
+ *   odd:  the card (G.1 PACEInfo and MRZ), fed the following commands;
+ *   bit 1 set: the same with the DH example of Appendix G.2.
  * The rest is a list of messages, each a length byte then that many bytes.
  * Invariants: outputs fit their buffers, a failed reader emits nothing and
  * stays failed, a card always answers with a status word, and a finished
  * session has keys of the cipher's length and a 65-byte PK_DH_IC.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -72,7 +74,23 @@ static int blind(void *p, unsigned char *out, size_t len)
     return 0;
 }
 
-static struct pace_info g1_info(void)
+/* Appendix G.2 (DH, parameterId 0): SK_map_IFD, SK_DH_IFD; s, SK_map_IC, SK_DH_IC. */
+static const uint8_t g2_ifd_keys[3][32] = {
+    {0x52, 0x65, 0x03, 0x0F, 0x75, 0x1F, 0x4A, 0xD1, 0x8B, 0x08,
+     0xAC, 0x56, 0x5F, 0xC7, 0xAC, 0x95, 0x2E, 0x41, 0x61, 0x8D},
+    {0x89, 0xCC, 0xD9, 0x9B, 0x0E, 0x8D, 0x3B, 0x1F, 0x11, 0xE1,
+     0x29, 0x6D, 0xCA, 0x68, 0xEC, 0x53, 0x41, 0x1C, 0xF2, 0xCA},
+};
+static const uint8_t g2_ic_keys[3][32] = {
+    {0xFA, 0x5B, 0x7E, 0x3E, 0x49, 0x75, 0x3A, 0x0D, 0xB9, 0x17, 0x8B, 0x7B, 0x9B, 0xD8, 0x98,
+     0xC8},
+    {0x66, 0xDD, 0xAF, 0xEA, 0xC1, 0x60, 0x9C, 0xB5, 0xB9, 0x63,
+     0xBB, 0x0C, 0xB3, 0xFF, 0x8B, 0x3E, 0x04, 0x7F, 0x33, 0x6C},
+    {0xA5, 0xB7, 0x80, 0x12, 0x6B, 0x7C, 0x98, 0x0E, 0x9F, 0xCE,
+     0xA1, 0xD4, 0x53, 0x9D, 0xA1, 0xD2, 0x7C, 0x34, 0x2D, 0xFA},
+};
+
+static struct pace_info g1_info(bool dh)
 {
     static const uint8_t oid[] = {0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02};
     struct pace_info info;
@@ -85,20 +103,27 @@ static struct pace_info g1_info(void)
     info.version = 2;
     info.has_parameter_id = true;
     info.parameter_id = PACE_PARAM_BP256R1;
+    if (dh) {
+        info.oid[8] = 1; /* id-PACE-DH-GM-AES-CBC-CMAC-128 */
+        info.ka = PACE_KA_DH;
+        info.parameter_id = PACE_PARAM_MODP1024_160;
+    }
     return info;
 }
 
 static void check_result(const struct pace_result *r)
 {
-    if (r->key_len != 16 || r->pk_ic_len != 65 || r->pk_ic[0] != 0x04)
+    if (r->key_len != 16 || (r->pk_ic_len != 65 && r->pk_ic_len != 128) ||
+        (r->pk_ic_len == 65 && r->pk_ic[0] != 0x04))
         __builtin_trap();
 }
 
-static void attack_reader(const uint8_t *data, size_t size)
+static void attack_reader(const uint8_t *data, size_t size, bool dh)
 {
     static struct pace ctx;
-    struct pace_info info = g1_info();
-    struct rng_state rs = {ifd_keys, {32, 32, 0}, 0, 88172645463325252ULL};
+    struct pace_info info = g1_info(dh);
+    struct rng_state rs = {
+        dh ? g2_ifd_keys : ifd_keys, {dh ? 20 : 32, dh ? 20 : 32, 0}, 0, 88172645463325252ULL};
     uint8_t cmd[PACE_APDU_MAX];
     size_t cmd_len;
     struct pace_result res;
@@ -137,11 +162,12 @@ static void attack_reader(const uint8_t *data, size_t size)
     pace_wipe(&ctx);
 }
 
-static void attack_card(const uint8_t *data, size_t size)
+static void attack_card(const uint8_t *data, size_t size, bool dh)
 {
     static struct pace_card card;
-    struct pace_info info = g1_info();
-    struct rng_state rs = {ic_keys, {16, 32, 32}, 0, 0x123456789ULL};
+    struct pace_info info = g1_info(dh);
+    struct rng_state rs = {
+        dh ? g2_ic_keys : ic_keys, {16, dh ? 20 : 32, dh ? 20 : 32}, 0, 0x123456789ULL};
     struct pace_card_config cfg = {
         .infos = &info,
         .n_infos = 1,
@@ -183,9 +209,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0 || size > 2048)
         return 0;
+    /* Bit 1 selects DH Generic Mapping (Appendix G.2) instead of ECDH (G.1). */
+    bool dh = (data[0] & 2) != 0;
     if (data[0] & 1)
-        attack_card(data + 1, size - 1);
+        attack_card(data + 1, size - 1, dh);
     else
-        attack_reader(data + 1, size - 1);
+        attack_reader(data + 1, size - 1, dh);
     return 0;
 }

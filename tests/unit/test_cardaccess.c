@@ -76,8 +76,8 @@ static void real_card_access_files(void **state)
 }
 
 /*
- * The reader prefers the strongest cipher, then the larger curve; DH and IM
- * are recognised but not chosen. Hand-built SET (checked with
+ * The reader prefers ECDH, then the strongest cipher, then the larger curve;
+ * IM is recognised but not chosen. Hand-built SET (checked with
  * `openssl asn1parse -inform DER`): DH-GM-AES128/param 0, ECDH-IM-AES128/13,
  * ECDH-GM-AES128/13, ECDH-GM-AES256/16 (BP384), ECDH-GM-AES256/13.
  */
@@ -99,13 +99,24 @@ static void select_prefers_strongest(void **state)
     assert_int_equal(cardaccess_select_pace(&si, &idx), CARDACCESS_OK);
     assert_int_equal(idx, 3);
 
-    /* Only DH and IM: nothing to run. */
+    /* DH and IM: DH Generic Mapping is the one to run. */
     assert_int_equal(parse_hex("3128"
                                "3012060A04007F00070202040102020102020100"
                                "3012060A04007F0007020204040202010202010D",
                                &si),
                      CARDACCESS_OK);
+    assert_true(pace_info_supported(&si.pace[0]));
+    assert_int_equal(cardaccess_select_pace(&si, &idx), CARDACCESS_OK);
+    assert_int_equal(idx, 0);
+    /* IM alone: nothing to run. */
+    assert_int_equal(parse_hex("3114"
+                               "3012060A04007F0007020204040202010202010D",
+                               &si),
+                     CARDACCESS_OK);
     assert_int_equal(cardaccess_select_pace(&si, &idx), CARDACCESS_ERR_NO_PACE);
+    /* DH on a parameterId that is not one of the three MODP groups. */
+    assert_int_equal(parse_hex("31143012060A04007F00070202040102020102020103", &si), CARDACCESS_OK);
+    assert_false(pace_info_supported(&si.pace[0]));
 
     /* Version 1 or no parameterId (proprietary parameters) is not run either. */
     assert_int_equal(parse_hex("3111300F060A04007F000702020402020201 01", &si), CARDACCESS_OK);

@@ -398,6 +398,199 @@ static void wrong_can(void **state)
     assert_int_equal(r.sw, 0x6A88);
 }
 
+/*
+ * ICAO 9303-11 Appendix G.2 (Appendix H in earlier editions): PACE DH-GM on
+ * the 1024-bit MODP group with 160-bit subgroup (parameterId 0), AES-128,
+ * MRZ password of G.1. Values as reproduced in public test suites
+ * (animamea's PaceDHTest, dmrtd's DH PACE tests).
+ */
+#define G2_Z          "854D8DF5827FA6852D1A4FA701CDDDCA"
+#define G2_S          "FA5B7E3E49753A0DB9178B7B9BD898C8"
+#define G2_SK_MAP_IFD "5265030F751F4AD18B08AC565FC7AC952E41618D"
+#define G2_SK_MAP_IC  "66DDAFEAC1609CB5B963BB0CB3FF8B3E047F336C"
+#define G2_PK_MAP_IFD                                                                              \
+    "23FB3749EA030D2A25B278D2A562047ADE3F01B74F17A15402CB7352CA7D2B3E"                             \
+    "B71C343DB13D1DEBCE9A3666DBCFC920B49174A602CB47965CAA73DC702489A4"                             \
+    "4D41DB914DE9613DC5E98C94160551C0DF86274B9359BC0490D01B03AD54022D"                             \
+    "CB4F57FAD6322497D7A1E28D46710F461AFE710FBBBC5F8BA166F4311975EC6C"
+#define G2_PK_MAP_IC                                                                               \
+    "78879F57225AA8080D52ED0FC890A4B25336F699AA89A2D3A189654AF70729E6"                             \
+    "23EA5738B26381E4DA19E004706FACE7B235C2DBF2F38748312F3C98C2DD4882"                             \
+    "A41947B324AA1259AC22579DB93F7085655AF30889DBB845D9E6783FE42C9F24"                             \
+    "49400306254C8AE8EE9DD812A804C0B66E8CAFC14F84D8258950A91B44126EE6"
+#define G2_G_MAPPED                                                                                \
+    "7C9CBFE98F9FBDDA8D143506FA7D9306F4CB17E3C71707AFF5E1C1A123702496"                             \
+    "84D64EE37AF44B8DBD9D45BF6023919CBAA027AB97ACC771666C8E98FF483301"                             \
+    "BFA4872DEDE9034EDFACB70814166B7F360676829B826BEA57291B5AD69FBC84"                             \
+    "EF1E779032A305803F74341793E869742D401325B37EE8565FFCDEE618342DC5"
+#define G2_SK_DH_IFD "89CCD99B0E8D3B1F11E1296DCA68EC53411CF2CA"
+#define G2_SK_DH_IC  "A5B780126B7C980E9FCEA1D4539DA1D27C342DFA"
+#define G2_PK_DH_IFD                                                                               \
+    "907D89E2D425A178AA81AF4A7774EC8E388C115CAE67031E85EECE520BD91155"                             \
+    "1B9AE4D04369F29A02626C86FBC6747CC7BC352645B6161A2A42D44EDA80A08F"                             \
+    "A8D61B76D3A154AD8A5A51786B0BC07147057871A922212C5F67F43173172236"                             \
+    "B7747D1671E6D692A3C7D40A0C3C5CE397545D015C175EB5130551EDBC2EE5D4"
+#define G2_PK_DH_IC                                                                                \
+    "075693D9AE941877573E634B6E644F8E60AF17A0076B8B123D9201074D36152B"                             \
+    "D8B3A213F53820C42ADC79AB5D0AEEC3AEFB91394DA476BD97B9B14D0A65C1FC"                             \
+    "71A0E019CB08AF55E1F729005FBA7E3FA5DC41899238A250767A6D46DB974064"                             \
+    "386CD456743585F8E5D90CC8B4004B1F6D866C79CE0584E49687FF61BC29AEA1"
+#define G2_KS_ENC "2F7F46ADCC9E7E521B45D192FAFA9126"
+#define G2_KS_MAC "805A1D27D45A5116F73C54469462B7D8"
+#define G2_T_IFD  "B46DD9BD4D98381F"
+#define G2_T_IC   "917F37B5C0E6D8D1"
+
+static const char *const g2_cmds[] = {
+    "0022C1A40F800A04007F00070202040102830101",  "10860000027C0000",
+    "10860000867C8183818180" G2_PK_MAP_IFD "00", "10860000867C8183838180" G2_PK_DH_IFD "00",
+    "008600000C7C0A8508" G2_T_IFD "00",
+};
+static const char *const g2_resps[] = {
+    "9000",
+    "7C128010" G2_Z "9000",
+    "7C8183828180" G2_PK_MAP_IC "9000",
+    "7C8183848180" G2_PK_DH_IC "9000",
+    "7C0A8608" G2_T_IC "9000",
+};
+
+static struct pace_info g2_info(void)
+{
+    struct security_infos si;
+    uint8_t buf[32];
+    size_t n = unhex("31143012060A04007F00070202040102020102020100", buf, sizeof buf);
+    assert_int_equal(cardaccess_parse(buf, n, &si), CARDACCESS_OK);
+    assert_true(pace_info_supported(&si.pace[0]));
+    return si.pace[0];
+}
+
+static void appendix_g2_dh_reader(void **state)
+{
+    struct pace ctx;
+    struct pace_info info = g2_info();
+    struct script_rng rng = {{G2_SK_MAP_IFD, G2_SK_DH_IFD, NULL, NULL}, 0};
+    uint8_t cmd[PACE_APDU_MAX], resp[PACE_APDU_MAX];
+    size_t cmd_len, resp_len;
+    struct pace_result res;
+
+    assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ,
+                                strlen(G1_MRZ), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len),
+                     PACE_OK);
+    assert_hex(ctx.c.kpi, 16, G1_K_PI);
+    assert_hex(cmd, cmd_len, g2_cmds[0]);
+    for (int i = 0; i < 5; i++) {
+        resp_len = unhex(g2_resps[i], resp, sizeof resp);
+        assert_int_equal(pace_step(&ctx, resp, resp_len, cmd, sizeof cmd, &cmd_len), PACE_OK);
+        if (i == 1)
+            assert_hex(ctx.c.s, ctx.c.s_len, G2_S);
+        if (i == 2)
+            assert_hex(ctx.c.g_mapped, 128, G2_G_MAPPED);
+        if (i < 4)
+            assert_hex(cmd, cmd_len, g2_cmds[i + 1]);
+    }
+    assert_true(pace_done(&ctx));
+    assert_int_equal(pace_get_result(&ctx, &res), PACE_OK);
+    assert_hex(res.ks_enc, 16, G2_KS_ENC);
+    assert_hex(res.ks_mac, 16, G2_KS_MAC);
+    assert_hex(res.pk_ic, res.pk_ic_len, G2_PK_DH_IC);
+}
+
+static void appendix_g2_dh_card(void **state)
+{
+    struct pace_info info = g2_info();
+    struct script_rng rng = {{G2_S, G2_SK_MAP_IC, G2_SK_DH_IC, NULL}, 0};
+    struct pace_card_config cfg = {
+        .infos = &info,
+        .n_infos = 1,
+        .mrz_info = (const uint8_t *)G1_MRZ,
+        .mrz_info_len = strlen(G1_MRZ),
+        .rng = script_rng,
+        .rng_ctx = &rng,
+    };
+    struct pace_card card;
+    uint8_t cmd[PACE_APDU_MAX], resp[PACE_APDU_MAX];
+    size_t cmd_len, resp_len;
+    pace_card_init(&card, &cfg);
+    for (int i = 0; i < 5; i++) {
+        cmd_len = unhex(g2_cmds[i], cmd, sizeof cmd);
+        assert_int_equal(pace_card_process(&card, cmd, cmd_len, resp, sizeof resp, &resp_len),
+                         PACE_OK);
+        assert_hex(resp, resp_len, g2_resps[i]);
+    }
+    assert_true(pace_card_done(&card));
+}
+
+/* DH values the reader must refuse: 1, p-1, 2 (outside the order-q subgroup), short. */
+static void dh_hostile_values(void **state)
+{
+    struct pace ctx;
+    struct pace_info info = g2_info();
+    char bad[600];
+    static const char *const values[] = {
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000001",
+        /* p - 1 (RFC 5114 §2.1) */
+        "B10B8F96A080E01DDE92DE5EAE5D54EC52C99FBCFB06A3C69A6A9DCA52D23B61"
+        "6073E28675A23D189838EF1E2EE652C013ECB4AEA906112324975C3CD49B83BF"
+        "ACCBDD7D90C4BD7098488E9C219A73724EFFD6FAE5644738FAA31A4FF55BCCC0"
+        "A151AF5F0DC8B4BD45BF37DF365C1A65E68CFDA76D4DA708DF1FB2BC2E4A4370",
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000002",
+    };
+    for (int v = 0; v < 4; v++) {
+        struct script_rng rng = {{G2_SK_MAP_IFD, G2_SK_DH_IFD, NULL, NULL}, 0};
+        uint8_t cmd[PACE_APDU_MAX], resp[PACE_APDU_MAX];
+        size_t cmd_len, resp_len;
+        assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ,
+                                    strlen(G1_MRZ), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len),
+                         PACE_OK);
+        for (int i = 0; i < 2; i++) {
+            resp_len = unhex(g2_resps[i], resp, sizeof resp);
+            assert_int_equal(pace_step(&ctx, resp, resp_len, cmd, sizeof cmd, &cmd_len), PACE_OK);
+        }
+        if (v < 3) {
+            strcpy(bad, "7C8183828180");
+            strcat(bad, values[v]);
+        } else {
+            /* 127 bytes: one short of p. */
+            strcpy(bad, "7C818282817F");
+            strncat(bad, G2_PK_MAP_IC, 254);
+        }
+        strcat(bad, "9000");
+        resp_len = unhex(bad, resp, sizeof resp);
+        assert_int_equal(pace_step(&ctx, resp, resp_len, cmd, sizeof cmd, &cmd_len),
+                         PACE_ERR_BAD_POINT);
+    }
+}
+
+static void loopback_dh(void **state)
+{
+    struct pace_info info = g2_info();
+    static const enum icao_cipher ciphers[] = {ICAO_3DES, ICAO_AES128, ICAO_AES192, ICAO_AES256};
+    for (uint32_t pid = 0; pid <= 2; pid++) {
+        for (size_t c = 0; c < 4; c += (pid ? 3 : 1)) {
+            struct run r;
+            info.parameter_id = pid;
+            info.cipher = ciphers[c];
+            info.oid[9] = (uint8_t)(c + 1);
+            loopback(&info, c % 2 ? PACE_PASSWORD_CAN : PACE_PASSWORD_MRZ,
+                     c % 2 ? "123456" : G1_MRZ, G1_MRZ, "123456", 1000 + pid * 10 + c, &r);
+            assert_int_equal(r.reader, PACE_OK);
+            assert_int_equal(r.card, PACE_OK);
+            assert_memory_equal(&r.r_res, &r.c_res, sizeof r.r_res);
+            assert_int_equal(r.r_res.pk_ic_len, pid ? 256 : 128);
+        }
+    }
+    struct run r;
+    info.parameter_id = 1;
+    loopback(&info, PACE_PASSWORD_CAN, "654321", G1_MRZ, "123456", 77, &r);
+    assert_int_equal(r.reader, PACE_ERR_TOKEN_REJECTED);
+    assert_int_equal(r.card, PACE_ERR_TOKEN_MISMATCH);
+}
+
 /* ---- hostile card responses --------------------------------------------- */
 
 /* Runs the G.1 reader with response i replaced by `bad`; returns the error. */
@@ -652,6 +845,10 @@ int main(void)
         cmocka_unit_test(nz_passport_3des_trace),
         cmocka_unit_test(loopback_every_curve_and_cipher),
         cmocka_unit_test(wrong_can),
+        cmocka_unit_test(appendix_g2_dh_reader),
+        cmocka_unit_test(appendix_g2_dh_card),
+        cmocka_unit_test(dh_hostile_values),
+        cmocka_unit_test(loopback_dh),
         cmocka_unit_test(hostile_responses),
         cmocka_unit_test(card_rejects_bad_commands),
         cmocka_unit_test(begin_rejects),

@@ -156,18 +156,20 @@ enum cardaccess_err cardaccess_parse_dg14(const uint8_t *buf, size_t len,
 
 /*
  * True if pace.c can run this PACEInfo: version 2, Generic Mapping, ECDH on
- * a standardized curve that mbedTLS has compiled in.
+ * a standardized curve that mbedTLS has compiled in, or DH on one of the
+ * standardized RFC 5114 groups (parameterId 0-2).
  */
 bool pace_info_supported(const struct pace_info *pi);
 
 /*
- * The reader's choice (§4.4.1: the terminal picks one PACEInfo): the
- * supported entry with the strongest cipher, then the largest curve.
+ * The reader's choice (§4.4.1: the terminal picks one PACEInfo): among the
+ * supported entries ECDH before DH, then the strongest cipher, then the
+ * largest curve.
  * *index receives its position in infos->pace.
  */
 enum cardaccess_err cardaccess_select_pace(const struct security_infos *infos, size_t *index);
 
-/* Bit length of the curve of a standardized parameterId, 0 if not an EC one we know. */
+/* Bit length of the curve or of the DH modulus of a standardized parameterId, 0 if unknown. */
 unsigned pace_param_bits(uint32_t parameter_id);
 
 /*

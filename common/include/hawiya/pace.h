@@ -1,7 +1,8 @@
 /*
  * pace: Password Authenticated Connection Establishment, ICAO Doc 9303-11
  * §4.4 (BSI TR-03110-2 §3.2, -3 Annex A.3), with Generic Mapping on ECDH
- * (§4.4.3.3.1), both roles, as pure state machines over APDUs (no I/O).
+ * and on DH (§4.4.3.3.1), both roles, as pure state machines over APDUs
+ * (no I/O).
  *
  * The protocol (§4.4.4 gives the APDUs):
  *   MSE:Set AT            00 22 C1 A4 {80 protocol OID, 83 password ref, [84 parameterId]}
@@ -10,16 +11,19 @@
  *                         10 86 00 00 7C{83 PK_DH_IFD}     -> 7C{84 PK_DH_IC}
  *                         00 86 00 00 7C{85 T_IFD}         -> 7C{86 T_IC}
  * with K_pi = KDF(f(password), 3) (§9.7.3: f = SHA-1 of the MRZ information,
- * or the CAN as it is), G~ = s*G + SK_map*PK_map_other (§4.4.3.3.1), the
- * shared secret K = x(SK_DH * PK_DH_other), KS_enc = KDF(K, 1),
- * KS_mac = KDF(K, 2) (§9.7.1), and the authentication tokens
- * T = MAC(KS_mac, 7F49{06 OID, 86 PK_DH_other}) (§4.4.3.4, §9.4.2), the MAC
- * being the retail MAC for 3DES and CMAC-8 for AES.
+ * or the CAN as it is), G~ = s*G + SK_map*PK_map_other on a curve or
+ * g~ = g^s * PK_map_other^SK_map mod p for DH (§4.4.3.3.1), the shared
+ * secret K = x(SK_DH * PK_DH_other) or PK_DH_other^SK_DH mod p,
+ * KS_enc = KDF(K, 1), KS_mac = KDF(K, 2) (§9.7.1), and the authentication
+ * tokens T = MAC(KS_mac, 7F49{06 OID, 86 point | 84 DH value}) (§4.4.3.4,
+ * §9.4.2), the MAC being the retail MAC for 3DES and CMAC-8 for AES.
  *
  * Every received point is checked to be a well-formed uncompressed point on
- * the curve and not the identity; the card's ephemeral key must differ from
- * the reader's (§4.4.1 step 3). Any error ends the session: the secrets are
- * wiped and the context must be restarted with pace_begin().
+ * the curve and not the identity, every DH value to be in 2..p-2 and in the
+ * order-q subgroup (RFC 5114 groups, §9.5.1 parameterIds 0-2, encoded on
+ * the length of p); the card's ephemeral key must differ from the reader's
+ * (§4.4.1 step 3). A 2048-bit DH run needs extended-length APDUs. Any error ends the session: the
+ * secrets are wiped and the context must be restarted with pace_begin().
  *
  * Secrets (password, K_pi, nonce s, private keys, K) never leave the
  * context and are wiped as soon as they are no longer needed; the session
@@ -47,8 +51,9 @@ enum pace_err {
     PACE_ERR_BAD_TAG,        /* not 7C, or not the data object this step expects */
     PACE_ERR_BAD_LENGTH,     /* a BER length that overruns or does not fill its object */
     PACE_ERR_BAD_NONCE,      /* encrypted nonce not a whole number of blocks, or too long */
-    PACE_ERR_BAD_POINT,      /* not an uncompressed point on the curve, or the identity */
-    PACE_ERR_MAPPING,        /* the mapped generator is the identity */
+    PACE_ERR_BAD_POINT,      /* not an uncompressed point on the curve, or the identity;
+                                a DH value of the wrong length, out of range or subgroup */
+    PACE_ERR_MAPPING,        /* the mapped generator is the identity (1 for DH) */
     PACE_ERR_ECHOED_KEY,     /* PK_DH_IC equals PK_DH_IFD */
     PACE_ERR_TOKEN_MISMATCH, /* the peer's authentication token is wrong */
     PACE_ERR_TOKEN_REJECTED, /* the card answered 63 00 to our token: wrong password */
@@ -72,8 +77,10 @@ typedef int (*pace_rng_fn)(void *p_rng, unsigned char *out, size_t len);
 #define PACE_MAX_POINT_LEN    (1 + 2 * PACE_MAX_FIELD_LEN)
 #define PACE_MAX_NONCE_LEN    32
 #define PACE_MAX_PASSWORD_LEN 64
-/* Enough for any command or response APDU of this module. */
-#define PACE_APDU_MAX 192
+/* Largest public key: a 2048-bit DH value. */
+#define PACE_MAX_PUBLIC_LEN 256
+/* Enough for any command or response APDU of this module (extended for DH 2048). */
+#define PACE_APDU_MAX 300
 
 /* pace_begin() flags. */
 /* Send DO'84' (parameterId) in MSE:Set AT; §4.4.4.1 requires it when the
@@ -85,9 +92,10 @@ struct pace_result {
     size_t key_len; /* icao_key_len(cipher) */
     uint8_t ks_enc[ICAO_MAX_KEY_LEN];
     uint8_t ks_mac[ICAO_MAX_KEY_LEN];
-    /* The card's ephemeral public key PK_DH_IC, uncompressed; its x coordinate
-     * is the chip identifier ID_IC = Comp(PK_DH_IC) of TR-03110. */
-    uint8_t pk_ic[PACE_MAX_POINT_LEN];
+    /* The card's ephemeral public key PK_DH_IC: an uncompressed point (its x
+     * coordinate is the chip identifier ID_IC = Comp(PK_DH_IC) of TR-03110)
+     * or a DH value on the length of p. */
+    uint8_t pk_ic[PACE_MAX_PUBLIC_LEN];
     size_t pk_ic_len;
 };
 
@@ -95,17 +103,17 @@ struct pace_result {
 struct pace_core {
     int state;
     struct pace_info info;
-    int group;        /* mbedtls_ecp_group_id */
-    size_t field_len; /* bytes of a coordinate */
-    size_t n_len;     /* bytes of a private key */
+    int group;        /* mbedtls_ecp_group_id; 0 (MBEDTLS_ECP_DP_NONE) for DH */
+    size_t field_len; /* bytes of a coordinate, or of p */
+    size_t n_len;     /* bytes of a private key (of n, or of q) */
     uint8_t kpi[ICAO_MAX_KEY_LEN];
     uint8_t s[PACE_MAX_NONCE_LEN];
     size_t s_len;
     uint8_t sk[PACE_MAX_FIELD_LEN]; /* SK_map, then SK_DH */
-    uint8_t g_mapped[PACE_MAX_POINT_LEN];
-    uint8_t pk_own[PACE_MAX_POINT_LEN]; /* PK_DH of this side */
-    uint8_t pk_peer[PACE_MAX_POINT_LEN];
-    size_t point_len;
+    uint8_t g_mapped[PACE_MAX_PUBLIC_LEN];
+    uint8_t pk_own[PACE_MAX_PUBLIC_LEN]; /* PK_DH of this side */
+    uint8_t pk_peer[PACE_MAX_PUBLIC_LEN];
+    size_t point_len; /* bytes of a public key: a point, or a DH value */
     uint8_t ks_enc[ICAO_MAX_KEY_LEN];
     uint8_t ks_mac[ICAO_MAX_KEY_LEN];
     pace_rng_fn rng;
