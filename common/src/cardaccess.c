@@ -537,3 +537,21 @@ enum cardaccess_err cardaccess_select_pace(const struct security_infos *infos, s
     }
     return best ? CARDACCESS_OK : CARDACCESS_ERR_NO_PACE;
 }
+
+bool cardaccess_pace_ambiguous(const struct security_infos *infos, size_t index)
+{
+    if (index >= infos->n_pace || index >= CARDACCESS_MAX_PACE)
+        return false;
+    if (infos->n_pace_dp > 0)
+        return true;
+    const struct pace_info *chosen = &infos->pace[index];
+    for (size_t i = 0; i < infos->n_pace && i < CARDACCESS_MAX_PACE; i++) {
+        const struct pace_info *pi = &infos->pace[i];
+        if (i != index && pi->oid_len == chosen->oid_len &&
+            memcmp(pi->oid, chosen->oid, pi->oid_len) == 0 &&
+            (pi->has_parameter_id != chosen->has_parameter_id ||
+             pi->parameter_id != chosen->parameter_id))
+            return true;
+    }
+    return false;
+}

@@ -46,6 +46,7 @@ static void appendix_g1_cardaccess(void **state)
     assert_true(pace_info_supported(&si.pace[0]));
     assert_int_equal(cardaccess_select_pace(&si, &idx), CARDACCESS_OK);
     assert_int_equal(idx, 0);
+    assert_false(cardaccess_pace_ambiguous(&si, 0));
 }
 
 /*
@@ -98,6 +99,11 @@ static void select_prefers_strongest(void **state)
     assert_int_equal(si.pace[1].mapping, PACE_MAPPING_IM);
     assert_int_equal(cardaccess_select_pace(&si, &idx), CARDACCESS_OK);
     assert_int_equal(idx, 3);
+    /* ECDH-GM-AES256 is listed on BP384 and BP256: MSE:Set AT must say which. */
+    assert_true(cardaccess_pace_ambiguous(&si, 3));
+    assert_true(cardaccess_pace_ambiguous(&si, 4));
+    assert_false(cardaccess_pace_ambiguous(&si, 2));
+    assert_false(cardaccess_pace_ambiguous(&si, 9));
 
     /* DH and IM: DH Generic Mapping is the one to run. */
     assert_int_equal(parse_hex("3128"

@@ -169,6 +169,14 @@ bool pace_info_supported(const struct pace_info *pi);
  */
 enum cardaccess_err cardaccess_select_pace(const struct security_infos *infos, size_t *index);
 
+/*
+ * True if MSE:Set AT must name the domain parameters (DO'84', §4.4.4.1):
+ * another PACEInfo has the same protocol OID with another parameterId, or
+ * the card lists proprietary PACEDomainParameterInfos. Pass the result as
+ * PACE_FLAG_SEND_PARAMETER_ID to pace_begin().
+ */
+bool cardaccess_pace_ambiguous(const struct security_infos *infos, size_t index);
+
 /* Bit length of the curve or of the DH modulus of a standardized parameterId, 0 if unknown. */
 unsigned pace_param_bits(uint32_t parameter_id);
 
