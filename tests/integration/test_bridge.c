@@ -1,0 +1,619 @@
+/*
+ * hawiya-bridge end to end: the bridge runs as its own process against the
+ * sim reader and the virtual card (sim_env), with a second reader whose
+ * socket does not exist ("empty": no card ever), and is driven over its
+ * socket with the protocol of docs/bridge-protocol.md. Expected values are
+ * the documented answers; the ATR is the default persona's
+ * (tests/data/personas.json).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "sim_env.h"
+
+#define ORIGIN "https://record.example"
+/* 32 bytes 00..1F, base64url without padding (RFC 4648 §5). */
+#define CHALLENGE   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+#define SECRET_CAN  "314159"
+#define DEFAULT_ATR "3B95968031FE458073B421402F"
+
+static struct sim_env env;
+static pid_t bridge = -1;
+static char sock_path[320], log_path[320], conf_path[320];
+
+static pid_t spawn_bridge(const char *conf, const char *sock, const char *log)
+{
+    const char *exe = getenv("HAWIYA_BRIDGE");
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        FILE *f = freopen(log, "w", stderr);
+        (void)f;
+        execl(exe, exe, "--config", conf, "--socket", sock, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 300; i++) {
+        struct stat st;
+        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+            return pid;
+        struct timespec d = {0, 10000000};
+        nanosleep(&d, NULL);
+    }
+    return -1;
+}
+
+static void stop_pid(pid_t *pid)
+{
+    if (*pid <= 0)
+        return;
+    kill(*pid, SIGTERM);
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+            *pid = -1;
+            return;
+        }
+        struct timespec d = {0, 10000000};
+        nanosleep(&d, NULL);
+    }
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = -1;
+}
+
+static int conn(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void send_str(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        assert_true(w > 0);
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* One line within timeout_ms, parsed; NULL on EOF (or a timeout when allowed). */
+static cJSON *read_json(int fd, int timeout_ms)
+{
+    static char buf[1 << 16];
+    size_t n = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            return NULL;
+        /* One byte at a time: lines stay in the socket for the next call. */
+        ssize_t k = read(fd, buf + n, 1);
+        if (k <= 0)
+            return NULL;
+        if (buf[n] == '\n') {
+            cJSON *j = cJSON_ParseWithLength(buf, n);
+            assert_non_null(j);
+            return j;
+        }
+        n++;
+        assert_true(n < sizeof buf);
+    }
+}
+
+/* The next answer (skipping events). */
+static cJSON *answer(int fd)
+{
+    for (;;) {
+        cJSON *j = read_json(fd, 10000);
+        assert_non_null(j);
+        if (!cJSON_GetObjectItemCaseSensitive(j, "event"))
+            return j;
+        cJSON_Delete(j);
+    }
+}
+
+static cJSON *call(int fd, const char *line)
+{
+    send_str(fd, line);
+    return answer(fd);
+}
+
+static const cJSON *get(const cJSON *j, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *cur = j;
+    for (char *save = NULL, *t = strtok_r(buf, ".", &save); t && cur;
+         t = strtok_r(NULL, ".", &save)) {
+        if (cJSON_IsArray(cur))
+            cur = cJSON_GetArrayItem(cur, atoi(t));
+        else
+            cur = cJSON_GetObjectItemCaseSensitive(cur, t);
+    }
+    if (!cur)
+        fail_msg("no %s", path);
+    return cur;
+}
+
+static void expect_str(const cJSON *j, const char *path, const char *want)
+{
+    const cJSON *v = get(j, path);
+    assert_true(cJSON_IsString(v));
+    assert_string_equal(v->valuestring, want);
+}
+
+static void expect_num(const cJSON *j, const char *path, double want)
+{
+    const cJSON *v = get(j, path);
+    assert_true(cJSON_IsNumber(v));
+    assert_true(v->valuedouble == want);
+}
+
+static void expect_error(const cJSON *j, const char *code, const char *message)
+{
+    expect_str(j, "error.code", code);
+    if (message)
+        expect_str(j, "error.message", message);
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "result"));
+}
+
+static void expect_event(int fd, const char *name, const char *reader)
+{
+    cJSON *j = read_json(fd, 10000);
+    assert_non_null(j);
+    expect_str(j, "event", name);
+    expect_str(j, "reader", reader);
+    cJSON_Delete(j);
+}
+
+/* Polls `readers` until r1 shows `state`. */
+static void wait_r1(const char *state)
+{
+    for (int i = 0; i < 500; i++) {
+        int fd = conn(sock_path);
+        cJSON *j = call(fd, "{\"id\":1,\"method\":\"readers\"}\n");
+        close(fd);
+        bool ok = !strcmp(get(j, "result.readers.0.state")->valuestring, state);
+        cJSON_Delete(j);
+        if (ok)
+            return;
+        struct timespec d = {0, 10000000};
+        nanosleep(&d, NULL);
+    }
+    fail_msg("reader r1 never became %s", state);
+}
+
+static int setup(void **state)
+{
+    if (sim_env_start(&env, "default", NULL) != 0)
+        return -1;
+    /* The sim reader serves one host: hand it over to the bridge. */
+    ccid_link_close(&env.link);
+    snprintf(sock_path, sizeof sock_path, "%s/run/bridge.sock", env.dir);
+    snprintf(log_path, sizeof log_path, "%s/bridge.log", env.dir);
+    snprintf(conf_path, sizeof conf_path, "%s/bridge.conf", env.dir);
+    FILE *f = fopen(conf_path, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "# test configuration\n"
+            "origin = " ORIGIN "\n"
+            "reader = sim:r1:%s\n"
+            "reader = sim:empty:%s/none.sock\n"
+            "timeout_ms = 5000\n"
+            "queue_max = 4\n"
+            "log = stderr\n"
+            "log_level = debug   # everything that could leak is logged at debug\n",
+            env.host_path, env.dir);
+    fclose(f);
+    bridge = spawn_bridge(conf_path, sock_path, log_path);
+    if (bridge < 0)
+        return -1;
+    wait_r1("present");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    stop_pid(&bridge);
+    sim_env_stop(&env);
+    return 0;
+}
+
+static void version_readers_status_diagnose(void **state)
+{
+    int fd = conn(sock_path);
+    cJSON *j = call(fd, "{\"id\":\"v\",\"method\":\"version\"}\n");
+    expect_str(j, "id", "v");
+    expect_str(j, "result.bridge", "0.1.0");
+    expect_num(j, "result.protocol", 1);
+    cJSON_Delete(j);
+
+    j = call(fd, "{\"id\":2,\"method\":\"readers\",\"params\":{}}\n");
+    expect_num(j, "id", 2);
+    assert_int_equal(cJSON_GetArraySize(get(j, "result.readers")), 2);
+    expect_str(j, "result.readers.0.name", "r1");
+    expect_str(j, "result.readers.0.backend", "sim");
+    expect_str(j, "result.readers.0.state", "present");
+    expect_str(j, "result.readers.0.link", "up");
+    expect_str(j, "result.readers.1.name", "empty");
+    expect_str(j, "result.readers.1.state", "absent");
+    expect_str(j, "result.readers.1.link", "down");
+    cJSON_Delete(j);
+
+    j = call(fd, "{\"id\":3,\"method\":\"status\"}\n");
+    assert_true(get(j, "result.uptime_ms")->valuedouble > 0);
+    expect_num(j, "result.readers.configured", 2);
+    expect_num(j, "result.readers.up", 1);
+    expect_num(j, "result.readers.with_card", 1);
+    expect_num(j, "result.sessions.running", 0);
+    expect_num(j, "result.sessions.queued", 0);
+    expect_num(j, "result.subscribers", 0);
+    cJSON_Delete(j);
+
+    j = call(fd, "{\"id\":4,\"method\":\"diagnose\"}\n");
+    expect_str(j, "result.backends.0.name", "sim");
+    expect_str(j, "result.backends.0.state", "up");
+    expect_num(j, "result.backends.0.readers", 2);
+    expect_num(j, "result.backends.0.readers_up", 1);
+    expect_str(j, "result.readers.0.state", "present");
+    assert_true(cJSON_IsNull(get(j, "result.readers.0.last_error")));
+    expect_str(j, "result.problems.0.code", "READER_UNREACHABLE");
+    expect_str(j, "result.problems.0.reader", "empty");
+    assert_non_null(strstr(get(j, "result.problems.0.message")->valuestring, "none.sock"));
+    expect_str(j, "result.problems.1.code", "NO_PEER_ALLOW_LIST");
+    expect_str(j, "result.problems.1.severity", "warning");
+    assert_int_equal(cJSON_GetArraySize(get(j, "result.problems")), 2);
+    expect_str(j, "result.config.origins.0", ORIGIN);
+    expect_num(j, "result.config.timeout_ms", 5000);
+    expect_num(j, "result.config.queue_max", 4);
+    cJSON_Delete(j);
+    close(fd);
+}
+
+/* The sim backend powers the card, reports it, then answers NOT_IMPLEMENTED
+ * (the ICAO session in the firmware has not landed). */
+static void authenticate_powers_card_then_not_implemented(void **state)
+{
+    int fd = conn(sock_path);
+    send_str(fd, "{\"id\":7,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"can\":\"" SECRET_CAN "\"}}\n");
+    static const char *const steps[] = {"queued", "started", "card_powered"};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *ev = read_json(fd, 10000);
+        assert_non_null(ev);
+        expect_str(ev, "event", "progress");
+        expect_num(ev, "request", 7);
+        expect_str(ev, "reader", "r1");
+        expect_str(ev, "step", steps[i]);
+        cJSON_Delete(ev);
+    }
+    cJSON *j = answer(fd);
+    expect_num(j, "id", 7);
+    expect_error(j, "NOT_IMPLEMENTED", NULL);
+    cJSON_Delete(j);
+    j = call(fd, "{\"id\":8,\"method\":\"readers\"}\n");
+    expect_str(j, "result.readers.0.state", "active");
+    expect_str(j, "result.readers.0.atr", DEFAULT_ATR);
+    cJSON_Delete(j);
+    close(fd);
+}
+
+static void card_events(void **state)
+{
+    int fd = conn(sock_path);
+    cJSON *j = call(fd, "{\"id\":1,\"method\":\"subscribe\"}\n");
+    assert_true(cJSON_IsTrue(get(j, "result.subscribed")));
+    cJSON_Delete(j);
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
+    expect_event(fd, "card_removed", "r1");
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    expect_event(fd, "card_inserted", "r1");
+
+    /* The reader goes away and comes back: the bridge reconnects. */
+    kill(env.reader, SIGTERM);
+    waitpid(env.reader, NULL, 0);
+    expect_event(fd, "card_removed", "r1");
+    cJSON *ev = read_json(fd, 10000);
+    assert_non_null(ev);
+    expect_str(ev, "event", "reader_removed");
+    expect_str(ev, "reader", "r1");
+    assert_true(cJSON_IsString(get(ev, "reason")));
+    cJSON_Delete(ev);
+    env.reader = fork();
+    if (env.reader == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        const char *exe = getenv("HAWIYA_SIM_READER");
+        execl(exe, exe, "--card", env.line_path, "--host", env.host_path, "--state", env.state_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    ev = read_json(fd, 10000);
+    assert_non_null(ev);
+    expect_str(ev, "event", "reader_added");
+    expect_str(ev, "backend", "sim");
+    cJSON_Delete(ev);
+    expect_event(fd, "card_inserted", "r1");
+    close(fd);
+}
+
+/* Each bad request gets its exact error; the connection, and others, go on. */
+static void bad_requests(void **state)
+{
+    static const struct {
+        const char *line, *code, *message;
+    } cases[] = {
+        {"{\"id\":1,\"method\":\"version\"\n", "BAD_JSON", "not JSON"},
+        {"[1,2]\n", "BAD_JSON", "a request is a JSON object"},
+        {"{\"id\":1,\"method\":\"version\"} x\n", "BAD_JSON",
+         "trailing bytes after the JSON object"},
+        {"{\"id\":1,\"method\":\"reboot\"}\n", "UNKNOWN_METHOD", "no method named like that"},
+        {"{\"method\":\"version\"}\n", "BAD_PARAMS", "id: missing"},
+        {"{\"id\":[1],\"method\":\"version\"}\n", "BAD_PARAMS", "id: must be a string or a number"},
+        {"{\"id\":1}\n", "BAD_PARAMS", "method: missing"},
+        {"{\"id\":1,\"method\":5}\n", "BAD_PARAMS", "method: must be a string"},
+        {"{\"id\":1,\"method\":\"status\",\"params\":7}\n", "BAD_PARAMS",
+         "params: must be an object"},
+        {"{\"id\":1,\"method\":\"authenticate\"}\n", "BAD_PARAMS", "params: missing"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"origin\":\"" ORIGIN "\"}}\n",
+         "BAD_PARAMS", "challenge: missing"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":5,\"origin\":\"" ORIGIN
+         "\"}}\n",
+         "BAD_PARAMS", "challenge: must be a string"},
+        /* 31 bytes: one short of the minimum */
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":"
+         "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg\",\"origin\":\"" ORIGIN "\"}}\n",
+         "BAD_PARAMS", "challenge: must be base64url of 32 to 64 bytes"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE "\"}}\n",
+         "BAD_PARAMS", "origin: missing"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+         "\",\"origin\":\"" ORIGIN "\",\"can\":314159}}\n",
+         "BAD_PARAMS", "can: must be a string"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+         "\",\"origin\":\"" ORIGIN "\",\"can\":\"31415\"}}\n",
+         "BAD_PARAMS", "can: must be 6 decimal digits"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+         "\",\"origin\":\"" ORIGIN "\",\"timeout_ms\":\"5\"}}\n",
+         "BAD_PARAMS", "timeout_ms: must be an integer from 1 to 600000"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+         "\",\"origin\":\"" ORIGIN "\",\"reader\":false}}\n",
+         "BAD_PARAMS", "reader: must be a string"},
+        {"{\"id\":1,\"method\":\"cancel\",\"params\":{}}\n", "BAD_PARAMS", "request: missing"},
+        {"{\"id\":1,\"method\":\"cancel\",\"params\":{\"request\":99}}\n", "BAD_PARAMS",
+         "request: no pending authenticate with that id on this connection"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+         "\",\"origin\":\"https://evil.example\",\"can\":\"" SECRET_CAN "\"}}\n",
+         "ORIGIN_NOT_ALLOWED", "origin: not on the bridge's allow-list"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+         "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r9\"}}\n",
+         "NO_READER", "reader: no reader of that name"},
+        /* A broken line with a CAN in it: BAD_JSON, and the CAN not in the log. */
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"can\":\"" SECRET_CAN "\"\n",
+         "BAD_JSON", "not JSON"},
+    };
+    int fd = conn(sock_path), other = conn(sock_path);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *j = call(fd, cases[i].line);
+        expect_error(j, cases[i].code, cases[i].message);
+        cJSON_Delete(j);
+        j = call(other, "{\"id\":1,\"method\":\"version\"}\n");
+        expect_str(j, "result.bridge", "0.1.0");
+        cJSON_Delete(j);
+    }
+    /* The same connection still works. */
+    cJSON *j = call(fd, "{\"id\":\"after\",\"method\":\"status\"}\n");
+    expect_str(j, "id", "after");
+    expect_num(j, "result.sessions.queued", 0);
+    cJSON_Delete(j);
+
+    /* Over 64 KiB without a newline: TOO_LARGE, then the bridge hangs up. */
+    int big = conn(sock_path);
+    static char line[70001];
+    memset(line, ' ', sizeof line - 1);
+    send_str(big, line);
+    j = read_json(big, 10000);
+    assert_non_null(j);
+    assert_true(cJSON_IsNull(get(j, "id")));
+    expect_error(j, "TOO_LARGE", "a request line is at most 65536 bytes");
+    cJSON_Delete(j);
+    assert_null(read_json(big, 10000));
+    close(big);
+    /* Exactly 64 KiB is still a request (here of blanks: not JSON). */
+    big = conn(sock_path);
+    line[65536] = '\n';
+    line[65537] = '\0';
+    send_str(big, line);
+    j = answer(big);
+    expect_error(j, "BAD_JSON", "not JSON");
+    cJSON_Delete(j);
+    close(big);
+
+    j = call(other, "{\"id\":1,\"method\":\"status\"}\n");
+    expect_num(j, "result.readers.up", 1);
+    cJSON_Delete(j);
+    close(fd);
+    close(other);
+}
+
+/* 200 clients that connect and stay idle, write half a line, or pipeline
+ * requests and never read: a newcomer's status is still answered at once. */
+static void many_idle_clients(void **state)
+{
+    enum { N = 200 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = conn(sock_path);
+        if (i % 3 == 1)
+            send_str(fds[i], "{\"id\":1,\"meth");
+        if (i % 3 == 2)
+            for (int k = 0; k < 50; k++)
+                send_str(fds[i], "{\"id\":1,\"method\":\"diagnose\"}\n");
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int fd = conn(sock_path);
+    cJSON *j = call(fd, "{\"id\":1,\"method\":\"status\"}\n");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(get(j, "result.clients")->valuedouble >= N);
+    cJSON_Delete(j);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    print_message("status with %d idle clients: %.2f ms\n", N, ms);
+    assert_true(ms < 1000);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    close(fd);
+}
+
+/* A request for a reader with no card waits; cancel and disconnect end it. */
+static void cancel_and_disconnect(void **state)
+{
+    int fd = conn(sock_path);
+    send_str(fd, "{\"id\":\"a1\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"reader\":\"empty\",\"can\":\"" SECRET_CAN
+                 "\",\"timeout_ms\":60000}}\n");
+    cJSON *ev = read_json(fd, 10000);
+    expect_str(ev, "step", "queued");
+    cJSON_Delete(ev);
+    ev = read_json(fd, 10000);
+    expect_str(ev, "step", "waiting_for_card");
+    expect_str(ev, "request", "a1");
+    cJSON_Delete(ev);
+    send_str(fd, "{\"id\":\"c1\",\"method\":\"cancel\",\"params\":{\"request\":\"a1\"}}\n");
+    cJSON *j = answer(fd);
+    expect_str(j, "id", "a1");
+    expect_error(j, "CANCELLED", "cancelled by the client");
+    cJSON_Delete(j);
+    j = answer(fd);
+    expect_str(j, "id", "c1");
+    assert_true(cJSON_IsTrue(get(j, "result.cancelled")));
+    cJSON_Delete(j);
+    j = call(fd, "{\"id\":1,\"method\":\"status\"}\n");
+    expect_num(j, "result.sessions.queued", 0);
+    cJSON_Delete(j);
+
+    /* Fill the queue (queue_max = 4), overflow it, then hang up. */
+    int q = conn(sock_path);
+    for (int i = 0; i < 4; i++) {
+        char line[400];
+        snprintf(line, sizeof line,
+                 "{\"id\":%d,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"reader\":\"empty\"}}\n",
+                 i);
+        send_str(q, line);
+    }
+    j = call(fd, "{\"id\":1,\"method\":\"status\"}\n");
+    for (int i = 0; i < 200 && get(j, "result.sessions.queued")->valuedouble < 4; i++) {
+        cJSON_Delete(j);
+        j = call(fd, "{\"id\":1,\"method\":\"status\"}\n");
+    }
+    expect_num(j, "result.sessions.queued", 4);
+    cJSON_Delete(j);
+    j = call(fd, "{\"id\":5,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"reader\":\"empty\"}}\n");
+    expect_error(j, "READER_BUSY", "the reader's queue is full");
+    cJSON_Delete(j);
+    close(q);
+    double queued = -1;
+    for (int i = 0; i < 500 && queued != 0; i++) {
+        j = call(fd, "{\"id\":1,\"method\":\"status\"}\n");
+        queued = get(j, "result.sessions.queued")->valuedouble;
+        cJSON_Delete(j);
+    }
+    assert_true(queued == 0);
+
+    /* A short wait for a card that never comes: TIMEOUT; the bridge is fine. */
+    j = call(fd, "{\"id\":6,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"reader\":\"empty\",\"timeout_ms\":200}}\n");
+    expect_error(j, "TIMEOUT", "no card was presented in time");
+    cJSON_Delete(j);
+    j = call(fd, "{\"id\":7,\"method\":\"version\"}\n");
+    expect_str(j, "result.bridge", "0.1.0");
+    cJSON_Delete(j);
+    close(fd);
+}
+
+/* Last: nothing above put the CAN in the log, though everything was logged. */
+static void can_never_logged(void **state)
+{
+    FILE *f = fopen(log_path, "r");
+    assert_non_null(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    assert_non_null(strstr(text, "req=")); /* the log is there and has request ids */
+    assert_non_null(strstr(text, "NOT_IMPLEMENTED"));
+    assert_null(strstr(text, SECRET_CAN));
+}
+
+/* A bridge with an allow-list that does not hold our uid: one error line, then EOF. */
+static void peer_not_on_allow_list(void **state)
+{
+    char conf[400], sock[400], log[400];
+    snprintf(conf, sizeof conf, "%s/strict.conf", env.dir);
+    snprintf(sock, sizeof sock, "%s/strict.sock", env.dir);
+    snprintf(log, sizeof log, "%s/strict.log", env.dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "origin = " ORIGIN "\nallow_uid = %u\n", (unsigned)getuid() + 4242u);
+    fclose(f);
+    pid_t strict = spawn_bridge(conf, sock, log);
+    assert_true(strict > 0);
+    for (int round = 0; round < 2; round++) {
+        int fd = conn(sock);
+        /* Nothing sent: the bridge speaks first, and may hang up before any write. */
+        cJSON *j = read_json(fd, 10000);
+        assert_non_null(j);
+        assert_true(cJSON_IsNull(get(j, "id")));
+        expect_error(j, "PEER_NOT_ALLOWED", "this user is not on the bridge's allow-list");
+        cJSON_Delete(j);
+        assert_null(read_json(fd, 10000));
+        close(fd);
+    }
+    assert_int_equal(kill(strict, 0), 0);
+    stop_pid(&strict);
+    /* The main bridge, without a list, serves us. */
+    int fd = conn(sock_path);
+    cJSON *j = call(fd, "{\"id\":1,\"method\":\"version\"}\n");
+    expect_str(j, "result.bridge", "0.1.0");
+    cJSON_Delete(j);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(version_readers_status_diagnose),
+        cmocka_unit_test(authenticate_powers_card_then_not_implemented),
+        cmocka_unit_test(card_events),
+        cmocka_unit_test(bad_requests),
+        cmocka_unit_test(many_idle_clients),
+        cmocka_unit_test(cancel_and_disconnect),
+        cmocka_unit_test(peer_not_on_allow_list),
+        cmocka_unit_test(can_never_logged),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,155 @@
+/*
+ * The bridge's request parser and answer lines (host/bridge/request.h,
+ * docs/bridge-protocol.md). base64url vectors are RFC 4648 §10's (with the
+ * §5 URL-safe alphabet for 62 and 63).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "request.h"
+
+static void rfc4648_vectors(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } v[] = {
+        {"", ""},
+        {"Zg==", "f"},
+        {"Zm8=", "fo"},
+        {"Zm9v", "foo"},
+        {"Zm9vYg==", "foob"},
+        {"Zm9vYmE=", "fooba"},
+        {"Zm9vYmFy", "foobar"},
+        {"Zg", "f"},
+        {"Zm8", "fo"},
+        {"Zm9vYg", "foob"},
+        {"Zm9vYmE", "fooba"},
+    };
+    uint8_t out[16];
+    size_t n;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        assert_true(bridge_base64url_decode(v[i].in, strlen(v[i].in), out, sizeof out, &n));
+        assert_int_equal(n, strlen(v[i].out));
+        assert_memory_equal(out, v[i].out, n);
+    }
+    /* §5: '-' is 62 and '_' is 63 ("+/+/" in the standard alphabet). */
+    const uint8_t want[] = {0xFB, 0xFF, 0xBF};
+    assert_true(bridge_base64url_decode("-_-_", 4, out, sizeof out, &n));
+    assert_int_equal(n, 3);
+    assert_memory_equal(out, want, 3);
+    /* The standard alphabet, a lone sextet, stray low bits (§3.5), overflow. */
+    assert_false(bridge_base64url_decode("+/+/", 4, out, sizeof out, &n));
+    assert_false(bridge_base64url_decode("Z", 1, out, sizeof out, &n));
+    assert_false(bridge_base64url_decode("Zh", 2, out, sizeof out, &n));
+    assert_false(bridge_base64url_decode("Zg=", 3, out, sizeof out, &n));
+    assert_false(bridge_base64url_decode("Zm9vYmFy", 8, out, 5, &n));
+}
+
+#define CH32 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+
+static void parses_authenticate(void **state)
+{
+    const char *line = "{\"id\":\"x\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+                       "\",\"origin\":\"https://a.example\",\"can\":\"012345\",\"reader\":\"r1\","
+                       "\"timeout_ms\":1500}}";
+    struct bridge_request r;
+    char msg[128];
+    assert_int_equal(bridge_request_parse(line, strlen(line), &r, msg, sizeof msg), BRIDGE_OK);
+    assert_int_equal(r.method, BRIDGE_M_AUTHENTICATE);
+    assert_string_equal(r.id->valuestring, "x");
+    assert_int_equal(r.challenge_len, 32);
+    for (size_t i = 0; i < 32; i++)
+        assert_int_equal(r.challenge[i], i);
+    assert_string_equal(r.origin, "https://a.example");
+    assert_string_equal(r.can, "012345");
+    assert_string_equal(r.reader, "r1");
+    assert_int_equal(r.timeout_ms, 1500);
+    bridge_request_clear(&r);
+    assert_int_equal(r.can[0], 0);
+    assert_null(r.id);
+}
+
+static void errors_name_the_field(void **state)
+{
+    static const struct {
+        const char *line;
+        enum bridge_err e;
+        const char *msg;
+    } v[] = {
+        {"", BRIDGE_ERR_BAD_JSON, "not JSON"},
+        {"{\"id\":1,\"method\":\"status\"}{}", BRIDGE_ERR_BAD_JSON,
+         "trailing bytes after the JSON object"},
+        {"\"status\"", BRIDGE_ERR_BAD_JSON, "a request is a JSON object"},
+        {"{\"id\":true,\"method\":\"status\"}", BRIDGE_ERR_BAD_PARAMS,
+         "id: must be a string or a number"},
+        {"{\"id\":1,\"method\":\"Status\"}", BRIDGE_ERR_UNKNOWN_METHOD,
+         "no method named like that"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"\"}}",
+         BRIDGE_ERR_BAD_PARAMS, "origin: empty"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"timeout_ms\":1.5}}",
+         BRIDGE_ERR_BAD_PARAMS, "timeout_ms: must be an integer from 1 to 600000"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"can\":\"12345a\"}}",
+         BRIDGE_ERR_BAD_PARAMS, "can: must be 6 decimal digits"},
+        {"{\"id\":1,\"method\":\"cancel\",\"params\":{\"request\":null}}", BRIDGE_ERR_BAD_PARAMS,
+         "request: must be a string or a number"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct bridge_request r;
+        char msg[128];
+        assert_int_equal(bridge_request_parse(v[i].line, strlen(v[i].line), &r, msg, sizeof msg),
+                         v[i].e);
+        assert_string_equal(msg, v[i].msg);
+        assert_int_equal(r.can[0], 0);
+        bridge_request_clear(&r);
+    }
+}
+
+static void too_large(void **state)
+{
+    size_t n = BRIDGE_LINE_MAX + 1;
+    char *line = malloc(n);
+    assert_non_null(line);
+    memset(line, ' ', n);
+    struct bridge_request r;
+    char msg[128];
+    assert_int_equal(bridge_request_parse(line, n, &r, msg, sizeof msg), BRIDGE_ERR_TOO_LARGE);
+    bridge_request_clear(&r);
+    free(line);
+}
+
+static void answer_lines(void **state)
+{
+    cJSON *id = cJSON_CreateNumber(5);
+    char *s = bridge_answer_error(id, BRIDGE_ERR_CANCELLED, "by you");
+    assert_string_equal(s,
+                        "{\"id\":5,\"error\":{\"code\":\"CANCELLED\",\"message\":\"by you\"}}\n");
+    free(s);
+    s = bridge_answer_error(NULL, BRIDGE_ERR_TOO_LARGE, "");
+    assert_string_equal(s, "{\"id\":null,\"error\":{\"code\":\"TOO_LARGE\",\"message\":\"\"}}\n");
+    free(s);
+    s = bridge_answer_result(id, cJSON_CreateTrue());
+    assert_string_equal(s, "{\"id\":5,\"result\":true}\n");
+    free(s);
+    cJSON_Delete(id);
+    assert_string_equal(bridge_err_str(BRIDGE_ERR_QUEUE_TIMEOUT), "BRIDGE_ERR_QUEUE_TIMEOUT");
+    assert_string_equal(bridge_err_code(BRIDGE_ERR_NOT_IMPLEMENTED), "NOT_IMPLEMENTED");
+    assert_string_equal(bridge_method_name(BRIDGE_M_DIAGNOSE), "diagnose");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rfc4648_vectors),       cmocka_unit_test(parses_authenticate),
+        cmocka_unit_test(errors_name_the_field), cmocka_unit_test(too_large),
+        cmocka_unit_test(answer_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
