@@ -603,6 +603,27 @@ static void peer_not_on_allow_list(void **state)
     close(fd);
 }
 
+/* SIGTERM: exit status 0, and no sanitizer report (leaks included) in the log. */
+static void bridge_exits_cleanly(void **state)
+{
+    int status = -1;
+    kill(bridge, SIGTERM);
+    assert_int_equal(waitpid(bridge, &status, 0), bridge);
+    bridge = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    FILE *f = fopen(log_path, "r");
+    assert_non_null(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    assert_null(strstr(text, "Sanitizer"));
+    assert_null(strstr(text, "runtime error"));
+    struct stat st;
+    assert_int_not_equal(stat(sock_path, &st), 0); /* the socket is removed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +635,7 @@ int main(void)
         cmocka_unit_test(cancel_and_disconnect),
         cmocka_unit_test(peer_not_on_allow_list),
         cmocka_unit_test(can_never_logged),
+        cmocka_unit_test(bridge_exits_cleanly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
