@@ -102,10 +102,10 @@ enum pki_err pki_der_oid(struct pki_buf *out, const char *dotted)
         if (n_arcs == sizeof arcs / sizeof arcs[0])
             return PKI_ERR_RANGE;
         arcs[n_arcs++] = (uint32_t)v;
-        if (*s == '.')
+        if (*s == '.' && s[1] != '\0')
             s++;
         else if (*s != '\0')
-            return PKI_ERR_RANGE;
+            return PKI_ERR_RANGE; /* a character other than a digit, or a trailing '.' */
     }
     /* X.690 §8.19.4: the first two arcs make one subidentifier 40 * X + Y. */
     if (n_arcs < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39))

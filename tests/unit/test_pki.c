@@ -170,6 +170,8 @@ static void oid_encodings(void **state)
     assert_int_equal(pki_der_oid(&b, "3.1"), PKI_ERR_RANGE);
     assert_int_equal(pki_der_oid(&b, "1.40"), PKI_ERR_RANGE);
     assert_int_equal(pki_der_oid(&b, "1..2"), PKI_ERR_RANGE);
+    /* found by fuzz_pki: a trailing '.' was accepted */
+    assert_int_equal(pki_der_oid(&b, "1.2.840."), PKI_ERR_RANGE);
     assert_int_equal(pki_der_oid(&b, "1.2.99999999999"), PKI_ERR_RANGE);
     assert_int_equal(b.len, before);
     pki_buf_free(&b);
