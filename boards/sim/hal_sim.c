@@ -383,8 +383,8 @@ enum sc_rx hal_sc_recv(uint8_t *c, uint64_t deadline_ns)
             }
             advance_to((ch.t_ns > S.now_ns ? ch.t_ns : S.now_ns) + char_ns);
             if (trace)
-                fprintf(stderr, "sim-trace: %llu rx %02X%s fault %u\n",
-                        (unsigned long long)ch.t_ns, ch.raw, ch.flags ? "!" : "", f);
+                fprintf(stderr, "sim-trace: %llu rx %02X%s fault %u\n", (unsigned long long)ch.t_ns,
+                        ch.raw, ch.flags ? "!" : "", f);
             if (f == SIM_FAULT_DROP)
                 continue;
             if (f == SIM_FAULT_FLIP && S.line.t0_error_signal) {

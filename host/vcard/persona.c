@@ -305,7 +305,13 @@ static bool atr_well_formed(const uint8_t *atr, size_t n, unsigned *offered)
 static void push(struct ctx *c, const char *name, char *saved)
 {
     memcpy(saved, c->field, sizeof c->field);
-    snprintf(c->field, sizeof c->field, "%s%s%s", saved, saved[0] ? "." : "", name);
+    /* The JSON path is for messages: cut it rather than overflow. */
+    size_t n = strlen(saved), room = sizeof c->field - 1;
+    if (n && n < room)
+        c->field[n++] = '.';
+    for (const char *p = name; *p && n < room; p++)
+        c->field[n++] = *p;
+    c->field[n] = '\0';
 }
 
 static void pop(struct ctx *c, const char *saved)
