@@ -34,9 +34,11 @@ const char *pki_err_str(enum pki_err e)
 /* ICAO 9303-3 §5 codes of the states our personas use, to ISO 3166-1 alpha-2 for X.509 C=. */
 const char *pki_country_alpha2(const char *state)
 {
+    /* UTO is Utopia, the state of the 9303 specimens; UT is its alpha-2 code there. */
     static const char *const map[][2] = {
-        {"MAR", "MA"}, {"DZA", "DZ"}, {"TUN", "TN"}, {"EGY", "EG"}, {"FRA", "FR"},
-        {"D", "DE"},   {"NLD", "NL"}, {"GBR", "GB"}, {"UTO", "UT"}, /* Utopia, 9303 examples */
+        {"MAR", "MA"}, {"DZA", "DZ"}, {"TUN", "TN"}, {"EGY", "EG"}, {"FRA", "FR"}, {"D", "DE"},
+        {"NLD", "NL"}, {"GBR", "GB"}, {"ESP", "ES"}, {"ITA", "IT"}, {"BEL", "BE"}, {"SAU", "SA"},
+        {"SEN", "SN"}, {"MRT", "MR"}, {"LBY", "LY"}, {"SWE", "SE"}, {"UTO", "UT"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(state, map[i][0]) == 0)
