@@ -389,7 +389,7 @@ enum pki_err pki_card(const char *ca_dir, const struct persona *p, const char *o
     if (e == PKI_OK)
         e = pki_key_der(&ca_key, false, &spki);
     if (e == PKI_OK)
-        e = pki_make_dg14(&spki, &f[4].data);
+        e = pki_make_dg14(&spki, !p->flags.bac_only, &f[4].data);
     pki_buf_free(&spki);
     if (e == PKI_OK)
         e = pki_key_der(&aa_key, false, &spki);

@@ -22,6 +22,7 @@
 #ifndef HAWIYA_PKI_H
 #define HAWIYA_PKI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -118,8 +119,11 @@ enum pki_err pki_make_dg2(struct pki_buf *out, const char *persona_id);
 /* DG11 (§4.7.11): full name (UTF-8), personal number, full date of birth. */
 enum pki_err pki_make_dg11(const struct persona_holder *h, struct pki_buf *out);
 
-/* DG14 (§4.7.14): CA public key info (ECDH), CA info, AA info (ecdsa-plain-SHA256). */
-enum pki_err pki_make_dg14(const struct pki_buf *ca_spki, struct pki_buf *out);
+/*
+ * DG14 (§4.7.14): CA public key info (ECDH), CA info, AA info
+ * (ecdsa-plain-SHA256), and with_pace the PACEInfos of EF.CardAccess.
+ */
+enum pki_err pki_make_dg14(const struct pki_buf *ca_spki, bool with_pace, struct pki_buf *out);
 
 /* DG15 (§4.7.15): 6F wrapping the AA key's SubjectPublicKeyInfo. */
 enum pki_err pki_make_dg15(const struct pki_buf *aa_spki, struct pki_buf *out);

@@ -334,9 +334,14 @@ enum pki_err pki_make_cardaccess(struct pki_buf *out)
     return PKI_OK;
 }
 
-enum pki_err pki_make_dg14(const struct pki_buf *ca_spki, struct pki_buf *out)
+/*
+ * With PACE, DG14 repeats EF.CardAccess's PACEInfos: EF.CardAccess is not
+ * covered by the SOD, DG14 is, so an inspection system can check them.
+ */
+enum pki_err pki_make_dg14(const struct pki_buf *ca_spki, bool with_pace, struct pki_buf *out)
 {
-    struct pki_buf items[3] = {{0}, {0}, {0}};
+    struct pki_buf items[5] = {{0}, {0}, {0}, {0}, {0}};
+    size_t n_items = 3;
     struct pki_buf s = {0};
     /* ChipAuthenticationPublicKeyInfo (§9.2.6) */
     enum pki_err e = pki_der_oid(&s, OID_PK_ECDH);
@@ -357,21 +362,27 @@ enum pki_err pki_make_dg14(const struct pki_buf *ca_spki, struct pki_buf *out)
         e = pki_der_oid(&aa, OID_ECDSA_PLAIN_SHA256);
     if (e == PKI_OK)
         e = der_wrap(&items[2], DER_SEQUENCE, &aa);
+    if (e == PKI_OK && with_pace) {
+        e = oid_int_seq(&items[3], OID_PACE_ECDH_GM_AES128, 2, true, PACE_PARAM_BP256R1);
+        if (e == PKI_OK)
+            e = oid_int_seq(&items[4], OID_PACE_ECDH_GM_AES128, 2, true, PACE_PARAM_SECP256R1);
+        n_items = 5;
+    }
     struct pki_buf set = {0};
     if (e == PKI_OK)
-        e = der_set_of(&set, DER_SET, items, 3);
+        e = der_set_of(&set, DER_SET, items, n_items);
     if (e == PKI_OK)
         e = der_wrap(out, 0x6E, &set);
     pki_buf_free(&s);
     pki_buf_free(&aa);
     pki_buf_free(&set);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 5; i++)
         pki_buf_free(&items[i]);
     if (e != PKI_OK)
         return e;
     struct security_infos si;
     if (cardaccess_parse_dg14(out->p, out->len, &si) != CARDACCESS_OK || si.n_ca != 1 ||
-        si.n_ca_pk != 1 || !si.has_aa)
+        si.n_ca_pk != 1 || !si.has_aa || si.n_pace != (with_pace ? 2u : 0u))
         return PKI_ERR_SECINFO_CHECK;
     return PKI_OK;
 }

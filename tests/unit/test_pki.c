@@ -307,6 +307,8 @@ static void card_default(void **state)
     assert_int_equal(si.ca[0].version, 1);
     assert_int_equal(si.n_ca_pk, 1);
     assert_true(si.has_aa);
+    /* DG14 repeats EF.CardAccess's PACEInfos, so Passive Authentication covers them. */
+    assert_int_equal(si.n_pace, 2);
     static const uint8_t plain_sha256[] = {0x04, 0x00, 0x7F, 0x00, 0x07,
                                            0x01, 0x01, 0x04, 0x01, 0x03};
     assert_int_equal(si.aa.signature_algorithm_len, sizeof plain_sha256);
@@ -361,10 +363,12 @@ static void card_bac_only_has_no_cardaccess(void **state)
     snprintf(path, sizeof path, "%s/cardaccess.bin", dir);
     FILE *f = fopen(path, "rb");
     assert_null(f);
-    snprintf(path, sizeof path, "%s/dg14.bin", dir);
-    f = fopen(path, "rb");
-    assert_non_null(f);
-    fclose(f);
+    static uint8_t dg14[512];
+    size_t n = read_all(dir, "dg14.bin", dg14, sizeof dg14);
+    struct security_infos si;
+    assert_int_equal(cardaccess_parse_dg14(dg14, n, &si), CARDACCESS_OK);
+    assert_int_equal(si.n_pace, 0);
+    assert_int_equal(si.n_ca, 1);
 }
 
 static void card_errors(void **state)
