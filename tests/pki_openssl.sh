@@ -57,6 +57,13 @@ for d in "$CA"/ds-*.pem; do
     esac
 done
 
+# RFC 5758 §3.2: ecdsa-with-SHA256 has no parameters (not even NULL) in any certificate.
+for c in "$CA"/*.pem; do
+    openssl asn1parse -in "$c" >"$WORK/asn1.txt" 2>&1
+    check "$c parses" grep -q "ecdsa-with-SHA256" "$WORK/asn1.txt"
+    check_not "$c has a NULL" grep -q "prim: NULL" "$WORK/asn1.txt"
+done
+
 # DER length of a file's outer header (tag 1 byte here: 77, 6F).
 hdr_len() {
     b=$(od -An -tu1 -j1 -N1 "$1" | tr -d ' ')
@@ -137,6 +144,8 @@ check "reader cert chains to the reader CA" openssl verify -CAfile "$CA/reader-c
     -attime $NOW "$WORK/reader.pem"
 check_not "reader cert chains to a CSCA" openssl verify -CAfile "$CA/csca.pem" "$WORK/reader.pem"
 openssl x509 -in "$WORK/reader.pem" -noout -subject -pubkey >"$WORK/reader.txt" 2>&1
+openssl asn1parse -in "$WORK/reader.pem" >"$WORK/asn1.txt" 2>&1
+check_not "reader cert has a NULL" grep -q "prim: NULL" "$WORK/asn1.txt"
 check "reader subject CN" grep -q "CN = HWR-00042" "$WORK/reader.txt"
 check "reader subject serialNumber" grep -q "serialNumber = HWR-00042" "$WORK/reader.txt"
 check "reader cert holds the reader's key" grep -q "$(sed -n 2p "$WORK/reader.pub")" "$WORK/reader.txt"
@@ -146,6 +155,24 @@ check_not "reader cert for a brainpool key" "$PKI" reader --ca "$CA" --pubkey "$
     --id HWR-1 --out "$WORK/bp.pem"
 check_not "reader id with a comma" "$PKI" reader --ca "$CA" --pubkey "$WORK/reader.pub" \
     --id "A,CN=B" --out "$WORK/x.pem"
+
+# Command line: 2 on a usage error, 1 on a failure.
+exit_is() { # exit_is WANT DESCRIPTION command...
+    want=$1
+    what=$2
+    shift 2
+    "$@" >/dev/null 2>&1
+    rc=$?
+    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, want $want"; fi
+}
+exit_is 2 "no command" "$PKI"
+exit_is 2 "unknown option" "$PKI" init --out "$WORK/x" --colour red
+exit_is 2 "missing value" "$PKI" card --ca "$CA" --personas
+exit_is 2 "bad seed" "$PKI" init --out "$WORK/x" --seed 12x
+exit_is 1 "unknown persona" "$PKI" card --ca "$CA" --personas "$PERSONAS" --persona nobody --out "$WORK/x"
+exit_is 1 "no CA directory" "$PKI" card --ca "$WORK/none" --personas "$PERSONAS" --persona default \
+    --out "$WORK/x"
+exit_is 1 "unknown state" "$PKI" init --out "$WORK/x" --states XYZ
 
 echo "pki_openssl: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -13,6 +13,7 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
+#include "hawiya/tlv.h"
 #include "hawiya/wipe.h"
 #include "pki_internal.h"
 
@@ -104,6 +105,71 @@ enum pki_err pki_key_der(mbedtls_pk_context *pk, bool private_key, struct pki_bu
     return e;
 }
 
+/*
+ * mbedTLS 2.28 writes ecdsa-with-SHA256 with NULL parameters, where RFC 5758
+ * §3.2 says the parameters MUST be absent. Rebuild the TBSCertificate with
+ * the right AlgorithmIdentifier and sign it again with the issuer's key.
+ */
+static enum pki_err fix_ecdsa_params(const uint8_t *crt, size_t n, mbedtls_pk_context *issuer_key,
+                                     struct pki_rng *r, struct pki_buf *out)
+{
+    static const uint8_t with_null[] = {0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48,
+                                        0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00};
+    struct tlv cert, tbs, field;
+    struct tlv_iter it;
+    struct pki_buf content = {0}, tbs_der = {0}, body = {0};
+    uint8_t hash[32];
+    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
+    size_t sig_len = 0;
+    if (tlv_parse(crt, n, TLV_STRICT, &cert) != TLV_OK || cert.tag != DER_SEQUENCE ||
+        tlv_parse(cert.value, cert.len, TLV_STRICT, &tbs) != TLV_OK || tbs.tag != DER_SEQUENCE)
+        return PKI_ERR_CRYPTO;
+    enum pki_err e = PKI_OK;
+    bool fixed = false;
+    tlv_iter_init(&it, tbs.value, tbs.len, TLV_STRICT);
+    for (;;) {
+        const uint8_t *start = it.p;
+        enum tlv_err te = tlv_iter_next(&it, &field);
+        if (te != TLV_OK) {
+            if (te != TLV_ERR_END)
+                e = PKI_ERR_CRYPTO;
+            break;
+        }
+        size_t whole = field.hdr_len + field.len;
+        if (!fixed && whole == sizeof with_null && memcmp(start, with_null, whole) == 0) {
+            e = der_alg_id(&content, OID_ECDSA_SHA256);
+            fixed = true;
+        } else {
+            e = pki_buf_append(&content, start, whole);
+        }
+        if (e != PKI_OK)
+            break;
+    }
+    if (e == PKI_OK && !fixed)
+        e = PKI_ERR_CRYPTO;
+    if (e == PKI_OK)
+        e = der_wrap(&tbs_der, DER_SEQUENCE, &content);
+    if (e == PKI_OK) {
+        pki_sha256(tbs_der.p, tbs_der.len, hash);
+        sig[0] = 0; /* BIT STRING: no unused bits */
+        if (mbedtls_pk_sign(issuer_key, MBEDTLS_MD_SHA256, hash, 32, sig + 1, &sig_len, pki_rng_fn,
+                            r) != 0)
+            e = PKI_ERR_CRYPTO;
+    }
+    if (e == PKI_OK)
+        e = pki_buf_append(&body, tbs_der.p, tbs_der.len);
+    if (e == PKI_OK)
+        e = der_alg_id(&body, OID_ECDSA_SHA256);
+    if (e == PKI_OK)
+        e = der_put(&body, DER_BIT_STRING, sig, sig_len + 1);
+    if (e == PKI_OK)
+        e = der_wrap(out, DER_SEQUENCE, &body);
+    pki_buf_free(&content);
+    pki_buf_free(&tbs_der);
+    pki_buf_free(&body);
+    return e;
+}
+
 enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *subject_key,
                            mbedtls_pk_context *issuer_key, struct pki_rng *r, struct pki_buf *der)
 {
@@ -135,7 +201,7 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
     int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, pki_rng_fn, r);
     if (n <= 0)
         goto out;
-    e = pki_buf_append(der, buf + sizeof buf - (size_t)n, (size_t)n);
+    e = fix_ecdsa_params(buf + sizeof buf - (size_t)n, (size_t)n, issuer_key, r, der);
 out:
     mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&w);
