@@ -420,6 +420,9 @@ enum pki_err pki_card(const char *ca_dir, const struct persona *p, const char *o
             pki_rng_free(&r);
         }
     }
+    /* A BAC-only card has no EF.CardAccess, even in a directory reused from another run. */
+    if (e == PKI_OK && p->flags.bac_only)
+        e = pki_remove_file(out_dir, "cardaccess.bin");
     for (size_t i = 0; e == PKI_OK && i < n_files; i++) {
         pki_sha256(f[i].data.p, f[i].data.len, hashes[i]);
         e = pki_write_file(out_dir, f[i].file, f[i].data.p, f[i].data.len);

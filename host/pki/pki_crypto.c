@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <mbedtls/bignum.h>
 #include <mbedtls/pem.h>
@@ -252,6 +253,16 @@ enum pki_err pki_write_file(const char *dir, const char *name, const void *data,
     if (fclose(f) != 0)
         ok = false;
     return ok ? PKI_OK : PKI_ERR_IO;
+}
+
+enum pki_err pki_remove_file(const char *dir, const char *name)
+{
+    char *path = join(dir, name);
+    if (path == NULL)
+        return PKI_ERR_NO_MEMORY;
+    enum pki_err e = (unlink(path) == 0 || errno == ENOENT) ? PKI_OK : PKI_ERR_IO;
+    free(path);
+    return e;
 }
 
 enum pki_err pki_cert_pem(const struct pki_buf *der, struct pki_buf *pem)

@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "hawiya/tlv.h"
+#include "hawiya/wipe.h"
 #include "pki_internal.h"
 
 void pki_buf_free(struct pki_buf *b)
 {
+    /* Buffers hold private keys too: wiped before they go back to the heap. */
     if (b->p != NULL) {
-        memset(b->p, 0, b->cap);
+        wipe(b->p, b->cap);
         free(b->p);
     }
     b->p = NULL;

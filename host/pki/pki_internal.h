@@ -94,6 +94,8 @@ enum pki_err pki_mkdir(const char *dir);
 enum pki_err pki_write_file(const char *dir, const char *name, const void *data, size_t n);
 /* DER and PEM ("CERTIFICATE") of a certificate: name.der and name.pem. */
 enum pki_err pki_write_cert_files(const char *dir, const char *name, const struct pki_buf *der);
+/* Removes dir/name; a file that is not there is no error. */
+enum pki_err pki_remove_file(const char *dir, const char *name);
 /* Appends a certificate's PEM to an open text buffer. */
 enum pki_err pki_cert_pem(const struct pki_buf *der, struct pki_buf *pem);
 enum pki_err pki_read_file(const char *dir, const char *name, struct pki_buf *out);

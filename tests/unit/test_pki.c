@@ -267,7 +267,7 @@ static void init_ca(void **state)
 static void card_default(void **state)
 {
     char dir[256];
-    static uint8_t dg1[256], dg11[256], dg14[512], dg15[256], sod[4096], ca[128];
+    static uint8_t dg1[256], dg11[256], dg14[512], dg15[256], sod[4096], ca[512];
     make_card("default", dir, sizeof dir);
 
     size_t n = read_all(dir, "dg1.bin", dg1, sizeof dg1);
@@ -359,7 +359,14 @@ static void card_wrong_dg_hash(void **state)
 static void card_bac_only_has_no_cardaccess(void **state)
 {
     char dir[256], path[300];
-    make_card("bac-only", dir, sizeof dir);
+    /* Into a directory that already holds a PACE card's files. */
+    make_card("default", dir, sizeof dir);
+    char ca[128];
+    snprintf(ca, sizeof ca, "%s/ca", tmp_root);
+    struct persona *p = load("bac-only");
+    assert_int_equal(pki_card(ca, p, dir), PKI_OK);
+    persona_clear(p);
+    free(p);
     snprintf(path, sizeof path, "%s/cardaccess.bin", dir);
     FILE *f = fopen(path, "rb");
     assert_null(f);
