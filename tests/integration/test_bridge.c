@@ -360,6 +360,121 @@ static void card_events(void **state)
     close(fd);
 }
 
+/* With no card, authenticate waits; requests are served first come, first
+ * served once the card is in (a subscriber sees every progress event). */
+static void waits_for_card_then_fifo(void **state)
+{
+    char reply[64];
+    int sub = conn(sock_path);
+    cJSON *j = call(sub, "{\"id\":1,\"method\":\"subscribe\"}\n");
+    cJSON_Delete(j);
+    assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
+    expect_event(sub, "card_removed", "r1");
+    int a = conn(sock_path), b = conn(sock_path);
+    send_str(a, "{\"id\":\"A\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r1\"}}\n");
+    static const char *const want_a[][2] = {{"A", "queued"}, {"A", "waiting_for_card"}};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *ev = read_json(sub, 10000);
+        assert_non_null(ev);
+        expect_str(ev, "request", want_a[i][0]);
+        expect_str(ev, "step", want_a[i][1]);
+        cJSON_Delete(ev);
+    }
+    send_str(b, "{\"id\":\"B\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r1\"}}\n");
+    cJSON *ev = read_json(sub, 10000);
+    expect_str(ev, "request", "B");
+    expect_str(ev, "step", "queued");
+    cJSON_Delete(ev);
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    expect_event(sub, "card_inserted", "r1");
+    static const char *const want[][2] = {
+        {"A", "started"}, {"A", "card_powered"}, {"B", "started"}, {"B", "card_powered"}};
+    for (size_t i = 0; i < 4; i++) {
+        ev = read_json(sub, 10000);
+        assert_non_null(ev);
+        expect_str(ev, "request", want[i][0]);
+        expect_str(ev, "step", want[i][1]);
+        cJSON_Delete(ev);
+    }
+    j = answer(a);
+    expect_str(j, "id", "A");
+    expect_error(j, "NOT_IMPLEMENTED", NULL);
+    cJSON_Delete(j);
+    j = answer(b);
+    expect_str(j, "id", "B");
+    expect_error(j, "NOT_IMPLEMENTED", NULL);
+    cJSON_Delete(j);
+    close(a);
+    close(b);
+    close(sub);
+}
+
+/* The hawiya client commands against the same bridge. */
+static void cli_commands(void **state)
+{
+    const char *cli = getenv("HAWIYA_CLI");
+    assert_non_null(cli);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "'%s' status --socket '%s'", cli, sock_path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    expect_num(j, "readers.configured", 2);
+    cJSON_Delete(j);
+
+    snprintf(cmd, sizeof cmd, "'%s' readers --socket '%s'", cli, sock_path);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    expect_str(j, "readers.0.name", "r1");
+    expect_str(j, "readers.1.name", "empty");
+    cJSON_Delete(j);
+
+    /* The CAN through stdin; progress on stderr; the error object on stdout, exit 1. */
+    snprintf(cmd, sizeof cmd,
+             "echo %s | '%s' auth --socket '%s' --challenge %s --origin %s --can - "
+             "--reader r1 2>/dev/null",
+             SECRET_CAN, cli, sock_path, CHALLENGE, ORIGIN);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    expect_str(j, "code", "NOT_IMPLEMENTED");
+    cJSON_Delete(j);
+
+    /* watch prints one event per line. */
+    snprintf(cmd, sizeof cmd, "'%s' watch --socket '%s' --count 1", cli, sock_path);
+    p = popen(cmd, "r");
+    struct timespec d = {0, 200000000};
+    nanosleep(&d, NULL); /* let it subscribe */
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    assert_string_equal(out, "{\"event\":\"card_removed\",\"reader\":\"r1\"}\n");
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    wait_r1("present");
+
+    /* No bridge there: exit 2. */
+    snprintf(cmd, sizeof cmd, "'%s' status --socket '%s/nothing.sock' 2>/dev/null", cli, env.dir);
+    st = system(cmd);
+    assert_int_equal(WEXITSTATUS(st), 2);
+}
+
 /* Each bad request gets its exact error; the connection, and others, go on. */
 static void bad_requests(void **state)
 {
@@ -630,6 +745,8 @@ int main(void)
         cmocka_unit_test(version_readers_status_diagnose),
         cmocka_unit_test(authenticate_powers_card_then_not_implemented),
         cmocka_unit_test(card_events),
+        cmocka_unit_test(waits_for_card_then_fifo),
+        cmocka_unit_test(cli_commands),
         cmocka_unit_test(bad_requests),
         cmocka_unit_test(many_idle_clients),
         cmocka_unit_test(cancel_and_disconnect),
