@@ -141,6 +141,17 @@ static void wipe_string_item(cJSON *params, const char *key)
         wipe(v->valuestring, strlen(v->valuestring));
 }
 
+/* Every "can" member of params (a repeated key too), before the tree is freed. */
+static void wipe_cans(cJSON *root)
+{
+    cJSON *params = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "params") : NULL;
+    if (!cJSON_IsObject(params))
+        return;
+    for (cJSON *v = params->child; v; v = v->next)
+        if (v->string && !strcmp(v->string, "can") && cJSON_IsString(v) && v->valuestring)
+            wipe(v->valuestring, strlen(v->valuestring));
+}
+
 static enum bridge_err parse_authenticate(cJSON *params, struct bridge_request *req, char *msg,
                                           size_t cap)
 {
@@ -290,6 +301,7 @@ enum bridge_err bridge_request_parse(const char *line, size_t len, struct bridge
     } else {
         e = parse_object(root, req, msg, msg_cap);
     }
+    wipe_cans(root);
     cJSON_Delete(root);
     if (e != BRIDGE_OK) {
         cJSON_Delete(req->cancel_id);
