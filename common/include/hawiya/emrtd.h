@@ -1,0 +1,166 @@
+/*
+ * emrtd: one inspection of an eMRTD by a reader, as a state machine over
+ * APDUs, so the same code runs in the reader firmware (over its slot) and on
+ * a host (over any PC/SC reader). It follows ICAO Doc 9303:
+ *
+ *   1. EF.CardAccess read by short EF identifier at the MF (9303-11 §4.2,
+ *      9303-10 §3.11.3); never SELECT MF without data (recent Algerian
+ *      cards answer it with 6700).
+ *   2. PACE (9303-11 §4.4) with the CAN (or the MRZ) when EF.CardAccess
+ *      offers a supported PACEInfo; else SELECT the eMRTD application and BAC
+ *      (§4.3) with the MRZ.
+ *   3. After PACE, SELECT the eMRTD application (A0 00 00 02 47 10 01,
+ *      9303-10 §3.11.2) under secure messaging (§9.8).
+ *   4. READ BINARY by short EF identifier (one command per file when the
+ *      card and the link allow large enough Le; offsets after that): EF.COM,
+ *      DG1, DG11 / DG14 / DG15 when EF.COM lists them, EF.SOD. No SELECT per
+ *      file: P1 = 80 | SFI selects and reads at once (7816-4 §7.2.3).
+ *   5. Chip Authentication v1 (§6.2) when DG14 offers it and it is asked
+ *      for: secure messaging restarts with its keys.
+ *   6. Active Authentication (§6.1): INTERNAL AUTHENTICATE with an 8-byte
+ *      challenge, by default hawiya/assertion.h's, which binds the card's
+ *      signature to the platform's challenge, the origin and DG1.
+ *
+ * Nothing here is verified (that is the platform's verifier's job, on the
+ * same bytes); this collects the evidence, bounded, and names every failure.
+ * Secrets (passwords, session keys) are wiped at the end and on any error.
+ */
+#ifndef HAWIYA_EMRTD_H
+#define HAWIYA_EMRTD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hawiya/assertion.h"
+#include "hawiya/bac.h"
+#include "hawiya/ca.h"
+#include "hawiya/cardaccess.h"
+#include "hawiya/pace.h"
+#include "hawiya/sm.h"
+
+enum emrtd_err {
+    EMRTD_OK = 0,
+    EMRTD_ERR_PARAM,          /* no password usable for the card, or a bad argument */
+    EMRTD_ERR_STATE,          /* a call out of sequence */
+    EMRTD_ERR_SW,             /* the card answered an unexpected status word (see sw) */
+    EMRTD_ERR_PACE,           /* PACE failed (see pace_err; a wrong CAN is PACE_ERR_TOKEN_*) */
+    EMRTD_ERR_BAC,            /* BAC failed (wrong MRZ, or the card refused) */
+    EMRTD_ERR_SM,             /* a response failed secure messaging checks: session dead */
+    EMRTD_ERR_CA,             /* Chip Authentication failed */
+    EMRTD_ERR_NO_ACCESS,      /* no EF.CardAccess and no MRZ for BAC */
+    EMRTD_ERR_FILE_MISSING,   /* a mandatory file (DG1, DG15, EF.SOD) is absent */
+    EMRTD_ERR_FILE_TOO_LARGE, /* a file larger than its buffer or than 32 KiB */
+    EMRTD_ERR_FILE_FORMAT,    /* a file whose first TLV header is not readable */
+    EMRTD_ERR_RESPONSE,       /* a malformed response APDU */
+    EMRTD_ERR_BUFFER,         /* the caller's command buffer is too small */
+};
+
+const char *emrtd_err_str(enum emrtd_err e);
+
+/* Where the inspection is, for progress reports. */
+enum emrtd_phase {
+    EMRTD_PHASE_CARDACCESS,
+    EMRTD_PHASE_PACE,
+    EMRTD_PHASE_SELECT,
+    EMRTD_PHASE_BAC,
+    EMRTD_PHASE_READ,
+    EMRTD_PHASE_CA,
+    EMRTD_PHASE_AA,
+    EMRTD_PHASE_DONE,
+};
+
+const char *emrtd_phase_str(enum emrtd_phase p);
+
+/* The files an inspection reads, in reading order. */
+enum emrtd_file_id {
+    EMRTD_EF_CARDACCESS,
+    EMRTD_EF_COM,
+    EMRTD_DG1,
+    EMRTD_DG11,
+    EMRTD_DG14,
+    EMRTD_DG15,
+    EMRTD_EF_SOD,
+    EMRTD_FILES,
+};
+
+#define EMRTD_SMALL_FILE 1024u
+#define EMRTD_SOD_MAX    8192u
+#define EMRTD_AA_SIG_MAX 512u
+
+struct emrtd_file {
+    uint8_t *buf;
+    size_t cap, len;
+    bool present;
+};
+
+struct emrtd_evidence {
+    struct emrtd_file file[EMRTD_FILES];
+    uint8_t aa_challenge[ASSERTION_AA_CHALLENGE];
+    uint8_t aa_signature[EMRTD_AA_SIG_MAX];
+    size_t aa_signature_len;
+    bool pace, bac, ca, aa;
+};
+
+struct emrtd_params {
+    const uint8_t *can; /* PACE password (ASCII digits), or NULL */
+    size_t can_len;
+    const char *mrz_info; /* MRZ information (9303-11 §9.7.2) for BAC / PACE-MRZ, or NULL */
+    size_t mrz_info_len;
+    /* The AA challenge: from challenge / origin / DG1 when challenge is set
+     * (hawiya/assertion.h), else aa_challenge as given. */
+    const uint8_t *challenge;
+    size_t challenge_len;
+    const uint8_t *origin;
+    size_t origin_len;
+    uint8_t aa_challenge[ASSERTION_AA_CHALLENGE];
+    bool chip_authentication;
+    bool active_authentication;
+    /* The largest Le for one READ BINARY: 256 with short APDUs (less the SM
+     * overhead is handled here), more when the card takes extended lengths. */
+    size_t max_le;
+    bool extended; /* the card and the link take extended length fields */
+    pace_rng_fn rng;
+    void *rng_ctx;
+};
+
+struct emrtd {
+    struct emrtd_params p;
+    enum emrtd_phase phase;
+    int state;
+    struct emrtd_evidence ev;
+    uint8_t small[EMRTD_FILES - 1][EMRTD_SMALL_FILE];
+    uint8_t sod[EMRTD_SOD_MAX];
+    /* reading */
+    enum emrtd_file_id file;
+    bool want[EMRTD_FILES];
+    size_t total; /* whole length once the TLV header is in, else 0 */
+    /* security */
+    struct security_infos infos;
+    struct pace pace;
+    struct bac_ifd bac;
+    struct ca ca;
+    struct sm_ctx sm;
+    bool sm_on;
+    uint8_t last_ins;
+    /* outcome */
+    uint16_t sw;
+    enum pace_err pace_err;
+    enum sm_err sm_err;
+    unsigned apdus;
+    uint8_t scratch[EMRTD_SOD_MAX + 64];
+};
+
+/* Starts the inspection; writes the first command APDU to cmd[0..cap). */
+enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_t *cmd, size_t cap,
+                           size_t *cmd_len);
+
+/* Feeds the response to the last command; writes the next one, or sets
+ * *cmd_len = 0 when the inspection is complete. Any error ends it. */
+enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uint8_t *cmd,
+                          size_t cap, size_t *cmd_len);
+
+/* Wipes every secret; the evidence (public bytes) stays. */
+void emrtd_wipe(struct emrtd *s);
+
+#endif
