@@ -670,6 +670,63 @@ static void cancel_and_disconnect(void **state)
     close(fd);
 }
 
+/* No origins, no readers, our own uid allowed: diagnose says what is wrong. */
+static void diagnose_config_problems(void **state)
+{
+    char conf[400], sock[400], log[400];
+    snprintf(conf, sizeof conf, "%s/bare.conf", env.dir);
+    snprintf(sock, sizeof sock, "%s/bare/bridge.sock", env.dir);
+    snprintf(log, sizeof log, "%s/bare.log", env.dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "allow_uid = %u\nallow_gid = %u\n", (unsigned)getuid(), (unsigned)getgid() + 77u);
+    fclose(f);
+    pid_t bare = spawn_bridge(conf, sock, log);
+    assert_true(bare > 0);
+    struct stat st;
+    assert_int_equal(stat(sock, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0660);
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/bare", env.dir);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0750); /* 0750: an allow_gid is set */
+    int fd = conn(sock);
+    cJSON *j = call(fd, "{\"id\":1,\"method\":\"diagnose\"}\n");
+    expect_str(j, "result.backends.0.state", "down");
+    assert_int_equal(cJSON_GetArraySize(get(j, "result.readers")), 0);
+    assert_int_equal(cJSON_GetArraySize(get(j, "result.problems")), 2);
+    expect_str(j, "result.problems.0.code", "NO_ORIGINS");
+    expect_str(j, "result.problems.0.severity", "error");
+    expect_str(j, "result.problems.1.code", "NO_READERS");
+    expect_num(j, "result.config.allow_uid.0", getuid());
+    expect_num(j, "result.config.allow_gid.0", getgid() + 77u);
+    assert_int_equal(cJSON_GetArraySize(get(j, "result.config.origins")), 0);
+    cJSON_Delete(j);
+    j = call(fd, "{\"id\":2,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\"}}\n");
+    expect_error(j, "ORIGIN_NOT_ALLOWED", NULL);
+    cJSON_Delete(j);
+    close(fd);
+    stop_pid(&bare);
+
+    /* A bad configuration stops the bridge with FILE:LINE and exit 2. */
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "origin = " ORIGIN "\n\ntimeout_ms = soon\n");
+    fclose(f);
+    char cmd[1400], out[512];
+    snprintf(cmd, sizeof cmd, "'%s' --config '%s' --socket '%s' 2>&1", getenv("HAWIYA_BRIDGE"),
+             conf, sock);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    assert_int_equal(WEXITSTATUS(status), 2);
+    char want[600];
+    snprintf(want, sizeof want, "hawiya-bridge: %s:3: timeout_ms: 1 to 600000\n", conf);
+    assert_string_equal(out, want);
+}
+
 /* Last: nothing above put the CAN in the log, though everything was logged. */
 static void can_never_logged(void **state)
 {
@@ -751,6 +808,7 @@ int main(void)
         cmocka_unit_test(many_idle_clients),
         cmocka_unit_test(cancel_and_disconnect),
         cmocka_unit_test(peer_not_on_allow_list),
+        cmocka_unit_test(diagnose_config_problems),
         cmocka_unit_test(can_never_logged),
         cmocka_unit_test(bridge_exits_cleanly),
     };
