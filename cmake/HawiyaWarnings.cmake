@@ -2,10 +2,12 @@
 add_compile_options(
     -Wall -Wextra -Werror
     -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2
-    -Wno-unused-parameter
+    -Wno-unused-parameter)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
     # snprintf truncation is defined and bounded; at -O2 gcc flags every
-    # intentionally cut message, which is noise, not a bug.
-    -Wno-format-truncation)
+    # intentionally cut message, which is noise, not a bug. (clang has no such warning.)
+    add_compile_options(-Wno-format-truncation)
+endif()
 
 if(HAWIYA_SANITIZE)
     add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
