@@ -90,6 +90,13 @@ uint64_t hal_now_ns(void)
     return S.now_ns;
 }
 
+uint64_t hal_cpu_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* ---- fault injection (xorshift64*, seeded, so a failing run can be replayed) */
 
 static uint64_t prng(void)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ccid_device.h"
+#include "session.h"
 #include "hal/board.h"
 #include "sim_board.h"
 
@@ -57,8 +58,10 @@ static unsigned parse_kinds(const char *s)
     return k;
 }
 
-/* The device is large (message buffers of 64 KiB); it lives in static storage. */
+/* The device and the session are large (message and file buffers); they
+ * live in static storage. */
 static struct ccid_device dev;
+static struct session session;
 
 int main(int argc, char **argv)
 {
@@ -123,6 +126,11 @@ int main(int argc, char **argv)
     if (sim_board_init(&cfg) < 0)
         return 1;
     ccid_device_init(&dev, &lim);
+    session_init(&session);
+    if (!session.attest_ok)
+        fprintf(stderr, "hawiya-sim-reader: no device key; attestation is off\n");
+    dev.escape = session_escape;
+    dev.escape_ctx = &session;
     while (!stop) {
         hal_idle(50);
         ccid_device_poll(&dev);

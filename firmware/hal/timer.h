@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 uint64_t hal_now_ns(void);
+/* CPU time the firmware itself has used, in ns (a cycle counter on an MCU;
+ * the process's CPU clock on the sim board), for benchmarks. */
+uint64_t hal_cpu_ns(void);
 /* Lets `ns` pass (the activation timings of 7816-3 §6.2 are waits). */
 void hal_delay_ns(uint64_t ns);
 

@@ -34,8 +34,9 @@ struct line {
     void *tick_ctx;
     uint64_t tick_ns;
     uint64_t tick_base_ns; /* the host last heard from us then */
-    /* Statistics since line_stats_reset: characters and their line time. */
+    /* Characters on the line and the time they took, since start. */
     uint64_t chars_tx, chars_rx;
+    uint64_t busy_ns;
 };
 
 enum line_rx {

@@ -60,6 +60,7 @@ void line_send(struct line *l, const uint8_t *p, size_t n, uint64_t guard_etu)
     }
     hal_sc_send(p, n);
     l->chars_tx += n;
+    l->busy_ns += n * line_etu_ns(l, l->cfg.char_etu);
 }
 
 enum line_rx line_recv(struct line *l, uint8_t *c, uint64_t deadline_ns)
@@ -87,6 +88,7 @@ enum line_rx line_recv(struct line *l, uint8_t *c, uint64_t deadline_ns)
             l->last_rx_start_ns = now > char_ns ? now - char_ns : 0;
             l->have_rx = true;
             l->chars_rx++;
+            l->busy_ns += char_ns;
             return r == SC_RX_OK ? LINE_RX_OK : LINE_RX_PARITY;
         }
         case SC_RX_TIMEOUT: return LINE_RX_TIMEOUT;

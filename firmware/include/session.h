@@ -1,0 +1,49 @@
+/*
+ * session: the reader's part of one authentication (../shared/DESIGN.md,
+ * "Flow of one authentication"), driven by the host through the escape
+ * commands of hawiya/reader_escape.h. It cold-resets the card, runs the
+ * eMRTD inspection of common/emrtd over the slot, then attests the result
+ * with the device key (hawiya/assertion.h) and resets the card again, so no
+ * card session outlives the request. Secrets (CAN, MRZ information, session
+ * keys) are wiped at the end, on abort and on every failure.
+ */
+#ifndef HAWIYA_FW_SESSION_H
+#define HAWIYA_FW_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest.h"
+#include "ccid_device.h"
+#include "hawiya/emrtd.h"
+
+#define SESSION_ORIGIN_MAX 512
+#define SESSION_CMD_MAX    700
+#define SESSION_RESP_MAX   (EMRTD_SOD_MAX + 128)
+
+struct session {
+    struct attest attest;
+    bool attest_ok;
+    bool active;
+    struct emrtd em;
+    uint8_t challenge[ASSERTION_CHALLENGE_MAX];
+    size_t challenge_len;
+    uint8_t origin[SESSION_ORIGIN_MAX];
+    size_t origin_len;
+    uint8_t can[16];
+    size_t can_len;
+    char mrz[64];
+    size_t mrz_len;
+    bool no_ca;
+    uint8_t cmd[SESSION_CMD_MAX];
+    size_t cmd_len;
+    uint8_t resp[SESSION_RESP_MAX];
+};
+
+/* Loads or makes the device key; the escape handler for ccid_device. */
+void session_init(struct session *s);
+int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n, uint8_t *out,
+                   size_t cap, size_t *out_len);
+
+#endif

@@ -1,0 +1,302 @@
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hal/timer.h"
+#include "hawiya/hex.h"
+#include "hawiya/reader_escape.h"
+#include "hawiya/tlv.h"
+#include "hawiya/wipe.h"
+
+#define FIRMWARE_VERSION "hawiya-reader 0.1"
+
+void session_init(struct session *s)
+{
+    memset(s, 0, sizeof *s);
+    s->attest_ok = attest_init(&s->attest) == ATTEST_OK;
+}
+
+static void end(struct session *s, struct ccid_device *d)
+{
+    emrtd_wipe(&s->em);
+    wipe(s->can, sizeof s->can);
+    wipe(s->mrz, sizeof s->mrz);
+    wipe(s->resp, sizeof s->resp);
+    s->can_len = s->mrz_len = 0;
+    s->active = false;
+    /* The card's own session (PACE keys, selected files) ends with it. */
+    slot_power_off(&d->slot);
+}
+
+/* A report under construction. */
+struct report {
+    uint8_t *out;
+    size_t cap, pos;
+    bool overflow;
+};
+
+static void put(struct report *r, uint32_t tag, const void *v, size_t len)
+{
+    if (!r->overflow && tlv_put(r->out, r->cap, &r->pos, tag, v, len) != TLV_OK)
+        r->overflow = true;
+}
+
+static void put_u64(struct report *r, uint32_t tag, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    put(r, tag, b, 8);
+}
+
+static void put_str(struct report *r, uint32_t tag, const char *s)
+{
+    put(r, tag, s, strlen(s));
+}
+
+/* What a step cost, from marks taken at its start. */
+struct marks {
+    uint64_t now, line, cpu;
+    unsigned apdus;
+};
+
+static void mark(const struct ccid_device *d, const struct session *s, struct marks *m)
+{
+    m->now = hal_now_ns();
+    m->line = d->slot.line.busy_ns;
+    m->cpu = hal_cpu_ns();
+    m->apdus = s->em.apdus;
+}
+
+static void put_costs(struct report *r, const struct ccid_device *d, const struct session *s,
+                      const struct marks *m)
+{
+    put_u64(r, RESC_T_LINE_NS, d->slot.line.busy_ns - m->line);
+    put_u64(r, RESC_T_ELAPSED_NS, hal_now_ns() - m->now);
+    put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - m->cpu);
+    uint8_t n[2] = {(uint8_t)((s->em.apdus - m->apdus) >> 8), (uint8_t)(s->em.apdus - m->apdus)};
+    put(r, RESC_T_APDUS, n, 2);
+}
+
+static int failed(struct session *s, struct ccid_device *d, struct report *r, const char *step,
+                  const char *error, uint16_t sw, const struct marks *m)
+{
+    put_str(r, RESC_T_STEP, step);
+    uint8_t st = RESC_STATUS_FAILED;
+    put(r, RESC_T_STATUS, &st, 1);
+    put_str(r, RESC_T_ERROR, error);
+    if (sw) {
+        uint8_t b[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
+        put(r, RESC_T_SW, b, 2);
+    }
+    if (m)
+        put_costs(r, d, s, m);
+    end(s, d);
+    return -1;
+}
+
+static bool param(const uint8_t *p, size_t n, uint32_t tag, struct tlv *t)
+{
+    return tlv_find(p, n, tag, t) == TLV_OK;
+}
+
+static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p, size_t n,
+                      struct report *r)
+{
+    struct tlv ch, org, can, mrz, fl;
+    if (s->active)
+        end(s, d);
+    if (!param(p, n, RESC_T_CHALLENGE, &ch) || ch.len < ASSERTION_CHALLENGE_MIN ||
+        ch.len > ASSERTION_CHALLENGE_MAX || !param(p, n, RESC_T_ORIGIN, &org) || org.len == 0 ||
+        org.len > sizeof s->origin)
+        return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, NULL);
+    bool have_can = param(p, n, RESC_T_CAN, &can), have_mrz = param(p, n, RESC_T_MRZ_INFO, &mrz);
+    if ((!have_can && !have_mrz) || (have_can && (can.len == 0 || can.len > sizeof s->can)) ||
+        (have_mrz && (mrz.len == 0 || mrz.len > sizeof s->mrz)))
+        return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, NULL);
+    memcpy(s->challenge, ch.value, ch.len);
+    s->challenge_len = ch.len;
+    memcpy(s->origin, org.value, org.len);
+    s->origin_len = org.len;
+    if (have_can) {
+        memcpy(s->can, can.value, can.len);
+        s->can_len = can.len;
+    }
+    if (have_mrz) {
+        memcpy(s->mrz, mrz.value, mrz.len);
+        s->mrz_len = mrz.len;
+    }
+    s->no_ca = param(p, n, RESC_T_FLAGS, &fl) && fl.len == 1 && (fl.value[0] & RESC_FLAG_NO_CA);
+    s->active = true;
+
+    /* A cold reset: whatever the card did before is gone. */
+    struct marks m;
+    mark(d, s, &m);
+    enum slot_err se = slot_power_on(&d->slot, SC_CLASS_OFF);
+    if (se != SLOT_OK)
+        return failed(s, d, r, "atr", slot_err_str(se), 0, &m);
+
+    const struct atr *atr = &d->slot.atr;
+    bool extended = atr->hist_decoded.extended_lc_le;
+    struct emrtd_params ep = {
+        .can = s->can_len ? s->can : NULL,
+        .can_len = s->can_len,
+        .mrz_info = s->mrz_len ? s->mrz : NULL,
+        .mrz_info_len = s->mrz_len,
+        .challenge = s->challenge,
+        .challenge_len = s->challenge_len,
+        .origin = s->origin,
+        .origin_len = s->origin_len,
+        .chip_authentication = !s->no_ca,
+        .active_authentication = true,
+        /* One READ BINARY per file where the card takes extended lengths. */
+        .max_le = extended ? 4096 : 256,
+        .extended = extended,
+        .rng = attest_random,
+        .rng_ctx = &s->attest,
+    };
+    enum emrtd_err ee = emrtd_begin(&s->em, &ep, s->cmd, sizeof s->cmd, &s->cmd_len);
+    if (ee != EMRTD_OK)
+        return failed(s, d, r, "atr", emrtd_err_str(ee), 0, &m);
+
+    char detail[2 * ATR_MAX_LEN + 64], hex[2 * ATR_MAX_LEN + 1];
+    hex_encode(atr->raw, atr->len, hex);
+    snprintf(detail, sizeof detail, "%s T=%u Fi/Di %u/%u %lu kHz", hex, d->slot.protocol,
+             d->slot.fi, d->slot.di, (unsigned long)(d->slot.line.clk_hz / 1000));
+    put_str(r, RESC_T_STEP, "atr");
+    uint8_t st = RESC_STATUS_CONTINUE;
+    put(r, RESC_T_STATUS, &st, 1);
+    put_str(r, RESC_T_DETAIL, detail);
+    put_costs(r, d, s, &m);
+    return -1;
+}
+
+static int attest_and_report(struct session *s, struct ccid_device *d, struct report *r)
+{
+    struct marks m;
+    mark(d, s, &m);
+    const struct emrtd_evidence *ev = &s->em.ev;
+    if (!ev->aa)
+        return failed(s, d, r, "attest", "RESC_ERR_NO_AA", 0, &m);
+    if (!s->attest_ok)
+        return failed(s, d, r, "attest", "ATTEST_ERR_KEY", 0, &m);
+    struct assertion_evidence a = {
+        .challenge = {s->challenge, s->challenge_len},
+        .origin = {s->origin, s->origin_len},
+        .aa_signature = {ev->aa_signature, ev->aa_signature_len},
+        .reader_id = {(const uint8_t *)s->attest.id, strlen(s->attest.id)},
+    };
+    struct assertion_bytes *files[EMRTD_FILES] = {&a.ef_cardaccess, &a.ef_com, &a.dg1,   &a.dg11,
+                                                  &a.dg14,          &a.dg15,   &a.ef_sod};
+    for (int f = 0; f < EMRTD_FILES; f++)
+        if (ev->file[f].present)
+            *files[f] = (struct assertion_bytes){ev->file[f].buf, ev->file[f].len};
+    memcpy(a.aa_challenge, ev->aa_challenge, sizeof a.aa_challenge);
+
+    uint8_t digest[ASSERTION_DIGEST_LEN], sig[ATTEST_SIG_MAX];
+    size_t sig_len;
+    if (attest_next_counter(&s->attest, &a.counter) != ATTEST_OK)
+        return failed(s, d, r, "attest", "ATTEST_ERR_FLASH", 0, &m);
+    enum assertion_err ae = assertion_tbs_digest(&a, digest);
+    if (ae != ASSERTION_OK)
+        return failed(s, d, r, "attest", assertion_err_str(ae), 0, &m);
+    if (attest_sign(&s->attest, digest, sig, sizeof sig, &sig_len) != ATTEST_OK)
+        return failed(s, d, r, "attest", "ATTEST_ERR_SIGN", 0, &m);
+
+    put_str(r, RESC_T_STEP, "attest");
+    uint8_t st = RESC_STATUS_DONE;
+    put(r, RESC_T_STATUS, &st, 1);
+    static const uint32_t tags[EMRTD_FILES] = {RESC_T_EF_CARDACCESS, RESC_T_EF_COM, RESC_T_DG1,
+                                               RESC_T_DG11,          RESC_T_DG14,   RESC_T_DG15,
+                                               RESC_T_EF_SOD};
+    for (int f = 0; f < EMRTD_FILES; f++)
+        if (ev->file[f].present)
+            put(r, tags[f], ev->file[f].buf, ev->file[f].len);
+    put(r, RESC_T_AA_CHALLENGE, ev->aa_challenge, sizeof ev->aa_challenge);
+    put(r, RESC_T_AA_SIGNATURE, ev->aa_signature, ev->aa_signature_len);
+    put_str(r, RESC_T_ACCESS,
+            ev->pace ? (ev->ca ? "pace+ca" : "pace") : (ev->ca ? "bac+ca" : "bac"));
+    put_str(r, RESC_T_READER_ID, s->attest.id);
+    if (s->attest.cert_len)
+        put(r, RESC_T_READER_CRT, s->attest.cert, s->attest.cert_len);
+    put_u64(r, RESC_T_COUNTER, a.counter);
+    put(r, RESC_T_SIGNATURE, sig, sig_len);
+    put_costs(r, d, s, &m);
+    end(s, d);
+    return -1;
+}
+
+/* Runs APDUs until the inspection moves to another phase, and reports the
+ * phase that finished. */
+static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
+{
+    if (!s->active)
+        return failed(s, d, r, "next", "RESC_ERR_NO_SESSION", 0, NULL);
+    if (s->cmd_len == 0)
+        return attest_and_report(s, d, r);
+
+    struct marks m;
+    mark(d, s, &m);
+    enum emrtd_phase phase = s->em.phase;
+    while (s->cmd_len && s->em.phase == phase) {
+        size_t rlen;
+        enum slot_err se =
+            slot_transmit(&d->slot, s->cmd, s->cmd_len, s->resp, sizeof s->resp, &rlen);
+        if (se != SLOT_OK)
+            return failed(s, d, r, emrtd_phase_str(phase), slot_err_str(se), 0, &m);
+        enum emrtd_err ee = emrtd_step(&s->em, s->resp, rlen, s->cmd, sizeof s->cmd, &s->cmd_len);
+        if (ee != EMRTD_OK) {
+            const char *name = emrtd_err_str(ee);
+            if (ee == EMRTD_ERR_PACE)
+                name = pace_err_str(s->em.pace_err);
+            else if (ee == EMRTD_ERR_SM)
+                name = sm_err_str(s->em.sm_err);
+            return failed(s, d, r, emrtd_phase_str(phase), name, s->em.sw, &m);
+        }
+    }
+    put_str(r, RESC_T_STEP, emrtd_phase_str(phase));
+    uint8_t st = RESC_STATUS_CONTINUE;
+    put(r, RESC_T_STATUS, &st, 1);
+    put_costs(r, d, s, &m);
+    return -1;
+}
+
+int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n, uint8_t *out,
+                   size_t cap, size_t *out_len)
+{
+    struct session *s = ctx;
+    struct report r = {.out = out, .cap = cap};
+    *out_len = 0;
+    if (n < 1)
+        return 10; /* bError: the offset of the first byte of abData */
+    switch (in[0]) {
+    case RESC_INFO:
+        put_str(&r, RESC_T_READER_ID, s->attest_ok ? s->attest.id : "");
+        if (s->attest.cert_len)
+            put(&r, RESC_T_READER_CRT, s->attest.cert, s->attest.cert_len);
+        if (s->attest_ok)
+            put(&r, RESC_T_PUBLIC_KEY, s->attest.point, sizeof s->attest.point);
+        put_u64(&r, RESC_T_COUNTER, s->attest.counter);
+        put_str(&r, RESC_T_VERSION, FIRMWARE_VERSION);
+        break;
+    case RESC_SET_CERT: {
+        struct tlv t;
+        if (!param(in + 1, n - 1, RESC_T_CERT, &t) ||
+            attest_set_cert(&s->attest, t.value, t.len) != ATTEST_OK)
+            return 11;
+        break;
+    }
+    case RESC_AUTH_BEGIN: auth_begin(s, d, in + 1, n - 1, &r); break;
+    case RESC_AUTH_NEXT: auth_next(s, d, &r); break;
+    case RESC_AUTH_ABORT:
+        if (s->active)
+            end(s, d);
+        break;
+    default: return CCID_BERROR_CMD_NOT_SUPPORTED;
+    }
+    if (r.overflow)
+        return CCID_BERROR_XFR_OVERRUN;
+    *out_len = r.pos;
+    return -1;
+}
