@@ -150,7 +150,7 @@ static enum aa_err verify_rsa(const mbedtls_pk_context *pk, const uint8_t *chall
     enum aa_hash h;
     size_t t;
 
-    if (k == 0 || k > sizeof f)
+    if (k < 2 || k > sizeof f)
         return AA_ERR_KEY;
     if (sig_len != k)
         return AA_ERR_SIGNATURE_LENGTH;

@@ -161,7 +161,7 @@ struct lds_dg15 {
     const uint8_t *spki; /* the whole SubjectPublicKeyInfo, in the caller's buffer */
     size_t spki_len;
     enum lds_key_type type;
-    size_t key_bits; /* RSA modulus or EC group order bits */
+    size_t key_bits; /* RSA modulus bits, or EC field size in bits (mbedtls_pk_get_bitlen) */
 };
 
 /*
