@@ -33,7 +33,7 @@ static size_t wrap(uint8_t *out, const uint8_t *tag, size_t tag_len, const void 
 
 static size_t make_dg1(uint8_t *out, const char *mrz)
 {
-    uint8_t inner[128];
+    uint8_t inner[256]; /* a TD3 MRZ (88) or TD1 (90) plus its 5F1F header */
     static const uint8_t t5f1f[] = {0x5F, 0x1F}, t61[] = {0x61};
     size_t n = wrap(inner, t5f1f, 2, mrz, strlen(mrz));
     return wrap(out, t61, 1, inner, n);
