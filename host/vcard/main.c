@@ -3,7 +3,13 @@
  * hawiya-vcard: the virtual eID card on a simulated card line.
  *
  *   hawiya-vcard --line PATH --personas FILE [--persona ID] [--control PATH] [--absent]
+ *                [--pki DIR]
  *
+ * --pki DIR: the test PKI's output directory (what the pki_data target makes,
+ * BUILD/pki): the card of persona ID is DIR/cards/ID (docs/pki.md); its LDS
+ * files and keys are loaded and the eMRTD application (PACE, BAC, secure
+ * messaging, AA, CA: icao_applet.c) is registered. Without it the card has
+ * only the persona's placeholder files.
  * Listens on the card-line socket for one reader (hawiya-sim-reader) and
  * plays the persona's card on it (card_line.c). The control socket takes one
  * command per line, for tests and the demo:
@@ -22,7 +28,9 @@
 #include <unistd.h>
 
 #include "card_line.h"
+#include "icao_applet.h"
 #include "persona.h"
+#include "pki_card.h"
 #include "vcard.h"
 
 static volatile sig_atomic_t stop;
@@ -85,13 +93,40 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 static struct persona persona;
 static struct vcard card;
 static struct card_line line;
+static struct pki_card pki;
+static struct icao_applet icao;
 static uint8_t inbuf[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
 
 struct vcard_state {
     const char *personas_path;
+    const char *pki_dir; /* NULL: no ICAO application */
     bool present;
     int reader_fd;
 };
+
+/* The persona's PKI card: its files into the persona, the applet over its keys. */
+static int load_pki(struct vcard_state *st, const char *id)
+{
+    char dir[4096], msg[256];
+    struct pki_card_diag diag;
+    icao_applet_wipe(&icao);
+    pki_card_free(&pki);
+    if ((size_t)snprintf(dir, sizeof dir, "%s/cards/%s", st->pki_dir, id) >= sizeof dir) {
+        fprintf(stderr, "hawiya-vcard: --pki path too long\n");
+        return -1;
+    }
+    if (pki_card_load(&pki, dir, &diag) != PKI_CARD_OK ||
+        pki_card_install(&pki, &persona, &diag) != PKI_CARD_OK) {
+        pki_card_diag_format(&diag, msg, sizeof msg);
+        fprintf(stderr, "hawiya-vcard: %s: %s\n", dir, msg);
+        return -1;
+    }
+    if (icao_applet_init(&icao, &pki, &persona, rng, NULL) != ICAO_APPLET_OK) {
+        fprintf(stderr, "hawiya-vcard: %s: no eMRTD application\n", dir);
+        return -1;
+    }
+    return 0;
+}
 
 static int load_card(struct vcard_state *st, const char *id)
 {
@@ -103,7 +138,10 @@ static int load_card(struct vcard_state *st, const char *id)
         fprintf(stderr, "hawiya-vcard: %s: %s\n", st->personas_path, msg);
         return -1;
     }
+    if (st->pki_dir && load_pki(st, id) != 0)
+        return -1;
     if (vcard_init(&card, &persona, rng, NULL) != VCARD_OK ||
+        (st->pki_dir && icao_applet_register(&icao, &card) != ICAO_APPLET_OK) ||
         card_line_init(&line, &card, &persona, st->present) != 0) {
         fprintf(stderr, "hawiya-vcard: persona '%s' does not make a card\n", id);
         return -1;
@@ -169,7 +207,7 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
 static void usage(FILE *f)
 {
     fprintf(f, "usage: hawiya-vcard --line PATH --personas FILE [--persona ID] "
-               "[--control PATH] [--absent]\n");
+               "[--control PATH] [--absent] [--pki DIR]\n");
 }
 
 int main(int argc, char **argv)
@@ -195,6 +233,8 @@ int main(int argc, char **argv)
             id = v;
         else if (!strcmp(argv[i - 1], "--control"))
             control_path = v;
+        else if (!strcmp(argv[i - 1], "--pki"))
+            st.pki_dir = v;
         else {
             usage(stderr);
             return 2;

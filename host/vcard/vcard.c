@@ -53,13 +53,33 @@ enum vcard_err vcard_register_applet(struct vcard *c, const struct vcard_applet 
     return VCARD_OK;
 }
 
+static bool card_level(const struct vcard *c, int i)
+{
+    return (c->applets[i].desc->flags & VCARD_APPLET_CARD_LEVEL) != 0;
+}
+
 static void deselect_applet(struct vcard *c)
 {
     if (c->current_applet >= 0) {
         int i = c->current_applet;
         c->current_applet = -1;
-        c->applets[i].desc->reset(c, c->applets[i].ctx);
+        if (!card_level(c, i))
+            c->applets[i].desc->reset(c, c->applets[i].ctx);
     }
+}
+
+/* Lets applet i process the command; true if it answered. */
+static bool applet_process(struct vcard *c, int i, const struct apdu *a, uint8_t *out, size_t cap,
+                           size_t *rlen, uint16_t *sw)
+{
+    size_t n = 0;
+    *sw = SW_NO_DIAGNOSIS;
+    if (c->applets[i].desc->process(c, c->applets[i].ctx, a, out, cap, &n, sw) != VCARD_APPLET_DONE)
+        return false;
+    *rlen = n <= cap ? n : 0;
+    if (n > cap)
+        *sw = SW_NO_DIAGNOSIS;
+    return true;
 }
 
 void vcard_reset(struct vcard *c)
@@ -194,6 +214,11 @@ static uint16_t dispatch(struct vcard *c, const struct apdu *a, uint8_t *out, si
     if ((a->extended && !p->extended_length) || a->nc > p->max_nc)
         return SW_WRONG_LENGTH;
 
+    uint16_t sw;
+    for (size_t i = 0; i < c->n_applets; i++)
+        if (card_level(c, (int)i) && applet_process(c, (int)i, a, out, cap, rlen, &sw))
+            return sw;
+
     if (a->cla == 0x00 && a->ins == INS_SELECT && a->p1 == 0x04 && a->nc >= 1) {
         int j = find_applet(c, a->data, a->nc);
         if (j >= 0)
@@ -202,18 +227,11 @@ static uint16_t dispatch(struct vcard *c, const struct apdu *a, uint8_t *out, si
         deselect_applet(c);
     }
 
-    if (c->current_applet >= 0) {
-        int i = c->current_applet;
-        uint16_t sw = SW_NO_DIAGNOSIS;
-        size_t n = 0;
-        if (c->applets[i].desc->process(c, c->applets[i].ctx, a, out, cap, &n, &sw) ==
-            VCARD_APPLET_DONE) {
-            *rlen = n <= cap ? n : 0;
-            return n <= cap ? sw : SW_NO_DIAGNOSIS;
-        }
-    }
+    if (c->current_applet >= 0 && !card_level(c, c->current_applet) &&
+        applet_process(c, c->current_applet, a, out, cap, rlen, &sw))
+        return sw;
 
-    uint16_t sw = check_plain_cla(a->cla);
+    sw = check_plain_cla(a->cla);
     if (sw != SW_OK)
         return sw;
     return vcard_fs_command(c, a, VFS_SEC_NONE, out, cap, rlen);

@@ -53,6 +53,16 @@ enum vcard_applet_result {
 };
 
 /*
+ * struct vcard_applet.flags: a card-level applet sees every command, whether
+ * its AID is selected or not, before the dispatcher's own SELECT by DF name,
+ * and is reset only at card reset, not when another application is
+ * selected. The ICAO applet is one: PACE runs at the MF level before the
+ * eMRTD application is selected (ICAO 9303-11 §4.2, §4.4), and its secure
+ * messaging session spans the whole card.
+ */
+#define VCARD_APPLET_CARD_LEVEL 1u
+
+/*
  * An applet: its AID and two functions. process() sees every command while
  * the applet is selected (except the SELECT by DF name that switches
  * applets); it writes at most `cap` response data bytes. reset() is called
@@ -63,6 +73,7 @@ struct vcard_applet {
     const char *name;
     uint8_t aid[VFS_AID_MAX];
     size_t aid_len;
+    unsigned flags; /* VCARD_APPLET_* */
     enum vcard_applet_result (*process)(struct vcard *c, void *ctx, const struct apdu *a,
                                         uint8_t *out, size_t cap, size_t *rlen, uint16_t *sw);
     void (*reset)(struct vcard *c, void *ctx);
