@@ -4,6 +4,7 @@
  *   hawiya-pki init --out DIR [--seed N] [--personas FILE] [--states MAR,DZA]
  *   hawiya-pki card --ca DIR --personas FILE --persona ID --out DIR
  *   hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE
+ *   hawiya-pki provision --ca DIR --reader SOCKET
  *
  * Exit status 0 on success, 1 on a failure (the error's name on stderr),
  * 2 on a usage error.
@@ -14,12 +15,14 @@
 
 #include "persona.h"
 #include "pki.h"
+#include "provision.h"
 
 static int usage(void)
 {
     fputs("usage: hawiya-pki init --out DIR [--seed N] [--personas FILE] [--states A,B]\n"
           "       hawiya-pki card --ca DIR --personas FILE --persona ID --out DIR\n"
-          "       hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE\n",
+          "       hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE\n"
+          "       hawiya-pki provision --ca DIR --reader SOCKET\n",
           stderr);
     return 2;
 }
@@ -152,6 +155,15 @@ static int cmd_reader(int argc, char **argv)
     return e == PKI_OK ? 0 : fail("reader", e);
 }
 
+static int cmd_provision(int argc, char **argv)
+{
+    static const char *const names[] = {"--ca", "--reader"};
+    const char *v[2] = {NULL, NULL};
+    if (!get_opts(argc, argv, names, v, 2) || !v[0] || !v[1])
+        return usage();
+    return pki_provision(v[0], v[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -162,5 +174,7 @@ int main(int argc, char **argv)
         return cmd_card(argc, argv);
     if (strcmp(argv[1], "reader") == 0)
         return cmd_reader(argc, argv);
+    if (strcmp(argv[1], "provision") == 0)
+        return cmd_provision(argc, argv);
     return usage();
 }
