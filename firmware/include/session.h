@@ -36,6 +36,7 @@ struct session {
     char mrz[64];
     size_t mrz_len;
     bool no_ca;
+    unsigned apdus; /* exchanged with the card in this session */
     uint8_t cmd[SESSION_CMD_MAX];
     size_t cmd_len;
     uint8_t resp[SESSION_RESP_MAX];

@@ -66,7 +66,7 @@ static void mark(const struct ccid_device *d, const struct session *s, struct ma
     m->now = hal_now_ns();
     m->line = d->slot.line.busy_ns;
     m->cpu = hal_cpu_ns();
-    m->apdus = s->em.apdus;
+    m->apdus = s->apdus;
 }
 
 static void put_costs(struct report *r, const struct ccid_device *d, const struct session *s,
@@ -75,7 +75,7 @@ static void put_costs(struct report *r, const struct ccid_device *d, const struc
     put_u64(r, RESC_T_LINE_NS, d->slot.line.busy_ns - m->line);
     put_u64(r, RESC_T_ELAPSED_NS, hal_now_ns() - m->now);
     put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - m->cpu);
-    uint8_t n[2] = {(uint8_t)((s->em.apdus - m->apdus) >> 8), (uint8_t)(s->em.apdus - m->apdus)};
+    uint8_t n[2] = {(uint8_t)((s->apdus - m->apdus) >> 8), (uint8_t)(s->apdus - m->apdus)};
     put(r, RESC_T_APDUS, n, 2);
 }
 
@@ -129,6 +129,7 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     }
     s->no_ca = param(p, n, RESC_T_FLAGS, &fl) && fl.len == 1 && (fl.value[0] & RESC_FLAG_NO_CA);
     s->active = true;
+    s->apdus = 0;
 
     /* A cold reset: whatever the card did before is gone. */
     struct marks m;
@@ -243,6 +244,7 @@ static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
         size_t rlen;
         enum slot_err se =
             slot_transmit(&d->slot, s->cmd, s->cmd_len, s->resp, sizeof s->resp, &rlen);
+        s->apdus++;
         if (se != SLOT_OK)
             return failed(s, d, r, emrtd_phase_str(phase), slot_err_str(se), 0, &m);
         enum emrtd_err ee = emrtd_step(&s->em, s->resp, rlen, s->cmd, sizeof s->cmd, &s->cmd_len);
