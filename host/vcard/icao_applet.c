@@ -196,11 +196,37 @@ static uint16_t chip_authentication(struct icao_applet *ia, const struct apdu *a
                                     size_t cap, size_t *rlen)
 {
     size_t raw_len, rr;
+    /* Every CA command carries data; ca_card_process is not handed empty ones
+     * (its GENERAL AUTHENTICATE does pointer arithmetic on the NULL data). */
+    if (a->nc == 0)
+        return SW_WRONG_DATA;
     if (apdu_encode(a, ia->raw, sizeof ia->raw, &raw_len) != APDU_OK)
         return SW_WRONG_LENGTH;
     ca_card_process(&ia->ca, ia->raw, raw_len, ia->rraw, sizeof ia->rraw, &rr);
     wipe(ia->raw, sizeof ia->raw);
     return take_response(ia->rraw, rr, out, cap, rlen);
+}
+
+/*
+ * Bytes of a response once wrapped (9303-11 §9.8): DO'87' (01 || padded
+ * cryptogram; DO'85' without the 01 for odd INS), DO'99' (4), DO'8E' (10).
+ */
+static size_t wrapped_len(size_t n, size_t block, bool odd)
+{
+    if (n == 0)
+        return 4 + 10;
+    size_t body = (n / block + 1) * block + (odd ? 0 : 1);
+    size_t len_len = body < 0x80 ? 1 : body < 0x100 ? 2 : body < 0x10000 ? 3 : 4;
+    return 1 + len_len + body + 4 + 10;
+}
+
+/* The most plain bytes (at most `max`) whose wrapped response fits in cap. */
+static size_t sm_room(size_t max, size_t cap, size_t block, bool odd)
+{
+    size_t n = max;
+    while (n > 0 && wrapped_len(n, block, odd) > cap)
+        n--;
+    return n;
 }
 
 static enum vcard_applet_result protected_command(struct icao_applet *ia, struct vcard *c,
@@ -218,10 +244,8 @@ static enum vcard_applet_result protected_command(struct icao_applet *ia, struct
         end_session(ia);
         return VCARD_APPLET_DONE;
     }
-    /* Room for the plain answer once wrapped (DO'87' padding, DO'99', DO'8E'). */
-    size_t data_cap = cap > SM_OVERHEAD ? cap - SM_OVERHEAD : 0;
-    if (data_cap > sizeof ia->data)
-        data_cap = sizeof ia->data;
+    size_t data_cap = sm_room(cap < sizeof ia->data ? cap : sizeof ia->data, cap, ia->sm.block,
+                              (in.ins & 1) != 0);
     switch (in.ins) {
     case INS_SELECT:
     case INS_READ_BINARY:

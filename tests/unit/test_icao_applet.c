@@ -172,6 +172,9 @@ static size_t read_sm(struct env *e, uint8_t sfi, uint8_t *out, size_t cap)
     else
         total = 4 + ((size_t)out[2] << 8 | out[3]);
     assert_true(total <= cap);
+    /* Le 223 fits a short response under either cipher: the card sends it all. */
+    if (total >= 223)
+        assert_int_equal(n, 223);
     size_t got = n < total ? n : total;
     while (got < total) {
         a.p1 = (uint8_t)(got >> 8);
