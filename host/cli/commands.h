@@ -20,5 +20,6 @@ int cmd_status(int argc, char **argv);
 int cmd_readers(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_auth(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -15,6 +15,10 @@ static const struct cli_command commands[] = {
      "--challenge B64URL --origin URL [--can N|-] [--reader NAME] [--timeout-ms N] "
      "[--socket PATH]",
      cmd_auth},
+    {"verify",
+     "--csca DIR --reader-ca FILE --challenge B64URL --origin URL [--now YYYYMMDDhhmmssZ] "
+     "< assertion.json",
+     cmd_verify},
 };
 
 static int usage(FILE *f)

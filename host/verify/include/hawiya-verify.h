@@ -1,0 +1,179 @@
+/*
+ * libhawiya-verify: the platform server's check of a Hawiya identity
+ * assertion (docs/assertion.md), and the builder the bridge uses to write
+ * one, so that both sides share a single definition of the format.
+ *
+ * An assertion carries standard evidence: the ICAO Doc 9303-10 LDS files
+ * read from the card (EF.COM, DG1, DG11, DG14, DG15, EF.SOD), the card's
+ * Active Authentication signature (9303-11 §6.1) over a challenge bound to
+ * the platform's challenge, the origin and DG1 (hawiya/assertion.h), and the
+ * reader's ECDSA P-256 attestation over all of it with its X.509 device
+ * certificate. hv_verify() runs passive authentication (9303-11 §5.1), the
+ * MRZ check digits (9303-3 §4.9), Active Authentication and the reader
+ * checks, in a fixed order, and names the first failure.
+ *
+ * Thread safety: a struct hv_trust may be shared by concurrent hv_verify()
+ * calls once loaded; nothing else is global.
+ */
+#ifndef HAWIYA_VERIFY_H
+#define HAWIYA_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HV_FORMAT           "hawiya-assertion/1"
+#define HV_MAX_ASSERTION    (1024u * 1024u) /* bytes of JSON hv_verify accepts */
+#define HV_CHALLENGE_MIN    32
+#define HV_CHALLENGE_MAX    64
+#define HV_READER_ID_MAX    64
+#define HV_MAX_COUNTER      9007199254740991ull /* 2^53 - 1: exact as a JSON number */
+#define HV_DIGEST_LEN       32
+#define HV_AA_CHALLENGE_LEN 8
+
+enum hv_err {
+    HV_OK = 0,
+    HV_ERR_ARGUMENT,           /* a NULL or out-of-range argument, unreadable trust files */
+    HV_ERR_MEMORY,             /* allocation failed */
+    HV_ERR_FORMAT,             /* not JSON, or a field missing, of the wrong type or encoding */
+    HV_ERR_VERSION,            /* "format" is not "hawiya-assertion/1" */
+    HV_ERR_CHALLENGE,          /* not the challenge the platform expects (a replay) */
+    HV_ERR_ORIGIN,             /* not the origin the platform expects */
+    HV_ERR_SOD_MALFORMED,      /* EF.SOD does not parse */
+    HV_ERR_DS_UNTRUSTED,       /* the Document Signer does not chain to a given CSCA */
+    HV_ERR_CERT_EXPIRED,       /* a CSCA, DS, reader or reader CA certificate is past notAfter */
+    HV_ERR_CERT_NOT_YET_VALID, /* ... or before notBefore */
+    HV_ERR_SOD_SIGNATURE,      /* the SOD signature (or its messageDigest) does not verify */
+    HV_ERR_DG_HASH,            /* a data group has no hash or the wrong hash (failed_dg) */
+    HV_ERR_DG1,                /* DG1 does not parse or an MRZ check digit fails */
+    HV_ERR_LDS,                /* DG11, DG14 or DG15 does not parse */
+    HV_ERR_IDENTITY,           /* "identity" is not exactly what DG1 (and DG11) say */
+    HV_ERR_AA_CHALLENGE,       /* aa_challenge is not SHA-256(challenge||origin||DG1)[0..8) */
+    HV_ERR_AA_SIGNATURE,       /* the card's signature does not verify with DG15 / DG14 */
+    HV_ERR_READER_UNTRUSTED,   /* the reader certificate does not chain to a reader CA */
+    HV_ERR_READER_SIGNATURE,   /* the reader's signature does not verify */
+};
+
+/* The enumerator's name, e.g. "HV_ERR_DG_HASH". */
+const char *hv_err_str(enum hv_err e);
+
+/* A UTC instant, compared with certificate validity. */
+struct hv_time {
+    int year, mon, day, hour, min, sec;
+};
+
+/* "YYYYMMDDhhmmssZ" -> t; HV_ERR_ARGUMENT if malformed. */
+enum hv_err hv_time_parse(const char *s, struct hv_time *t);
+/* The system clock. */
+enum hv_err hv_time_now(struct hv_time *t);
+
+/* RFC 4648 §5 base64url, '=' padding optional; HV_ERR_FORMAT on bad input. */
+enum hv_err hv_base64url_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n);
+
+/* --- trust anchors ------------------------------------------------------- */
+
+struct hv_trust; /* opaque: CSCA certificates and reader CA certificates */
+
+struct hv_trust *hv_trust_new(void);
+void hv_trust_free(struct hv_trust *t);
+
+/*
+ * Adds certificates from DER or PEM bytes (a PEM file may hold several).
+ * CSCA: certificates that are not CAs (basicConstraints cA) are skipped, so
+ * a directory may also hold Document Signers. Reader CA: every certificate
+ * must be a CA. err_msg (may be NULL) receives a reason on failure.
+ */
+enum hv_err hv_trust_add_csca(struct hv_trust *t, const uint8_t *buf, size_t len);
+enum hv_err hv_trust_add_reader_ca(struct hv_trust *t, const uint8_t *buf, size_t len);
+/* Every *.der, *.pem, *.crt and *.cer file of dir; at least one CSCA must result. */
+enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *dir, char *err_msg, size_t cap);
+enum hv_err hv_trust_load_reader_ca_file(struct hv_trust *t, const char *path, char *err_msg,
+                                         size_t cap);
+size_t hv_trust_n_csca(const struct hv_trust *t);
+size_t hv_trust_n_reader_ca(const struct hv_trust *t);
+
+/* --- identity ------------------------------------------------------------ */
+
+/*
+ * The identity object of an assertion, from DG1 (and DG11 when dg11 is not
+ * NULL): MRZ fields with the '<' fillers removed and inner '<' as spaces,
+ * dates as the MRZ's YYMMDD, sex "M" / "F" / "X"; DG11 text as written.
+ * NULL if DG1 (or a given DG11) does not parse; the caller cJSON_Delete()s.
+ */
+cJSON *hv_identity_from_lds(const uint8_t *dg1, size_t dg1_len, const uint8_t *dg11,
+                            size_t dg11_len);
+
+/* --- building an assertion (the bridge) ------------------------------------ */
+
+struct hv_bytes {
+    const uint8_t *p;
+    size_t len; /* 0: absent */
+};
+
+struct hv_evidence {
+    struct hv_bytes challenge; /* the platform's 32..64 bytes */
+    const char *origin;
+    struct hv_bytes ef_com, dg1, dg11, dg14, dg15, ef_sod, ef_cardaccess;
+    struct hv_bytes aa_signature;
+    const char *aa_algorithm;           /* NULL: derived from DG14 / DG15 (hv_aa_algorithm) */
+    const char *reader_id;              /* 1..64 characters of A-Z a-z 0-9 - _ . */
+    struct hv_bytes reader_certificate; /* DER */
+    uint64_t counter;                   /* <= HV_MAX_COUNTER */
+    struct hv_bytes reader_signature;   /* DER ECDSA over hv_reader_digest(); may be empty
+                                           for hv_reader_digest() itself */
+};
+
+/* aa_challenge = SHA-256(challenge || origin || DG1)[0..8) (hawiya/assertion.h). */
+enum hv_err hv_aa_challenge(const struct hv_evidence *ev, uint8_t out[HV_AA_CHALLENGE_LEN]);
+
+/* The digest the reader signs (assertion_tbs_digest of hawiya/assertion.h). */
+enum hv_err hv_reader_digest(const struct hv_evidence *ev, uint8_t out[HV_DIGEST_LEN]);
+
+/*
+ * The aa_algorithm name for this card: "ecdsa-plain-SHA256" etc. for an EC
+ * DG15 key (the hash named by DG14's ActiveAuthenticationInfo), or
+ * "rsa-iso9796-2" for RSA (the hash is named by the signature's trailer).
+ */
+enum hv_err hv_aa_algorithm(const uint8_t *dg14, size_t dg14_len, const uint8_t *dg15,
+                            size_t dg15_len, char *out, size_t cap);
+
+/* The assertion as compact JSON in *json (malloc'd; free()). */
+enum hv_err hv_assertion_build(const struct hv_evidence *ev, char **json);
+
+/* --- verifying an assertion (the platform) ---------------------------------- */
+
+struct hv_options {
+    const struct hv_trust *trust;
+    const uint8_t *challenge; /* the challenge this platform issued */
+    size_t challenge_len;
+    const char *origin; /* the origin it expects */
+    struct hv_time now; /* for certificate validity */
+};
+
+struct hv_result {
+    enum hv_err err;
+    char message[256];   /* a human-readable reason, "" on success */
+    unsigned failed_dg;  /* HV_ERR_DG_HASH: the data group */
+    char *identity_json; /* HV_OK: the verified identity, compact JSON (malloc'd) */
+    char reader_id[HV_READER_ID_MAX + 1]; /* HV_OK: the attesting reader */
+    uint64_t counter;                     /* HV_OK: its counter */
+};
+
+/*
+ * Verifies json[0..len) (docs/assertion.md, "Checks"), stopping at the first
+ * failure; returns res->err. Call hv_result_free() afterwards either way.
+ */
+enum hv_err hv_verify(const char *json, size_t len, const struct hv_options *opt,
+                      struct hv_result *res);
+void hv_result_free(struct hv_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

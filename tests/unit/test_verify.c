@@ -1,0 +1,770 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+
+#include "hawiya-verify.h"
+#include "hawiya/aa.h"
+#include "hawiya/sod.h"
+
+/*
+ * Assertions built from the test PKI (`pki_data`, docs/pki.md: seed 9303,
+ * test "now" 2026-01-01T00:00:00Z): each persona's card files, the card's
+ * AA signature by aa_card_sign() with its aa_key.der, and a reader whose
+ * P-256 key comes from a fixed-seed CTR_DRBG. The good reader certificate is
+ * issued by `hawiya-pki reader` (the real issuing path); the short-lived and
+ * rogue ones are issued in-process with mbedTLS (the reader CA's key, or a
+ * rogue CA's), because hawiya-pki only issues the 2025..2045 profile.
+ * Expected identity values are the default persona's holder in
+ * tests/data/personas.json, whose MRZ pki writes (9303-5 TD1).
+ * Each good assertion is also written to $HAWIYA_VERIFY_OUT for the CLI test.
+ */
+
+#define ORIGIN "https://record.example"
+
+static const char *pki_dir, *pki_tool, *out_dir;
+static const struct hv_time test_now = {2026, 1, 1, 0, 0, 0};
+
+static int fixed_entropy(void *ctx, unsigned char *out, size_t n)
+{
+    unsigned *counter = ctx;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)(*counter + i * 7);
+    (*counter)++;
+    return 0;
+}
+
+struct rng {
+    unsigned counter;
+    mbedtls_ctr_drbg_context drbg;
+};
+
+static void rng_init(struct rng *r, const char *label)
+{
+    r->counter = 1;
+    mbedtls_ctr_drbg_init(&r->drbg);
+    assert_int_equal(mbedtls_ctr_drbg_seed(&r->drbg, fixed_entropy, &r->counter,
+                                           (const unsigned char *)label, strlen(label)),
+                     0);
+}
+
+static void load(const char *path, uint8_t **buf, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s (built by the pki_data target)", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long len = ftell(f);
+    assert_true(len >= 0);
+    rewind(f);
+    *buf = malloc((size_t)len + 1);
+    assert_non_null(*buf);
+    assert_int_equal(fread(*buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+}
+
+static void save(const char *name, const char *text)
+{
+    char path[1024];
+    if (!out_dir)
+        return;
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+struct card {
+    uint8_t *f[8];
+    size_t n[8];
+    mbedtls_pk_context aa_key;
+};
+enum { C_COM, C_DG1, C_DG11, C_DG14, C_DG15, C_SOD, C_CARDACCESS, C_AA_KEY };
+static const char *const card_files[] = {"com.bin",  "dg1.bin", "dg11.bin",       "dg14.bin",
+                                         "dg15.bin", "sod.bin", "cardaccess.bin", "aa_key.der"};
+
+static void card_load(struct card *c, const char *persona)
+{
+    char path[1024];
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < 8; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/cards/%s/%s", pki_dir, persona, card_files[i]);
+        if (i == C_CARDACCESS && stat(path, &st) != 0)
+            continue; /* bac-only */
+        load(path, &c->f[i], &c->n[i]);
+    }
+    mbedtls_pk_init(&c->aa_key);
+    assert_int_equal(mbedtls_pk_parse_key(&c->aa_key, c->f[C_AA_KEY], c->n[C_AA_KEY], NULL, 0), 0);
+}
+
+static void card_free(struct card *c)
+{
+    for (size_t i = 0; i < 8; i++)
+        free(c->f[i]);
+    mbedtls_pk_free(&c->aa_key);
+}
+
+static uint8_t challenge[32], other_challenge[32];
+static mbedtls_pk_context reader_key, rogue_ca_key;
+static uint8_t *reader_cert; /* from hawiya-pki reader */
+static size_t reader_cert_len;
+static struct hv_trust *trust;
+
+static void gen_p256(mbedtls_pk_context *pk, const char *label)
+{
+    struct rng r;
+    rng_init(&r, label);
+    mbedtls_pk_init(pk);
+    assert_int_equal(mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
+    assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk),
+                                         mbedtls_ctr_drbg_random, &r.drbg),
+                     0);
+    mbedtls_ctr_drbg_free(&r.drbg);
+}
+
+/* A reader certificate issued in-process (see the comment at the top). */
+static size_t issue_reader_cert(mbedtls_pk_context *issuer_key, const char *issuer,
+                                const char *not_before, const char *not_after, const char *id,
+                                uint8_t *out, size_t cap)
+{
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    struct rng r;
+    char subject[128];
+    uint8_t buf[2048];
+    snprintf(subject, sizeof subject, "C=UT,O=Hawiya Test Readers,CN=%s", id);
+    rng_init(&r, "issue");
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    assert_int_equal(mbedtls_mpi_lset(&serial, 4242), 0);
+    mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+    assert_int_equal(mbedtls_x509write_crt_set_serial(&w, &serial), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_validity(&w, not_before, not_after), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_issuer_name(&w, issuer), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_subject_name(&w, subject), 0);
+    mbedtls_x509write_crt_set_subject_key(&w, &reader_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, issuer_key);
+    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+    assert_int_equal(mbedtls_x509write_crt_set_basic_constraints(&w, 0, -1), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_key_usage(&w, MBEDTLS_X509_KU_DIGITAL_SIGNATURE), 0);
+    int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, mbedtls_ctr_drbg_random, &r.drbg);
+    assert_true(n > 0 && (size_t)n <= cap);
+    memcpy(out, buf + sizeof buf - n, (size_t)n);
+    mbedtls_x509write_crt_free(&w);
+    mbedtls_mpi_free(&serial);
+    mbedtls_ctr_drbg_free(&r.drbg);
+    return (size_t)n;
+}
+
+static int setup(void **state)
+{
+    char path[1024], cmd[4096];
+    pki_dir = getenv("HAWIYA_PKI_DIR");
+    pki_tool = getenv("HAWIYA_PKI");
+    out_dir = getenv("HAWIYA_VERIFY_OUT");
+    if (!pki_dir || !pki_tool) {
+        fprintf(stderr, "HAWIYA_PKI_DIR and HAWIYA_PKI must be set (see tests/CMakeLists.txt)\n");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof challenge; i++) {
+        challenge[i] = (uint8_t)i;
+        other_challenge[i] = (uint8_t)(0xFF - i);
+    }
+    gen_p256(&reader_key, "reader sim-0001");
+    gen_p256(&rogue_ca_key, "rogue reader CA");
+
+    /* The reader's public key to a file, certified by `hawiya-pki reader`. */
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    if (out_dir)
+        mkdir(out_dir, 0755);
+    unsigned char pem[1024];
+    assert_int_equal(mbedtls_pk_write_pubkey_pem(&reader_key, pem, sizeof pem), 0);
+    snprintf(path, sizeof path, "%s/reader-pub.pem", tmp);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs((const char *)pem, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "'%s' reader --ca '%s/ca' --pubkey '%s' --id sim-0001 --out '%s/%s'",
+             pki_tool, pki_dir, path, tmp, "reader-sim-0001.der");
+    if (system(cmd) != 0) {
+        fprintf(stderr, "failed: %s\n", cmd);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/reader-sim-0001.der", tmp);
+    load(path, &reader_cert, &reader_cert_len);
+
+    char msg[256];
+    trust = hv_trust_new();
+    assert_non_null(trust);
+    snprintf(path, sizeof path, "%s/ca/csca.pem", pki_dir);
+    uint8_t *b;
+    size_t n;
+    load(path, &b, &n);
+    assert_int_equal(hv_trust_add_csca(trust, b, n), HV_OK);
+    free(b);
+    assert_int_equal(hv_trust_n_csca(trust), 2); /* MAR and DZA */
+    snprintf(path, sizeof path, "%s/ca/reader-ca.pem", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(trust, path, msg, sizeof msg), HV_OK);
+    assert_int_equal(hv_trust_n_reader_ca(trust), 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    hv_trust_free(trust);
+    free(reader_cert);
+    mbedtls_pk_free(&reader_key);
+    mbedtls_pk_free(&rogue_ca_key);
+    return 0;
+}
+
+/* How to build one assertion; zero fields mean "as a genuine reader would". */
+struct recipe {
+    const char *persona;
+    mbedtls_pk_context *aa_key; /* another card's AA key */
+    const uint8_t *cert;        /* another reader certificate */
+    size_t cert_len;
+    const char *reader_id;          /* default "sim-0001" */
+    uint64_t signed_counter;        /* the reader signs this counter ... */
+    bool sign_other_counter;        /* ... instead of the one in the JSON */
+    void (*tamper)(struct card *c); /* change the card files before anything is signed */
+};
+
+static struct hv_options options(void)
+{
+    return (struct hv_options){trust, challenge, sizeof challenge, ORIGIN, test_now};
+}
+
+static uint8_t last_digest[HV_DIGEST_LEN], last_sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+static size_t last_sig_len;
+
+static char *build(const struct recipe *rc)
+{
+    struct card c;
+    card_load(&c, rc->persona ? rc->persona : "default");
+    if (rc->tamper)
+        rc->tamper(&c);
+    struct hv_evidence ev = {
+        .challenge = {challenge, sizeof challenge},
+        .origin = ORIGIN,
+        .ef_com = {c.f[C_COM], c.n[C_COM]},
+        .dg1 = {c.f[C_DG1], c.n[C_DG1]},
+        .dg11 = {c.f[C_DG11], c.n[C_DG11]},
+        .dg14 = {c.f[C_DG14], c.n[C_DG14]},
+        .dg15 = {c.f[C_DG15], c.n[C_DG15]},
+        .ef_sod = {c.f[C_SOD], c.n[C_SOD]},
+        .ef_cardaccess = {c.f[C_CARDACCESS], c.n[C_CARDACCESS]},
+        .reader_id = rc->reader_id ? rc->reader_id : "sim-0001",
+        .reader_certificate = {rc->cert ? rc->cert : reader_cert,
+                               rc->cert ? rc->cert_len : reader_cert_len},
+        .counter = 7,
+    };
+    /* The card signs aa_challenge (INTERNAL AUTHENTICATE), ecdsa-plain-SHA256 per its DG14. */
+    uint8_t aa[HV_AA_CHALLENGE_LEN], aa_sig[132], digest[HV_DIGEST_LEN],
+        sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    size_t aa_sig_len, sig_len;
+    struct rng r;
+    assert_int_equal(hv_aa_challenge(&ev, aa), HV_OK);
+    rng_init(&r, "card");
+    mbedtls_pk_context *k = rc->aa_key ? rc->aa_key : &c.aa_key;
+    assert_int_equal(aa_card_sign(mbedtls_pk_ec(*k), aa, sizeof aa, AA_HASH_SHA256,
+                                  mbedtls_ctr_drbg_random, &r.drbg, aa_sig, sizeof aa_sig,
+                                  &aa_sig_len),
+                     AA_OK);
+    ev.aa_signature = (struct hv_bytes){aa_sig, aa_sig_len};
+    /* The reader signs the digest of everything (with another counter if asked). */
+    ev.counter = rc->sign_other_counter ? rc->signed_counter : 7;
+    assert_int_equal(hv_reader_digest(&ev, digest), HV_OK);
+    ev.counter = 7;
+    assert_int_equal(mbedtls_pk_sign(&reader_key, MBEDTLS_MD_SHA256, digest, sizeof digest, sig,
+                                     &sig_len, mbedtls_ctr_drbg_random, &r.drbg),
+                     0);
+    ev.reader_signature = (struct hv_bytes){sig, sig_len};
+    memcpy(last_digest, digest, sizeof digest);
+    memcpy(last_sig, sig, sig_len);
+    last_sig_len = sig_len;
+    char *json = NULL;
+    assert_int_equal(hv_assertion_build(&ev, &json), HV_OK);
+    assert_non_null(json);
+    mbedtls_ctr_drbg_free(&r.drbg);
+    card_free(&c);
+    return json;
+}
+
+static enum hv_err verify_with(const char *json, const struct hv_options *opt,
+                               struct hv_result *res)
+{
+    enum hv_err e = hv_verify(json, strlen(json), opt, res);
+    assert_int_equal(e, res->err);
+    assert_string_equal(hv_err_str(e), hv_err_str(res->err));
+    if (e == HV_OK)
+        assert_non_null(res->identity_json);
+    else
+        assert_null(res->identity_json);
+    return e;
+}
+
+static void expect(const char *json, const struct hv_options *opt, enum hv_err want)
+{
+    struct hv_result res;
+    enum hv_err e = verify_with(json, opt, &res);
+    if (e != want)
+        fail_msg("got %s (%s), want %s", hv_err_str(e), res.message, hv_err_str(want));
+    if (e != HV_OK)
+        assert_true(res.message[0] != '\0');
+    hv_result_free(&res);
+}
+
+static void expect_recipe(const struct recipe *rc, enum hv_err want)
+{
+    char *json = build(rc);
+    struct hv_options opt = options();
+    expect(json, &opt, want);
+    free(json);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    assert_true(cJSON_IsString(v));
+    return v->valuestring;
+}
+
+static void good_assertion(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    save("good.json", json);
+    struct hv_options opt = options();
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_OK);
+    assert_string_equal(res.message, "");
+    assert_string_equal(res.reader_id, "sim-0001");
+    assert_int_equal(res.counter, 7);
+    cJSON *id = cJSON_Parse(res.identity_json);
+    assert_non_null(id);
+    /* tests/data/personas.json, persona "default" */
+    assert_string_equal(str(id, "document_type"), "ID");
+    assert_string_equal(str(id, "issuing_state"), "MAR");
+    assert_string_equal(str(id, "document_number"), "AB1234567");
+    assert_string_equal(str(id, "surname"), "BENALI");
+    assert_string_equal(str(id, "given_names"), "MOHAMED AMINE");
+    assert_string_equal(str(id, "nationality"), "MAR");
+    assert_string_equal(str(id, "birth_date"), "900115");
+    assert_string_equal(str(id, "sex"), "M");
+    assert_string_equal(str(id, "expiry_date"), "310514");
+    /* DG11 as hawiya-pki writes it: 5F0E "surname<<given names" in UTF-8, 5F10, 5F2B */
+    assert_string_equal(str(id, "full_name"), "بن علي<<محمد أمين");
+    assert_string_equal(str(id, "personal_number"), "BE123456");
+    assert_string_equal(str(id, "full_date_of_birth"), "19900115");
+    assert_int_equal(cJSON_GetArraySize(id), 12);
+    cJSON_Delete(id);
+    hv_result_free(&res);
+
+    /* The assertion itself: the format, the algorithm and the challenge as base64url. */
+    cJSON *a = cJSON_Parse(json);
+    assert_string_equal(str(a, "format"), "hawiya-assertion/1");
+    assert_string_equal(str(a, "aa_algorithm"), "ecdsa-plain-SHA256");
+    /* RFC 4648 §5 of 00 01 .. 1F, unpadded (Python: base64.urlsafe_b64encode) */
+    assert_string_equal(str(a, "challenge"), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+    cJSON_Delete(a);
+    free(json);
+}
+
+/* The other personas with no flaw verify too, and bac-only without EF.CardAccess. */
+static void good_other_personas(void **state)
+{
+    static const char *const ok[] = {"algeria", "morocco-cnie", "bac-only"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char *json = build(&(struct recipe){.persona = ok[i]});
+        struct hv_options opt = options();
+        expect(json, &opt, HV_OK);
+        if (!strcmp(ok[i], "bac-only"))
+            assert_null(strstr(json, "\"ef_cardaccess\""));
+        free(json);
+    }
+}
+
+/* The reader's signature checked by OpenSSL over the same digest, as any platform could. */
+static void reader_signature_openssl(void **state)
+{
+    char path[1024], cmd[4096];
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    if (system("openssl version >/dev/null 2>&1") != 0)
+        skip();
+    free(build(&(struct recipe){0}));
+    const struct {
+        const char *name;
+        const uint8_t *p;
+        size_t n;
+    } files[] = {{"reader-digest.bin", last_digest, sizeof last_digest},
+                 {"reader-sig.der", last_sig, last_sig_len}};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmp, files[i].name);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(files[i].p, 1, files[i].n, f), files[i].n);
+        fclose(f);
+    }
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl x509 -inform DER -in reader-sim-0001.der -pubkey -noout "
+             "> reader-cert-pub.pem && openssl pkeyutl -verify -pubin -inkey reader-cert-pub.pem "
+             "-in reader-digest.bin -sigfile reader-sig.der >/dev/null",
+             tmp);
+    assert_int_equal(system(cmd), 0);
+    last_digest[0] ^= 1; /* and OpenSSL is not saying yes to everything */
+    snprintf(path, sizeof path, "%s/reader-digest.bin", tmp);
+    FILE *f = fopen(path, "wb");
+    fwrite(last_digest, 1, sizeof last_digest, f);
+    fclose(f);
+    assert_int_not_equal(system(cmd), 0);
+}
+
+/* --- one test per failure ---------------------------------------------------- */
+
+static void flip_sod_signature(struct card *c)
+{
+    struct sod s;
+    assert_int_equal(sod_parse(c->f[C_SOD], c->n[C_SOD], &s), SOD_OK);
+    size_t off = (size_t)(s.signature - c->f[C_SOD]) + s.signature_len - 1;
+    c->f[C_SOD][off] ^= 0x01;
+}
+
+static void forged_sod(void **state)
+{
+    expect_recipe(&(struct recipe){.tamper = flip_sod_signature}, HV_ERR_SOD_SIGNATURE);
+}
+
+static void alter_dg1_name(struct card *c)
+{
+    uint8_t *p = NULL;
+    for (size_t i = 0; !p && i + 6 <= c->n[C_DG1]; i++)
+        if (!memcmp(c->f[C_DG1] + i, "BENALI", 6))
+            p = c->f[C_DG1] + i;
+    assert_non_null(p);
+    p[5] = 'Y'; /* BENALY: the name is under no check digit in TD1 */
+}
+
+static void altered_dg1(void **state)
+{
+    char *json = build(&(struct recipe){.tamper = alter_dg1_name});
+    struct hv_options opt = options();
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_ERR_DG_HASH);
+    assert_int_equal(res.failed_dg, 1);
+    hv_result_free(&res);
+    save("bad-dg1.json", json);
+    free(json);
+}
+
+static char *with_identity_field(const char *json, const char *key, const char *value)
+{
+    cJSON *a = cJSON_Parse(json);
+    cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "identity");
+    if (cJSON_GetObjectItemCaseSensitive(id, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(id, key, cJSON_CreateString(value));
+    else
+        cJSON_AddStringToObject(id, key, value);
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+static void altered_identity(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    char *bad = with_identity_field(json, "given_names", "MOHAMED AMIN");
+    expect(bad, &opt, HV_ERR_IDENTITY);
+    save("bad-identity.json", bad);
+    free(bad);
+    bad = with_identity_field(json, "title", "DR"); /* a field DG11 does not hold */
+    expect(bad, &opt, HV_ERR_IDENTITY);
+    free(bad);
+    /* A second "surname" (two parsers could read different ones). */
+    const char *at = strstr(json, "\"surname\":\"BENALI\"");
+    assert_non_null(at);
+    size_t pre = (size_t)(at - json);
+    bad = malloc(strlen(json) + 32);
+    memcpy(bad, json, pre);
+    strcpy(bad + pre, "\"surname\":\"OTHER\",");
+    strcat(bad, at);
+    expect(bad, &opt, HV_ERR_IDENTITY);
+    free(bad);
+    free(json);
+}
+
+static void wrong_origin(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    opt.origin = "https://evil.example";
+    expect(json, &opt, HV_ERR_ORIGIN);
+    free(json);
+}
+
+static void replayed_challenge(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    opt.challenge = other_challenge;
+    expect(json, &opt, HV_ERR_CHALLENGE);
+    free(json);
+}
+
+static void aa_from_another_card(void **state)
+{
+    struct card algeria;
+    card_load(&algeria, "algeria");
+    expect_recipe(&(struct recipe){.aa_key = &algeria.aa_key}, HV_ERR_AA_SIGNATURE);
+    card_free(&algeria);
+}
+
+static void bad_aa_key_persona(void **state)
+{
+    expect_recipe(&(struct recipe){.persona = "bad-aa-key"}, HV_ERR_AA_SIGNATURE);
+}
+
+static void aa_challenge_altered(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    cJSON *a = cJSON_Parse(json);
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "aa_challenge", cJSON_CreateString("AAAAAAAAAAA="));
+    char *bad = cJSON_PrintUnformatted(a);
+    struct hv_options opt = options();
+    expect(bad, &opt, HV_ERR_AA_CHALLENGE);
+    cJSON_Delete(a);
+    free(bad);
+    free(json);
+}
+
+static void untrusted_reader(void **state)
+{
+    uint8_t cert[2048];
+    size_t n = issue_reader_cert(&rogue_ca_key,
+                                 "C=UT,O=Hawiya Test Readers,CN=Hawiya Test Reader Manufacturer CA",
+                                 "20250101000000", "20450101000000", "sim-0001", cert, sizeof cert);
+    char *json = build(&(struct recipe){.cert = cert, .cert_len = n});
+    struct hv_options opt = options();
+    expect(json, &opt, HV_ERR_READER_UNTRUSTED);
+    save("bad-reader.json", json);
+    free(json);
+    /* The genuine certificate of sim-0001 presented by "sim-0002". */
+    expect_recipe(&(struct recipe){.reader_id = "sim-0002"}, HV_ERR_READER_UNTRUSTED);
+}
+
+static void expired_certificates(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    /* After ds-MAR's notAfter (2036-01-01), before the CSCA's (2040-01-01). */
+    opt.now = (struct hv_time){2036, 1, 1, 0, 0, 1};
+    expect(json, &opt, HV_ERR_CERT_EXPIRED);
+    opt.now = (struct hv_time){2036, 1, 1, 0, 0, 0}; /* the last valid second */
+    expect(json, &opt, HV_OK);
+    /* Before the reader CA's notBefore (2025-01-01), with the DS already valid. */
+    opt.now = (struct hv_time){2024, 7, 1, 0, 0, 0};
+    expect(json, &opt, HV_ERR_CERT_NOT_YET_VALID);
+    free(json);
+
+    /* The expired persona: signed by ds-MAR-old (2009 .. 2020-06-30). */
+    expect_recipe(&(struct recipe){.persona = "expired"}, HV_ERR_CERT_EXPIRED);
+
+    /* A reader certificate valid during 2025 only, at the test "now". */
+    mbedtls_pk_context ca_key;
+    char path[1024];
+    uint8_t *b, cert[2048];
+    size_t n;
+    snprintf(path, sizeof path, "%s/ca/reader-ca.key", pki_dir);
+    load(path, &b, &n);
+    mbedtls_pk_init(&ca_key);
+    assert_int_equal(mbedtls_pk_parse_key(&ca_key, b, n, NULL, 0), 0);
+    free(b);
+    n = issue_reader_cert(&ca_key,
+                          "C=UT,O=Hawiya Test Readers,CN=Hawiya Test Reader Manufacturer CA",
+                          "20250101000000", "20251231235959", "sim-0001", cert, sizeof cert);
+    json = build(&(struct recipe){.cert = cert, .cert_len = n});
+    opt = options();
+    expect(json, &opt, HV_ERR_CERT_EXPIRED);
+    opt.now = (struct hv_time){2025, 6, 1, 0, 0, 0};
+    expect(json, &opt, HV_OK); /* the same certificate while valid: the issuing path is sound */
+    free(json);
+    mbedtls_pk_free(&ca_key);
+}
+
+static void reader_signed_other_counter(void **state)
+{
+    expect_recipe(&(struct recipe){.sign_other_counter = true, .signed_counter = 8},
+                  HV_ERR_READER_SIGNATURE);
+    char *json = build(&(struct recipe){0});
+    cJSON *a = cJSON_Parse(json);
+    cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "reader");
+    cJSON_ReplaceItemInObjectCaseSensitive(r, "counter", cJSON_CreateNumber(8));
+    char *bad = cJSON_PrintUnformatted(a);
+    struct hv_options opt = options();
+    expect(bad, &opt, HV_ERR_READER_SIGNATURE);
+    cJSON_Delete(a);
+    free(bad);
+    free(json);
+}
+
+static void wrong_dg_hash_persona(void **state)
+{
+    char *json = build(&(struct recipe){.persona = "wrong-dg-hash"});
+    struct hv_options opt = options();
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_ERR_DG_HASH);
+    assert_int_equal(res.failed_dg, 1);
+    hv_result_free(&res);
+    free(json);
+}
+
+static void untrusted_document_signer(void **state)
+{
+    char path[1024];
+    uint8_t *b;
+    size_t n;
+    struct hv_trust *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/ca/csca-DZA.der", pki_dir); /* not Morocco's CSCA */
+    load(path, &b, &n);
+    assert_int_equal(hv_trust_add_csca(t, b, n), HV_OK);
+    free(b);
+    snprintf(path, sizeof path, "%s/ca/reader-ca.der", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, NULL, 0), HV_OK);
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    opt.trust = t;
+    expect(json, &opt, HV_ERR_DS_UNTRUSTED);
+    free(json);
+    hv_trust_free(t);
+}
+
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    assert_non_null(at);
+    char *r = malloc(strlen(s) + strlen(to) + 1);
+    size_t pre = (size_t)(at - s);
+    memcpy(r, s, pre);
+    strcpy(r + pre, to);
+    strcat(r, at + strlen(from));
+    return r;
+}
+
+static void format_errors(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    expect("", &opt, HV_ERR_FORMAT);
+    expect("[]", &opt, HV_ERR_FORMAT);
+    expect("{\"format\":\"hawiya-assertion/1\"}", &opt, HV_ERR_FORMAT);
+    char *bad =
+        replace(json, "\"format\":\"hawiya-assertion/1\"", "\"format\":\"hawiya-assertion/2\"");
+    expect(bad, &opt, HV_ERR_VERSION);
+    free(bad);
+    bad = replace(json, "\"origin\"", "\"extra\":1,\"origin\"");
+    expect(bad, &opt, HV_ERR_FORMAT); /* an unknown member */
+    free(bad);
+    bad = replace(json, "\"origin\"", "\"origin\":\"x\",\"origin\"");
+    expect(bad, &opt, HV_ERR_FORMAT); /* a repeated member */
+    free(bad);
+    bad = replace(json, "\"dg1\":\"", "\"dg1\":\" ");
+    expect(bad, &opt, HV_ERR_FORMAT); /* base64 that is not canonical */
+    free(bad);
+    bad = replace(json, "\"counter\":7", "\"counter\":7.5");
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    bad = replace(json, "\"counter\":7", "\"counter\":\"7\"");
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    bad = replace(json, "\"surname\":\"BENALI\"", "\"surname\":\"BENALI\\u0000X\"");
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    size_t n = strlen(json);
+    bad = malloc(n + 3);
+    memcpy(bad, json, n);
+    memcpy(bad + n, " x", 3);
+    expect(bad, &opt, HV_ERR_FORMAT); /* bytes after the object */
+    bad[n] = '\n';
+    bad[n + 1] = '\0';
+    expect(bad, &opt, HV_OK);
+    free(bad);
+    /* Trust anchors and options. */
+    struct hv_result res;
+    opt.challenge_len = 16;
+    assert_int_equal(hv_verify(json, strlen(json), &opt, &res), HV_ERR_ARGUMENT);
+    hv_result_free(&res);
+    assert_string_equal(hv_err_str(HV_ERR_READER_SIGNATURE), "HV_ERR_READER_SIGNATURE");
+    free(json);
+}
+
+static void helpers(void **state)
+{
+    struct hv_time tm;
+    assert_int_equal(hv_time_parse("20260101000000Z", &tm), HV_OK);
+    assert_int_equal(tm.year, 2026);
+    assert_int_equal(hv_time_parse("20250229000000Z", &tm), HV_ERR_ARGUMENT);
+    assert_int_equal(hv_time_parse("20240229235959Z", &tm), HV_OK);
+    assert_int_equal(hv_time_parse("2026010100000Z", &tm), HV_ERR_ARGUMENT);
+    uint8_t out[8];
+    size_t n;
+    /* RFC 4648 §10: BASE64("foobar") = "Zm9vYmFy", "fo" = "Zm8=" */
+    assert_int_equal(hv_base64url_decode("Zm9vYmFy", 8, out, sizeof out, &n), HV_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(out, "foobar", 6);
+    assert_int_equal(hv_base64url_decode("Zm8=", 4, out, sizeof out, &n), HV_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(hv_base64url_decode("Zm9", 3, out, sizeof out, &n), HV_ERR_FORMAT);
+    assert_int_equal(hv_base64url_decode("Zm+v", 4, out, sizeof out, &n), HV_ERR_FORMAT);
+    /* The loader skips non-CA certificates (the Document Signers next to the CSCAs). */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/ca", pki_dir);
+    struct hv_trust *t = hv_trust_new();
+    assert_int_equal(hv_trust_load_csca_dir(t, dir, NULL, 0), HV_OK);
+    assert_true(hv_trust_n_csca(t) >= 2);
+    hv_trust_free(t);
+    t = hv_trust_new();
+    char msg[256];
+    assert_int_equal(hv_trust_load_csca_dir(t, "/nonexistent", msg, sizeof msg), HV_ERR_ARGUMENT);
+    assert_non_null(strstr(msg, "/nonexistent"));
+    hv_trust_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(good_assertion),
+        cmocka_unit_test(good_other_personas),
+        cmocka_unit_test(reader_signature_openssl),
+        cmocka_unit_test(forged_sod),
+        cmocka_unit_test(altered_dg1),
+        cmocka_unit_test(altered_identity),
+        cmocka_unit_test(wrong_origin),
+        cmocka_unit_test(replayed_challenge),
+        cmocka_unit_test(aa_from_another_card),
+        cmocka_unit_test(bad_aa_key_persona),
+        cmocka_unit_test(aa_challenge_altered),
+        cmocka_unit_test(untrusted_reader),
+        cmocka_unit_test(expired_certificates),
+        cmocka_unit_test(reader_signed_other_counter),
+        cmocka_unit_test(wrong_dg_hash_persona),
+        cmocka_unit_test(untrusted_document_signer),
+        cmocka_unit_test(format_errors),
+        cmocka_unit_test(helpers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
