@@ -524,6 +524,44 @@ static void ca_switches_keys_and_reading_continues(void **state)
     teardown_card(e);
 }
 
+static void ca_refuses_empty_commands(void **state)
+{
+    (void)state;
+    struct env *e = setup_card("default");
+    uint8_t data[RESP_MAX];
+    size_t n;
+    assert_int_equal(run_pace(e, PACE_PASSWORD_CAN, "123456", NULL), PACE_OK);
+    select_emrtd_sm(e);
+    /* Found by fuzz_icao_applet: GENERAL AUTHENTICATE (and MSE) without data, under SM. */
+    struct apdu ga = {.cla = 0, .ins = 0x86, .ne = 256};
+    assert_int_equal(xfer_sm(e, &ga, data, &n), 0x6A80);
+    struct apdu mse = {.cla = 0, .ins = 0x22, .p1 = 0x41, .p2 = 0xA4};
+    assert_int_equal(xfer_sm(e, &mse, data, &n), 0x6A80);
+    /* The session survives a refused command, and CA still works afterwards. */
+    assert_int_equal(icao_applet_session(&e->ia), ICAO_SESSION_PACE);
+    run_ca(e);
+    assert_reads_as_disk(e, 1, "dg1.bin");
+    teardown_card(e);
+}
+
+static void wrong_dg_hash_card_fails_passive_authentication(void **state)
+{
+    (void)state;
+    struct env *e = setup_card("wrong-dg-hash");
+    static uint8_t sod_buf[4096], dg[4096];
+    static struct sod sod;
+    assert_int_equal(run_pace(e, PACE_PASSWORD_CAN, "123456", NULL), PACE_OK);
+    select_emrtd_sm(e);
+    size_t ns = read_sm(e, 29, sod_buf, sizeof sod_buf);
+    assert_int_equal(sod_parse(sod_buf, ns, &sod), SOD_OK);
+    /* docs/pki.md: the SOD's DG1 hash has its last bit flipped; the others match. */
+    size_t n = read_sm(e, 1, dg, sizeof dg);
+    assert_int_equal(sod_check_dg(&sod, 1, dg, n), SOD_ERR_DG_HASH);
+    n = read_sm(e, 15, dg, sizeof dg);
+    assert_int_equal(sod_check_dg(&sod, 15, dg, n), SOD_OK);
+    teardown_card(e);
+}
+
 static void tampered_mac_ends_the_session(void **state)
 {
     (void)state;
@@ -746,6 +784,8 @@ int main(void)
         cmocka_unit_test(aa_bad_key_fails),
         cmocka_unit_test(aa_needs_secure_messaging_and_8_bytes),
         cmocka_unit_test(ca_switches_keys_and_reading_continues),
+        cmocka_unit_test(ca_refuses_empty_commands),
+        cmocka_unit_test(wrong_dg_hash_card_fails_passive_authentication),
         cmocka_unit_test(tampered_mac_ends_the_session),
         cmocka_unit_test(plain_command_during_sm_ends_it),
         cmocka_unit_test(reset_wipes_the_session),
