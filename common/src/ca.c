@@ -599,7 +599,7 @@ static enum ca_err card_mse(struct ca_card *card, const struct apdu *a, uint16_t
 static enum ca_err card_ga(struct ca_card *card, const struct apdu *a, uint8_t *rapdu, size_t cap,
                            size_t *rlen, uint16_t *sw)
 {
-    const uint8_t *p = a->data, *end = a->data + a->nc, *in, *pk;
+    const uint8_t *p = a->data, *end, *in, *pk;
     size_t in_len, pk_len;
     uint8_t tag;
     if (a->p1 != 0 || a->p2 != 0) {
@@ -610,6 +610,12 @@ static enum ca_err card_ga(struct ca_card *card, const struct apdu *a, uint8_t *
         *sw = SW_CONDITIONS;
         return CA_ERR_STATE;
     }
+    if (a->data == NULL || a->nc == 0) {
+        /* No dynamic authentication data: nothing to point into (no NULL + 0). */
+        *sw = SW_WRONG_DATA;
+        return CA_ERR_BAD_COMMAND;
+    }
+    end = a->data + a->nc;
     if (a->nc == 0 || !tlv_next(&p, end, &tag, &in, &in_len) || tag != DO_DYN_AUTH || p != end)
         return CA_ERR_BAD_COMMAND;
     const uint8_t *in_end = in + in_len;
