@@ -84,6 +84,7 @@ static void reset_link(struct t1_card *c)
 {
     c->state = T1_CARD_RECEIVING;
     c->ifsd = T1_IFS_DEFAULT;
+    c->ifsc = c->cfg.ifsc >= 1 && c->cfg.ifsc <= T1_INF_MAX ? c->cfg.ifsc : T1_IFS_DEFAULT;
     c->ns = 0;
     c->nr = 0;
     c->clen = 0;
@@ -198,15 +199,19 @@ enum t1_err t1_card_step(struct t1_card *c, const struct t1_event *ev, struct t1
     if (c->state == T1_CARD_BUSY)
         return is_resynch ? resynch(c, act) : T1_OK; /* computing: not listening */
 
-    if (c->state == T1_CARD_WTX) {
+    if (c->state == T1_CARD_WTX || c->state == T1_CARD_IFS) {
         if (is_resynch)
             return resynch(c, act);
-        if (ok && b.type == T1_BLOCK_S && b.s_type == T1_S_WTX && b.s_response &&
-            b.inf[0] == c->wtx) {
+        bool wtx = c->state == T1_CARD_WTX;
+        enum t1_s_type want = wtx ? T1_S_WTX : T1_S_IFS;
+        if (ok && b.type == T1_BLOCK_S && b.s_type == want && b.s_response &&
+            b.inf[0] == (wtx ? c->wtx : c->ifs)) {
+            if (!wtx)
+                c->ifsc = c->ifs; /* rule 4: the IFD's I-blocks now carry at most this */
             c->state = T1_CARD_BUSY;
             return T1_OK;
         }
-        return send_tx(c, act); /* rule 7.3: S(WTX request) again */
+        return send_tx(c, act); /* rule 7.3: S(... request) again */
     }
 
     if (!ok) {
@@ -243,4 +248,15 @@ enum t1_err t1_card_request_wtx(struct t1_card *c, uint8_t multiplier, struct t1
     c->wtx = multiplier;
     c->state = T1_CARD_WTX;
     return send_block(c, act, t1_pcb_s(T1_S_WTX, false), &multiplier, 1);
+}
+
+enum t1_err t1_card_request_ifs(struct t1_card *c, uint8_t ifsc, struct t1_action *act)
+{
+    if (c->state != T1_CARD_BUSY)
+        return act_error(act, T1_ERR_STATE);
+    if (ifsc < 1 || ifsc > T1_INF_MAX)
+        return act_error(act, T1_ERR_PARAM);
+    c->ifs = ifsc;
+    c->state = T1_CARD_IFS;
+    return send_block(c, act, t1_pcb_s(T1_S_IFS, false), &ifsc, 1);
 }

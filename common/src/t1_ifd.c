@@ -1,4 +1,4 @@
-/* T=1 interface-device role, ISO/IEC 7816-3:2006 11.6 (rules 1-7). */
+/* T=1 interface-device role, ISO/IEC 7816-3:2006 11.6 (rules 1-9). */
 #include <string.h>
 
 #include "hawiya/t1.h"
@@ -36,6 +36,7 @@ static enum t1_err send_block(struct t1_ifd *t, struct t1_action *act, uint8_t p
     if (e != T1_OK)
         return fail(t, act, e, true);
     t->last_was_r = (pcb & 0xC0u) == 0x80u;
+    t->chain_step = false;
     act_clear(act);
     act->kind = T1_ACT_SEND;
     act->block = t->tx;
@@ -64,7 +65,11 @@ static enum t1_err send_i(struct t1_ifd *t, struct t1_action *act)
     if (t->chunk > t->ifsc)
         t->chunk = t->ifsc;
     bool more = t->apdu_len - t->off > t->chunk;
-    return send_block(t, act, t1_pcb_i(t->last_ns, more), t->apdu + t->off, t->chunk, t->cfg.bwt);
+    enum t1_err e =
+        send_block(t, act, t1_pcb_i(t->last_ns, more), t->apdu + t->off, t->chunk, t->cfg.bwt);
+    if (e == T1_OK)
+        t->chain_step = more || t->off > 0;
+    return e;
 }
 
 static enum t1_err send_next_i(struct t1_ifd *t, struct t1_action *act)
@@ -143,7 +148,7 @@ static enum t1_err recover(struct t1_ifd *t, struct t1_action *act, enum t1_r_er
     if (t->tries >= T1_MAX_TRIES)
         return start_resynch(t, act);
     t->tries++;
-    if (t->state == T1_IFD_IFS) /* rule 7.3: S(... request) is sent again */
+    if (t->state == T1_IFD_IFS || t->state == T1_IFD_ABORT) /* rule 7.3: S(... request) again */
         return resend(t, act);
     if (resend_r && t->last_was_r)
         return resend(t, act);
@@ -182,7 +187,9 @@ static enum t1_err on_i_block(struct t1_ifd *t, const struct t1_block *b, struct
     t->tries = 0;
     if (b->more) {
         t->state = T1_IFD_RECEIVING;
-        return send_block(t, act, t1_pcb_r(t->nr, T1_R_OK), NULL, 0, t->cfg.bwt);
+        enum t1_err e = send_block(t, act, t1_pcb_r(t->nr, T1_R_OK), NULL, 0, t->cfg.bwt);
+        t->chain_step = e == T1_OK;
+        return e;
     }
     act_clear(act);
     act->kind = T1_ACT_DONE;
@@ -242,11 +249,51 @@ static enum t1_err on_s_block(struct t1_ifd *t, const struct t1_block *b, struct
         t->ifsc = b->inf[0];
         return send_block(t, act, t1_pcb_s(T1_S_IFS, true), b->inf, 1, t->cfg.bwt);
     case T1_S_ABORT:
+        /* rule 9: the card abandons the chain; what it sends next gives
+         * back the right to send */
         t->state = T1_IFD_ABORTED;
+        t->tries = 0;
         return send_block(t, act, t1_pcb_s(T1_S_ABORT, true), NULL, 0, t->cfg.bwt);
     case T1_S_RESYNCH: /* only the IFD may ask for resynchronisation (rule 6.1) */ break;
     }
     return recover(t, act, T1_R_OTHER, true);
+}
+
+/* After our S(ABORT response) (rule 9): the card's R-block gives back the
+ * right to send, and its N(R) is the N(S) it expects on our next I-block.
+ * The card asking again, by S(ABORT request) or by an R-block with error
+ * bits, did not get our response: it goes out again. */
+static enum t1_err aborted_step(struct t1_ifd *t, const struct t1_block *b, struct t1_action *act)
+{
+    if (b->type == T1_BLOCK_R && b->r_err == T1_R_OK) {
+        t->ns = b->nr;
+        t->tries = 0;
+        return fail(t, act, T1_ERR_ABORTED, false);
+    }
+    bool again = b->type == T1_BLOCK_R ||
+                 (b->type == T1_BLOCK_S && b->s_type == T1_S_ABORT && !b->s_response);
+    if (!again)
+        return recover(t, act, T1_R_OTHER, true);
+    if (t->tries >= T1_MAX_TRIES)
+        return start_resynch(t, act);
+    t->tries++;
+    return send_block(t, act, t1_pcb_s(T1_S_ABORT, true), NULL, 0, t->cfg.bwt);
+}
+
+enum t1_err t1_ifd_abort(struct t1_ifd *t, struct t1_action *act)
+{
+    act_clear(act);
+    if ((t->state != T1_IFD_SENDING && t->state != T1_IFD_RECEIVING) || !t->chain_step) {
+        act->kind = T1_ACT_ERROR;
+        act->err = T1_ERR_STATE;
+        return T1_ERR_STATE;
+    }
+    /* The I-block in tx never leaves: the card still expects its N(S). */
+    if (t->state == T1_IFD_SENDING)
+        t->ns = t->last_ns;
+    t->state = T1_IFD_ABORT;
+    t->tries = 0;
+    return send_block(t, act, t1_pcb_s(T1_S_ABORT, false), NULL, 0, t->cfg.bwt);
 }
 
 enum t1_err t1_ifd_step(struct t1_ifd *t, const struct t1_event *ev, struct t1_action *act)
@@ -274,12 +321,16 @@ enum t1_err t1_ifd_step(struct t1_ifd *t, const struct t1_event *ev, struct t1_a
     if (t->state == T1_IFD_RESYNCH)
         return resynch_step(t, &b, ok, act);
 
-    if (t->state == T1_IFD_ABORTED) {
-        /* The card's R-block after the abort tells which N(S) it expects. */
-        if (ok && b.type == T1_BLOCK_R)
-            t->ns = b.nr;
-        return fail(t, act, T1_ERR_ABORTED, false);
+    if (t->state == T1_IFD_ABORT) {
+        if (ok && b.type == T1_BLOCK_S && b.s_type == T1_S_ABORT && b.s_response) {
+            t->tries = 0;
+            return fail(t, act, T1_ERR_ABORTED, false);
+        }
+        return recover(t, act, T1_R_OTHER, true); /* sends S(ABORT request) again */
     }
+
+    if (t->state == T1_IFD_ABORTED && ok)
+        return aborted_step(t, &b, act);
 
     if (!ok) {
         if (de == T1_ERR_TIMEOUT)

@@ -38,6 +38,17 @@
  *    to their initial values; the exchange in progress is lost and the IFD
  *    reports T1_ERR_RESYNCHED (not fatal: the caller may send the APDU again).
  *
+ * Chain abortion (11.6.2.3 rule 9): either side may abort a chain with
+ * S(ABORT request), answered by S(ABORT response).
+ *  - The IFD aborts with t1_ifd_abort() in place of the next block of a
+ *    chain; after the card's S(ABORT response) the IFD holds the right to
+ *    send and reports T1_ERR_ABORTED (not fatal).
+ *  - When the card aborts, the IFD answers S(ABORT response) and waits for
+ *    the R-block by which the card gives back the right to send; its N(R)
+ *    is the N(S) of the IFD's next I-block. A repeated S(ABORT request) or
+ *    an R-block with error bits means our response was lost: it is sent
+ *    again. Then the IFD reports T1_ERR_ABORTED (not fatal).
+ *
  * Buffers: every block to send is written into the context; the action
  * points at it and stays valid until the next call on that context.
  */
@@ -128,8 +139,9 @@ enum t1_err t1_block_remaining(const uint8_t prologue[3], enum t1_edc edc, size_
 
 /* --- both roles ------------------------------------------------------------ */
 
-/* The card role reads only edc and nad: its IFSD starts at 32 and follows
- * S(IFS request); what it accepts is bounded by its command buffer. */
+/* The card role reads edc and nad, and ifsc only to report it in
+ * t1_card.ifsc: its IFSD starts at 32 and follows S(IFS request); what it
+ * accepts is bounded by its command buffer. */
 struct t1_config {
     uint8_t ifsc;    /* IFD: the card's IFSC, TA(i) of the ATR, 1..254 (default 32) */
     uint8_t ifsd;    /* IFD: the reader's IFSD announced by S(IFS request), 1..254 */
@@ -181,7 +193,8 @@ enum t1_ifd_state {
     T1_IFD_RECEIVING, /* receiving the card's chain, our R-block ack is out */
     T1_IFD_IFS,       /* our S(IFS request) is out */
     T1_IFD_RESYNCH,   /* our S(RESYNCH request) is out */
-    T1_IFD_ABORTED,   /* we answered S(ABORT request), waiting for the card's next block */
+    T1_IFD_ABORT,     /* our S(ABORT request) is out (t1_ifd_abort) */
+    T1_IFD_ABORTED,   /* we answered S(ABORT request), waiting for the card's R-block */
     T1_IFD_DEAD,      /* fatal error: only t1_ifd_init leaves this state */
 };
 
@@ -194,6 +207,7 @@ struct t1_ifd {
     uint8_t tries; /* consecutive recovery blocks */
     uint8_t resynch_tries;
     bool last_was_r; /* the block in tx is an R-block */
+    bool chain_step; /* the block in tx is a step of a chain: t1_ifd_abort may replace it */
     const uint8_t *apdu;
     size_t apdu_len;
     size_t off;      /* start of the I-block in flight */
@@ -221,12 +235,22 @@ enum t1_err t1_ifd_transceive_begin(struct t1_ifd *t, const uint8_t *apdu, size_
 /* Feeds one event; fills act. Returns act->err (T1_OK unless ERROR). */
 enum t1_err t1_ifd_step(struct t1_ifd *t, const struct t1_event *ev, struct t1_action *act);
 
+/* Rule 9: abandons the chain in progress. Call it in place of sending the
+ * block of the last SEND action, when that block is a part of our chained
+ * command (I-block) or the acknowledgement of a part of the card's chained
+ * response (R-block with N(R), no error); act becomes S(ABORT request).
+ * The exchange then ends with ERROR T1_ERR_ABORTED (not fatal), or with
+ * resynchronisation if the card never answers (rule 7.3, 6.4). Anywhere
+ * else T1_ERR_STATE, and nothing changes. */
+enum t1_err t1_ifd_abort(struct t1_ifd *t, struct t1_action *act);
+
 /* --- card role (11.6, card side) ------------------------------------------- */
 
 enum t1_card_state {
     T1_CARD_RECEIVING, /* waiting for (the rest of) a command */
     T1_CARD_BUSY,      /* the APDU was delivered; waiting for t1_card_respond */
     T1_CARD_WTX,       /* our S(WTX request) is out, waiting for the response */
+    T1_CARD_IFS,       /* our S(IFS request) is out, waiting for the response */
     T1_CARD_SENDING,   /* sending a chained response, waiting for R acks */
 };
 
@@ -234,6 +258,8 @@ struct t1_card {
     struct t1_config cfg;
     enum t1_card_state state;
     uint8_t ifsd; /* current IFSD (default, then S(IFS request) from the IFD) */
+    uint8_t ifsc; /* current IFSC: cfg.ifsc (if 1..254, else 32), then our S(IFS request) */
+    uint8_t ifs;  /* value of the S(IFS request) in flight */
     uint8_t ns;   /* N(S) of our next new I-block */
     uint8_t nr;   /* N(S) expected on the IFD's next I-block */
     uint8_t wtx;  /* multiplier of the S(WTX request) in flight */
@@ -265,5 +291,11 @@ enum t1_err t1_card_respond(struct t1_card *c, const uint8_t *rapdu, size_t len,
 
 /* While BUSY: asks for BWT * multiplier for the next block (rule 3). */
 enum t1_err t1_card_request_wtx(struct t1_card *c, uint8_t multiplier, struct t1_action *act);
+
+/* While BUSY: offers a new IFSC, 1..254, with S(IFS request) (rule 4), e.g.
+ * before a long command the card can now take. The IFD's S(IFS response)
+ * with the same value brings the card back to BUSY (act NONE) and sets
+ * c->ifsc; anything else gets the request again (rule 7.3). */
+enum t1_err t1_card_request_ifs(struct t1_card *c, uint8_t ifsc, struct t1_action *act);
 
 #endif
