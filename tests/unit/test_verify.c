@@ -712,6 +712,97 @@ static void format_errors(void **state)
     free(json);
 }
 
+/* DG1 = 61 L 5F1F L MRZ (9303-10 §4.7.1). */
+static size_t make_dg1(uint8_t *buf, const char *mrz)
+{
+    size_t n = strlen(mrz);
+    buf[0] = 0x61;
+    buf[1] = (uint8_t)(n + 3);
+    buf[2] = 0x5F;
+    buf[3] = 0x1F;
+    buf[4] = (uint8_t)n;
+    memcpy(buf + 5, mrz, n);
+    return n + 5;
+}
+
+static void expect_identity(const char *mrz, const char *want)
+{
+    uint8_t dg1[128];
+    size_t n = make_dg1(dg1, mrz);
+    cJSON *id = hv_identity_from_lds(dg1, n, NULL, 0);
+    assert_non_null(id);
+    char *s = cJSON_PrintUnformatted(id);
+    assert_string_equal(s, want);
+    free(s);
+    cJSON_Delete(id);
+}
+
+/* The mapping on the ICAO specimens: 9303-4 (TD3), 9303-5 (TD1), and 9303-5's long number. */
+static void identity_specimens(void **state)
+{
+    expect_identity("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+                    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+                    "{\"document_type\":\"P\",\"issuing_state\":\"UTO\",\"document_number\":"
+                    "\"L898902C3\",\"surname\":\"ERIKSSON\",\"given_names\":\"ANNA MARIA\","
+                    "\"nationality\":\"UTO\",\"birth_date\":\"740812\",\"sex\":\"F\","
+                    "\"expiry_date\":\"120415\"}");
+    expect_identity("I<UTOD231458907<<<<<<<<<<<<<<<"
+                    "7408122F1204159UTO<<<<<<<<<<<6"
+                    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+                    "{\"document_type\":\"I\",\"issuing_state\":\"UTO\",\"document_number\":"
+                    "\"D23145890\",\"surname\":\"ERIKSSON\",\"given_names\":\"ANNA MARIA\","
+                    "\"nationality\":\"UTO\",\"birth_date\":\"740812\",\"sex\":\"F\","
+                    "\"expiry_date\":\"120415\"}");
+    expect_identity("I<UTOD23145890<7349<<<<<<<<<<<"
+                    "3407127M9507122UTO<<<<<<<<<<<2"
+                    "STEVENSON<<PETER<JOHN<<<<<<<<<",
+                    "{\"document_type\":\"I\",\"issuing_state\":\"UTO\",\"document_number\":"
+                    "\"D23145890734\",\"surname\":\"STEVENSON\",\"given_names\":\"PETER JOHN\","
+                    "\"nationality\":\"UTO\",\"birth_date\":\"340712\",\"sex\":\"M\","
+                    "\"expiry_date\":\"950712\"}");
+    /* A failing check digit (birth date 740813 with the digit of 740812): no identity. */
+    uint8_t dg1[128];
+    size_t n = make_dg1(dg1, "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+                             "L898902C36UTO7408132F1204159ZE184226B<<<<<10");
+    assert_null(hv_identity_from_lds(dg1, n, NULL, 0));
+}
+
+static void truncate_sod(struct card *c)
+{
+    c->n[C_SOD]--;
+}
+
+static char *without_member(const char *json, const char *key, const char *value)
+{
+    cJSON *a = cJSON_Parse(json);
+    if (value)
+        cJSON_ReplaceItemInObjectCaseSensitive(a, key, cJSON_CreateString(value));
+    else
+        cJSON_DeleteItemFromObjectCaseSensitive(a, key);
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+static void sod_and_aa_details(void **state)
+{
+    expect_recipe(&(struct recipe){.tamper = truncate_sod}, HV_ERR_SOD_MALFORMED);
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    /* Without DG14 an EC AA key has no hash (9303-11 §9.2.4), so no AA check. */
+    char *bad = without_member(json, "dg14", NULL);
+    expect(bad, &opt, HV_ERR_LDS);
+    free(bad);
+    bad = without_member(json, "aa_algorithm", "ecdsa-plain-SHA1");
+    expect(bad, &opt, HV_ERR_AA_SIGNATURE);
+    free(bad);
+    /* Dropping DG11 changes what the identity must be (no full_name ...). */
+    bad = without_member(json, "dg11", NULL);
+    expect(bad, &opt, HV_ERR_IDENTITY);
+    free(bad);
+    free(json);
+}
+
 static void helpers(void **state)
 {
     struct hv_time tm;
@@ -764,6 +855,8 @@ int main(void)
         cmocka_unit_test(wrong_dg_hash_persona),
         cmocka_unit_test(untrusted_document_signer),
         cmocka_unit_test(format_errors),
+        cmocka_unit_test(identity_specimens),
+        cmocka_unit_test(sod_and_aa_details),
         cmocka_unit_test(helpers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
