@@ -1,7 +1,9 @@
 /* libFuzzer target: arbitrary bytes as a sequence of received blocks (and
  * line events) fed to both T=1 roles. Every block either role sends must be
  * a valid block within the negotiated sizes, and every length reported back
- * must fit its buffer. */
+ * must fit its buffer. The fuzzer also decides when the IFD abandons a
+ * chain (t1_ifd_abort: S(ABORT request) or a refusal that changes nothing)
+ * and when the card offers a new IFSC (t1_card_request_ifs). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,10 +28,32 @@ static void check_sent(const struct t1_action *a, enum t1_edc edc, size_t max_in
         __builtin_trap();
 }
 
+/* t1_ifd_abort either replaces the pending block by S(ABORT request) or
+ * refuses and leaves the context exactly as it was. */
+static void try_abort(struct t1_ifd *t, struct t1_action *ia, enum t1_edc edc)
+{
+    static struct t1_ifd before;
+    memcpy(&before, t, sizeof before);
+    struct t1_action a;
+    if (t1_ifd_abort(t, &a) == T1_OK) {
+        struct t1_block b;
+        if (a.kind != T1_ACT_SEND || t->state != T1_IFD_ABORT ||
+            t1_block_decode(a.block, a.block_len, edc, &b) != T1_OK || b.type != T1_BLOCK_S ||
+            b.s_type != T1_S_ABORT || b.s_response)
+            __builtin_trap();
+        *ia = a;
+    } else if (a.kind != T1_ACT_ERROR || a.err != T1_ERR_STATE ||
+               memcmp(&before, t, sizeof before) != 0) {
+        __builtin_trap();
+    }
+}
+
 /* Input layout: byte 0 = configuration, byte 1 = APDU length / 3, then
  * records: a kind byte (0xF0 timeout, 0xF1 line error, else block length
  * = kind % 64), then that many bytes; bit 6 of the kind byte re-computes
- * the EDC so that the fuzzer gets past it. */
+ * the EDC so that the fuzzer gets past it; bit 7 asks the IFD to abort
+ * (before the event), bits 1-2 = 11 make a busy card offer IFSC = the
+ * record's last byte (or 0, refused). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -80,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ev.len = n;
         }
 
+        if ((kind & 0x80) && ia.kind == T1_ACT_SEND)
+            try_abort(&t, &ia, cfg.edc);
         t1_ifd_step(&t, &ev, &ia);
         check_sent(&ia, cfg.edc, t.ifsc);
         if (ia.kind == T1_ACT_DONE && ia.apdu_len > sizeof rbuf)
@@ -101,7 +127,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ca.kind == T1_ACT_DELIVER_APDU && ca.apdu_len > sizeof cbuf)
             __builtin_trap();
         if (c.state == T1_CARD_BUSY) {
-            if ((kind & 1) && t1_card_request_wtx(&c, 2, &ca) != T1_OK)
+            uint8_t ifsc = ev.kind == T1_EV_BLOCK && ev.len > 0 ? blk[ev.len - 1] : 0;
+            if ((kind & 6) == 6) {
+                enum t1_err e = t1_card_request_ifs(&c, ifsc, &ca);
+                bool valid = ifsc >= 1 && ifsc <= T1_INF_MAX;
+                if (valid ? (e != T1_OK || c.state != T1_CARD_IFS)
+                          : (e != T1_ERR_PARAM || c.state != T1_CARD_BUSY))
+                    __builtin_trap();
+            } else if ((kind & 1) && t1_card_request_wtx(&c, 2, &ca) != T1_OK)
                 __builtin_trap();
             else if (!(kind & 1) && t1_card_respond(&c, apdu, alen, &ca) != T1_OK)
                 __builtin_trap();
