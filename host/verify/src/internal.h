@@ -14,7 +14,7 @@
 
 #include "hawiya-verify.h"
 
-#define HV_MAX_CSCA      256
+#define HV_MAX_CSCA      8192 /* the ICAO master list holds several hundred */
 #define HV_MAX_READER_CA 16
 
 struct hv_trust {

@@ -254,19 +254,44 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt)
     enum sod_err se = sod_parse(c->b[F_SOD], c->n[F_SOD], &sod);
     if (se != SOD_OK)
         return fail(c, HV_ERR_SOD_MALFORMED, "EF.SOD does not parse (%s)", sod_err_str(se));
+    /* Only CSCAs whose subject is the issuer of a certificate in the SOD: a
+     * platform may trust thousands (the ICAO master list) and sod_verify
+     * parses each one it is given. With no candidate, one CSCA still gives
+     * sod_verify's own answer (NO_DS_CERT or DS_NOT_TRUSTED). */
     const struct hv_trust *t = opt->trust;
+    mbedtls_x509_crt in_sod[SOD_MAX_CERTS];
+    for (size_t k = 0; k < sod.n_certs; k++) {
+        mbedtls_x509_crt_init(&in_sod[k]);
+        if (mbedtls_x509_crt_parse_der(&in_sod[k], sod.cert[k], sod.cert_len[k]) != 0)
+            mbedtls_x509_crt_free(&in_sod[k]); /* leaves it empty: matches nothing */
+    }
     const uint8_t **der = calloc(t->n_csca, sizeof *der);
     size_t *der_len = calloc(t->n_csca, sizeof *der_len);
     if (!der || !der_len) {
         free(der);
         free(der_len);
+        for (size_t k = 0; k < sod.n_certs; k++)
+            mbedtls_x509_crt_free(&in_sod[k]);
         return fail(c, HV_ERR_MEMORY, "out of memory");
     }
     size_t i = 0;
-    for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len && i < t->n_csca; x = x->next) {
-        der[i] = x->raw.p;
-        der_len[i++] = x->raw.len;
+    for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next) {
+        bool named = false;
+        for (size_t k = 0; k < sod.n_certs && !named; k++)
+            named = in_sod[k].raw.len && in_sod[k].issuer_raw.len == x->subject_raw.len &&
+                    !memcmp(in_sod[k].issuer_raw.p, x->subject_raw.p, x->subject_raw.len);
+        if (named) {
+            der[i] = x->raw.p;
+            der_len[i++] = x->raw.len;
+        }
     }
+    if (i == 0) {
+        der[0] = t->csca.raw.p;
+        der_len[0] = t->csca.raw.len;
+        i = 1;
+    }
+    for (size_t k = 0; k < sod.n_certs; k++)
+        mbedtls_x509_crt_free(&in_sod[k]);
     struct sod_dg_data dgs[4];
     size_t n = 0;
     static const struct {
