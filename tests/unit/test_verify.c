@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
 #include "hawiya-verify.h"
@@ -803,6 +805,128 @@ static void sod_and_aa_details(void **state)
     free(json);
 }
 
+/* DER tag || length || value at out; returns the bytes written. */
+static size_t der(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
+{
+    size_t h = 0;
+    out[h++] = tag;
+    if (n < 0x80) {
+        out[h++] = (uint8_t)n;
+    } else if (n < 0x100) {
+        out[h++] = 0x81;
+        out[h++] = (uint8_t)n;
+    } else {
+        out[h++] = 0x82;
+        out[h++] = (uint8_t)(n >> 8);
+        out[h++] = (uint8_t)n;
+    }
+    memmove(out + h, v, n);
+    return h + n;
+}
+
+/*
+ * A new EF.SOD for the card's DG1, DG11, DG14, DG15, signed by OpenSSL with
+ * the Document Signer ds-MAR (`openssl cms -sign`, as tests/data/lds/make.sh
+ * does): the LDSSecurityObject of 9303-10 §4.6.2.2 with SHA-256 hashes.
+ */
+static void resign_sod_openssl(struct card *c)
+{
+    static const uint8_t sha256_alg[] = {0x30, 0x0B, 0x06, 0x09, 0x60, 0x86, 0x48,
+                                         0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+    const struct {
+        uint8_t number;
+        int file;
+    } dgs[] = {{1, C_DG1}, {11, C_DG11}, {14, C_DG14}, {15, C_DG15}};
+    uint8_t hashes[512], item[64], h[32], lds[640], tmp[640];
+    size_t n_hashes = 0;
+    for (size_t i = 0; i < 4; i++) {
+        const uint8_t num[] = {0x02, 0x01, dgs[i].number};
+        assert_int_equal(mbedtls_sha256_ret(c->f[dgs[i].file], c->n[dgs[i].file], h, 0), 0);
+        memcpy(tmp, num, 3);
+        size_t n = 3 + der(tmp + 3, 0x04, h, 32);
+        n = der(item, 0x30, tmp, n);
+        memcpy(hashes + n_hashes, item, n);
+        n_hashes += n;
+    }
+    static const uint8_t version[] = {0x02, 0x01, 0x00};
+    size_t n = 0;
+    memcpy(tmp, version, 3);
+    n = 3;
+    memcpy(tmp + n, sha256_alg, sizeof sha256_alg);
+    n += sizeof sha256_alg;
+    n += der(tmp + n, 0x30, hashes, n_hashes);
+    n = der(lds, 0x30, tmp, n);
+
+    char path[1024], cmd[4096];
+    const char *dir = out_dir ? out_dir : "/tmp";
+    snprintf(path, sizeof path, "%s/ldsso.der", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(lds, 1, n, f), n);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "openssl cms -sign -binary -nodetach -outform DER -econtent_type 2.23.136.1.1.1 "
+             "-md sha256 -nosmimecap -in '%s/ldsso.der' -signer '%s/ca/ds-MAR.pem' "
+             "-inkey '%s/ca/ds-MAR.key' -keyform DER -out '%s/sod-cms.der'",
+             dir, pki_dir, pki_dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/sod-cms.der", dir);
+    uint8_t *cms;
+    size_t cms_len;
+    load(path, &cms, &cms_len);
+    free(c->f[C_SOD]);
+    c->f[C_SOD] = malloc(cms_len + 4);
+    c->n[C_SOD] = der(c->f[C_SOD], 0x77, cms, cms_len); /* EF.SOD = 77 { ContentInfo } */
+    free(cms);
+}
+
+/* An EF.SOD made by OpenSSL verifies like hawiya-pki's: independent of our CMS writer. */
+static void sod_signed_by_openssl(void **state)
+{
+    if (system("openssl version >/dev/null 2>&1") != 0)
+        skip();
+    expect_recipe(&(struct recipe){.tamper = resign_sod_openssl}, HV_OK);
+}
+
+static char *b64(const uint8_t *p, size_t n)
+{
+    size_t cap = 4 * ((n + 2) / 3) + 1, olen;
+    char *s = malloc(cap);
+    assert_int_equal(mbedtls_base64_encode((unsigned char *)s, cap, &olen, p, n), 0);
+    return s;
+}
+
+/* A DG1 whose birth-date check digit is wrong, under a validly signed SOD. */
+static void dg1_check_digit(void **state)
+{
+    if (system("openssl version >/dev/null 2>&1") != 0)
+        skip();
+    struct card c;
+    card_load(&c, "default");
+    /* DG1 = 61 5D 5F1F 5A MRZ: TD1 line 2 holds the birth date check digit at column 7. */
+    uint8_t *cd = c.f[C_DG1] + 5 + 30 + 6;
+    assert_true(*cd >= '0' && *cd <= '9');
+    *cd = (uint8_t)('0' + (*cd - '0' + 1) % 10);
+    resign_sod_openssl(&c);
+    char *json = build(&(struct recipe){0});
+    cJSON *a = cJSON_Parse(json);
+    char *dg1 = b64(c.f[C_DG1], c.n[C_DG1]), *sod = b64(c.f[C_SOD], c.n[C_SOD]);
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "dg1", cJSON_CreateString(dg1));
+    cJSON_ReplaceItemInObjectCaseSensitive(a, "sod", cJSON_CreateString(sod));
+    char *bad = cJSON_PrintUnformatted(a);
+    struct hv_options opt = options();
+    struct hv_result res;
+    assert_int_equal(verify_with(bad, &opt, &res), HV_ERR_DG1);
+    assert_non_null(strstr(res.message, "birth_date"));
+    hv_result_free(&res);
+    free(dg1);
+    free(sod);
+    free(bad);
+    free(json);
+    cJSON_Delete(a);
+    card_free(&c);
+}
+
 static void helpers(void **state)
 {
     struct hv_time tm;
@@ -856,6 +980,8 @@ int main(void)
         cmocka_unit_test(untrusted_document_signer),
         cmocka_unit_test(format_errors),
         cmocka_unit_test(identity_specimens),
+        cmocka_unit_test(sod_signed_by_openssl),
+        cmocka_unit_test(dg1_check_digit),
         cmocka_unit_test(sod_and_aa_details),
         cmocka_unit_test(helpers),
     };
