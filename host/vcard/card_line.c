@@ -427,8 +427,18 @@ static void char_in(struct card_line *c, uint8_t raw, uint8_t flags, uint32_t th
     }
 }
 
+/* Simulated time stays below 2^62 ns (146 years). A record stamped later
+ * would make the card's deadlines (now + WT, now + BWT) wrap around, and a
+ * T=0 card then sends NULL bytes for ever; such a record is ignored. */
+#define CARD_LINE_TIME_MAX (1ull << 62)
+
 void card_line_input(struct card_line *c, const struct simline_msg *m)
 {
+    if (m->t_ns > CARD_LINE_TIME_MAX) {
+        struct simline_msg sync = {.type = SIMLINE_SYNC, .t_ns = c->now_ns};
+        emit(c, &sync);
+        return;
+    }
     if (m->t_ns > c->now_ns)
         c->now_ns = m->t_ns;
     switch (m->type) {
