@@ -24,6 +24,7 @@ static enum t1_err send_block(struct t1_card *c, struct t1_action *act, uint8_t 
     if (e != T1_OK)
         return act_error(act, e);
     c->last_was_r = (pcb & 0xC0u) == 0x80u;
+    c->chain_step = false;
     act_clear(act);
     act->kind = T1_ACT_SEND;
     act->block = c->tx;
@@ -67,6 +68,7 @@ static enum t1_err send_i(struct t1_card *c, struct t1_action *act)
     if (e != T1_OK)
         return e;
     c->have_last_i = true;
+    c->chain_step = more || c->off > 0;
     c->state = more ? T1_CARD_SENDING : T1_CARD_RECEIVING;
     return T1_OK;
 }
@@ -131,8 +133,11 @@ static enum t1_err on_i_block(struct t1_card *c, const struct t1_block *b, struc
         c->clen += b->len;
     }
     c->nr ^= 1u;
-    if (b->more)
-        return send_r(c, act, T1_R_OK);
+    if (b->more) {
+        enum t1_err e = send_r(c, act, T1_R_OK);
+        c->chain_step = e == T1_OK;
+        return e;
+    }
     size_t n = c->clen;
     bool over = c->overflow;
     c->clen = 0;
@@ -214,6 +219,18 @@ enum t1_err t1_card_step(struct t1_card *c, const struct t1_event *ev, struct t1
         return send_tx(c, act); /* rule 7.3: S(... request) again */
     }
 
+    if (c->state == T1_CARD_ABORT) {
+        if (is_resynch)
+            return resynch(c, act);
+        if (ok && b.type == T1_BLOCK_S && b.s_type == T1_S_ABORT && b.s_response) {
+            /* rule 9: the right to send goes back to the IFD, with the
+             * N(S) we expect on its next I-block */
+            c->state = T1_CARD_RECEIVING;
+            return send_r(c, act, T1_R_OK);
+        }
+        return send_tx(c, act); /* rule 7.3: S(ABORT request) again */
+    }
+
     if (!ok) {
         bool line = de == T1_ERR_EDC || de == T1_ERR_RX_PARITY;
         return send_r(c, act, line ? T1_R_EDC : T1_R_OTHER);
@@ -259,4 +276,21 @@ enum t1_err t1_card_request_ifs(struct t1_card *c, uint8_t ifsc, struct t1_actio
     c->ifs = ifsc;
     c->state = T1_CARD_IFS;
     return send_block(c, act, t1_pcb_s(T1_S_IFS, false), &ifsc, 1);
+}
+
+enum t1_err t1_card_abort(struct t1_card *c, struct t1_action *act)
+{
+    if ((c->state != T1_CARD_SENDING && c->state != T1_CARD_RECEIVING) || !c->chain_step)
+        return act_error(act, T1_ERR_STATE);
+    if (c->last_was_r) {
+        /* the IFD's chain: what we collected of it is dropped */
+        c->clen = 0;
+        c->overflow = false;
+    } else {
+        /* our chain: the I-block in tx never leaves */
+        c->ns = c->last_i_ns;
+        c->have_last_i = false;
+    }
+    c->state = T1_CARD_ABORT;
+    return send_block(c, act, t1_pcb_s(T1_S_ABORT, false), NULL, 0);
 }

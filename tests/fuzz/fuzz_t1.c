@@ -2,8 +2,9 @@
  * line events) fed to both T=1 roles. Every block either role sends must be
  * a valid block within the negotiated sizes, and every length reported back
  * must fit its buffer. The fuzzer also decides when the IFD abandons a
- * chain (t1_ifd_abort: S(ABORT request) or a refusal that changes nothing)
- * and when the card offers a new IFSC (t1_card_request_ifs). */
+ * chain (t1_ifd_abort, t1_card_abort: S(ABORT request) or a refusal that
+ * changes nothing) and when the card offers a new IFSC
+ * (t1_card_request_ifs). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -48,12 +49,31 @@ static void try_abort(struct t1_ifd *t, struct t1_action *ia, enum t1_edc edc)
     }
 }
 
+/* The same for t1_card_abort. */
+static void try_card_abort(struct t1_card *c, struct t1_action *ca, enum t1_edc edc)
+{
+    static struct t1_card before;
+    memcpy(&before, c, sizeof before);
+    struct t1_action a;
+    if (t1_card_abort(c, &a) == T1_OK) {
+        struct t1_block b;
+        if (a.kind != T1_ACT_SEND || c->state != T1_CARD_ABORT ||
+            t1_block_decode(a.block, a.block_len, edc, &b) != T1_OK || b.type != T1_BLOCK_S ||
+            b.s_type != T1_S_ABORT || b.s_response)
+            __builtin_trap();
+        *ca = a;
+    } else if (a.kind != T1_ACT_ERROR || a.err != T1_ERR_STATE ||
+               memcmp(&before, c, sizeof before) != 0) {
+        __builtin_trap();
+    }
+}
+
 /* Input layout: byte 0 = configuration, byte 1 = APDU length / 3, then
  * records: a kind byte (0xF0 timeout, 0xF1 line error, else block length
  * = kind % 64), then that many bytes; bit 6 of the kind byte re-computes
  * the EDC so that the fuzzer gets past it; bit 7 asks the IFD to abort
- * (before the event), bits 1-2 = 11 make a busy card offer IFSC = the
- * record's last byte (or 0, refused). */
+ * (before the event), bits 7 and 0 the card as well, bits 1-2 = 11 make a busy card offer IFSC =
+ * the record's last byte (or 0, refused). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -72,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct t1_ifd t;
     struct t1_card c;
-    struct t1_action ia, ca;
+    struct t1_action ia, ca = {.kind = T1_ACT_NONE};
     if (t1_ifd_init(&t, &cfg) != T1_OK || t1_card_init(&c, &cfg, cbuf, sizeof cbuf) != T1_OK)
         __builtin_trap();
     t1_ifd_transceive_begin(&t, apdu, alen, rbuf, sizeof rbuf, &ia);
@@ -122,6 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             t1_ifd_transceive_begin(&t, apdu, alen, rbuf, sizeof rbuf, &ia);
         }
 
+        if ((kind & 0x81) == 0x81 && ca.kind == T1_ACT_SEND)
+            try_card_abort(&c, &ca, cfg.edc);
         t1_card_step(&c, &ev, &ca);
         check_sent(&ca, cfg.edc, c.ifsd);
         if (ca.kind == T1_ACT_DELIVER_APDU && ca.apdu_len > sizeof cbuf)

@@ -26,8 +26,7 @@
  *    tests for those behaviours are named after the rule of 11.6 they
  *    check (test_rule_N_...), not given numbers we cannot confirm.
  * The card-role tests replay the same scenarios from the other side where
- * the card has a part to play (_card suffix). 26 and 27 have no card-role
- * test: the card role never starts a chain abortion.
+ * the card has a part to play (_card suffix).
  * Notation: -x-> block lost or corrupted on the way.
  */
 
@@ -1180,6 +1179,80 @@ static void test_rule_9_card_chain_aborted_by_ifd(void **state)
     expect_send(&a, mk(0x40, SW, 2));
 }
 
+/* Scenario 26 from the card's side: it abandons its chained response in
+ * place of the second part; after the IFD's S(ABORT response), R(1) gives
+ * back the right to send. */
+static void test_annex_a_26_card(void **state)
+{
+    struct t1_card c;
+    struct t1_action a;
+    card_start(&c, &CFG);
+    card_feed(&c, mk1(0xC1, 0x04), &a);
+    card_feed(&c, mk(0x00, A1, 4), &a);
+    assert_int_equal(t1_card_respond(&c, R6, 6, &a), T1_OK);
+    expect_send(&a, mk(0x20, R6, 4));
+    card_feed(&c, mk0(0x90), &a);
+    expect_send(&a, mk(0x40, R6 + 4, 2)); /* pending: never sent */
+    assert_int_equal(t1_card_abort(&c, &a), T1_OK);
+    expect_send(&a, mk0(0xC2));
+    assert_int_equal(c.state, T1_CARD_ABORT);
+    card_feed(&c, bad(mk0(0xE2)), &a); /* rule 7.3 */
+    expect_send(&a, mk0(0xC2));
+    card_feed(&c, mk0(0xE2), &a);
+    expect_send(&a, mk0(0x90));
+    assert_int_equal(c.state, T1_CARD_RECEIVING);
+    card_feed(&c, mk0(0x92), &a); /* our R(1) lost: the IFD's R-block gets it again */
+    expect_send(&a, mk0(0x90));
+    card_feed(&c, mk(0x40, A1, 4), &a);
+    assert_int_equal(a.kind, T1_ACT_DELIVER_APDU);
+    assert_int_equal(t1_card_respond(&c, SW, 2, &a), T1_OK);
+    expect_send(&a, mk(0x40, SW, 2)); /* N(S) 1: the aborted I(1,0) never left */
+}
+
+/* Scenario 27 from the card's side: it abandons the IFD's chain in place of
+ * R(0); after S(ABORT response), R(0) says N(S) 0 is due; the next command
+ * arrives alone. */
+static void test_annex_a_27_card(void **state)
+{
+    struct t1_card c;
+    struct t1_action a;
+    card_start(&c, &CFG);
+    card_feed(&c, mk(0x20, R6, 2), &a);
+    expect_send(&a, mk0(0x90));
+    card_feed(&c, mk(0x60, R6 + 2, 2), &a);
+    expect_send(&a, mk0(0x80));
+    assert_int_equal(t1_card_abort(&c, &a), T1_OK);
+    expect_send(&a, mk0(0xC2));
+    card_feed(&c, mk0(0xE2), &a);
+    expect_send(&a, mk0(0x80));
+    card_feed(&c, mk(0x00, A1, 4), &a);
+    assert_int_equal(a.kind, T1_ACT_DELIVER_APDU);
+    assert_int_equal(a.apdu_len, 4);
+    assert_memory_equal(cbuf, A1, 4);
+}
+
+/* t1_card_abort only replaces a step of a chain; S(RESYNCH request) while
+ * our S(ABORT request) is out is honoured (rule 6). */
+static void test_rule_9_card_abort_refused(void **state)
+{
+    struct t1_card c;
+    struct t1_action a;
+    card_start(&c, &CFG);
+    assert_int_equal(t1_card_abort(&c, &a), T1_ERR_STATE);
+    assert_int_equal(a.kind, T1_ACT_ERROR);
+    card_feed(&c, mk(0x00, A1, 4), &a);
+    assert_int_equal(t1_card_abort(&c, &a), T1_ERR_STATE); /* busy */
+    assert_int_equal(t1_card_respond(&c, SW, 2, &a), T1_OK);
+    assert_int_equal(t1_card_abort(&c, &a), T1_ERR_STATE); /* a single I-block */
+    card_feed(&c, mk(0x60, R6, 2), &a);
+    expect_send(&a, mk0(0x80));
+    assert_int_equal(t1_card_abort(&c, &a), T1_OK);
+    card_feed(&c, mk0(0xC0), &a);
+    expect_send(&a, mk0(0xE0));
+    assert_true(a.resynched);
+    assert_int_equal(c.state, T1_CARD_RECEIVING);
+}
+
 /* The IFD aborts its own chain with S(ABORT request). */
 static void card_rule_abort_from_ifd(void **state)
 {
@@ -1436,6 +1509,66 @@ static void pump(struct t1_ifd *t, struct t1_card *c, struct t1_action *ia)
     t1_ifd_step(t, &back, ia);
 }
 
+/* Rule 9 started by the card, between our two roles: it abandons its own
+ * chained response after one part, then the IFD's chained command after
+ * one part; the IFD reports T1_ERR_ABORTED each time and the next exchange
+ * goes through. */
+static void loopback_card_abort(void **state)
+{
+    struct t1_config cfg = CFG;
+    cfg.ifsc = 4;
+    struct t1_ifd t;
+    struct t1_card c;
+    struct t1_action ia, ca;
+    assert_int_equal(t1_ifd_init(&t, &cfg), T1_OK);
+    assert_int_equal(t1_card_init(&c, &cfg, cbuf, sizeof cbuf), T1_OK);
+    c.ifsd = 8;
+    for (size_t k = 0; k < 20; k++)
+        cmd_buf[k] = (uint8_t)(0x50 + k);
+
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(t1_ifd_transceive_begin(&t, A1, 4, rbuf, sizeof rbuf, &ia), T1_OK);
+        struct t1_event ev = {.kind = T1_EV_BLOCK, .data = ia.block, .len = ia.block_len};
+        t1_card_step(&c, &ev, &ca);
+        assert_int_equal(ca.kind, T1_ACT_DELIVER_APDU);
+        if (round == 1) {
+            assert_int_equal(t1_card_respond(&c, SW, 2, &ca), T1_OK);
+            struct t1_event back = {.kind = T1_EV_BLOCK, .data = ca.block, .len = ca.block_len};
+            t1_ifd_step(&t, &back, &ia);
+            expect_done(&ia, SW, 2);
+            break;
+        }
+        assert_int_equal(t1_card_respond(&c, cmd_buf, 20, &ca), T1_OK);
+        struct t1_event back = {.kind = T1_EV_BLOCK, .data = ca.block, .len = ca.block_len};
+        t1_ifd_step(&t, &back, &ia); /* R(N(R)) from the IFD */
+        ev = (struct t1_event){.kind = T1_EV_BLOCK, .data = ia.block, .len = ia.block_len};
+        t1_card_step(&c, &ev, &ca); /* the second part, pending */
+        assert_int_equal(t1_card_abort(&c, &ca), T1_OK);
+        back = (struct t1_event){.kind = T1_EV_BLOCK, .data = ca.block, .len = ca.block_len};
+        t1_ifd_step(&t, &back, &ia);
+        expect_send(&ia, mk0(0xE2));
+        pump(&t, &c, &ia); /* the card's R-block gives back the right to send */
+        assert_int_equal(ia.kind, T1_ACT_ERROR);
+        assert_int_equal(ia.err, T1_ERR_ABORTED);
+    }
+
+    assert_int_equal(t1_ifd_transceive_begin(&t, cmd_buf, 20, rbuf, sizeof rbuf, &ia), T1_OK);
+    struct t1_event ev = {.kind = T1_EV_BLOCK, .data = ia.block, .len = ia.block_len};
+    t1_card_step(&c, &ev, &ca); /* R ack pending */
+    assert_int_equal(t1_card_abort(&c, &ca), T1_OK);
+    struct t1_event back = {.kind = T1_EV_BLOCK, .data = ca.block, .len = ca.block_len};
+    t1_ifd_step(&t, &back, &ia);
+    expect_send(&ia, mk0(0xE2));
+    pump(&t, &c, &ia);
+    assert_int_equal(ia.err, T1_ERR_ABORTED);
+    assert_int_equal(t1_ifd_transceive_begin(&t, A1, 4, rbuf, sizeof rbuf, &ia), T1_OK);
+    ev = (struct t1_event){.kind = T1_EV_BLOCK, .data = ia.block, .len = ia.block_len};
+    t1_card_step(&c, &ev, &ca);
+    assert_int_equal(ca.kind, T1_ACT_DELIVER_APDU);
+    assert_int_equal(ca.apdu_len, 4);
+    assert_memory_equal(cbuf, A1, 4);
+}
+
 /* Rule 9 both ways between our two roles: the IFD abandons its chained
  * command after two parts, then the card's chained response after one;
  * each time the next exchange goes through, so N(S) stayed in step. */
@@ -1550,6 +1683,9 @@ int main(void)
         cmocka_unit_test(test_annex_a_09_11_12_card),
         cmocka_unit_test(test_annex_a_16_18_card),
         cmocka_unit_test(test_annex_a_21_card),
+        cmocka_unit_test(test_annex_a_26_card),
+        cmocka_unit_test(test_annex_a_27_card),
+        cmocka_unit_test(test_rule_9_card_abort_refused),
         cmocka_unit_test(test_rule_4_card_ifs_request_limits),
         cmocka_unit_test(test_rule_9_card_chain_aborted_by_ifd),
         cmocka_unit_test(card_rule_abort_from_ifd),
@@ -1558,6 +1694,7 @@ int main(void)
         cmocka_unit_test(loopback_clean_line),
         cmocka_unit_test(loopback_noisy_line),
         cmocka_unit_test(loopback_abort),
+        cmocka_unit_test(loopback_card_abort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

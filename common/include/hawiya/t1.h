@@ -43,6 +43,8 @@
  *  - The IFD aborts with t1_ifd_abort() in place of the next block of a
  *    chain; after the card's S(ABORT response) the IFD holds the right to
  *    send and reports T1_ERR_ABORTED (not fatal).
+ *  - The card aborts with t1_card_abort() in the same way; after the IFD's
+ *    S(ABORT response) it gives back the right to send with R(N(R)).
  *  - When the card aborts, the IFD answers S(ABORT response) and waits for
  *    the R-block by which the card gives back the right to send; its N(R)
  *    is the N(S) of the IFD's next I-block. A repeated S(ABORT request) or
@@ -251,6 +253,7 @@ enum t1_card_state {
     T1_CARD_BUSY,      /* the APDU was delivered; waiting for t1_card_respond */
     T1_CARD_WTX,       /* our S(WTX request) is out, waiting for the response */
     T1_CARD_IFS,       /* our S(IFS request) is out, waiting for the response */
+    T1_CARD_ABORT,     /* our S(ABORT request) is out (t1_card_abort) */
     T1_CARD_SENDING,   /* sending a chained response, waiting for R acks */
 };
 
@@ -264,6 +267,7 @@ struct t1_card {
     uint8_t nr;   /* N(S) expected on the IFD's next I-block */
     uint8_t wtx;  /* multiplier of the S(WTX request) in flight */
     bool last_was_r;
+    bool chain_step;  /* the block in tx is a step of a chain: t1_card_abort may replace it */
     bool have_last_i; /* our last I-block may still be asked for again */
     uint8_t last_i_ns;
     uint8_t *cbuf;
@@ -297,5 +301,14 @@ enum t1_err t1_card_request_wtx(struct t1_card *c, uint8_t multiplier, struct t1
  * with the same value brings the card back to BUSY (act NONE) and sets
  * c->ifsc; anything else gets the request again (rule 7.3). */
 enum t1_err t1_card_request_ifs(struct t1_card *c, uint8_t ifsc, struct t1_action *act);
+
+/* Rule 9: abandons a chain, as t1_ifd_abort does for the IFD: in place of
+ * the block of the last SEND action when that block is a part of our
+ * chained response (I-block) or the acknowledgement of a part of the IFD's
+ * chained command (R-block, no error); act becomes S(ABORT request). On the
+ * IFD's S(ABORT response) the card sends R(N(R)), which gives back the
+ * right to send, and waits for a command; anything else gets the request
+ * again (rule 7.3). Anywhere else T1_ERR_STATE, and nothing changes. */
+enum t1_err t1_card_abort(struct t1_card *c, struct t1_action *act);
 
 #endif
