@@ -1,11 +1,66 @@
 #!/usr/bin/env bash
-# The README's demo command: installs what is missing, builds, and runs the demo.
+# The README's demo command: installs what is missing, builds, and runs one
+# authentication end to end on this machine:
+#   hawiya-vcard (a virtual eID card, persona "default", with its test PKI)
+#   hawiya-sim-reader (the reader firmware on the simulated board, in real time)
+#   hawiya-bridge (the host daemon), asked by `hawiya auth` as a platform would
+# then checks the assertion with `hawiya verify` and prints who was verified.
+# Everything runs in a temporary directory and is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
-# Until the reader and bridge exist, the demo decodes a sample ATR: the Algerian
-# national identity card from the pcsc-tools list, a T=1 card offering
-# Fi=512/Di=32 (TA1=0x96), specific mode, IFSC 254.
-exec build/host/cli/hawiya atr 3BFF9600FF918131FE4D8031E06B043105027555555555555579
+
+B=build
+echo "== building (first run: about a minute)"
+cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$B" -j "$(nproc)" --target hawiya hawiya-bridge hawiya-sim-reader hawiya-vcard \
+    hawiya-pki pki_data >/dev/null
+
+PERSONA=${HAWIYA_DEMO_PERSONA:-default}
+CAN=${HAWIYA_DEMO_CAN:-123456}
+ORIGIN=https://record.example
+T=$(mktemp -d /tmp/hawiya-demo-XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+wait_socket() {
+    for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+    echo "demo: $1 did not appear" >&2
+    return 1
+}
+
+"$B/host/vcard/hawiya-vcard" --line "$T/line.sock" --control "$T/card.sock" \
+    --personas tests/data/personas.json --persona "$PERSONA" --pki "$B/pki" 2>"$T/vcard.log" &
+PIDS+=($!)
+wait_socket "$T/card.sock"
+"$B/boards/sim/hawiya-sim-reader" --card "$T/line.sock" --host "$T/reader.sock" \
+    --state "$T/reader-flash" --realtime 2>"$T/reader.log" &
+PIDS+=($!)
+wait_socket "$T/reader.sock"
+echo "== the reader makes its device key; the test manufacturer CA certifies it"
+"$B/host/pki/hawiya-pki" provision --ca "$B/pki/ca" --reader "$T/reader.sock"
+
+cat >"$T/bridge.conf" <<CONF
+origin = $ORIGIN
+reader = sim:desk:$T/reader.sock
+CONF
+"$B/host/bridge/hawiya-bridge" --config "$T/bridge.conf" --socket "$T/bridge.sock" \
+    2>"$T/bridge.log" &
+PIDS+=($!)
+wait_socket "$T/bridge.sock"
+
+CHALLENGE=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+echo "== the platform asks: challenge $CHALLENGE, origin $ORIGIN"
+echo "== hawiya auth (card: persona '$PERSONA', CAN typed at the desk)"
+echo "$CAN" | "$B/host/cli/hawiya" auth --socket "$T/bridge.sock" --challenge "$CHALLENGE" \
+    --origin "$ORIGIN" --can - >"$T/assertion.json"
+echo "   assertion: $(wc -c <"$T/assertion.json") bytes of JSON"
+
+echo "== the platform server: hawiya verify"
+"$B/host/cli/hawiya" verify --csca "$B/pki/ca" --reader-ca "$B/pki/ca/reader-ca.pem" \
+    --challenge "$CHALLENGE" --origin "$ORIGIN" --text <"$T/assertion.json"

@@ -36,7 +36,9 @@ struct session {
     char mrz[64];
     size_t mrz_len;
     bool no_ca;
-    unsigned apdus; /* exchanged with the card in this session */
+    unsigned apdus;        /* exchanged with the card in this session */
+    uint8_t trace[4 * 64]; /* CLA INS P1 P2 of the step's commands */
+    size_t trace_len;
     uint8_t cmd[SESSION_CMD_MAX];
     size_t cmd_len;
     uint8_t resp[SESSION_RESP_MAX];

@@ -61,8 +61,9 @@ struct marks {
     unsigned apdus;
 };
 
-static void mark(const struct ccid_device *d, const struct session *s, struct marks *m)
+static void mark(const struct ccid_device *d, struct session *s, struct marks *m)
 {
+    s->trace_len = 0;
     m->now = hal_now_ns();
     m->line = d->slot.line.busy_ns;
     m->cpu = hal_cpu_ns();
@@ -77,6 +78,8 @@ static void put_costs(struct report *r, const struct ccid_device *d, const struc
     put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - m->cpu);
     uint8_t n[2] = {(uint8_t)((s->apdus - m->apdus) >> 8), (uint8_t)(s->apdus - m->apdus)};
     put(r, RESC_T_APDUS, n, 2);
+    if (s->trace_len)
+        put(r, RESC_T_TRACE, s->trace, s->trace_len);
 }
 
 static int failed(struct session *s, struct ccid_device *d, struct report *r, const char *step,
@@ -242,6 +245,10 @@ static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
     enum emrtd_phase phase = s->em.phase;
     while (s->cmd_len && s->em.phase == phase) {
         size_t rlen;
+        if (s->cmd_len >= 4 && s->trace_len + 4 <= sizeof s->trace) {
+            memcpy(s->trace + s->trace_len, s->cmd, 4);
+            s->trace_len += 4;
+        }
         enum slot_err se =
             slot_transmit(&d->slot, s->cmd, s->cmd_len, s->resp, sizeof s->resp, &rlen);
         s->apdus++;

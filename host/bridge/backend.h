@@ -8,9 +8,8 @@
  * authenticate() is the whole card session of DESIGN.md "Flow of one
  * authentication" (activate, PACE with the CAN, read, Active
  * Authentication, reader attestation). With our reader it runs inside the
- * reader firmware, reached through PC_to_RDR_Escape (USB CCID 1.1 §6.1.8);
- * until that firmware session lands, the sim backend powers the card on and
- * answers BRIDGE_ERR_NOT_IMPLEMENTED.
+ * reader firmware, reached through PC_to_RDR_Escape (USB CCID 1.1 §6.1.8,
+ * hawiya/reader_escape.h), one escape per step so progress is live.
  */
 #ifndef HAWIYA_BRIDGE_BACKEND_H
 #define HAWIYA_BRIDGE_BACKEND_H
@@ -39,8 +38,19 @@ struct bridge_auth_result {
     char detail[160]; /* the error's message (never secret data) */
 };
 
-/* Reports a step of the session ("card_powered", ...); false = stop (cancelled). */
-typedef bool (*bridge_progress_fn)(void *ctx, const char *step);
+/* One finished step of the session, with what it cost when the reader says. */
+struct bridge_progress {
+    char step[24]; /* "atr", "cardaccess", "pace", "bac", "select", "read", "ca", "aa", "attest" */
+    char detail[96]; /* e.g. the ATR and the protocol; never secret */
+    bool has_costs;
+    double elapsed_ms; /* the reader's time for the step: card line + card + waits */
+    double line_ms;    /* characters on the card line */
+    double cpu_ms;     /* the reader's own CPU */
+    unsigned apdus;
+};
+
+/* Reports a step; false = stop (cancelled). */
+typedef bool (*bridge_progress_fn)(void *ctx, const struct bridge_progress *p);
 
 enum bridge_monitor { BRIDGE_MONITOR_OK, BRIDGE_MONITOR_BROKEN };
 

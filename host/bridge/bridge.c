@@ -88,7 +88,7 @@ struct reader {
 struct progress_msg {
     uint64_t seq;
     size_t reader;
-    const char *step;
+    struct bridge_progress p;
 };
 
 static struct {
@@ -229,16 +229,31 @@ static cJSON *event(const char *name, const struct reader *r)
     return ev;
 }
 
-static void progress_event(struct auth *a, const char *step)
+static void progress_event(struct auth *a, const struct bridge_progress *p)
 {
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "event", "progress");
     cJSON_AddItemToObject(ev, "request",
                           a->req.id ? cJSON_Duplicate(a->req.id, false) : cJSON_CreateNull());
     cJSON_AddStringToObject(ev, "reader", a->reader->cfg.name);
-    cJSON_AddStringToObject(ev, "step", step);
-    bridge_log(BRIDGE_LOG_DEBUG, a->seq, "progress %s on %s", step, a->reader->cfg.name);
+    cJSON_AddStringToObject(ev, "step", p->step);
+    if (p->detail[0])
+        cJSON_AddStringToObject(ev, "detail", p->detail);
+    if (p->has_costs) {
+        cJSON_AddNumberToObject(ev, "elapsed_ms", p->elapsed_ms);
+        cJSON_AddNumberToObject(ev, "line_ms", p->line_ms);
+        cJSON_AddNumberToObject(ev, "reader_cpu_ms", p->cpu_ms);
+        cJSON_AddNumberToObject(ev, "apdus", p->apdus);
+    }
+    bridge_log(BRIDGE_LOG_DEBUG, a->seq, "progress %s on %s", p->step, a->reader->cfg.name);
     broadcast(ev, a->client);
+}
+
+static void progress_step(struct auth *a, const char *step)
+{
+    struct bridge_progress p = {0};
+    snprintf(p.step, sizeof p.step, "%s", step);
+    progress_event(a, &p);
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -278,12 +293,12 @@ static void unlink_queued(struct reader *r, struct auth *a)
     r->queued--;
 }
 
-static bool worker_progress(void *ctx, const char *step)
+static bool worker_progress(void *ctx, const struct bridge_progress *p)
 {
     struct auth *a = ctx;
     pthread_mutex_lock(&B.pmu);
     if (B.ring_n < PROGRESS_RING)
-        B.ring[B.ring_n++] = (struct progress_msg){a->seq, (size_t)(a->reader - B.readers), step};
+        B.ring[B.ring_n++] = (struct progress_msg){a->seq, (size_t)(a->reader - B.readers), *p};
     pthread_mutex_unlock(&B.pmu);
     wake_loop();
     return !atomic_load(&a->cancel);
@@ -326,13 +341,13 @@ static void schedule(struct reader *r)
         if (!r->up || !r->present) {
             if (!a->told_waiting) {
                 a->told_waiting = true;
-                progress_event(a, "waiting_for_card");
+                progress_step(a, "waiting_for_card");
             }
             return;
         }
         unlink_queued(r, a);
         r->running = a;
-        progress_event(a, "started");
+        progress_step(a, "started");
         bridge_log(BRIDGE_LOG_INFO, a->seq, "authenticate starts on %s", r->cfg.name);
         pthread_mutex_lock(&r->mu);
         r->done = false;
@@ -452,7 +467,7 @@ static void drain_wake(void)
     for (size_t i = 0; i < n; i++) {
         struct auth *a = B.readers[ring[i].reader].running;
         if (a && a->seq == ring[i].seq && a->client)
-            progress_event(a, ring[i].step);
+            progress_event(a, &ring[i].p);
     }
     for (size_t i = 0; i < B.n_readers; i++) {
         struct reader *r = &B.readers[i];
@@ -689,7 +704,7 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
     r->queued++;
     bridge_log(BRIDGE_LOG_INFO, seq, "authenticate queued on %s (%zu in queue)", r->cfg.name,
                r->queued);
-    progress_event(a, "queued");
+    progress_step(a, "queued");
     schedule(r);
 }
 

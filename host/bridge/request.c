@@ -25,6 +25,9 @@ const char *bridge_err_str(enum bridge_err e)
     case BRIDGE_ERR_CANCELLED: return "BRIDGE_ERR_CANCELLED";
     case BRIDGE_ERR_NOT_IMPLEMENTED: return "BRIDGE_ERR_NOT_IMPLEMENTED";
     case BRIDGE_ERR_INTERNAL: return "BRIDGE_ERR_INTERNAL";
+    case BRIDGE_ERR_CARD_AUTH_FAILED: return "BRIDGE_ERR_CARD_AUTH_FAILED";
+    case BRIDGE_ERR_CARD_ERROR: return "BRIDGE_ERR_CARD_ERROR";
+    case BRIDGE_ERR_NO_CAN: return "BRIDGE_ERR_NO_CAN";
     }
     return "BRIDGE_ERR_UNKNOWN";
 }

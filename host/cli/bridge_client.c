@@ -114,7 +114,18 @@ static void print_json(FILE *f, const cJSON *j)
     free(s);
 }
 
+static void print_event(const cJSON *ev, void *ctx)
+{
+    print_json(ctx, ev);
+}
+
 int bridge_client_call(const char *path, const char *method, cJSON *params, FILE *events)
+{
+    return bridge_client_call_ex(path, method, params, events ? print_event : NULL, events);
+}
+
+int bridge_client_call_ex(const char *path, const char *method, cJSON *params,
+                          void (*on_event)(const cJSON *ev, void *ctx), void *ctx)
 {
     struct bridge_client bc;
     if (!bridge_client_open(&bc, path)) {
@@ -135,8 +146,8 @@ int bridge_client_call(const char *path, const char *method, cJSON *params, FILE
         const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "result");
         const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
         if (cJSON_GetObjectItemCaseSensitive(j, "event")) {
-            if (events)
-                print_json(events, j);
+            if (on_event)
+                on_event(j, ctx);
         } else if (res || err) {
             print_json(stdout, res ? res : err);
             rc = res ? 0 : 1;

@@ -30,5 +30,8 @@ cJSON *bridge_client_next(struct bridge_client *bc);
  * one JSON line on stdout. Exit 2 when the bridge cannot be reached.
  */
 int bridge_client_call(const char *path, const char *method, cJSON *params, FILE *events);
+/* The same, with each event handed to on_event (may be NULL). */
+int bridge_client_call_ex(const char *path, const char *method, cJSON *params,
+                          void (*on_event)(const cJSON *ev, void *ctx), void *ctx);
 
 #endif

@@ -5,8 +5,10 @@
  * {"verified":true,"identity":{...},"reader":{...}} and exits 0, or
  * {"verified":false,"error":"HV_ERR_...","message":"..."} and exits 1; 2 on
  * a usage error (including unreadable trust anchors). At most 1 MiB is read
- * from stdin: more is an HV_ERR_FORMAT failure, not a crash.
+ * from stdin: more is an HV_ERR_FORMAT failure, not a crash. `--text` prints
+ * the same for a person at a desk instead of JSON.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +23,24 @@ static int usage(const char *why)
     if (why)
         fprintf(stderr, "hawiya verify: %s\n", why);
     fprintf(stderr, "usage: hawiya verify --csca DIR --reader-ca FILE --challenge B64URL "
-                    "--origin URL [--now YYYYMMDDhhmmssZ] < assertion.json\n");
+                    "--origin URL [--now YYYYMMDDhhmmssZ] [--text] < assertion.json\n");
     return 2;
+}
+
+static bool text;
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 static int print_failure(const char *error, const char *message)
 {
+    if (text) {
+        printf("NOT VERIFIED: %s: %s\n", error, message);
+        return 1;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "verified", 0);
     cJSON_AddStringToObject(o, "error", error);
@@ -38,8 +52,28 @@ static int print_failure(const char *error, const char *message)
     return 1;
 }
 
+static void print_text(const struct hv_result *res)
+{
+    cJSON *id = cJSON_Parse(res->identity_json);
+    printf("VERIFIED by reader %s (counter %llu): the card is genuine, unaltered, and answered "
+           "this challenge\n",
+           res->reader_id, (unsigned long long)res->counter);
+    printf("  holder       %s, %s\n", str(id, "surname"), str(id, "given_names"));
+    if (*str(id, "full_name"))
+        printf("  full name    %s\n", str(id, "full_name"));
+    printf("  born         %s (YYMMDD)  sex %s  nationality %s\n", str(id, "birth_date"),
+           str(id, "sex"), str(id, "nationality"));
+    printf("  document     %s %s %s, expires %s (YYMMDD)\n", str(id, "document_type"),
+           str(id, "issuing_state"), str(id, "document_number"), str(id, "expiry_date"));
+    cJSON_Delete(id);
+}
+
 static int print_success(const struct hv_result *res)
 {
+    if (text) {
+        print_text(res);
+        return 0;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "verified", 1);
     cJSON_AddItemToObject(o, "identity", cJSON_Parse(res->identity_json));
@@ -60,6 +94,11 @@ int cmd_verify(int argc, char **argv)
     const char *csca = NULL, *reader_ca = NULL, *challenge = NULL, *origin = NULL, *now = NULL;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--text")) {
+            text = true;
+            i--;
+            continue;
+        }
         if (!v)
             return usage("an option without its value");
         if (!strcmp(a, "--csca"))

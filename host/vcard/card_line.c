@@ -123,6 +123,17 @@ static void power_down(struct card_line *c)
     vcard_reset(c->vc);
 }
 
+void card_line_new_reader(struct card_line *c)
+{
+    power_down(c);
+    c->vcc_mv = 0;
+    c->clk_hz = 0;
+    c->rst_high = false;
+    c->now_ns = 0;
+    c->last_rx_start_ns = 0;
+    c->remove_at_ns = 0;
+}
+
 /* RST went high with power and clock: the ATR at the default rate. */
 static void answer_to_reset(struct card_line *c, uint64_t t_rst)
 {

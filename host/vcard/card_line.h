@@ -104,6 +104,10 @@ void card_line_input(struct card_line *c, const struct simline_msg *m);
 /* The card is put in or taken out of the slot; a PRESENCE record goes to out. */
 void card_line_set_present(struct card_line *c, bool present);
 
+/* A reader (re)connected: its contacts start unpowered and its simulated
+ * clock starts again from zero, so the card's clock follows. */
+void card_line_new_reader(struct card_line *c);
+
 /* Takes the card out `after_ns` of simulated time from now (see remove_at_ns). */
 void card_line_remove_after(struct card_line *c, uint64_t after_ns);
 

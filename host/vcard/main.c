@@ -269,6 +269,7 @@ int main(int argc, char **argv)
             st.reader_fd = accept4(line_fd, NULL, NULL, SOCK_CLOEXEC);
             in_len = 0;
             /* A new reader: the slot's switch tells it whether a card is in. */
+            card_line_new_reader(&line);
             line.out_len = 0;
             card_line_set_present(&line, st.present);
             flush_line(&st);

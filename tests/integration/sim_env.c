@@ -56,9 +56,13 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
     snprintf(e->control_path, sizeof e->control_path, "%s/control.sock", e->dir);
     snprintf(e->state_path, sizeof e->state_path, "%s/state", e->dir);
 
-    char *vargv[] = {(char *)vcard,    "--line",    e->line_path,    "--personas",
-                     (char *)personas, "--persona", (char *)persona, "--control",
-                     e->control_path,  NULL};
+    /* With the test PKI (HAWIYA_PKI_DIR, the pki_data target) the card has its
+     * eMRTD application: PACE, secure messaging, signed data groups. */
+    const char *pki = getenv("HAWIYA_PKI_DIR");
+    char *vargv[] = {(char *)vcard,        "--line",         e->line_path,
+                     "--personas",         (char *)personas, "--persona",
+                     (char *)persona,      "--control",      e->control_path,
+                     pki ? "--pki" : NULL, (char *)pki,      NULL};
     e->vcard = spawn(vargv);
     if (!wait_for_socket(e->control_path)) {
         sim_env_stop(e);

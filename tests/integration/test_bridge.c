@@ -27,12 +27,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "hawiya-verify.h"
 #include "sim_env.h"
 
 #define ORIGIN "https://record.example"
 /* 32 bytes 00..1F, base64url without padding (RFC 4648 §5). */
 #define CHALLENGE   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
-#define SECRET_CAN  "314159"
+#define SECRET_CAN  "314159" /* a wrong CAN: the card refuses it */
+#define CARD_CAN    "123456" /* the default persona's CAN (tests/data/personas.json) */
 #define DEFAULT_ATR "3B95968031FE458073B421402F"
 
 static struct sim_env env;
@@ -209,8 +211,15 @@ static int setup(void **state)
 {
     if (sim_env_start(&env, "default", NULL) != 0)
         return -1;
-    /* The sim reader serves one host: hand it over to the bridge. */
+    /* The sim reader serves one host: hand it over to the manufacturer's
+     * station (its device certificate from the test reader CA), then to the
+     * bridge. */
     ccid_link_close(&env.link);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s/ca' --reader '%s' >/dev/null",
+             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
+    if (system(cmd) != 0)
+        return -1;
     snprintf(sock_path, sizeof sock_path, "%s/run/bridge.sock", env.dir);
     snprintf(log_path, sizeof log_path, "%s/bridge.log", env.dir);
     snprintf(conf_path, sizeof conf_path, "%s/bridge.conf", env.dir);
@@ -293,30 +302,80 @@ static void version_readers_status_diagnose(void **state)
     close(fd);
 }
 
-/* The sim backend powers the card, reports it, then answers NOT_IMPLEMENTED
- * (the ICAO session in the firmware has not landed). */
-static void authenticate_powers_card_then_not_implemented(void **state)
+/* The platform's own check of what the bridge returned (libhawiya-verify). */
+static void expect_verified(const cJSON *assertion)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/ca", getenv("HAWIYA_PKI_DIR"));
+    struct hv_trust *trust = hv_trust_new();
+    char msg[256], reader_ca[700];
+    assert_non_null(trust);
+    assert_int_equal(hv_trust_load_csca_dir(trust, dir, msg, sizeof msg), HV_OK);
+    snprintf(reader_ca, sizeof reader_ca, "%s/reader-ca.pem", dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(trust, reader_ca, msg, sizeof msg), HV_OK);
+    uint8_t challenge[32];
+    for (int i = 0; i < 32; i++)
+        challenge[i] = (uint8_t)i; /* CHALLENGE is base64url of 00 01 .. 1F */
+    struct hv_options opt = {.trust = trust,
+                             .challenge = challenge,
+                             .challenge_len = 32,
+                             .origin = ORIGIN,
+                             .now = {2026, 1, 1, 0, 0, 0}};
+    char *json = cJSON_PrintUnformatted(assertion);
+    struct hv_result res;
+    enum hv_err e = hv_verify(json, strlen(json), &opt, &res);
+    if (e != HV_OK)
+        fail_msg("hv_verify: %s: %s", hv_err_str(e), res.message);
+    cJSON *id = cJSON_Parse(res.identity_json);
+    expect_str(id, "document_number", "AB1234567");
+    expect_str(id, "surname", "BENALI");
+    expect_str(id, "given_names", "MOHAMED AMINE");
+    cJSON_Delete(id);
+    hv_result_free(&res);
+    free(json);
+    hv_trust_free(trust);
+}
+
+/* One authentication as a platform runs it: progress for every step of the
+ * reader's session, then an assertion the platform's verifier accepts. */
+static void authenticate_returns_verified_assertion(void **state)
 {
     int fd = conn(sock_path);
     send_str(fd, "{\"id\":7,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
-                 "\",\"origin\":\"" ORIGIN "\",\"can\":\"" SECRET_CAN "\"}}\n");
-    static const char *const steps[] = {"queued", "started", "card_powered"};
-    for (size_t i = 0; i < 3; i++) {
+                 "\",\"origin\":\"" ORIGIN "\",\"can\":\"" CARD_CAN "\"}}\n");
+    static const char *const steps[] = {"queued", "started", "atr", "cardaccess", "pace",
+                                        "select", "read",    "ca",  "aa",         "attest"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         cJSON *ev = read_json(fd, 10000);
         assert_non_null(ev);
         expect_str(ev, "event", "progress");
         expect_num(ev, "request", 7);
         expect_str(ev, "reader", "r1");
         expect_str(ev, "step", steps[i]);
+        if (i >= 2)
+            assert_true(cJSON_IsNumber(get(ev, "elapsed_ms")));
         cJSON_Delete(ev);
     }
     cJSON *j = answer(fd);
     expect_num(j, "id", 7);
-    expect_error(j, "NOT_IMPLEMENTED", NULL);
+    expect_str(j, "result.format", "hawiya-assertion/1");
+    expect_str(j, "result.origin", ORIGIN);
+    expect_verified(get(j, "result"));
     cJSON_Delete(j);
+    /* The reader reset the card after the session: present, not active. */
     j = call(fd, "{\"id\":8,\"method\":\"readers\"}\n");
-    expect_str(j, "result.readers.0.state", "active");
-    expect_str(j, "result.readers.0.atr", DEFAULT_ATR);
+    expect_str(j, "result.readers.0.state", "present");
+    cJSON_Delete(j);
+
+    /* A wrong CAN: the card refuses PACE, named, and nothing else changes. */
+    j = call(fd, "{\"id\":9,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"can\":\"" SECRET_CAN "\"}}\n");
+    expect_error(j, "CARD_AUTH_FAILED", NULL);
+    cJSON_Delete(j);
+    /* No CAN and no keypad on the sim reader. */
+    j = call(fd, "{\"id\":10,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\"}}\n");
+    expect_error(j, "NO_CAN", NULL);
     cJSON_Delete(j);
     close(fd);
 }
@@ -372,7 +431,7 @@ static void waits_for_card_then_fifo(void **state)
     expect_event(sub, "card_removed", "r1");
     int a = conn(sock_path), b = conn(sock_path);
     send_str(a, "{\"id\":\"A\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
-                "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r1\"}}\n");
+                "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r1\",\"can\":\"" CARD_CAN "\"}}\n");
     static const char *const want_a[][2] = {{"A", "queued"}, {"A", "waiting_for_card"}};
     for (size_t i = 0; i < 2; i++) {
         cJSON *ev = read_json(sub, 10000);
@@ -382,29 +441,31 @@ static void waits_for_card_then_fifo(void **state)
         cJSON_Delete(ev);
     }
     send_str(b, "{\"id\":\"B\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
-                "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r1\"}}\n");
+                "\",\"origin\":\"" ORIGIN "\",\"reader\":\"r1\",\"can\":\"" CARD_CAN "\"}}\n");
     cJSON *ev = read_json(sub, 10000);
     expect_str(ev, "request", "B");
     expect_str(ev, "step", "queued");
     cJSON_Delete(ev);
     assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
     expect_event(sub, "card_inserted", "r1");
-    static const char *const want[][2] = {
-        {"A", "started"}, {"A", "card_powered"}, {"B", "started"}, {"B", "card_powered"}};
-    for (size_t i = 0; i < 4; i++) {
-        ev = read_json(sub, 10000);
-        assert_non_null(ev);
-        expect_str(ev, "request", want[i][0]);
-        expect_str(ev, "step", want[i][1]);
-        cJSON_Delete(ev);
-    }
+    /* A's whole session, then B's: first come, first served. */
+    static const char *const session[] = {"started", "atr", "cardaccess", "pace",  "select",
+                                          "read",    "ca",  "aa",         "attest"};
+    for (int who = 0; who < 2; who++)
+        for (size_t i = 0; i < sizeof session / sizeof session[0]; i++) {
+            ev = read_json(sub, 10000);
+            assert_non_null(ev);
+            expect_str(ev, "request", who ? "B" : "A");
+            expect_str(ev, "step", session[i]);
+            cJSON_Delete(ev);
+        }
     j = answer(a);
     expect_str(j, "id", "A");
-    expect_error(j, "NOT_IMPLEMENTED", NULL);
+    expect_str(j, "result.format", "hawiya-assertion/1");
     cJSON_Delete(j);
     j = answer(b);
     expect_str(j, "id", "B");
-    expect_error(j, "NOT_IMPLEMENTED", NULL);
+    expect_str(j, "result.format", "hawiya-assertion/1");
     cJSON_Delete(j);
     close(a);
     close(b);
@@ -452,7 +513,7 @@ static void cli_commands(void **state)
     assert_int_equal(WEXITSTATUS(st), 1);
     j = cJSON_Parse(out);
     assert_non_null(j);
-    expect_str(j, "code", "NOT_IMPLEMENTED");
+    expect_str(j, "code", "CARD_AUTH_FAILED");
     cJSON_Delete(j);
 
     /* watch prints one event per line. */
@@ -737,8 +798,9 @@ static void can_never_logged(void **state)
     fclose(f);
     text[n] = '\0';
     assert_non_null(strstr(text, "req=")); /* the log is there and has request ids */
-    assert_non_null(strstr(text, "NOT_IMPLEMENTED"));
+    assert_non_null(strstr(text, "CARD_AUTH_FAILED"));
     assert_null(strstr(text, SECRET_CAN));
+    assert_null(strstr(text, CARD_CAN));
 }
 
 /* A bridge with an allow-list that does not hold our uid: one error line, then EOF. */
@@ -800,7 +862,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(version_readers_status_diagnose),
-        cmocka_unit_test(authenticate_powers_card_then_not_implemented),
+        cmocka_unit_test(authenticate_returns_verified_assertion),
         cmocka_unit_test(card_events),
         cmocka_unit_test(waits_for_card_then_fifo),
         cmocka_unit_test(cli_commands),

@@ -1,0 +1,135 @@
+#include "reader_session.h"
+
+#include <string.h>
+
+#include "hawiya/reader_escape.h"
+#include "hawiya/tlv.h"
+#include "hawiya/wipe.h"
+
+const char *reader_session_err_str(enum reader_session_err e)
+{
+    switch (e) {
+    case READER_SESSION_OK: return "READER_SESSION_OK";
+    case READER_SESSION_ERR_PARAMS: return "READER_SESSION_ERR_PARAMS";
+    case READER_SESSION_ERR_LINK: return "READER_SESSION_ERR_LINK";
+    case READER_SESSION_ERR_REPORT: return "READER_SESSION_ERR_REPORT";
+    case READER_SESSION_ERR_FAILED: return "READER_SESSION_ERR_FAILED";
+    case READER_SESSION_ERR_CANCELLED: return "READER_SESSION_ERR_CANCELLED";
+    }
+    return "READER_SESSION_ERR_UNKNOWN";
+}
+
+static enum ccid_link_err escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out,
+                                 size_t cap, size_t *out_len, int timeout_ms)
+{
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ESCAPE, .data = cmd, .len = (uint32_t)n}, resp;
+    enum ccid_link_err e = ccid_link_transact(l, &req, &resp, out, cap, timeout_ms);
+    *out_len = e == CCID_LINK_OK ? resp.len : 0;
+    return e;
+}
+
+static uint64_t be(const struct tlv *t)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < t->len && i < 8; i++)
+        v = v << 8 | t->value[i];
+    return v;
+}
+
+/* Printable ASCII only: a report is the reader's, still not to be trusted blindly. */
+static void copy_text(char *dst, size_t cap, const struct tlv *t)
+{
+    size_t n = t->len < cap - 1 ? t->len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (t->value[i] >= 0x20 && t->value[i] < 0x7F) ? (char)t->value[i] : '?';
+    dst[n] = '\0';
+}
+
+static bool parse_step(const uint8_t *r, size_t n, struct reader_step *st)
+{
+    struct tlv t;
+    memset(st, 0, sizeof *st);
+    if (tlv_find(r, n, RESC_T_STEP, &t) != TLV_OK || t.len == 0)
+        return false;
+    copy_text(st->name, sizeof st->name, &t);
+    if (tlv_find(r, n, RESC_T_STATUS, &t) != TLV_OK || t.len != 1 ||
+        t.value[0] > RESC_STATUS_FAILED)
+        return false;
+    st->status = t.value[0];
+    if (tlv_find(r, n, RESC_T_ERROR, &t) == TLV_OK)
+        copy_text(st->error, sizeof st->error, &t);
+    if (tlv_find(r, n, RESC_T_SW, &t) == TLV_OK && t.len == 2) {
+        st->has_sw = true;
+        st->sw = (uint16_t)be(&t);
+    }
+    if (tlv_find(r, n, RESC_T_ELAPSED_NS, &t) == TLV_OK && t.len == 8) {
+        st->has_costs = true;
+        st->elapsed_ns = be(&t);
+        if (tlv_find(r, n, RESC_T_LINE_NS, &t) == TLV_OK && t.len == 8)
+            st->line_ns = be(&t);
+        if (tlv_find(r, n, RESC_T_CPU_NS, &t) == TLV_OK && t.len == 8)
+            st->cpu_ns = be(&t);
+        if (tlv_find(r, n, RESC_T_APDUS, &t) == TLV_OK && t.len == 2)
+            st->apdus = (unsigned)be(&t);
+    }
+    if (tlv_find(r, n, RESC_T_DETAIL, &t) == TLV_OK)
+        copy_text(st->detail, sizeof st->detail, &t);
+    if (tlv_find(r, n, RESC_T_TRACE, &t) == TLV_OK && t.len % 4 == 0 && t.len <= sizeof st->trace) {
+        memcpy(st->trace, t.value, t.len);
+        st->trace_len = t.len;
+    }
+    if (st->status == RESC_STATUS_FAILED && !st->error[0])
+        return false;
+    return true;
+}
+
+enum reader_session_err reader_session_run(struct ccid_link *l, const struct reader_auth_params *p,
+                                           int timeout_ms, reader_step_fn on_step, void *ctx,
+                                           uint8_t *out, size_t cap, size_t *out_len,
+                                           struct reader_step *last)
+{
+    uint8_t cmd[1024];
+    size_t pos = 1, n = 0;
+    *out_len = 0;
+    memset(last, 0, sizeof *last);
+    cmd[0] = RESC_AUTH_BEGIN;
+    bool ok = tlv_put(cmd, sizeof cmd, &pos, RESC_T_CHALLENGE, p->challenge, p->challenge_len) ==
+                  TLV_OK &&
+              tlv_put(cmd, sizeof cmd, &pos, RESC_T_ORIGIN, (const uint8_t *)p->origin,
+                      strlen(p->origin)) == TLV_OK;
+    if (ok && p->can)
+        ok = tlv_put(cmd, sizeof cmd, &pos, RESC_T_CAN, (const uint8_t *)p->can, strlen(p->can)) ==
+             TLV_OK;
+    if (ok && p->mrz_info)
+        ok = tlv_put(cmd, sizeof cmd, &pos, RESC_T_MRZ_INFO, (const uint8_t *)p->mrz_info,
+                     strlen(p->mrz_info)) == TLV_OK;
+    if (ok && p->flags)
+        ok = tlv_put(cmd, sizeof cmd, &pos, RESC_T_FLAGS, &p->flags, 1) == TLV_OK;
+    if (!ok) {
+        wipe(cmd, sizeof cmd);
+        return READER_SESSION_ERR_PARAMS;
+    }
+    enum ccid_link_err le = escape(l, cmd, pos, out, cap, &n, timeout_ms);
+    wipe(cmd, sizeof cmd); /* it held the CAN */
+
+    for (int steps = 0; steps < 32; steps++) {
+        if (le != CCID_LINK_OK)
+            return READER_SESSION_ERR_LINK;
+        if (!parse_step(out, n, last))
+            return READER_SESSION_ERR_REPORT;
+        if (last->status == RESC_STATUS_FAILED)
+            return READER_SESSION_ERR_FAILED;
+        if (on_step && !on_step(ctx, last)) {
+            uint8_t abort_cmd = RESC_AUTH_ABORT;
+            escape(l, &abort_cmd, 1, out, cap, &n, timeout_ms);
+            return READER_SESSION_ERR_CANCELLED;
+        }
+        if (last->status == RESC_STATUS_DONE) {
+            *out_len = n;
+            return READER_SESSION_OK;
+        }
+        uint8_t next = RESC_AUTH_NEXT;
+        le = escape(l, &next, 1, out, cap, &n, timeout_ms);
+    }
+    return READER_SESSION_ERR_REPORT; /* a reader that never ends its session */
+}
