@@ -334,6 +334,10 @@ static void t1_record_end(struct card_line *c)
 static void t0_run(struct card_line *c, struct t0_io *io)
 {
     for (int guard = 0; guard < 100000; guard++) {
+        /* Pulled out mid-exchange (remove_at_ns): a card out of the slot
+         * sends nothing more, and its NULL bytes stop. */
+        if (!c->present)
+            return;
         if (io->tx_len) {
             send_chars(c, c->last_rx_start_ns + etu_ns(c, T0_TURNAROUND_ETU), io->tx, io->tx_len);
             c->last_rx_start_ns = 0;
@@ -347,7 +351,7 @@ static void t0_run(struct card_line *c, struct t0_io *io)
             }
             process_apdu(c, buf, n);
             /* 7816-3 §10.3.3: NULL bytes keep the reader waiting past WT. */
-            while (c->ready_ns > c->now_ns + c->wt_ns * 9 / 10) {
+            while (c->present && c->ready_ns > c->now_ns + c->wt_ns * 9 / 10) {
                 struct t0_io nio;
                 if (t0_card_null(&c->t0, &nio) != T0_OK)
                     break;

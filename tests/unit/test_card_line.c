@@ -42,16 +42,21 @@ static void feed(enum simline_type type, uint64_t t_ns, uint32_t value)
     card_line_input(&line, &m);
 }
 
-static void feed_io(uint64_t t_ns, const uint8_t *chars, uint16_t n)
+static void feed_io_at(uint64_t t_ns, uint32_t etu_ps, const uint8_t *chars, uint16_t n)
 {
     struct simline_msg m = {.type = SIMLINE_IO, .t_ns = t_ns};
-    m.u.io.etu_ps = ETU_PS;
+    m.u.io.etu_ps = etu_ps;
     m.u.io.char_etu = 12;
     m.u.io.n = n;
     m.u.io.chars = chars;
     static const uint8_t no_flags[16];
     m.u.io.flags = no_flags;
     card_line_input(&line, &m);
+}
+
+static void feed_io(uint64_t t_ns, const uint8_t *chars, uint16_t n)
+{
+    feed_io_at(t_ns, ETU_PS, chars, n);
 }
 
 /* The card's output since the last call: its IO characters, and whether it ends with SYNC. */
@@ -123,10 +128,57 @@ static void time_near_wrap_is_ignored(void **state)
     assert_true(sync);
 }
 
+/* A T=0 card pulled out while it sends NULL bytes (7816-3 §10.3.3) used to
+ * go on sending them, and its answer, after PRESENCE 0; when the removal
+ * lay far behind the reader's clock, the NULL bytes went on for ever (found
+ * by fuzz_card_line). */
+static void removed_t0_card_falls_silent(void **state)
+{
+    (void)state;
+    uint8_t out[64];
+    bool sync;
+
+    /* At 4 GHz WT (9600 etu at Fd = 372, 7816-3 §10.2) is 0.89 ms, shorter
+     * than the persona's 4 ms READ BINARY: the card sends NULL bytes. */
+    const uint32_t etu_ps = simline_etu_ps(372, 1, 4000000000u);
+    feed(SIMLINE_VCC, 0, 5000);
+    feed(SIMLINE_CLK, 1000, 4000000000u);
+    feed(SIMLINE_RST, 2000, 0);
+    feed(SIMLINE_RST, 3000, 1);
+    assert_int_equal(take_out(out, sizeof out, &sync), 13);
+    card_line_remove_after(&line, 2000000);
+
+    static const uint8_t header[] = {0x00, 0xB0, 0x9C, 0x00, 0x16};
+    feed_io_at(line.now_ns + 1000, etu_ps, header, sizeof header);
+    size_t off = 0;
+    bool removed = false;
+    unsigned nulls = 0;
+    while (off < line.out_len) {
+        struct simline_msg m;
+        size_t used;
+        assert_int_equal(simline_decode(line.out + off, line.out_len - off, &m, &used), SIMLINE_OK);
+        if (m.type == SIMLINE_PRESENCE) {
+            assert_int_equal(m.u.present, 0);
+            removed = true;
+        } else if (m.type == SIMLINE_IO) {
+            /* Before the removal: NULL bytes only, never the data. */
+            assert_false(removed);
+            for (size_t i = 0; i < m.u.io.n; i++)
+                assert_int_equal(m.u.io.chars[i], 0x60);
+            nulls += m.u.io.n;
+        }
+        off += used;
+    }
+    assert_true(removed);
+    assert_true(nulls >= 1);
+    assert_false(line.present);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(time_near_wrap_is_ignored, setup),
+        cmocka_unit_test_setup(removed_t0_card_falls_silent, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
