@@ -28,7 +28,8 @@ static pid_t spawn(char *const argv[])
 
 static bool wait_for_socket(const char *path)
 {
-    for (int i = 0; i < 200; i++) {
+    /* Generous: under ASan on a loaded 2-core machine a start takes seconds. */
+    for (int i = 0; i < 2000; i++) {
         struct stat st;
         if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
             return true;
@@ -81,7 +82,7 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
         return -1;
     }
     /* The reader reports the slot as soon as the host connects. */
-    ccid_link_wait_notify(&e->link, 2000);
+    ccid_link_wait_notify(&e->link, 10000);
     return 0;
 }
 
