@@ -57,7 +57,7 @@ static void put_str(struct report *r, uint32_t tag, const char *s)
 
 /* What a step cost, from marks taken at its start. */
 struct marks {
-    uint64_t now, line, cpu;
+    uint64_t now, line, cpu, chars;
     unsigned apdus;
 };
 
@@ -66,6 +66,7 @@ static void mark(const struct ccid_device *d, struct session *s, struct marks *m
     s->trace_len = 0;
     m->now = hal_now_ns();
     m->line = d->slot.line.busy_ns;
+    m->chars = d->slot.line.chars_tx + d->slot.line.chars_rx;
     m->cpu = hal_cpu_ns();
     m->apdus = s->apdus;
 }
@@ -76,6 +77,7 @@ static void put_costs(struct report *r, const struct ccid_device *d, const struc
     put_u64(r, RESC_T_LINE_NS, d->slot.line.busy_ns - m->line);
     put_u64(r, RESC_T_ELAPSED_NS, hal_now_ns() - m->now);
     put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - m->cpu);
+    put_u64(r, RESC_T_CHARS, d->slot.line.chars_tx + d->slot.line.chars_rx - m->chars);
     uint8_t n[2] = {(uint8_t)((s->apdus - m->apdus) >> 8), (uint8_t)(s->apdus - m->apdus)};
     put(r, RESC_T_APDUS, n, 2);
     if (s->trace_len)

@@ -71,6 +71,8 @@ static bool parse_step(const uint8_t *r, size_t n, struct reader_step *st)
             st->cpu_ns = be(&t);
         if (tlv_find(r, n, RESC_T_APDUS, &t) == TLV_OK && t.len == 2)
             st->apdus = (unsigned)be(&t);
+        if (tlv_find(r, n, RESC_T_CHARS, &t) == TLV_OK && t.len == 8)
+            st->chars = be(&t);
     }
     if (tlv_find(r, n, RESC_T_DETAIL, &t) == TLV_OK)
         copy_text(st->detail, sizeof st->detail, &t);

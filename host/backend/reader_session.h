@@ -32,7 +32,7 @@ struct reader_step {
     bool has_sw;
     uint16_t sw;
     bool has_costs;
-    uint64_t line_ns, elapsed_ns, cpu_ns;
+    uint64_t line_ns, elapsed_ns, cpu_ns, chars;
     unsigned apdus;
     char detail[128];
     uint8_t trace[256]; /* CLA INS P1 P2 of each command of the step */

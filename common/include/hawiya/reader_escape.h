@@ -53,6 +53,7 @@
 #define RESC_T_APDUS      0x97 /* 2 bytes: APDUs exchanged in the step */
 #define RESC_T_DETAIL     0x98 /* ASCII: e.g. the ATR in hex, "T=1 Fi/Di 512/32 5.00 MHz" */
 #define RESC_T_TRACE      0x99 /* CLA INS P1 P2 of each command APDU of the step, as sent */
+#define RESC_T_CHARS      0x9A /* 8 bytes: characters on the card line in the step, both ways */
 
 #define RESC_STATUS_CONTINUE 0 /* the step went well, more follow */
 #define RESC_STATUS_DONE     1 /* the last step: the evidence is in this report */
