@@ -4,11 +4,11 @@
  *
  * The honest card is scripted here from the card-side modules: PACE
  * (pace_card_*, CAN 123456 or the MRZ information of 9303-11 Appendix G.1,
- * ECDH Generic Mapping on brainpoolP256r1 with AES-128 as in EF.CardAccess
- * of Appendix G.1), BAC (bac_ic_*), secure messaging (sm_unwrap_command /
- * sm_wrap_response), READ BINARY by SFI and offset over a small LDS (EF.COM
- * listing DG1, DG11, DG15; DG15 and EF.SOD longer than one short response),
- * and an INTERNAL AUTHENTICATE answered with 64 bytes. Every RNG is seeded.
+ * ECDH Generic Mapping with AES-128 as in Appendix G.1 but on NIST P-256,
+ * parameterId 12, which mbedTLS computes ~3x faster than brainpoolP256r1), BAC (bac_ic_*), secure
+ * messaging (sm_unwrap_command / sm_wrap_response), READ BINARY by SFI and offset over a small LDS
+ * (EF.COM listing DG1, DG11, DG15; DG15 and EF.SOD longer than one short response), and an INTERNAL
+ * AUTHENTICATE answered with 64 bytes. Every RNG is seeded.
  *
  * Input: byte 0 chooses the parameters (bit 0 CAN, bit 1 MRZ information,
  * both absent -> CAN; bit 2 Chip Authentication; bit 3 Active
@@ -45,10 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char mrz_info[] = "T22000129364081251010318";
 static const char can[] = "123456";
 
-/* EF.CardAccess of Appendix G.1: id-PACE-ECDH-GM-AES-CBC-CMAC-128, brainpoolP256r1 (13). */
+/* EF.CardAccess of Appendix G.1 (id-PACE-ECDH-GM-AES-CBC-CMAC-128) with parameterId 12. */
 static const uint8_t ef_cardaccess[] = {0x31, 0x14, 0x30, 0x12, 0x06, 0x0A, 0x04, 0x00,
                                         0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x02, 0x02,
-                                        0x02, 0x01, 0x02, 0x02, 0x01, 0x0D};
+                                        0x02, 0x01, 0x02, 0x02, 0x01, 0x0C};
 /* EF.COM (9303-10 §4.6.1): LDS 0107, Unicode 040000, tag list DG1 DG11 DG15. */
 static const uint8_t ef_com[] = {0x60, 0x15, 0x5F, 0x01, 0x04, 0x30, 0x31, 0x30,
                                  0x37, 0x5F, 0x36, 0x06, 0x30, 0x34, 0x30, 0x30,
@@ -361,7 +361,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            .cipher = ICAO_AES128,
                            .version = 2,
                            .has_parameter_id = true,
-                           .parameter_id = PACE_PARAM_BP256R1};
+                           .parameter_id = PACE_PARAM_SECP256R1};
     struct pace_card_config pc = {.infos = &card.info,
                                   .n_infos = 1,
                                   .mrz_info = (const uint8_t *)mrz_info,
