@@ -419,6 +419,10 @@ static void char_in(struct card_line *c, uint8_t raw, uint8_t flags, uint32_t th
 
     switch (c->phase) {
     case CARD_ATR_SENT:
+        if (ch == PPS_PPSS && c->pps_mute) {
+            c->phase = CARD_MUTE;
+            return;
+        }
         if (ch == PPS_PPSS && !bad) {
             c->phase = CARD_PPS;
             c->rx_len = 0;

@@ -89,6 +89,9 @@ struct card_line {
      * slot instead of sending anything that would start after it, which is
      * how a test pulls a card out in the middle of an exchange. */
     uint64_t remove_at_ns;
+    /* A card that does not take PPS: it stays silent on any request (7816-3
+     * §9.2 lets the reader only time out and reset it). */
+    bool pps_mute;
 
     uint8_t out[CARD_LINE_OUT_MAX];
     size_t out_len;

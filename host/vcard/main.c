@@ -14,6 +14,7 @@
  * plays the persona's card on it (card_line.c). The control socket takes one
  * command per line, for tests and the demo:
  *   remove | insert | persona ID (a different card is in the slot) | stats
+ *   remove-after MS (mid-exchange, in simulated time) | pps-mute on|off
  * and answers "ok" or "ok {json}" or "error WHAT".
  */
 #include <errno.h>
@@ -173,6 +174,9 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
         }
         st->present = false;
         card_line_remove_after(&line, (uint64_t)ms * 1000000u);
+        snprintf(reply, cap, "ok\n");
+    } else if (!strcmp(cmd, "pps-mute on") || !strcmp(cmd, "pps-mute off")) {
+        line.pps_mute = !strcmp(cmd, "pps-mute on");
         snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "insert")) {
         st->present = true;

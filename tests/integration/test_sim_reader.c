@@ -146,6 +146,24 @@ static void default_speed_when_board_is_slow(void **state)
     xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
 }
 
+/* A card that does not answer PPS (7816-3 §9.2): the reader deactivates it,
+ * activates it again and goes on at the default rate with the first protocol
+ * offered, here T=1 (TD1 = 81). */
+static void pps_refused_falls_back_to_default_rate(void **state)
+{
+    start("morocco-cnie", NULL);
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "pps-mute on", reply, sizeof reply), 0);
+    power_on_expect("3B DA 96 00 81 31 FE 45 80 73 B4 21 40 54 43 4E 49 45 34");
+    struct ccid_params p;
+    params(&p);
+    assert_int_equal(p.protocol_num, 1);
+    assert_int_equal(p.findex_dindex, 0x11);
+    assert_int_equal(sim_env_stat(&env, "fi"), 372);
+    assert_int_equal(sim_env_stat(&env, "di"), 1);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
 /* INTERNAL AUTHENTICATE takes 2 s on the slow persona, whose BWT is
  * 2^1 x 960 x 372 / 5 MHz = 143 ms (TB3 = 15): the card asks for S(WTX), and
  * the reader keeps the host waiting with CCID time extensions at least once
@@ -333,6 +351,7 @@ int main(void)
         cmocka_unit_test_teardown(t0_card, teardown),
         cmocka_unit_test_teardown(inverse_convention, teardown),
         cmocka_unit_test_teardown(default_speed_when_board_is_slow, teardown),
+        cmocka_unit_test_teardown(pps_refused_falls_back_to_default_rate, teardown),
         cmocka_unit_test_teardown(slow_card_time_extensions, teardown),
         cmocka_unit_test_teardown(t0_null_bytes_time_extensions, teardown),
         cmocka_unit_test_teardown(voltage_class_escalation, teardown),
