@@ -633,15 +633,17 @@ int sim_board_init(const struct sim_config *cfg)
     }
 
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(cfg->host_path) >= sizeof a.sun_path) {
+    /* Listening under a temporary name first: whoever sees the socket can connect. */
+    if (strlen(cfg->host_path) + 4 >= sizeof a.sun_path) {
         fprintf(stderr, "sim-board: host socket path too long\n");
         return -1;
     }
-    strcpy(a.sun_path, cfg->host_path);
+    snprintf(a.sun_path, sizeof a.sun_path, "%s.new", cfg->host_path);
+    unlink(a.sun_path);
     unlink(cfg->host_path);
     S.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (S.listen_fd < 0 || bind(S.listen_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(S.listen_fd, 4) < 0) {
+        listen(S.listen_fd, 4) < 0 || rename(a.sun_path, cfg->host_path) < 0) {
         fprintf(stderr, "sim-board: cannot listen on %s: %s\n", cfg->host_path, strerror(errno));
         return -1;
     }

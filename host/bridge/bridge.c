@@ -1022,10 +1022,22 @@ static int open_listener(const char *path)
         }
         unlink(path); /* a stale socket of a bridge that died */
     }
+    /* Bound and listening under a temporary name, then renamed into place:
+     * a client that sees the socket can connect to it. */
+    struct sockaddr_un tmp = a;
+    int k = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.new", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || chmod(path, 0660) < 0 ||
-        listen(fd, 128) < 0) {
+    if (k <= 0 || (size_t)k >= sizeof tmp.sun_path) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "socket path too long: %s", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    unlink(tmp.sun_path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&tmp, sizeof tmp) < 0 ||
+        chmod(tmp.sun_path, 0660) < 0 || listen(fd, 128) < 0 || rename(tmp.sun_path, path) < 0) {
         bridge_log(BRIDGE_LOG_ERROR, 0, "cannot listen on %s: %s", path, strerror(errno));
+        unlink(tmp.sun_path);
         if (fd >= 0)
             close(fd);
         return -1;

@@ -60,14 +60,17 @@ static int rng(void *ctx, uint8_t *out, size_t n)
 static int listen_unix(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof a.sun_path) {
+    /* Listening under a temporary name first: whoever sees the socket can connect. */
+    if (strlen(path) + 4 >= sizeof a.sun_path) {
         fprintf(stderr, "hawiya-vcard: socket path too long: %s\n", path);
         return -1;
     }
-    strcpy(a.sun_path, path);
+    snprintf(a.sun_path, sizeof a.sun_path, "%s.new", path);
+    unlink(a.sun_path);
     unlink(path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0) {
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0 ||
+        rename(a.sun_path, path) < 0) {
         fprintf(stderr, "hawiya-vcard: cannot listen on %s: %s\n", path, strerror(errno));
         if (fd >= 0)
             close(fd);

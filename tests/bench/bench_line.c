@@ -30,14 +30,24 @@ static int measure(const char *persona, const char *const *args, int extended, s
     size_t n;
     static const uint8_t select_bench[] = {0x00, 0xA4, 0x02, 0x0C, 0x02, 0x0F, 0x0F};
 
-    if (sim_env_start(&e, persona, args) != 0 ||
-        ccid_link_power_on(&e.link, CCID_POWER_AUTO, atr, sizeof atr, &n, TIMEOUT_MS) ||
-        ccid_link_xfr(&e.link, select_bench, sizeof select_bench, resp, sizeof resp, &n,
-                      TIMEOUT_MS) ||
-        n != 2 || resp[0] != 0x90) {
-        fprintf(stderr, "bench_line: %s: could not bring the card up\n", persona);
+    /* Bring-up is not what is measured: on a loaded machine it is tried again. */
+    for (int attempt = 1;; attempt++) {
+        const char *why = NULL;
+        if (sim_env_start(&e, persona, args) != 0)
+            why = "start";
+        else if (ccid_link_power_on(&e.link, CCID_POWER_AUTO, atr, sizeof atr, &n, TIMEOUT_MS))
+            why = "power on";
+        else if (ccid_link_xfr(&e.link, select_bench, sizeof select_bench, resp, sizeof resp, &n,
+                               TIMEOUT_MS) ||
+                 n != 2 || resp[0] != 0x90)
+            why = "SELECT EF.BENCH";
+        if (!why)
+            break;
+        fprintf(stderr, "bench_line: %s: %s failed (attempt %d, bError %u)\n", persona, why,
+                attempt, e.link.berror);
         sim_env_stop(&e);
-        return -1;
+        if (attempt == 3)
+            return -1;
     }
     long long t0 = sim_env_stat(&e, "now_ns"), c0 = sim_env_stat(&e, "card_ns");
     size_t chars = 0;

@@ -77,7 +77,20 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
         rargv[n++] = (char *)reader_args[i];
     rargv[n] = NULL;
     e->reader = spawn(rargv);
-    if (!wait_for_socket(e->host_path) || ccid_link_open(&e->link, e->host_path) != CCID_LINK_OK) {
+    if (!wait_for_socket(e->host_path)) {
+        sim_env_stop(e);
+        return -1;
+    }
+    /* The socket file exists from bind(); connect() works only after listen(). */
+    bool linked = false;
+    for (int i = 0; i < 500 && !linked; i++) {
+        linked = ccid_link_open(&e->link, e->host_path) == CCID_LINK_OK;
+        if (!linked) {
+            struct timespec d = {0, 10000000};
+            nanosleep(&d, NULL);
+        }
+    }
+    if (!linked) {
         sim_env_stop(e);
         return -1;
     }
