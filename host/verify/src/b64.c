@@ -5,6 +5,8 @@
 
 #include <mbedtls/base64.h>
 
+#include "hawiya/base64.h"
+
 #include "internal.h"
 
 char *hvi_b64_encode(const uint8_t *p, size_t n)
@@ -65,57 +67,11 @@ bool hvi_b64_decode(const char *s, uint8_t **out, size_t *n)
     return true;
 }
 
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 enum hv_err hv_base64url_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *n)
 {
     if (!s || !out || !n)
         return HV_ERR_ARGUMENT;
-    *n = 0;
-    /* Padding is optional (RFC 4648 §3.2); when present it completes the last quantum. */
-    if (len % 4 == 0 && len > 0) {
-        size_t pad = 0;
-        while (pad < 2 && s[len - 1 - pad] == '=')
-            pad++;
-        len -= pad;
-    }
-    if (len % 4 == 1)
-        return HV_ERR_FORMAT;
-    size_t want = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
-    if (want > cap)
-        return HV_ERR_FORMAT;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64url_value((unsigned char)s[i]);
-        if (v < 0)
-            return HV_ERR_FORMAT;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0) /* stray low bits: not the canonical encoding (RFC 4648 §3.5) */
-        return HV_ERR_FORMAT;
-    *n = o;
-    return HV_OK;
+    return base64url_decode(s, len, out, cap, n) ? HV_OK : HV_ERR_FORMAT;
 }
 
 static int days_in_month(int y, int m)
