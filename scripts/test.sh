@@ -16,7 +16,10 @@ run() {
 }
 
 run build
-ctest --test-dir build --output-on-failure --no-tests=error -j "$JOBS"
+ctest --test-dir build --output-on-failure --no-tests=error -j "$JOBS" -E '^(bench_|integration_soak)'
+# The benchmarks and the soak print figures: run them alone, verbose, one at a time.
+ctest --test-dir build --output-on-failure --no-tests=error -R '^(bench_|integration_soak)' -V |
+    grep -E '^[0-9]+: (bench_|soak)|tests passed|tests failed|\*\*\*|Failed'
 
 run build-asan -DHAWIYA_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
