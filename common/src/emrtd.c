@@ -333,10 +333,9 @@ static enum emrtd_err take_read(struct emrtd *s, const struct rapdu *r, bool *co
     if (r->sw != 0x9000 && r->sw != 0x6282)
         return fail(s, EMRTD_ERR_SW);
     if (r->len == 0) {
-        if (f->len == 0)
-            return fail(s, EMRTD_ERR_FILE_FORMAT);
-        *complete = true; /* end of file reached */
-        return EMRTD_OK;
+        /* We only ask for bytes the file's own length says are there: an
+         * empty answer means the file is shorter than it claims. */
+        return fail(s, EMRTD_ERR_FILE_FORMAT);
     }
     if (r->len > f->cap - f->len)
         return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
