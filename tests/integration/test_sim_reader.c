@@ -16,6 +16,9 @@
 
 #include "hawiya/atr.h"
 #include "hawiya/hex.h"
+#include "hawiya/reader_escape.h"
+#include "hawiya/tlv.h"
+#include "reader_session.h"
 #include "sim_env.h"
 
 #define TIMEOUT_MS 10000
@@ -343,6 +346,47 @@ static void slot_status_and_bad_messages(void **state)
     assert_int_equal(env.link.berror, 0);
 }
 
+/* The reader's eMRTD session through the firmware (escape commands): a card
+ * without EF.CardAccess gets BAC with the MRZ information (9303-11 §4.3), and
+ * the whole inspection completes with Active Authentication. */
+static void bac_only_card_through_the_reader(void **state)
+{
+    start("bac-only", NULL);
+    uint8_t challenge[32], out[16384];
+    for (int i = 0; i < 32; i++)
+        challenge[i] = (uint8_t)i;
+    /* Document number, birth and expiry dates with their check digits, from
+     * the card's MRZ: IDMARAB12345671..., 9001158M3105146MAR... */
+    struct reader_auth_params p = {.challenge = challenge,
+                                   .challenge_len = 32,
+                                   .origin = "https://record.example",
+                                   .mrz_info = "AB123456719001158310514"
+                                               "6"};
+    struct reader_step last;
+    size_t n;
+    assert_int_equal(
+        reader_session_run(&env.link, &p, TIMEOUT_MS, NULL, NULL, out, sizeof out, &n, &last),
+        READER_SESSION_OK);
+    struct tlv t;
+    assert_int_equal(tlv_find(out, n, RESC_T_ACCESS, &t), TLV_OK);
+    /* BAC, then Chip Authentication from DG14 upgrades its 3DES session (§6.2). */
+    assert_int_equal(t.len, 6);
+    assert_memory_equal(t.value, "bac+ca", 6);
+    assert_int_equal(tlv_find(out, n, RESC_T_EF_CARDACCESS, &t), TLV_ERR_NOT_FOUND);
+    assert_int_equal(tlv_find(out, n, RESC_T_DG1, &t), TLV_OK);
+    assert_int_equal(t.value[0], 0x61);
+    assert_int_equal(tlv_find(out, n, RESC_T_AA_SIGNATURE, &t), TLV_OK);
+    assert_int_equal(t.len, 64); /* ECDSA P-256 / brainpoolP256r1, plain r || s */
+
+    /* With only a CAN the reader has no way in, and says so. */
+    p.mrz_info = NULL;
+    p.can = "123456";
+    assert_int_equal(
+        reader_session_run(&env.link, &p, TIMEOUT_MS, NULL, NULL, out, sizeof out, &n, &last),
+        READER_SESSION_ERR_FAILED);
+    assert_string_equal(last.error, "EMRTD_ERR_NO_ACCESS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +403,7 @@ int main(void)
         cmocka_unit_test_teardown(voltage_class_none_fits, teardown),
         cmocka_unit_test_teardown(removal_mid_exchange, teardown),
         cmocka_unit_test_teardown(fast_reinsertion_is_a_new_card, teardown),
+        cmocka_unit_test_teardown(bac_only_card_through_the_reader, teardown),
         cmocka_unit_test_teardown(removal_and_reinsertion, teardown),
         cmocka_unit_test_teardown(slot_status_and_bad_messages, teardown),
     };
