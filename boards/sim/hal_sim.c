@@ -21,6 +21,7 @@
 #include "hal/rng.h"
 #include "hal/timer.h"
 #include "hal/uart_sc.h"
+#include "hawiya/atr.h"
 #include "hawiya/simline.h"
 
 #define RXQ_SIZE 8192u /* characters buffered from the card, a power of two */
@@ -293,19 +294,9 @@ void hal_sc_configure(const struct sc_line_config *cfg)
     S.etu_ps = simline_etu_ps(cfg->fi, cfg->di, S.clk_hz);
 }
 
-/* 7816-3 §8.1: the inverse convention sends complemented bits, MSB first. */
-static uint8_t inverse(uint8_t b)
-{
-    uint8_t r = 0;
-    for (int i = 0; i < 8; i++)
-        if (b & (1u << i))
-            r |= (uint8_t)(0x80u >> i);
-    return (uint8_t)~r;
-}
-
 static uint8_t to_line(uint8_t v)
 {
-    return S.line.convention == SC_CONVENTION_INVERSE ? inverse(v) : v;
+    return S.line.convention == SC_CONVENTION_INVERSE ? atr_inverse_byte(v) : v;
 }
 
 void hal_sc_send(const uint8_t *chars, size_t n)
@@ -404,7 +395,7 @@ enum sc_rx hal_sc_recv(uint8_t *c, uint64_t deadline_ns)
                 *c = (uint8_t)(ch.raw ^ 0xA5);
                 return SC_RX_PARITY_ERROR;
             }
-            *c = S.line.convention == SC_CONVENTION_INVERSE ? inverse(ch.raw) : ch.raw;
+            *c = S.line.convention == SC_CONVENTION_INVERSE ? atr_inverse_byte(ch.raw) : ch.raw;
             if (f == SIM_FAULT_FLIP) {
                 *c ^= (uint8_t)(1u << (prng() % 8));
                 return SC_RX_PARITY_ERROR;

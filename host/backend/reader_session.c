@@ -19,7 +19,7 @@ const char *reader_session_err_str(enum reader_session_err e)
     return "READER_SESSION_ERR_UNKNOWN";
 }
 
-static enum ccid_link_err escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out,
+enum ccid_link_err reader_escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out,
                                  size_t cap, size_t *out_len, int timeout_ms)
 {
     struct ccid_msg req = {.type = CCID_PC_TO_RDR_ESCAPE, .data = cmd, .len = (uint32_t)n}, resp;
@@ -111,7 +111,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
         wipe(cmd, sizeof cmd);
         return READER_SESSION_ERR_PARAMS;
     }
-    enum ccid_link_err le = escape(l, cmd, pos, out, cap, &n, timeout_ms);
+    enum ccid_link_err le = reader_escape(l, cmd, pos, out, cap, &n, timeout_ms);
     wipe(cmd, sizeof cmd); /* it held the CAN */
 
     for (int steps = 0; steps < 32; steps++) {
@@ -123,7 +123,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
             return READER_SESSION_ERR_FAILED;
         if (on_step && !on_step(ctx, last)) {
             uint8_t abort_cmd = RESC_AUTH_ABORT;
-            escape(l, &abort_cmd, 1, out, cap, &n, timeout_ms);
+            reader_escape(l, &abort_cmd, 1, out, cap, &n, timeout_ms);
             return READER_SESSION_ERR_CANCELLED;
         }
         if (last->status == RESC_STATUS_DONE) {
@@ -131,7 +131,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
             return READER_SESSION_OK;
         }
         uint8_t next = RESC_AUTH_NEXT;
-        le = escape(l, &next, 1, out, cap, &n, timeout_ms);
+        le = reader_escape(l, &next, 1, out, cap, &n, timeout_ms);
     }
     return READER_SESSION_ERR_REPORT; /* a reader that never ends its session */
 }

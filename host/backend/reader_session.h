@@ -39,6 +39,10 @@ struct reader_step {
     size_t trace_len;
 };
 
+/* One escape command (PC_to_RDR_Escape); the answer's abData in out[0..*out_len). */
+enum ccid_link_err reader_escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out,
+                                 size_t cap, size_t *out_len, int timeout_ms);
+
 typedef bool (*reader_step_fn)(void *ctx, const struct reader_step *st);
 
 struct reader_auth_params {

@@ -15,17 +15,17 @@
 #include <unistd.h>
 
 #include "ccid_link.h"
+#include "reader_session.h"
 #include "hawiya/reader_escape.h"
 #include "hawiya/tlv.h"
 #include "mbedtls/ecp.h"
 #include "mbedtls/pk.h"
 
+/* One escape command, with the reader's refusal reported. */
 static int escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out, size_t cap,
                   size_t *out_len)
 {
-    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ESCAPE, .data = cmd, .len = (uint32_t)n}, resp;
-    enum ccid_link_err e = ccid_link_transact(l, &req, &resp, out, cap, 10000);
-    *out_len = e == CCID_LINK_OK ? resp.len : 0;
+    enum ccid_link_err e = reader_escape(l, cmd, n, out, cap, out_len, 10000);
     if (e != CCID_LINK_OK)
         fprintf(stderr, "hawiya-pki: reader escape: %s (bError %u)\n", ccid_link_err_str(e),
                 l->berror);
