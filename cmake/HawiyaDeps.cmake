@@ -4,6 +4,8 @@ pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
 pkg_check_modules(PCSCLITE REQUIRED IMPORTED_TARGET libpcsclite)
 pkg_check_modules(LIBUSB REQUIRED IMPORTED_TARGET libusb-1.0)
+# The verifier (a platform server library) does its ECDSA arithmetic with libcrypto.
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 
 # Debian's mbedTLS 2.28 ships no pkg-config file.
 find_path(MBEDTLS_INCLUDE_DIR mbedtls/version.h REQUIRED)

@@ -7,7 +7,7 @@ PACKAGES=(
     # build
     gcc make cmake pkg-config clang libclang-rt-14-dev clang-format git
     # libraries
-    libcmocka-dev libmbedtls-dev libpcsclite-dev libusb-1.0-0-dev libcjson-dev
+    libcmocka-dev libmbedtls-dev libpcsclite-dev libusb-1.0-0-dev libcjson-dev libssl-dev
     # tools the tests drive
     pcscd pcsc-tools openssl
 )

@@ -181,16 +181,14 @@ static enum aa_err verify_rsa(const mbedtls_pk_context *pk, const uint8_t *chall
     return diff == 0 ? AA_OK : AA_ERR_HASH;
 }
 
-static enum aa_err verify_ecdsa(const mbedtls_pk_context *pk, enum aa_hash hh,
-                                const uint8_t *challenge, size_t challenge_len, const uint8_t *sig,
-                                size_t sig_len)
+static enum aa_err verify_ecdsa(const struct sigverify_engine *eng, const mbedtls_pk_context *pk,
+                                enum aa_hash hh, const uint8_t *challenge, size_t challenge_len,
+                                const uint8_t *sig, size_t sig_len)
 {
-    mbedtls_ecp_keypair *ec = mbedtls_pk_ec(*pk);
+    const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(*pk);
     uint8_t d[MBEDTLS_MD_MAX_SIZE];
     size_t n = (ec->grp.nbits + 7) / 8;
     size_t hl = aa_hash_len(hh);
-    mbedtls_mpi r, s;
-    enum aa_err e;
 
     if (hl == 0)
         return AA_ERR_UNKNOWN_ALGORITHM;
@@ -200,29 +198,19 @@ static enum aa_err verify_ecdsa(const mbedtls_pk_context *pk, enum aa_hash hh,
         return AA_ERR_SIGNATURE_LENGTH;
     if (hash_parts(hh, challenge, challenge_len, NULL, 0, d) != 0)
         return AA_ERR_BACKEND;
-    mbedtls_mpi_init(&r);
-    mbedtls_mpi_init(&s);
-    if (mbedtls_mpi_read_binary(&r, sig, n) != 0 || mbedtls_mpi_read_binary(&s, sig + n, n) != 0)
-        e = AA_ERR_BACKEND;
-    else if (mbedtls_ecdsa_verify(&ec->grp, d, hl, &ec->Q, &r, &s) != 0)
-        e = AA_ERR_SIGNATURE;
-    else
-        e = AA_OK;
-    mbedtls_mpi_free(&r);
-    mbedtls_mpi_free(&s);
-    return e;
+    return sigverify_ecdsa_plain(eng, ec, d, hl, sig, sig_len) == 0 ? AA_OK : AA_ERR_SIGNATURE;
 }
 
 enum aa_err aa_verify(const mbedtls_pk_context *pk, enum aa_hash ecdsa_hash,
                       const uint8_t *challenge, size_t challenge_len, const uint8_t *sig,
-                      size_t sig_len)
+                      size_t sig_len, const struct sigverify_engine *eng)
 {
     if (pk == NULL || challenge == NULL || sig == NULL || challenge_len == 0 || challenge_len > 255)
         return AA_ERR_BAD_ARGUMENT;
     if (mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA)
         return verify_rsa(pk, challenge, challenge_len, sig, sig_len);
     if (mbedtls_pk_can_do(pk, MBEDTLS_PK_ECDSA))
-        return verify_ecdsa(pk, ecdsa_hash, challenge, challenge_len, sig, sig_len);
+        return verify_ecdsa(eng, pk, ecdsa_hash, challenge, challenge_len, sig, sig_len);
     return AA_ERR_KEY;
 }
 

@@ -738,26 +738,6 @@ static bool is_signer(const struct sod *sod, const mbedtls_x509_crt *c)
            memcmp(c->serial.p, sod->sid_serial, sod->sid_serial_len) == 0;
 }
 
-/* Did `ca` sign `c`? Name chaining, CA flag, key usage, then the signature. */
-static bool issued_by(const mbedtls_x509_crt *c, mbedtls_x509_crt *ca)
-{
-    uint8_t h[MBEDTLS_MD_MAX_SIZE];
-    if (c->issuer_raw.len != ca->subject_raw.len ||
-        memcmp(c->issuer_raw.p, ca->subject_raw.p, c->issuer_raw.len) != 0)
-        return false;
-    if (!ca->ca_istrue)
-        return false;
-    if (mbedtls_x509_crt_check_key_usage(ca, MBEDTLS_X509_KU_KEY_CERT_SIGN) != 0)
-        return false;
-    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(c->sig_md);
-    if (info == NULL || mbedtls_md(info, c->tbs.p, c->tbs.len, h) != 0)
-        return false;
-    if (!mbedtls_pk_can_do(&ca->pk, c->sig_pk))
-        return false;
-    return mbedtls_pk_verify_ext(c->sig_pk, c->sig_opts, &ca->pk, c->sig_md, h,
-                                 mbedtls_md_get_size(info), c->sig.p, c->sig.len) == 0;
-}
-
 /* Signed attributes as DER SET OF (RFC 5652 §5.4): the A0 tag becomes 31. */
 static int signed_attrs_hash(const struct sod *sod, enum sod_hash h, uint8_t *out)
 {
@@ -781,7 +761,8 @@ static int signed_attrs_hash(const struct sod *sod, enum sod_hash h, uint8_t *ou
     return ret;
 }
 
-static enum sod_err check_signature(const struct sod *sod, mbedtls_x509_crt *ds)
+static enum sod_err check_signature(const struct sod *sod, const mbedtls_x509_crt *ds,
+                                    const struct sigverify_engine *eng)
 {
     uint8_t h[MBEDTLS_MD_MAX_SIZE];
     enum sod_hash sh = sod->sig_hash != SOD_HASH_NONE ? sod->sig_hash : sod->digest_algorithm;
@@ -793,7 +774,8 @@ static enum sod_err check_signature(const struct sod *sod, mbedtls_x509_crt *ds)
     case SOD_SIG_RSA_PKCS1:
         if (mbedtls_pk_get_type(&ds->pk) != MBEDTLS_PK_RSA)
             return SOD_ERR_SIGNATURE;
-        ret = mbedtls_pk_verify(&ds->pk, md_type(sh), h, hl, sod->signature, sod->signature_len);
+        ret = sigverify_pk(eng, MBEDTLS_PK_RSA, NULL, &ds->pk, md_type(sh), h, hl, sod->signature,
+                           sod->signature_len);
         break;
     case SOD_SIG_RSA_PSS: {
         mbedtls_pk_rsassa_pss_options opt;
@@ -801,14 +783,15 @@ static enum sod_err check_signature(const struct sod *sod, mbedtls_x509_crt *ds)
             return SOD_ERR_SIGNATURE;
         opt.mgf1_hash_id = md_type(sod->pss_mgf1_hash);
         opt.expected_salt_len = (int)sod->pss_salt_len;
-        ret = mbedtls_pk_verify_ext(MBEDTLS_PK_RSASSA_PSS, &opt, &ds->pk, md_type(sh), h, hl,
-                                    sod->signature, sod->signature_len);
+        ret = sigverify_pk(eng, MBEDTLS_PK_RSASSA_PSS, &opt, &ds->pk, md_type(sh), h, hl,
+                           sod->signature, sod->signature_len);
         break;
     }
     case SOD_SIG_ECDSA:
         if (!mbedtls_pk_can_do(&ds->pk, MBEDTLS_PK_ECDSA))
             return SOD_ERR_SIGNATURE;
-        ret = mbedtls_pk_verify(&ds->pk, md_type(sh), h, hl, sod->signature, sod->signature_len);
+        ret = sigverify_pk(eng, MBEDTLS_PK_ECDSA, NULL, &ds->pk, md_type(sh), h, hl, sod->signature,
+                           sod->signature_len);
         break;
     default: return SOD_ERR_SIGNATURE;
     }
@@ -831,16 +814,16 @@ enum sod_err sod_check_dg(const struct sod *sod, unsigned number, const uint8_t 
 }
 
 /* Steps 2 and 3: some CSCA issued the DS certificate; both valid at now. */
-static enum sod_err check_chain(mbedtls_x509_crt *ds, const uint8_t *const *csca,
+static enum sod_err check_chain(const mbedtls_x509_crt *ds, const uint8_t *const *csca,
                                 const size_t *csca_len, size_t n_csca, const struct sod_time *now,
-                                struct sod_verify_result *res)
+                                const struct sigverify_engine *eng, struct sod_verify_result *res)
 {
     enum sod_err best = SOD_ERR_DS_NOT_TRUSTED;
     for (size_t i = 0; i < n_csca && best != SOD_OK; i++) {
         mbedtls_x509_crt ca;
         mbedtls_x509_crt_init(&ca);
         if (csca[i] != NULL && mbedtls_x509_crt_parse_der(&ca, csca[i], csca_len[i]) == 0 &&
-            issued_by(ds, &ca)) {
+            sigverify_issued_by(eng, ds, &ca)) {
             /* Prefer a CSCA valid at `now` (a renewed one) over an expired namesake. */
             enum sod_err e = validity(&ca, now, SOD_ERR_CSCA_EXPIRED, SOD_ERR_CSCA_NOT_YET_VALID);
             if (e == SOD_OK || best == SOD_ERR_DS_NOT_TRUSTED) {
@@ -857,7 +840,8 @@ static enum sod_err check_chain(mbedtls_x509_crt *ds, const uint8_t *const *csca
 
 enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const size_t *csca_len,
                         size_t n_csca, const struct sod_time *now, const struct sod_dg_data *dgs,
-                        size_t n_dgs, struct sod_verify_result *res)
+                        size_t n_dgs, const struct sigverify_engine *eng,
+                        struct sod_verify_result *res)
 {
     struct sod_verify_result local;
     mbedtls_x509_crt ds;
@@ -887,9 +871,9 @@ enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const
         e = SOD_ERR_NO_DS_CERT;
     }
     if (e == SOD_OK)
-        e = check_chain(&ds, csca, csca_len, n_csca, now, res);
+        e = check_chain(&ds, csca, csca_len, n_csca, now, eng, res);
     if (e == SOD_OK)
-        e = check_signature(sod, &ds);
+        e = check_signature(sod, &ds, eng);
     mbedtls_x509_crt_free(&ds);
     if (e != SOD_OK)
         return e;

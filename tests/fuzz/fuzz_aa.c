@@ -191,14 +191,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (mode == 0) {
         enum aa_hash h = (enum aa_hash)(sel % 6);
-        e = aa_verify(&ec_pub, h, challenge, sizeof challenge, data, size);
+        e = aa_verify(&ec_pub, h, challenge, sizeof challenge, data, size, NULL);
         if (size != 64 && e != AA_ERR_SIGNATURE_LENGTH)
             __builtin_trap();
         if (size == 64 && (e == AA_OK) != ec_reference(h, data))
             __builtin_trap();
     } else if (mode == 1) {
         uint8_t f[256];
-        e = aa_verify(&rsa_pub, AA_HASH_SHA256, challenge, sizeof challenge, data, size);
+        e = aa_verify(&rsa_pub, AA_HASH_SHA256, challenge, sizeof challenge, data, size, NULL);
         if (size != 256) {
             if (e != AA_ERR_SIGNATURE_LENGTH)
                 __builtin_trap();
@@ -217,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f[0] &= 0x7F;
         if (mbedtls_rsa_private(mbedtls_pk_rsa(rsa_priv), fixed_rng, &ctr, f, s) != 0)
             __builtin_trap();
-        e = aa_verify(&rsa_pub, AA_HASH_SHA256, challenge, sizeof challenge, s, sizeof s);
+        e = aa_verify(&rsa_pub, AA_HASH_SHA256, challenge, sizeof challenge, s, sizeof s, NULL);
         if ((e == AA_OK) != (genuine(f, sizeof f) == 1))
             __builtin_trap();
     }

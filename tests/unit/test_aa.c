@@ -121,23 +121,25 @@ static void ecdsa_openssl_signature(void **state)
     load_key("dg15.bin", &pk);
     fixture_load(&der, "aa_ec_sig.der");
     der_to_plain(der.b, der.n, 32, sig);
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 64), AA_OK);
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA1, chal.b, chal.n, sig, 64), AA_ERR_SIGNATURE);
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 64, NULL), AA_OK);
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA1, chal.b, chal.n, sig, 64, NULL), AA_ERR_SIGNATURE);
     const uint8_t other[8] = {1, 2, 3, 4, 5, 6, 7, 9};
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, other, 8, sig, 64), AA_ERR_SIGNATURE);
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 63),
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, other, 8, sig, 64, NULL), AA_ERR_SIGNATURE);
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 63, NULL),
                      AA_ERR_SIGNATURE_LENGTH);
     /* The DER form itself is not the plain format. */
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, der.b, der.n),
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, der.b, der.n, NULL),
                      AA_ERR_SIGNATURE_LENGTH);
     for (size_t i = 0; i < 64; i += 7) {
         sig[i] ^= 0x10;
-        assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 64), AA_ERR_SIGNATURE);
+        assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 64, NULL),
+                         AA_ERR_SIGNATURE);
         sig[i] ^= 0x10;
     }
     /* r = 0 and s = 0 are out of range. */
     memset(sig, 0, sizeof sig);
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 64), AA_ERR_SIGNATURE);
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, sig, 64, NULL),
+                     AA_ERR_SIGNATURE);
     mbedtls_pk_free(&pk);
 }
 
@@ -216,7 +218,7 @@ static void ecdsa_card_side(void **state)
                                   &ctr, sig, sizeof sig, &n),
                      AA_OK);
     assert_int_equal(n, 64);
-    assert_int_equal(aa_verify(&pub, AA_HASH_SHA256, chal.b, chal.n, sig, n), AA_OK);
+    assert_int_equal(aa_verify(&pub, AA_HASH_SHA256, chal.b, chal.n, sig, n, NULL), AA_OK);
     int ok = openssl_verifies(sig, n);
     if (ok >= 0)
         assert_int_equal(ok, 1);
@@ -231,7 +233,7 @@ static void ecdsa_card_side(void **state)
     assert_int_equal(aa_card_sign(mbedtls_pk_ec(priv), chal.b, chal.n, AA_HASH_SHA384, counter_rng,
                                   &ctr, sig, sizeof sig, &n),
                      AA_OK);
-    assert_int_equal(aa_verify(&pub, AA_HASH_SHA384, chal.b, chal.n, sig, n), AA_OK);
+    assert_int_equal(aa_verify(&pub, AA_HASH_SHA384, chal.b, chal.n, sig, n, NULL), AA_OK);
     mbedtls_pk_free(&priv);
     mbedtls_pk_free(&pub);
 }
@@ -255,19 +257,21 @@ static void rsa_9796_2(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture_load(&s, cases[i].file);
         assert_int_equal(s.n, 256);
-        assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n), cases[i].want);
+        assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n, NULL),
+                         cases[i].want);
     }
     fixture_load(&s, "aa_rsa_sha256.bin");
     const uint8_t other[8] = {0};
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, other, 8, s.b, s.n), AA_ERR_HASH);
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, 255),
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, other, 8, s.b, s.n, NULL), AA_ERR_HASH);
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, 255, NULL),
                      AA_ERR_SIGNATURE_LENGTH);
     s.b[100] ^= 1;
-    assert_int_not_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n), AA_OK);
+    assert_int_not_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n, NULL), AA_OK);
     /* s >= n is refused before any recovery. */
     memset(s.b, 0xFF, 256);
-    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n), AA_ERR_SIGNATURE);
-    assert_int_equal(aa_verify(NULL, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n),
+    assert_int_equal(aa_verify(&pk, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n, NULL),
+                     AA_ERR_SIGNATURE);
+    assert_int_equal(aa_verify(NULL, AA_HASH_SHA256, chal.b, chal.n, s.b, s.n, NULL),
                      AA_ERR_BAD_ARGUMENT);
     mbedtls_pk_free(&pk);
 }

@@ -302,7 +302,7 @@ static enum aa_err run_aa(struct env *e)
     struct apdu a = {.cla = 0, .ins = 0x88, .data = challenge, .nc = 8, .ne = 256};
     assert_int_equal(xfer_sm(e, &a, sig, &sig_len), 0x9000);
     assert_int_equal(sig_len, aa_signature_len(&pk));
-    enum aa_err r = aa_verify(&pk, h, challenge, sizeof challenge, sig, sig_len);
+    enum aa_err r = aa_verify(&pk, h, challenge, sizeof challenge, sig, sig_len, NULL);
     mbedtls_pk_free(&pk);
     return r;
 }

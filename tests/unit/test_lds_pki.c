@@ -118,7 +118,7 @@ static enum sod_err passive(void)
         {14, c.dg14.b, c.dg14.n}, {15, c.dg15.b, c.dg15.n},
     };
     struct sod_verify_result res;
-    enum sod_err e = sod_verify(&c.s, ca, ca_len, 1, &now, dgs, 5, &res);
+    enum sod_err e = sod_verify(&c.s, ca, ca_len, 1, &now, dgs, 5, NULL, &res);
     if (e == SOD_ERR_DG_HASH)
         assert_int_equal(res.failed_dg, 1);
     return e;
@@ -156,7 +156,7 @@ static enum aa_err active(const char *persona)
                                   sizeof sig, &n),
                      AA_OK);
     assert_int_equal(n, aa_signature_len(&pub));
-    enum aa_err e = aa_verify(&pub, h, challenge, sizeof challenge, sig, n);
+    enum aa_err e = aa_verify(&pub, h, challenge, sizeof challenge, sig, n, NULL);
     mbedtls_pk_free(&priv);
     mbedtls_pk_free(&pub);
     return e;

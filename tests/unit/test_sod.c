@@ -61,7 +61,7 @@ static enum sod_err verify_with(const struct sod *s, const struct fixture *const
         len[i] = cas[i]->n;
     }
     dgs_of(dgs);
-    return sod_verify(s, der, len, n, now, dgs, 5, res);
+    return sod_verify(s, der, len, n, now, dgs, 5, NULL, res);
 }
 
 static enum sod_err verify_csca(const struct sod *s, const struct sod_time *now)
@@ -181,12 +181,12 @@ static void verify_tampering(void **state)
     memcpy(dg11, w.dg[2].b, w.dg[2].n);
     dg11[10] ^= 0x01;
     dgs[2].data = dg11;
-    assert_int_equal(sod_verify(&s, der, len, 1, &t2027, dgs, 5, &res), SOD_ERR_DG_HASH);
+    assert_int_equal(sod_verify(&s, der, len, 1, &t2027, dgs, 5, NULL, &res), SOD_ERR_DG_HASH);
     assert_int_equal(res.failed_dg, 11);
     /* A data group the SOD does not cover. */
     dgs_of(dgs);
     dgs[4].number = 3;
-    assert_int_equal(sod_verify(&s, der, len, 1, &t2027, dgs, 5, &res), SOD_ERR_DG_MISSING);
+    assert_int_equal(sod_verify(&s, der, len, 1, &t2027, dgs, 5, NULL, &res), SOD_ERR_DG_MISSING);
     assert_int_equal(res.failed_dg, 3);
 
     /* A byte of eContent (inside DG15's hash): the signature still holds. */
@@ -217,7 +217,8 @@ static void verify_tampering(void **state)
     assert_int_equal(sod_parse(g.b, g.n, &s), SOD_OK);
     assert_int_equal(verify_csca(&s, &t2027), SOD_ERR_NO_DS_CERT);
 
-    assert_int_equal(sod_verify(&s, der, len, 0, &t2027, NULL, 0, NULL), SOD_ERR_BAD_ARGUMENT);
+    assert_int_equal(sod_verify(&s, der, len, 0, &t2027, NULL, 0, NULL, NULL),
+                     SOD_ERR_BAD_ARGUMENT);
 }
 
 static void rsa_sods(void **state)

@@ -26,6 +26,8 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 
+#include "hawiya/sigverify.h"
+
 enum aa_err {
     AA_OK = 0,
     AA_ERR_BAD_ARGUMENT,      /* NULL pointer or a challenge of 0 or > 255 bytes */
@@ -73,10 +75,11 @@ enum aa_err aa_build_command(const uint8_t *challenge, size_t challenge_len, siz
 /*
  * Verifies the card's answer `sig` to `challenge` with the DG15 key.
  * ecdsa_hash is used for EC keys only (RSA names its hash in the trailer).
+ * eng does the ECDSA arithmetic (hawiya/sigverify.h; NULL: mbedTLS).
  */
 enum aa_err aa_verify(const mbedtls_pk_context *pk, enum aa_hash ecdsa_hash,
                       const uint8_t *challenge, size_t challenge_len, const uint8_t *sig,
-                      size_t sig_len);
+                      size_t sig_len, const struct sigverify_engine *eng);
 
 /*
  * Card side: ECDSA over H(challenge) with the chip's private key, written as

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hawiya/sigverify.h"
+
 enum sod_err {
     SOD_OK = 0,
     /* parsing */
@@ -167,11 +169,13 @@ struct sod_verify_result {
  *   5. messageDigest == digestAlgorithm(eContent) (SOD_ERR_MESSAGE_DIGEST);
  *   6. each given data group hashes to its value (SOD_ERR_DG_MISSING,
  *      SOD_ERR_DG_HASH, with res->failed_dg).
- * res may be NULL.
+ * eng does the ECDSA arithmetic of steps 2 and 4 (hawiya/sigverify.h; NULL:
+ * mbedTLS). res may be NULL.
  */
 enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const size_t *csca_len,
                         size_t n_csca, const struct sod_time *now, const struct sod_dg_data *dgs,
-                        size_t n_dgs, struct sod_verify_result *res);
+                        size_t n_dgs, const struct sigverify_engine *eng,
+                        struct sod_verify_result *res);
 
 /* Step 6 alone for one data group. */
 enum sod_err sod_check_dg(const struct sod *sod, unsigned number, const uint8_t *data, size_t len);

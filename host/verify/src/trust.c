@@ -13,6 +13,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 
+#include "ecdsa_libcrypto.h"
 #include "internal.h"
 
 struct hv_trust *hv_trust_new(void)
@@ -323,16 +324,10 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
         goto out;
     }
     const mbedtls_x509_crt *issuer = NULL;
-    for (size_t i = 0; i < t->n_reader_ca && !issuer; i++) {
-        uint32_t flags = 0;
-        mbedtls_x509_crt *ca = (mbedtls_x509_crt *)&t->reader_ca[i];
-        int r = mbedtls_x509_crt_verify(&crt, ca, NULL, NULL, &flags, NULL, NULL);
-        /* Validity is judged at `now` below, not by mbedTLS against the system clock. */
-        uint32_t other =
-            flags & ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
-        if ((r == 0 || r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) && other == 0)
+    /* Validity is judged at `now` below, not against the system clock. */
+    for (size_t i = 0; i < t->n_reader_ca && !issuer; i++)
+        if (sigverify_issued_by(&hvi_libcrypto_engine, &crt, &t->reader_ca[i]))
             issuer = &t->reader_ca[i];
-    }
     if (!issuer) {
         snprintf(msg, cap, "reader certificate is not issued by a trusted reader CA");
         e = HV_ERR_READER_UNTRUSTED;
@@ -356,7 +351,8 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
         e = HV_ERR_READER_UNTRUSTED;
         goto out;
     }
-    if (mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, digest, HV_DIGEST_LEN, sig, sig_len) != 0) {
+    if (sigverify_pk(&hvi_libcrypto_engine, MBEDTLS_PK_ECDSA, NULL, &crt.pk, MBEDTLS_MD_SHA256,
+                     digest, HV_DIGEST_LEN, sig, sig_len) != 0) {
         snprintf(msg, cap, "reader signature does not verify over the assertion digest");
         e = HV_ERR_READER_SIGNATURE;
     }

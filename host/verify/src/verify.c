@@ -17,6 +17,7 @@
 #include "hawiya/lds.h"
 #include "hawiya/mrz.h"
 #include "hawiya/sod.h"
+#include "ecdsa_libcrypto.h"
 #include "internal.h"
 
 const char *hv_err_str(enum hv_err e)
@@ -305,7 +306,7 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt)
                                  (uint8_t)opt->now.day,   (uint8_t)opt->now.hour,
                                  (uint8_t)opt->now.min,   (uint8_t)opt->now.sec};
     struct sod_verify_result vr = {0};
-    se = sod_verify(&sod, der, der_len, i, &now, dgs, n, &vr);
+    se = sod_verify(&sod, der, der_len, i, &now, dgs, n, &hvi_libcrypto_engine, &vr);
     free(der);
     free(der_len);
     return map_sod(c, se, vr.failed_dg);
@@ -401,9 +402,10 @@ static enum hv_err check_aa(struct ctx *c)
     enum aa_hash h = hash >= 0 ? (enum aa_hash)hash : AA_HASH_SHA1;
     mbedtls_pk_init(&pk);
     le = lds_dg15_parse(c->b[F_DG15], c->n[F_DG15], &d15, &pk);
-    enum aa_err ae = le == LDS_OK ? aa_verify(&pk, h, c->b[F_AA_CHALLENGE], c->n[F_AA_CHALLENGE],
-                                              c->b[F_AA_SIGNATURE], c->n[F_AA_SIGNATURE])
-                                  : AA_ERR_KEY;
+    enum aa_err ae =
+        le == LDS_OK ? aa_verify(&pk, h, c->b[F_AA_CHALLENGE], c->n[F_AA_CHALLENGE],
+                                 c->b[F_AA_SIGNATURE], c->n[F_AA_SIGNATURE], &hvi_libcrypto_engine)
+                     : AA_ERR_KEY;
     mbedtls_pk_free(&pk);
     if (ae != AA_OK)
         return fail(c, HV_ERR_AA_SIGNATURE, "Active Authentication does not verify (%s)",
