@@ -13,6 +13,47 @@
 #include "internal.h"
 
 /* MRZ text: fillers at the end dropped, inner '<' as spaces (9303-3 §4.2.2 filler). */
+const char *hv_err_str(enum hv_err e)
+{
+    switch (e) {
+    case HV_OK: return "HV_OK";
+    case HV_ERR_ARGUMENT: return "HV_ERR_ARGUMENT";
+    case HV_ERR_MEMORY: return "HV_ERR_MEMORY";
+    case HV_ERR_FORMAT: return "HV_ERR_FORMAT";
+    case HV_ERR_VERSION: return "HV_ERR_VERSION";
+    case HV_ERR_CHALLENGE: return "HV_ERR_CHALLENGE";
+    case HV_ERR_ORIGIN: return "HV_ERR_ORIGIN";
+    case HV_ERR_SOD_MALFORMED: return "HV_ERR_SOD_MALFORMED";
+    case HV_ERR_DS_UNTRUSTED: return "HV_ERR_DS_UNTRUSTED";
+    case HV_ERR_CERT_EXPIRED: return "HV_ERR_CERT_EXPIRED";
+    case HV_ERR_CERT_NOT_YET_VALID: return "HV_ERR_CERT_NOT_YET_VALID";
+    case HV_ERR_SOD_SIGNATURE: return "HV_ERR_SOD_SIGNATURE";
+    case HV_ERR_DG_HASH: return "HV_ERR_DG_HASH";
+    case HV_ERR_DG1: return "HV_ERR_DG1";
+    case HV_ERR_LDS: return "HV_ERR_LDS";
+    case HV_ERR_IDENTITY: return "HV_ERR_IDENTITY";
+    case HV_ERR_AA_CHALLENGE: return "HV_ERR_AA_CHALLENGE";
+    case HV_ERR_AA_SIGNATURE: return "HV_ERR_AA_SIGNATURE";
+    case HV_ERR_READER_UNTRUSTED: return "HV_ERR_READER_UNTRUSTED";
+    case HV_ERR_READER_SIGNATURE: return "HV_ERR_READER_SIGNATURE";
+    }
+    return "HV_ERR_UNKNOWN";
+}
+
+bool hvi_reader_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n < 1 || n > HV_READER_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
 static cJSON *mrz_text(const char *s)
 {
     char buf[64];

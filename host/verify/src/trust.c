@@ -257,20 +257,6 @@ enum hv_err hv_trust_load_reader_ca_file(struct hv_trust *t, const char *path, c
     return e;
 }
 
-bool hvi_reader_id_ok(const char *id)
-{
-    size_t n = strlen(id);
-    if (n < 1 || n > HV_READER_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
 static struct hv_time from_x509(const mbedtls_x509_time *x)
 {
     return (struct hv_time){x->year, x->mon, x->day, x->hour, x->min, x->sec};

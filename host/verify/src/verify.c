@@ -20,33 +20,6 @@
 #include "ecdsa_libcrypto.h"
 #include "internal.h"
 
-const char *hv_err_str(enum hv_err e)
-{
-    switch (e) {
-    case HV_OK: return "HV_OK";
-    case HV_ERR_ARGUMENT: return "HV_ERR_ARGUMENT";
-    case HV_ERR_MEMORY: return "HV_ERR_MEMORY";
-    case HV_ERR_FORMAT: return "HV_ERR_FORMAT";
-    case HV_ERR_VERSION: return "HV_ERR_VERSION";
-    case HV_ERR_CHALLENGE: return "HV_ERR_CHALLENGE";
-    case HV_ERR_ORIGIN: return "HV_ERR_ORIGIN";
-    case HV_ERR_SOD_MALFORMED: return "HV_ERR_SOD_MALFORMED";
-    case HV_ERR_DS_UNTRUSTED: return "HV_ERR_DS_UNTRUSTED";
-    case HV_ERR_CERT_EXPIRED: return "HV_ERR_CERT_EXPIRED";
-    case HV_ERR_CERT_NOT_YET_VALID: return "HV_ERR_CERT_NOT_YET_VALID";
-    case HV_ERR_SOD_SIGNATURE: return "HV_ERR_SOD_SIGNATURE";
-    case HV_ERR_DG_HASH: return "HV_ERR_DG_HASH";
-    case HV_ERR_DG1: return "HV_ERR_DG1";
-    case HV_ERR_LDS: return "HV_ERR_LDS";
-    case HV_ERR_IDENTITY: return "HV_ERR_IDENTITY";
-    case HV_ERR_AA_CHALLENGE: return "HV_ERR_AA_CHALLENGE";
-    case HV_ERR_AA_SIGNATURE: return "HV_ERR_AA_SIGNATURE";
-    case HV_ERR_READER_UNTRUSTED: return "HV_ERR_READER_UNTRUSTED";
-    case HV_ERR_READER_SIGNATURE: return "HV_ERR_READER_SIGNATURE";
-    }
-    return "HV_ERR_UNKNOWN";
-}
-
 void hv_result_free(struct hv_result *res)
 {
     if (!res)
