@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -11,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,8 +35,17 @@
 #define RECONNECT_MS    500
 #define PROGRESS_RING   64u
 #define CLOSE_DRAIN_MAX (1u << 20)
+#define EPOLL_BATCH     256u
+
+/* What an epoll event is about: the first member of each watched object. */
+enum watch_kind { WATCH_LISTEN, WATCH_WAKE, WATCH_READER, WATCH_CLIENT };
+struct watch {
+    enum watch_kind kind;
+};
 
 struct client {
+    struct watch w;
+    uint32_t ep_events; /* the events registered with epoll */
     int fd;
     uint64_t cid;
     char *in;
@@ -64,6 +73,8 @@ struct auth {
 };
 
 struct reader {
+    struct watch w;
+    int ep_fd; /* the fd registered with epoll, -1 while the worker owns the link */
     struct bridge_reader_config cfg;
     const struct bridge_backend_ops *ops;
     void *be;
@@ -95,6 +106,8 @@ static struct {
     const struct bridge_config *cfg;
     int listen_fd;
     int wake[2];
+    int ep;
+    struct watch w_listen, w_wake;
     struct client **clients;
     size_t n_clients, cap_clients;
     struct reader readers[BRIDGE_MAX_READERS];
@@ -364,6 +377,7 @@ static void reader_down(struct reader *r, const char *why)
     bool was_up = r->up;
     r->ops->disconnect(r->be);
     r->fd = -1;
+    r->ep_fd = -1; /* closing the fd took it out of the epoll set */
     r->up = false;
     snprintf(r->last_error, sizeof r->last_error, "%s", why);
     r->next_connect = now_ms() + RECONNECT_MS;
@@ -545,6 +559,16 @@ static void count_sessions(size_t *running, size_t *queued)
     }
 }
 
+/* A count as a JSON integer. Debian's cJSON 1.7.15 prints every number with
+ * "%1.15g" and reads it back with sscanf to check it: most of the cost of a
+ * `status` answer, the request hundreds of clients poll (bench_bridge). */
+static void add_count(cJSON *o, const char *key, uint64_t v)
+{
+    char digits[24];
+    snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    cJSON_AddRawToObject(o, key, digits);
+}
+
 static void m_status(struct client *c, const cJSON *id)
 {
     size_t running, queued, up = 0, cards = 0, subs = 0;
@@ -556,16 +580,16 @@ static void m_status(struct client *c, const cJSON *id)
     for (size_t i = 0; i < B.n_clients; i++)
         subs += B.clients[i]->subscribed && !B.clients[i]->dead;
     cJSON *res = cJSON_CreateObject();
-    cJSON_AddNumberToObject(res, "uptime_ms", (double)(now_ms() - B.start_ms));
+    add_count(res, "uptime_ms", (uint64_t)(now_ms() - B.start_ms));
     cJSON *rd = cJSON_AddObjectToObject(res, "readers");
-    cJSON_AddNumberToObject(rd, "configured", (double)B.n_readers);
-    cJSON_AddNumberToObject(rd, "up", (double)up);
-    cJSON_AddNumberToObject(rd, "with_card", (double)cards);
+    add_count(rd, "configured", (uint64_t)B.n_readers);
+    add_count(rd, "up", (uint64_t)up);
+    add_count(rd, "with_card", (uint64_t)cards);
     cJSON *ss = cJSON_AddObjectToObject(res, "sessions");
-    cJSON_AddNumberToObject(ss, "running", (double)running);
-    cJSON_AddNumberToObject(ss, "queued", (double)queued);
-    cJSON_AddNumberToObject(res, "clients", (double)B.n_clients);
-    cJSON_AddNumberToObject(res, "subscribers", (double)subs);
+    add_count(ss, "running", (uint64_t)running);
+    add_count(ss, "queued", (uint64_t)queued);
+    add_count(res, "clients", (uint64_t)B.n_clients);
+    add_count(res, "subscribers", (uint64_t)subs);
     send_result(c, id, res);
 }
 
@@ -944,10 +968,14 @@ static void accept_clients(void)
             B.cap_clients = cap;
         }
         struct client *c = calloc(1, sizeof *c);
-        if (!c) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (!c || epoll_ctl(B.ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            free(c);
             close(fd);
             continue;
         }
+        c->w.kind = WATCH_CLIENT;
+        c->ep_events = EPOLLIN;
         c->fd = fd;
         c->cid = ++B.next_cid;
         B.clients[B.n_clients++] = c;
@@ -1058,7 +1086,9 @@ static bool start_readers(const struct bridge_config *cfg)
         memset(r, 0, sizeof *r);
         r->cfg = cfg->reader[i];
         r->ops = &bridge_backend_sim;
+        r->w.kind = WATCH_READER;
         r->fd = -1;
+        r->ep_fd = -1;
         r->be = r->ops->create(&r->cfg);
         if (!r->be)
             return false;
@@ -1095,6 +1125,35 @@ static void stop_readers(void)
     }
 }
 
+/* ---- the event loop ------------------------------------------------------ */
+
+/* A reader's link is watched while idle; a running session's worker owns it. */
+static void watch_reader(struct reader *r)
+{
+    int want = r->up && !r->running ? r->fd : -1;
+    if (want == r->ep_fd)
+        return;
+    if (r->ep_fd >= 0)
+        epoll_ctl(B.ep, EPOLL_CTL_DEL, r->ep_fd, NULL);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &r->w};
+    r->ep_fd = want >= 0 && epoll_ctl(B.ep, EPOLL_CTL_ADD, want, &ev) == 0 ? want : -1;
+}
+
+/* Read while our answers drain (back-pressure above OUT_PAUSE); write while any wait. */
+static void watch_client(struct client *c)
+{
+    if (c->dead)
+        return;
+    uint32_t want = (c->out_len <= OUT_PAUSE ? EPOLLIN : 0u) | (c->out_len ? EPOLLOUT : 0u);
+    if (want == c->ep_events)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (epoll_ctl(B.ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->ep_events = want;
+    else
+        drop_client(c, "epoll failed");
+}
+
 int bridge_run(const struct bridge_config *cfg)
 {
     memset(&B, 0, sizeof B);
@@ -1125,25 +1184,24 @@ int bridge_run(const struct bridge_config *cfg)
     bridge_log(BRIDGE_LOG_INFO, 0, "serving %s with %zu reader(s), %zu origin(s)", cfg->socket,
                B.n_readers, cfg->n_origin);
 
-    struct pollfd *pfd = NULL;
-    size_t pfd_cap = 0;
+    /* epoll, not poll: with hundreds of idle clients connected, each wakeup
+     * costs the ready descriptors, not all of them (bench_bridge). */
+    B.ep = epoll_create1(EPOLL_CLOEXEC);
+    B.w_listen.kind = WATCH_LISTEN;
+    B.w_wake.kind = WATCH_WAKE;
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &B.w_listen};
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &B.w_wake};
+    if (B.ep < 0 || epoll_ctl(B.ep, EPOLL_CTL_ADD, B.listen_fd, &lev) < 0 ||
+        epoll_ctl(B.ep, EPOLL_CTL_ADD, B.wake[0], &wev) < 0) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "epoll: %s", strerror(errno));
+        return 1;
+    }
+    struct epoll_event evs[EPOLL_BATCH];
     while (!stop_requested) {
-        size_t need = 2 + B.n_readers + B.n_clients;
-        if (need > pfd_cap) {
-            struct pollfd *p = realloc(pfd, need * 2 * sizeof *p);
-            if (!p)
-                break;
-            pfd = p;
-            pfd_cap = need * 2;
-        }
-        size_t n = 0;
-        pfd[n++] = (struct pollfd){.fd = B.listen_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = B.wake[0], .events = POLLIN};
         int64_t now = now_ms(), next = now + 1000;
         for (size_t i = 0; i < B.n_readers; i++) {
             struct reader *r = &B.readers[i];
-            bool watch = r->up && !r->running;
-            pfd[n++] = (struct pollfd){.fd = watch ? r->fd : -1, .events = POLLIN};
+            watch_reader(r);
             if (!r->up && !r->running && r->next_connect < next)
                 next = r->next_connect;
             for (struct auth *a = r->head; a; a = a->next)
@@ -1152,43 +1210,43 @@ int bridge_run(const struct bridge_config *cfg)
             if (r->running && r->running->client && r->running->deadline < next)
                 next = r->running->deadline;
         }
-        for (size_t i = 0; i < B.n_clients; i++) {
-            struct client *c = B.clients[i];
-            short ev = 0;
-            if (c->out_len <= OUT_PAUSE)
-                ev |= POLLIN;
-            if (c->out_len)
-                ev |= POLLOUT;
-            pfd[n++] = (struct pollfd){.fd = c->fd, .events = ev};
-        }
+        for (size_t i = 0; i < B.n_clients; i++)
+            watch_client(B.clients[i]);
         int timeout = next > now ? (int)(next - now) : 0;
-        int k = poll(pfd, n, timeout);
+        int k = epoll_wait(B.ep, evs, (int)EPOLL_BATCH, timeout);
         if (k < 0 && errno != EINTR)
             break;
         now = now_ms();
-        if (k > 0) {
-            size_t p = 2;
-            for (size_t i = 0; i < B.n_readers; i++, p++)
-                if (pfd[p].fd >= 0 && pfd[p].revents)
-                    sync_reader(&B.readers[i]);
-            size_t n_before = B.n_clients;
-            for (size_t i = 0; i < n_before; i++, p++) {
-                struct client *c = B.clients[i];
-                if (c->dead || !pfd[p].revents)
+        bool wake = false, accept = false;
+        for (int i = 0; i < k; i++) {
+            struct watch *w = evs[i].data.ptr;
+            uint32_t re = evs[i].events;
+            if (w->kind == WATCH_LISTEN) {
+                accept = true;
+            } else if (w->kind == WATCH_WAKE) {
+                wake = true;
+            } else if (w->kind == WATCH_READER) {
+                struct reader *r = (struct reader *)w;
+                /* The event may predate a session that took the link since. */
+                if (r->up && !r->running)
+                    sync_reader(r);
+            } else {
+                struct client *c = (struct client *)w; /* freed only by reap_clients */
+                if (c->dead)
                     continue;
-                if (pfd[p].revents & POLLOUT) {
+                if (re & EPOLLOUT) {
                     flush_client(c);
                     if (!c->dead && c->out_len <= OUT_PAUSE)
                         process_lines(c);
                 }
-                if (!c->dead && (pfd[p].revents & (POLLIN | POLLHUP | POLLERR)))
+                if (!c->dead && (re & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                     read_client(c);
             }
-            if (pfd[1].revents)
-                drain_wake();
-            if (pfd[0].revents)
-                accept_clients();
         }
+        if (wake)
+            drain_wake();
+        if (accept)
+            accept_clients();
         for (size_t i = 0; i < B.n_readers; i++) {
             struct reader *r = &B.readers[i];
             if (!r->up && !r->running && r->next_connect <= now)
@@ -1198,13 +1256,13 @@ int bridge_run(const struct bridge_config *cfg)
         reap_clients();
     }
     bridge_log(BRIDGE_LOG_INFO, 0, "stopping");
-    free(pfd);
     for (size_t i = 0; i < B.n_clients; i++)
         drop_client(B.clients[i], "bridge stopping");
     reap_clients();
     free(B.clients);
     stop_readers();
     close(B.listen_fd);
+    close(B.ep);
     unlink(cfg->socket);
     return 0;
 }
