@@ -9,7 +9,9 @@
  *
  * Part 2, the whole chain as a platform sees it (vcard, sim reader, bridge,
  * libhawiya-verify), N times: time to a verified identity split into card-line
- * time, card time and our own CPU time (reader firmware + bridge + verifier).
+ * time, card time and our own CPU time (reader firmware + bridge + verifier),
+ * with the host side apart, and the reader's CPU against the cost of the
+ * elliptic-curve multiplications it cannot avoid, measured here.
  * Simulated time runs as fast as the host allows, so line and card times are
  * the simulated card's and line's; the CPU times are real.
  */
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <mbedtls/ecp.h>
 
 #include "hawiya-verify.h"
 #include "reader_session.h"
@@ -63,6 +66,51 @@ static uint64_t process_cpu_ns(pid_t pid)
     if (d)
         closedir(d);
     return sum;
+}
+
+static int counter_rng(void *ctx, unsigned char *out, size_t n)
+{
+    unsigned *c = ctx;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)(++*c * 167u);
+    return 0;
+}
+
+/*
+ * ms of one mbedTLS scalar multiplication of a point other than the
+ * generator on this host, the group loaded each time as the firmware does
+ * (common/pace.c, ca.c). The reader needs 8: PACE-GM 5 on P-256, CA 2 on the
+ * card's brainpoolP256r1, the attestation signature 1 on P-256.
+ */
+static double ec_mul_ms(mbedtls_ecp_group_id id)
+{
+    enum { N = 20 };
+    unsigned c = 1;
+    mbedtls_ecp_group g;
+    mbedtls_ecp_point p, r;
+    mbedtls_mpi d;
+    mbedtls_ecp_group_init(&g);
+    mbedtls_ecp_point_init(&p);
+    mbedtls_ecp_point_init(&r);
+    mbedtls_mpi_init(&d);
+    int err = mbedtls_ecp_group_load(&g, id) != 0 ||
+              mbedtls_ecp_gen_privkey(&g, &d, counter_rng, &c) != 0 ||
+              mbedtls_ecp_mul(&g, &p, &d, &g.G, counter_rng, &c) != 0;
+    uint64_t t0 = thread_cpu_ns();
+    for (int i = 0; i < N && !err; i++) {
+        mbedtls_ecp_group_free(&g);
+        mbedtls_ecp_group_init(&g);
+        err = mbedtls_ecp_group_load(&g, id) != 0 ||
+              mbedtls_ecp_mul(&g, &r, &d, &p, counter_rng, &c) != 0;
+    }
+    double ms = (double)(thread_cpu_ns() - t0) / 1e6 / N;
+    if (err)
+        fprintf(stderr, "bench_auth: mbedTLS scalar multiplication failed\n");
+    mbedtls_mpi_free(&d);
+    mbedtls_ecp_point_free(&r);
+    mbedtls_ecp_point_free(&p);
+    mbedtls_ecp_group_free(&g);
+    return ms;
 }
 
 static const char *sfi_name(uint8_t sfi)
@@ -294,14 +342,22 @@ static int part2(void)
         fprintf(stderr, "bench_auth: only %d of %d authentications verified\n", ok, RUNS);
         return -1;
     }
-    double n = RUNS, ours = (reader_cpu + bridge_cpu + verify_cpu) / n;
+    double n = RUNS, host = (bridge_cpu + verify_cpu) / n, ours = host + reader_cpu / n;
+    double p256 = ec_mul_ms(MBEDTLS_ECP_DP_SECP256R1), bp256 = ec_mul_ms(MBEDTLS_ECP_DP_BP256R1);
+    double ec = 6 * p256 + 2 * bp256;
     printf("bench_auth: part 2, time to a verified identity, persona default, mean of %d\n", RUNS);
     printf("bench_auth:   total %.1f ms = card line %.1f ms + card %.1f ms (simulated), reader "
            "waits included\n",
            elapsed / n, line / n, (elapsed - line) / n);
     printf("bench_auth:   our CPU %.2f ms = reader firmware %.2f ms + bridge %.2f ms + verifier "
-           "%.2f ms (goal: under 5 ms)\n",
+           "%.2f ms\n",
            ours, reader_cpu / n, bridge_cpu / n, verify_cpu / n);
+    printf("bench_auth:   host side (bridge + verifier) %.2f ms, goal under 5 ms: %s\n", host,
+           host < 5 ? "met" : "NOT met");
+    printf("bench_auth:   reader firmware (sim board) %.2f ms, goal under 5 ms with it: %s; its "
+           "8 scalar multiplications take %.2f ms in mbedTLS here (P-256 %.2f ms x 6, "
+           "brainpoolP256r1 %.2f ms x 2), reader CPU / that = %.2f\n",
+           reader_cpu / n, ours < 5 ? "met" : "NOT met", ec, p256, bp256, reader_cpu / n / ec);
     return 0;
 }
 
