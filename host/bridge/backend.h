@@ -27,7 +27,8 @@ struct bridge_auth {
     const uint8_t *challenge;
     size_t challenge_len;
     const char *origin;
-    const char *can; /* NULL when none; the backend must not keep it */
+    const char *can;      /* NULL when none; the backend must not keep it */
+    const char *mrz_info; /* NULL when none (9303-11 §4.3, for BAC); nor this */
     uint32_t timeout_ms;
 };
 

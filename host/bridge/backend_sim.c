@@ -207,15 +207,18 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
         snprintf(res->detail, sizeof res->detail, "the reader is not connected");
         return BRIDGE_ERR_READER_ERROR;
     }
-    /* The sim reader has no keypad: the CAN must come with the request. */
-    if (!a->can) {
-        snprintf(res->detail, sizeof res->detail, "this reader has no keypad: pass the CAN");
+    /* The sim reader has no keypad: the CAN (or, for a BAC-only document,
+     * the MRZ fields) must come with the request. */
+    if (!a->can && !a->mrz_info) {
+        snprintf(res->detail, sizeof res->detail,
+                 "this reader has no keypad: pass the CAN (or the MRZ fields)");
         return BRIDGE_ERR_NO_CAN;
     }
     struct reader_auth_params p = {.challenge = a->challenge,
                                    .challenge_len = a->challenge_len,
                                    .origin = a->origin,
-                                   .can = a->can};
+                                   .can = a->can,
+                                   .mrz_info = a->mrz_info};
     struct step_ctx sc = {progress, ctx, res};
     struct reader_step last;
     int t = a->timeout_ms > 30000 ? 30000 : (int)a->timeout_ms;

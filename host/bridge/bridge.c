@@ -334,6 +334,7 @@ static void *worker(void *arg)
             .challenge_len = a->req.challenge_len,
             .origin = a->req.origin,
             .can = a->req.can[0] ? a->req.can : NULL,
+            .mrz_info = a->req.mrz_info[0] ? a->req.mrz_info : NULL,
             .timeout_ms = left > 0 ? (uint32_t)left : 1,
         };
         enum bridge_err e = r->ops->authenticate(r->be, &p, worker_progress, a, &a->res);
@@ -714,7 +715,7 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
         return;
     }
     a->req = *req;
-    wipe(req, sizeof *req); /* the auth owns the ids and the CAN now */
+    wipe(req, sizeof *req); /* the auth owns the ids, the CAN and the MRZ now */
     a->client = c;
     a->seq = seq;
     a->reader = r;

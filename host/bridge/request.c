@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hawiya/base64.h"
+#include "hawiya/mrz.h"
 #include "hawiya/wipe.h"
 
 const char *bridge_err_str(enum bridge_err e)
@@ -91,22 +92,55 @@ static const char *get_string(const cJSON *params, const char *key, size_t max, 
     return v->valuestring;
 }
 
-static void wipe_string_item(cJSON *params, const char *key)
+/*
+ * The secrets a request may carry: the CAN and the MRZ fields (the BAC /
+ * PACE-MRZ password, 9303-11 §4.3). Every string of every "can" and "mrz"
+ * member of params (a repeated key too) is overwritten before the tree is
+ * freed, whatever else the request got wrong.
+ */
+static void wipe_strings(cJSON *v)
 {
-    cJSON *v = cJSON_GetObjectItemCaseSensitive(params, key);
-    if (v && cJSON_IsString(v) && v->valuestring)
+    if (cJSON_IsString(v) && v->valuestring)
         wipe(v->valuestring, strlen(v->valuestring));
+    for (cJSON *c = v ? v->child : NULL; c; c = c->next)
+        wipe_strings(c);
 }
 
-/* Every "can" member of params (a repeated key too), before the tree is freed. */
-static void wipe_cans(cJSON *root)
+static void wipe_secrets(cJSON *params)
 {
-    cJSON *params = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "params") : NULL;
     if (!cJSON_IsObject(params))
         return;
     for (cJSON *v = params->child; v; v = v->next)
-        if (v->string && !strcmp(v->string, "can") && cJSON_IsString(v) && v->valuestring)
-            wipe(v->valuestring, strlen(v->valuestring));
+        if (v->string && (!strcmp(v->string, "can") || !strcmp(v->string, "mrz")))
+            wipe_strings(v);
+}
+
+/* params.mrz: {"document_number", "birth_date", "expiry_date"} as printed on the card. */
+static enum bridge_err parse_mrz(const cJSON *mrz, struct bridge_request *req, char *msg,
+                                 size_t cap)
+{
+    static const char *const key[3] = {"document_number", "birth_date", "expiry_date"};
+    static const char *const field[3] = {"mrz.document_number", "mrz.birth_date",
+                                         "mrz.expiry_date"};
+    const char *v[3];
+    if (!cJSON_IsObject(mrz))
+        return bad(msg, cap, "mrz", "must be an object");
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(mrz, key[i]);
+        if (!f)
+            return bad(msg, cap, field[i], "missing");
+        if (!cJSON_IsString(f) || strlen(f->valuestring) > 64)
+            return bad(msg, cap, field[i], "must be a string");
+        v[i] = f->valuestring;
+    }
+    size_t n;
+    if (mrz_bac_info_from_fields(v[0], v[1], v[2], req->mrz_info, sizeof req->mrz_info, &n) !=
+        MRZ_OK) {
+        wipe(req->mrz_info, sizeof req->mrz_info);
+        return bad(msg, cap, "mrz",
+                   "document_number: A-Z 0-9 (up to 23), birth_date and expiry_date: YYMMDD");
+    }
+    return BRIDGE_OK;
 }
 
 static enum bridge_err parse_authenticate(cJSON *params, struct bridge_request *req, char *msg,
@@ -115,7 +149,7 @@ static enum bridge_err parse_authenticate(cJSON *params, struct bridge_request *
     bool missing;
     if (!params)
         return bad(msg, cap, "params", "missing");
-    /* The CAN first: whatever else is wrong, it leaves the tree wiped. */
+    /* The secrets first (bridge_request_parse wipes them from the tree). */
     const char *can = get_string(params, "can", 64, false, &missing, msg, cap);
     if (!can && !missing)
         return BRIDGE_ERR_BAD_PARAMS;
@@ -123,11 +157,15 @@ static enum bridge_err parse_authenticate(cJSON *params, struct bridge_request *
         bool ok = strlen(can) == BRIDGE_CAN_LEN;
         for (size_t i = 0; ok && i < BRIDGE_CAN_LEN; i++)
             ok = can[i] >= '0' && can[i] <= '9';
-        if (ok)
-            memcpy(req->can, can, BRIDGE_CAN_LEN + 1);
-        wipe_string_item(params, "can");
         if (!ok)
             return bad(msg, cap, "can", "must be 6 decimal digits");
+        memcpy(req->can, can, BRIDGE_CAN_LEN + 1);
+    }
+    const cJSON *mrz = cJSON_GetObjectItemCaseSensitive(params, "mrz");
+    if (mrz) {
+        enum bridge_err e = parse_mrz(mrz, req, msg, cap);
+        if (e != BRIDGE_OK)
+            return e;
     }
 
     const char *ch = get_string(params, "challenge", 128, true, &missing, msg, cap);
@@ -195,18 +233,13 @@ static enum bridge_err parse_object(cJSON *root, struct bridge_request *req, cha
         e = bad(msg, cap, "method", "must be a string");
     if (e == BRIDGE_OK && params && !cJSON_IsObject(params))
         e = bad(msg, cap, "params", "must be an object");
-    if (e != BRIDGE_OK) {
-        if (cJSON_IsObject(params))
-            wipe_string_item(params, "can");
+    if (e != BRIDGE_OK)
         return e;
-    }
     size_t k = 0;
     while (k < sizeof method_names / sizeof method_names[0] &&
            strcmp(m->valuestring, method_names[k]))
         k++;
     if (k == sizeof method_names / sizeof method_names[0]) {
-        if (params)
-            wipe_string_item(params, "can");
         snprintf(msg, cap, "no method named like that");
         return BRIDGE_ERR_UNKNOWN_METHOD;
     }
@@ -251,19 +284,18 @@ enum bridge_err bridge_request_parse(const char *line, size_t len, struct bridge
     if (!end || end != line + len) {
         snprintf(msg, msg_cap, "trailing bytes after the JSON object");
         e = BRIDGE_ERR_BAD_JSON;
-        /* Still wipe a CAN the object may hold. */
-        cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "params");
-        if (cJSON_IsObject(p))
-            wipe_string_item(p, "can");
     } else {
         e = parse_object(root, req, msg, msg_cap);
     }
-    wipe_cans(root);
+    /* Whatever happened, no CAN or MRZ stays in freed memory. */
+    if (cJSON_IsObject(root))
+        wipe_secrets(cJSON_GetObjectItemCaseSensitive(root, "params"));
     cJSON_Delete(root);
     if (e != BRIDGE_OK) {
         cJSON_Delete(req->cancel_id);
         req->cancel_id = NULL;
         wipe(req->can, sizeof req->can);
+        wipe(req->mrz_info, sizeof req->mrz_info);
     }
     return e;
 }
@@ -274,6 +306,7 @@ void bridge_request_clear(struct bridge_request *req)
     cJSON_Delete(req->cancel_id);
     req->id = req->cancel_id = NULL;
     wipe(req->can, sizeof req->can);
+    wipe(req->mrz_info, sizeof req->mrz_info);
 }
 
 static char *finish(cJSON *o)

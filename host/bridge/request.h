@@ -8,8 +8,10 @@
  * This module parses and validates one request line into a plain struct,
  * and builds answer lines. It does no I/O and keeps no state, so the fuzz
  * target (tests/fuzz/fuzz_bridge_request.c) can drive it directly. A
- * request's CAN is copied into the struct and wiped from the parsed JSON
- * tree; bridge_request_clear() wipes it from the struct.
+ * request's CAN, and the MRZ fields turned into the MRZ information of
+ * ICAO 9303-11 §4.3 (for BAC-only documents), are copied into the struct
+ * and wiped from the parsed JSON tree; bridge_request_clear() wipes them
+ * from the struct.
  */
 #ifndef HAWIYA_BRIDGE_REQUEST_H
 #define HAWIYA_BRIDGE_REQUEST_H
@@ -19,6 +21,8 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+
+#include "hawiya/mrz.h"
 
 /* A request line longer than this (without its LF) is TOO_LARGE. */
 #define BRIDGE_LINE_MAX        65536u
@@ -80,7 +84,8 @@ struct bridge_request {
     char origin[BRIDGE_ORIGIN_MAX + 1];
     char reader[BRIDGE_READER_NAME_MAX + 1]; /* "" = any reader */
     char can[BRIDGE_CAN_LEN + 1];            /* "" = none; a secret */
-    uint32_t timeout_ms;                     /* 0 = the configured default */
+    char mrz_info[MRZ_BAC_INFO_MAX + 1]; /* "" = none; a secret: 9303-11 §4.3 MRZ information */
+    uint32_t timeout_ms;                 /* 0 = the configured default */
 };
 
 /*
@@ -90,7 +95,7 @@ struct bridge_request {
  */
 enum bridge_err bridge_request_parse(const char *line, size_t len, struct bridge_request *req,
                                      char *msg, size_t msg_cap);
-/* Frees the ids and wipes the CAN. */
+/* Frees the ids and wipes the CAN and the MRZ information. */
 void bridge_request_clear(struct bridge_request *req);
 
 /*

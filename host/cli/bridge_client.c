@@ -53,9 +53,14 @@ bool bridge_client_send(struct bridge_client *bc, const char *method, cJSON *par
     if (params)
         cJSON_AddItemToObject(req, "params", params);
     char *s = cJSON_PrintUnformatted(req);
+    /* The secrets' copies in the tree: the CAN and the MRZ fields. */
     cJSON *can = params ? cJSON_GetObjectItemCaseSensitive(params, "can") : NULL;
     if (cJSON_IsString(can) && can->valuestring)
         wipe(can->valuestring, strlen(can->valuestring));
+    cJSON *mrz = params ? cJSON_GetObjectItemCaseSensitive(params, "mrz") : NULL;
+    for (cJSON *f = mrz ? mrz->child : NULL; f; f = f->next)
+        if (cJSON_IsString(f) && f->valuestring)
+            wipe(f->valuestring, strlen(f->valuestring));
     cJSON_Delete(req);
     if (!s)
         return false;
@@ -69,7 +74,7 @@ bool bridge_client_send(struct bridge_client *bc, const char *method, cJSON *par
         ok = w > 0;
         off += ok ? (size_t)w : 0;
     }
-    wipe(s, n + 1); /* the request may hold a CAN */
+    wipe(s, n + 1); /* the request may hold a CAN or an MRZ */
     free(s);
     return ok;
 }

@@ -1,12 +1,16 @@
 /*
- * `hawiya auth --challenge B64URL --origin URL [--can N|-] [--reader NAME]
- * [--timeout-ms N] [--socket PATH]`: asks hawiya-bridge to authenticate the
+ * `hawiya auth --challenge B64URL --origin URL [--can N|-]
+ * [--mrz DOCNO,YYMMDD,YYMMDD|-] [--reader NAME] [--timeout-ms N]
+ * [--socket PATH]`: asks hawiya-bridge to authenticate the
  * card holder (docs/bridge-protocol.md, "authenticate"). Progress goes to
  * stderr, one readable line per step with its times (`--events json`: the
  * raw event lines); the assertion (exit 0) or the error object (exit 1) to
  * stdout.
  * `--can -` reads the CAN from stdin, which keeps it out of the process
- * list; either way the copy here is wiped once sent.
+ * list; either way the copy here is wiped once sent. `--mrz` gives the
+ * document number, birth date and expiry date printed on a BAC-only
+ * document (the bridge computes the check digits); `--mrz -` reads them
+ * from stdin, after the CAN when both come that way.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +24,8 @@
 static int usage(void)
 {
     fprintf(stderr, "usage: hawiya auth --challenge B64URL --origin URL [--can N|-] "
-                    "[--reader NAME] [--timeout-ms N] [--socket PATH] [--events text|json]\n");
+                    "[--mrz DOCNO,YYMMDD,YYMMDD|-] [--reader NAME] [--timeout-ms N] "
+                    "[--socket PATH] [--events text|json]\n");
     return 2;
 }
 
@@ -53,7 +58,7 @@ int cmd_auth(int argc, char **argv)
 {
     const char *path = NULL, *challenge = NULL, *origin = NULL, *reader = NULL;
     bool json_events = false;
-    char can[16] = "";
+    char can[16] = "", mrz[96] = "";
     long timeout = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -77,6 +82,14 @@ int cmd_auth(int argc, char **argv)
             timeout = strtol(v, &end, 10);
             if (*end || timeout < 1)
                 return usage();
+        } else if (!strcmp(a, "--mrz")) {
+            if (!strcmp(v, "-")) {
+                if (!fgets(mrz, sizeof mrz, stdin))
+                    return usage();
+                mrz[strcspn(mrz, "\r\n")] = '\0';
+            } else {
+                snprintf(mrz, sizeof mrz, "%s", v);
+            }
         } else if (!strcmp(a, "--can")) {
             if (!strcmp(v, "-")) {
                 if (!fgets(can, sizeof can, stdin))
@@ -89,8 +102,29 @@ int cmd_auth(int argc, char **argv)
             return usage();
         }
     }
-    if (!challenge || !origin)
+    /* DOCNO,YYMMDD,YYMMDD: three comma-separated fields, none empty. */
+    char *field[3] = {NULL, NULL, NULL};
+    if (mrz[0]) {
+        char *f = mrz;
+        for (size_t k = 0; k < 3; k++) {
+            field[k] = f;
+            f = k < 2 ? strchr(f, ',') : NULL;
+            if (k < 2 && !f)
+                break;
+            if (f)
+                *f++ = '\0';
+        }
+        if (!field[2] || strchr(field[2], ',') || !*field[0] || !*field[1] || !*field[2]) {
+            wipe(mrz, sizeof mrz);
+            wipe(can, sizeof can);
+            return usage();
+        }
+    }
+    if (!challenge || !origin) {
+        wipe(mrz, sizeof mrz);
+        wipe(can, sizeof can);
         return usage();
+    }
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "challenge", challenge);
     cJSON_AddStringToObject(p, "origin", origin);
@@ -101,6 +135,13 @@ int cmd_auth(int argc, char **argv)
     if (can[0]) {
         cJSON_AddStringToObject(p, "can", can);
         wipe(can, sizeof can); /* cJSON's copy is wiped by bridge_client_send */
+    }
+    if (mrz[0]) {
+        cJSON *m = cJSON_AddObjectToObject(p, "mrz");
+        cJSON_AddStringToObject(m, "document_number", field[0]);
+        cJSON_AddStringToObject(m, "birth_date", field[1]);
+        cJSON_AddStringToObject(m, "expiry_date", field[2]);
+        wipe(mrz, sizeof mrz); /* and these copies too */
     }
     if (json_events)
         return bridge_client_call(path, "authenticate", p, stderr);

@@ -400,31 +400,48 @@ static void every_persona(void **state)
         const char *id, *can, *doc;
         const char *bridge_error; /* NULL: an assertion comes back */
         enum hv_err verify;
+        const char *mrz; /* the params.mrz object, or NULL */
     } cases[] = {
-        {"algeria", "654321", "100200300", NULL, HV_OK},
-        {"morocco-cnie", CARD_CAN, "AB1234567", NULL, HV_OK},
-        {"t0-only", CARD_CAN, "AB1234567", NULL, HV_OK},
-        {"inverse", CARD_CAN, "AB1234567", NULL, HV_OK},
-        {"slow", CARD_CAN, "AB1234567", NULL, HV_OK},
-        {"class-ab", CARD_CAN, "AB1234567", NULL, HV_OK},
-        {"expired", CARD_CAN, NULL, NULL, HV_ERR_CERT_EXPIRED},
-        {"wrong-dg-hash", CARD_CAN, NULL, NULL, HV_ERR_DG_HASH},
-        {"bad-aa-key", CARD_CAN, NULL, NULL, HV_ERR_AA_SIGNATURE},
-        /* No EF.CardAccess, so no PACE, and BAC needs the MRZ, which the
-         * platform does not send: the reader says so by name. */
-        {"bac-only", CARD_CAN, NULL, "CARD_ERROR", HV_OK},
-        {"default", CARD_CAN, "AB1234567", NULL, HV_OK},
+        {"algeria", "654321", "100200300", NULL, HV_OK, NULL},
+        {"morocco-cnie", CARD_CAN, "AB1234567", NULL, HV_OK, NULL},
+        {"t0-only", CARD_CAN, "AB1234567", NULL, HV_OK, NULL},
+        {"inverse", CARD_CAN, "AB1234567", NULL, HV_OK, NULL},
+        {"slow", CARD_CAN, "AB1234567", NULL, HV_OK, NULL},
+        {"class-ab", CARD_CAN, "AB1234567", NULL, HV_OK, NULL},
+        {"expired", CARD_CAN, NULL, NULL, HV_ERR_CERT_EXPIRED, NULL},
+        {"wrong-dg-hash", CARD_CAN, NULL, NULL, HV_ERR_DG_HASH, NULL},
+        {"bad-aa-key", CARD_CAN, NULL, NULL, HV_ERR_AA_SIGNATURE, NULL},
+        /* No EF.CardAccess, so no PACE, and BAC needs the MRZ: with a CAN
+         * alone the reader says so by name; with the MRZ fields, BAC + CA. */
+        {"bac-only", CARD_CAN, NULL, "CARD_ERROR", HV_OK, NULL},
+        {"bac-only", NULL, "AB1234567", NULL, HV_OK,
+         "{\"document_number\":\"AB1234567\",\"birth_date\":\"900115\",\"expiry_date\":"
+         "\"310514\"}"},
+        /* Both given: a PACE card uses the CAN (this MRZ is not the card's). */
+        {"default", CARD_CAN, "AB1234567", NULL, HV_OK,
+         "{\"document_number\":\"ZZ9999999\",\"birth_date\":\"000101\",\"expiry_date\":"
+         "\"300101\"}"},
+        /* A wrong MRZ: BAC's EXTERNAL AUTHENTICATE fails (6300). */
+        {"bac-only", NULL, NULL, "CARD_AUTH_FAILED", HV_OK,
+         "{\"document_number\":\"AB1234567\",\"birth_date\":\"900116\",\"expiry_date\":"
+         "\"310514\"}"},
+        {"default", CARD_CAN, "AB1234567", NULL, HV_OK, NULL},
     };
     int fd = conn(sock_path);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char cmd[64], reply[64], req[512];
+        char cmd[64], reply[64], req[512], secret[256] = "";
         snprintf(cmd, sizeof cmd, "persona %s", cases[i].id);
         assert_int_equal(sim_env_control(&env, cmd, reply, sizeof reply), 0);
         wait_r1("present");
+        if (cases[i].can)
+            snprintf(secret, sizeof secret, ",\"can\":\"%s\"", cases[i].can);
+        if (cases[i].mrz)
+            snprintf(secret + strlen(secret), sizeof secret - strlen(secret), ",\"mrz\":%s",
+                     cases[i].mrz);
         snprintf(req, sizeof req,
                  "{\"id\":%zu,\"method\":\"authenticate\",\"params\":{\"challenge\":"
-                 "\"" CHALLENGE "\",\"origin\":\"" ORIGIN "\",\"can\":\"%s\"}}\n",
-                 i, cases[i].can);
+                 "\"" CHALLENGE "\",\"origin\":\"" ORIGIN "\"%s}}\n",
+                 i, secret);
         cJSON *j = call(fd, req);
         if (cases[i].bridge_error) {
             expect_error(j, cases[i].bridge_error, NULL);
@@ -602,6 +619,30 @@ static void cli_commands(void **state)
     assert_non_null(j);
     expect_str(j, "code", "CARD_AUTH_FAILED");
     cJSON_Delete(j);
+
+    /* The MRZ fields through stdin (a PACE card then runs PACE with the MRZ
+     * password, 9303-11 §4.4.1): the assertion on stdout, exit 0. */
+    snprintf(cmd, sizeof cmd,
+             "echo AB1234567,900115,310514 | '%s' auth --socket '%s' --challenge %s --origin %s "
+             "--mrz - --reader r1 2>/dev/null",
+             cli, sock_path, CHALLENGE, ORIGIN);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    expect_str(j, "format", "hawiya-assertion/1");
+    cJSON_Delete(j);
+    /* Two fields only: a usage error, nothing sent. */
+    snprintf(cmd, sizeof cmd,
+             "'%s' auth --socket '%s' --challenge %s --origin %s --mrz AB1234567,900115 "
+             "2>/dev/null",
+             cli, sock_path, CHALLENGE, ORIGIN);
+    st = system(cmd);
+    assert_int_equal(WEXITSTATUS(st), 2);
 
     /* watch prints one event per line. */
     snprintf(cmd, sizeof cmd, "'%s' watch --socket '%s' --count 1", cli, sock_path);
@@ -888,6 +929,10 @@ static void can_never_logged(void **state)
     assert_non_null(strstr(text, "CARD_AUTH_FAILED"));
     assert_null(strstr(text, SECRET_CAN));
     assert_null(strstr(text, CARD_CAN));
+    /* Nor the MRZ fields sent by every_persona and cli_commands. */
+    assert_null(strstr(text, "AB1234567"));
+    assert_null(strstr(text, "900115"));
+    assert_null(strstr(text, "310514"));
 }
 
 /* A bridge with an allow-list that does not hold our uid: one error line, then EOF. */

@@ -74,6 +74,34 @@ static void parses_authenticate(void **state)
     assert_null(r.id);
 }
 
+/* ICAO 9303-11 Appendix D.2 (BAC worked example): document number
+ * L898902C<, born 690806, expires 940623 -> MRZ information
+ * "L898902C<369080619406236". */
+static void parses_mrz_fields(void **state)
+{
+    const char *line = "{\"id\":7,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+                       "\",\"origin\":\"https://a.example\",\"mrz\":{\"document_number\":"
+                       "\"L898902C\",\"birth_date\":\"690806\",\"expiry_date\":\"940623\"}}}";
+    struct bridge_request r;
+    char msg[128];
+    assert_int_equal(bridge_request_parse(line, strlen(line), &r, msg, sizeof msg), BRIDGE_OK);
+    assert_string_equal(r.mrz_info, "L898902C<369080619406236");
+    assert_int_equal(r.can[0], 0);
+    bridge_request_clear(&r);
+    assert_int_equal(r.mrz_info[0], 0);
+
+    /* Right MRZ, wrong origin: the error leaves no MRZ information behind. */
+    const char *bad = "{\"id\":7,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+                      "\",\"origin\":\"\",\"mrz\":{\"document_number\":\"L898902C\","
+                      "\"birth_date\":\"690806\",\"expiry_date\":\"940623\"}}}";
+    assert_int_equal(bridge_request_parse(bad, strlen(bad), &r, msg, sizeof msg),
+                     BRIDGE_ERR_BAD_PARAMS);
+    assert_string_equal(msg, "origin: empty");
+    for (size_t i = 0; i < sizeof r.mrz_info; i++)
+        assert_int_equal(r.mrz_info[i], 0);
+    bridge_request_clear(&r);
+}
+
 static void errors_name_the_field(void **state)
 {
     static const struct {
@@ -98,6 +126,22 @@ static void errors_name_the_field(void **state)
         {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
          "\",\"origin\":\"o\",\"can\":\"12345a\"}}",
          BRIDGE_ERR_BAD_PARAMS, "can: must be 6 decimal digits"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"mrz\":\"L898902C<369080619406236\"}}",
+         BRIDGE_ERR_BAD_PARAMS, "mrz: must be an object"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"mrz\":{\"document_number\":\"L898902C\",\"birth_date\":"
+         "\"690806\"}}}",
+         BRIDGE_ERR_BAD_PARAMS, "mrz.expiry_date: missing"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"mrz\":{\"document_number\":9,\"birth_date\":"
+         "\"690806\",\"expiry_date\":\"940623\"}}}",
+         BRIDGE_ERR_BAD_PARAMS, "mrz.document_number: must be a string"},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"mrz\":{\"document_number\":\"L898902C\",\"birth_date\":"
+         "\"69-08-06\",\"expiry_date\":\"940623\"}}}",
+         BRIDGE_ERR_BAD_PARAMS,
+         "mrz: document_number: A-Z 0-9 (up to 23), birth_date and expiry_date: YYMMDD"},
         {"{\"id\":1,\"method\":\"cancel\",\"params\":{\"request\":null}}", BRIDGE_ERR_BAD_PARAMS,
          "request: must be a string or a number"},
     };
@@ -108,6 +152,7 @@ static void errors_name_the_field(void **state)
                          v[i].e);
         assert_string_equal(msg, v[i].msg);
         assert_int_equal(r.can[0], 0);
+        assert_int_equal(r.mrz_info[0], 0);
         bridge_request_clear(&r);
     }
 }
@@ -147,9 +192,9 @@ static void answer_lines(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rfc4648_vectors),       cmocka_unit_test(parses_authenticate),
-        cmocka_unit_test(errors_name_the_field), cmocka_unit_test(too_large),
-        cmocka_unit_test(answer_lines),
+        cmocka_unit_test(rfc4648_vectors),   cmocka_unit_test(parses_authenticate),
+        cmocka_unit_test(parses_mrz_fields), cmocka_unit_test(errors_name_the_field),
+        cmocka_unit_test(too_large),         cmocka_unit_test(answer_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
