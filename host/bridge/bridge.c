@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,13 +39,14 @@
 #define EPOLL_BATCH     256u
 
 /* What an epoll event is about: the first member of each watched object. */
-enum watch_kind { WATCH_LISTEN, WATCH_WAKE, WATCH_READER, WATCH_CLIENT };
+enum watch_kind { WATCH_LISTEN, WATCH_WAKE, WATCH_SIGNAL, WATCH_READER, WATCH_CLIENT };
 struct watch {
     enum watch_kind kind;
 };
 
 struct client {
     struct watch w;
+    struct bridge *b;
     uint32_t ep_events; /* the events registered with epoll */
     int fd;
     uint64_t cid;
@@ -74,6 +76,7 @@ struct auth {
 
 struct reader {
     struct watch w;
+    struct bridge *b;
     int ep_fd; /* the fd registered with epoll, -1 while the worker owns the link */
     struct bridge_reader_config cfg;
     const struct bridge_backend_ops *ops;
@@ -102,7 +105,8 @@ struct progress_msg {
     struct bridge_progress p;
 };
 
-static struct {
+/* The daemon: one per bridge_run(), owned by its event loop thread. */
+struct bridge {
     const struct bridge_config *cfg;
     int listen_fd;
     int wake[2];
@@ -117,9 +121,10 @@ static struct {
     pthread_mutex_t pmu;
     struct progress_msg ring[PROGRESS_RING];
     size_t ring_n;
-} B;
-
-static volatile sig_atomic_t stop_requested;
+    int sig_fd; /* SIGTERM and SIGINT, read as events (signalfd) */
+    struct watch w_signal;
+    bool stop;
+};
 
 static int64_t now_ms(void)
 {
@@ -128,10 +133,10 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static void wake_loop(void)
+static void wake_loop(struct bridge *b)
 {
-    char b = 1;
-    ssize_t w = write(B.wake[1], &b, 1);
+    char one = 1;
+    ssize_t w = write(b->wake[1], &one, 1);
     (void)w; /* a full pipe already wakes the loop */
 }
 
@@ -212,15 +217,15 @@ static void send_result(struct client *c, const cJSON *id, cJSON *result)
 }
 
 /* An event to every subscriber, and to `also` (the requester of a progress event). */
-static void broadcast(cJSON *ev, struct client *also)
+static void broadcast(struct bridge *b, cJSON *ev, struct client *also)
 {
     char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
     cJSON_Delete(ev);
     if (!s)
         return;
     size_t n = strlen(s);
-    for (size_t i = 0; i < B.n_clients; i++) {
-        struct client *c = B.clients[i];
+    for (size_t i = 0; i < b->n_clients; i++) {
+        struct client *c = b->clients[i];
         if (c->dead || !(c->subscribed || c == also))
             continue;
         char *line = malloc(n + 2);
@@ -259,7 +264,7 @@ static void progress_event(struct auth *a, const struct bridge_progress *p)
         cJSON_AddNumberToObject(ev, "apdus", p->apdus);
     }
     bridge_log(BRIDGE_LOG_DEBUG, a->seq, "progress %s on %s", p->step, a->reader->cfg.name);
-    broadcast(ev, a->client);
+    broadcast(a->reader->b, ev, a->client);
 }
 
 static void progress_step(struct auth *a, const char *step)
@@ -309,11 +314,12 @@ static void unlink_queued(struct reader *r, struct auth *a)
 static bool worker_progress(void *ctx, const struct bridge_progress *p)
 {
     struct auth *a = ctx;
-    pthread_mutex_lock(&B.pmu);
-    if (B.ring_n < PROGRESS_RING)
-        B.ring[B.ring_n++] = (struct progress_msg){a->seq, (size_t)(a->reader - B.readers), *p};
-    pthread_mutex_unlock(&B.pmu);
-    wake_loop();
+    struct bridge *b = a->reader->b;
+    pthread_mutex_lock(&b->pmu);
+    if (b->ring_n < PROGRESS_RING)
+        b->ring[b->ring_n++] = (struct progress_msg){a->seq, (size_t)(a->reader - b->readers), *p};
+    pthread_mutex_unlock(&b->pmu);
+    wake_loop(b);
     return !atomic_load(&a->cancel);
 }
 
@@ -342,7 +348,7 @@ static void *worker(void *arg)
         a->result = e;
         r->job = NULL;
         r->done = true;
-        wake_loop();
+        wake_loop(r->b);
     }
     pthread_mutex_unlock(&r->mu);
     return NULL;
@@ -384,7 +390,7 @@ static void reader_down(struct reader *r, const char *why)
     r->next_connect = now_ms() + RECONNECT_MS;
     if (r->present) {
         r->present = false;
-        broadcast(event("card_removed", r), NULL);
+        broadcast(r->b, event("card_removed", r), NULL);
     }
     r->active = false;
     r->atr_len = 0;
@@ -392,7 +398,7 @@ static void reader_down(struct reader *r, const char *why)
         bridge_log(BRIDGE_LOG_WARN, 0, "reader %s lost: %s", r->cfg.name, why);
         cJSON *ev = event("reader_removed", r);
         cJSON_AddStringToObject(ev, "reason", why);
-        broadcast(ev, NULL);
+        broadcast(r->b, ev, NULL);
     }
 }
 
@@ -411,7 +417,7 @@ static void sync_reader(struct reader *r)
         r->present = present;
         bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: card %s", r->cfg.name,
                    present ? "inserted" : "removed");
-        broadcast(event(present ? "card_inserted" : "card_removed", r), NULL);
+        broadcast(r->b, event(present ? "card_inserted" : "card_removed", r), NULL);
         schedule(r);
     }
 }
@@ -433,7 +439,7 @@ static void try_connect(struct reader *r)
     bridge_log(BRIDGE_LOG_INFO, 0, "reader %s connected", r->cfg.name);
     cJSON *ev = event("reader_added", r);
     cJSON_AddStringToObject(ev, "backend", r->ops->name);
-    broadcast(ev, NULL);
+    broadcast(r->b, ev, NULL);
 }
 
 static void finish_session(struct reader *r)
@@ -468,24 +474,24 @@ static void finish_session(struct reader *r)
     schedule(r);
 }
 
-static void drain_wake(void)
+static void drain_wake(struct bridge *b)
 {
     char buf[256];
-    while (read(B.wake[0], buf, sizeof buf) > 0)
+    while (read(b->wake[0], buf, sizeof buf) > 0)
         ;
     struct progress_msg ring[PROGRESS_RING];
-    pthread_mutex_lock(&B.pmu);
-    size_t n = B.ring_n;
-    memcpy(ring, B.ring, n * sizeof ring[0]);
-    B.ring_n = 0;
-    pthread_mutex_unlock(&B.pmu);
+    pthread_mutex_lock(&b->pmu);
+    size_t n = b->ring_n;
+    memcpy(ring, b->ring, n * sizeof ring[0]);
+    b->ring_n = 0;
+    pthread_mutex_unlock(&b->pmu);
     for (size_t i = 0; i < n; i++) {
-        struct auth *a = B.readers[ring[i].reader].running;
+        struct auth *a = b->readers[ring[i].reader].running;
         if (a && a->seq == ring[i].seq && a->client)
             progress_event(a, &ring[i].p);
     }
-    for (size_t i = 0; i < B.n_readers; i++) {
-        struct reader *r = &B.readers[i];
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = &b->readers[i];
         if (!r->running)
             continue;
         pthread_mutex_lock(&r->mu);
@@ -496,10 +502,10 @@ static void drain_wake(void)
     }
 }
 
-static void check_deadlines(int64_t now)
+static void check_deadlines(struct bridge *b, int64_t now)
 {
-    for (size_t i = 0; i < B.n_readers; i++) {
-        struct reader *r = &B.readers[i];
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = &b->readers[i];
     rescan:
         for (struct auth *a = r->head; a; a = a->next) {
             if (a->deadline > now)
@@ -544,19 +550,20 @@ static cJSON *reader_json(const struct reader *r)
 
 static void m_readers(struct client *c, const cJSON *id)
 {
+    struct bridge *b = c->b;
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "readers");
-    for (size_t i = 0; i < B.n_readers; i++)
-        cJSON_AddItemToArray(arr, reader_json(&B.readers[i]));
+    for (size_t i = 0; i < b->n_readers; i++)
+        cJSON_AddItemToArray(arr, reader_json(&b->readers[i]));
     send_result(c, id, res);
 }
 
-static void count_sessions(size_t *running, size_t *queued)
+static void count_sessions(const struct bridge *b, size_t *running, size_t *queued)
 {
     *running = *queued = 0;
-    for (size_t i = 0; i < B.n_readers; i++) {
-        *running += B.readers[i].running != NULL;
-        *queued += B.readers[i].queued;
+    for (size_t i = 0; i < b->n_readers; i++) {
+        *running += b->readers[i].running != NULL;
+        *queued += b->readers[i].queued;
     }
 }
 
@@ -572,24 +579,25 @@ static void add_count(cJSON *o, const char *key, uint64_t v)
 
 static void m_status(struct client *c, const cJSON *id)
 {
+    struct bridge *b = c->b;
     size_t running, queued, up = 0, cards = 0, subs = 0;
-    count_sessions(&running, &queued);
-    for (size_t i = 0; i < B.n_readers; i++) {
-        up += B.readers[i].up;
-        cards += B.readers[i].present;
+    count_sessions(b, &running, &queued);
+    for (size_t i = 0; i < b->n_readers; i++) {
+        up += b->readers[i].up;
+        cards += b->readers[i].present;
     }
-    for (size_t i = 0; i < B.n_clients; i++)
-        subs += B.clients[i]->subscribed && !B.clients[i]->dead;
+    for (size_t i = 0; i < b->n_clients; i++)
+        subs += b->clients[i]->subscribed && !b->clients[i]->dead;
     cJSON *res = cJSON_CreateObject();
-    add_count(res, "uptime_ms", (uint64_t)(now_ms() - B.start_ms));
+    add_count(res, "uptime_ms", (uint64_t)(now_ms() - b->start_ms));
     cJSON *rd = cJSON_AddObjectToObject(res, "readers");
-    add_count(rd, "configured", (uint64_t)B.n_readers);
+    add_count(rd, "configured", (uint64_t)b->n_readers);
     add_count(rd, "up", (uint64_t)up);
     add_count(rd, "with_card", (uint64_t)cards);
     cJSON *ss = cJSON_AddObjectToObject(res, "sessions");
     add_count(ss, "running", (uint64_t)running);
     add_count(ss, "queued", (uint64_t)queued);
-    add_count(res, "clients", (uint64_t)B.n_clients);
+    add_count(res, "clients", (uint64_t)b->n_clients);
     add_count(res, "subscribers", (uint64_t)subs);
     send_result(c, id, res);
 }
@@ -608,24 +616,25 @@ static void add_problem(cJSON *arr, const char *code, const char *severity, cons
 
 static void m_diagnose(struct client *c, const cJSON *id)
 {
-    const struct bridge_config *cfg = B.cfg;
+    const struct bridge *b = c->b;
+    const struct bridge_config *cfg = b->cfg;
     cJSON *res = cJSON_CreateObject();
     cJSON *be = cJSON_AddArrayToObject(res, "backends");
-    cJSON *b = cJSON_CreateObject();
+    cJSON *sim = cJSON_CreateObject();
     size_t n_sim = 0, up_sim = 0;
-    for (size_t i = 0; i < B.n_readers; i++) {
+    for (size_t i = 0; i < b->n_readers; i++) {
         n_sim++;
-        up_sim += B.readers[i].up;
+        up_sim += b->readers[i].up;
     }
-    cJSON_AddStringToObject(b, "name", "sim");
-    cJSON_AddStringToObject(b, "state", up_sim ? "up" : "down");
-    cJSON_AddNumberToObject(b, "readers", (double)n_sim);
-    cJSON_AddNumberToObject(b, "readers_up", (double)up_sim);
-    cJSON_AddItemToArray(be, b);
+    cJSON_AddStringToObject(sim, "name", "sim");
+    cJSON_AddStringToObject(sim, "state", up_sim ? "up" : "down");
+    cJSON_AddNumberToObject(sim, "readers", (double)n_sim);
+    cJSON_AddNumberToObject(sim, "readers_up", (double)up_sim);
+    cJSON_AddItemToArray(be, sim);
 
     cJSON *rs = cJSON_AddArrayToObject(res, "readers");
-    for (size_t i = 0; i < B.n_readers; i++) {
-        const struct reader *r = &B.readers[i];
+    for (size_t i = 0; i < b->n_readers; i++) {
+        const struct reader *r = &b->readers[i];
         cJSON *o = reader_json(r);
         cJSON_AddStringToObject(o, "path", r->cfg.path);
         cJSON_AddBoolToObject(o, "busy", r->running != NULL);
@@ -641,12 +650,12 @@ static void m_diagnose(struct client *c, const cJSON *id)
     if (cfg->n_origin == 0)
         add_problem(probs, "NO_ORIGINS", "error", NULL,
                     "the origin allow-list is empty: every authenticate is refused");
-    if (B.n_readers == 0)
+    if (b->n_readers == 0)
         add_problem(probs, "NO_READERS", "error", NULL, "no reader is configured");
-    for (size_t i = 0; i < B.n_readers; i++)
-        if (!B.readers[i].up)
-            add_problem(probs, "READER_UNREACHABLE", "error", B.readers[i].cfg.name,
-                        B.readers[i].last_error);
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (!b->readers[i].up)
+            add_problem(probs, "READER_UNREACHABLE", "error", b->readers[i].cfg.name,
+                        b->readers[i].last_error);
     if (cfg->n_allow_uid == 0 && cfg->n_allow_gid == 0)
         add_problem(probs, "NO_PEER_ALLOW_LIST", "warning", NULL,
                     "any local user who can open the socket is served");
@@ -668,43 +677,44 @@ static void m_diagnose(struct client *c, const cJSON *id)
     send_result(c, id, res);
 }
 
-static struct reader *pick_reader(const char *name)
+static struct reader *pick_reader(struct bridge *b, const char *name)
 {
     if (name[0]) {
-        for (size_t i = 0; i < B.n_readers; i++)
-            if (!strcmp(B.readers[i].cfg.name, name))
-                return &B.readers[i];
+        for (size_t i = 0; i < b->n_readers; i++)
+            if (!strcmp(b->readers[i].cfg.name, name))
+                return &b->readers[i];
         return NULL;
     }
     /* Any reader: an idle one with a card, else one with a card, else the first. */
-    for (size_t i = 0; i < B.n_readers; i++)
-        if (B.readers[i].present && !B.readers[i].running && !B.readers[i].queued)
-            return &B.readers[i];
-    for (size_t i = 0; i < B.n_readers; i++)
-        if (B.readers[i].present)
-            return &B.readers[i];
-    return B.n_readers ? &B.readers[0] : NULL;
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (b->readers[i].present && !b->readers[i].running && !b->readers[i].queued)
+            return &b->readers[i];
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (b->readers[i].present)
+            return &b->readers[i];
+    return b->n_readers ? &b->readers[0] : NULL;
 }
 
 static void m_authenticate(struct client *c, struct bridge_request *req, uint64_t seq)
 {
+    struct bridge *b = c->b;
     bool allowed = false;
-    for (size_t i = 0; i < B.cfg->n_origin && !allowed; i++)
-        allowed = !strcmp(B.cfg->origin[i], req->origin);
+    for (size_t i = 0; i < b->cfg->n_origin && !allowed; i++)
+        allowed = !strcmp(b->cfg->origin[i], req->origin);
     if (!allowed) {
         send_error(c, req->id, BRIDGE_ERR_ORIGIN_NOT_ALLOWED,
                    "origin: not on the bridge's allow-list");
         bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: ORIGIN_NOT_ALLOWED");
         return;
     }
-    struct reader *r = pick_reader(req->reader);
+    struct reader *r = pick_reader(b, req->reader);
     if (!r) {
         send_error(c, req->id, BRIDGE_ERR_NO_READER,
                    req->reader[0] ? "reader: no reader of that name" : "no reader is configured");
         bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: NO_READER");
         return;
     }
-    if (r->queued >= B.cfg->queue_max) {
+    if (r->queued >= b->cfg->queue_max) {
         send_error(c, req->id, BRIDGE_ERR_READER_BUSY, "the reader's queue is full");
         bridge_log(BRIDGE_LOG_INFO, seq, "authenticate on %s: READER_BUSY", r->cfg.name);
         return;
@@ -720,7 +730,7 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
     a->seq = seq;
     a->reader = r;
     atomic_init(&a->cancel, false);
-    a->deadline = now_ms() + (a->req.timeout_ms ? a->req.timeout_ms : B.cfg->timeout_ms);
+    a->deadline = now_ms() + (a->req.timeout_ms ? a->req.timeout_ms : b->cfg->timeout_ms);
     if (r->tail)
         r->tail->next = a;
     else
@@ -735,9 +745,10 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
 
 static void m_cancel(struct client *c, const struct bridge_request *req, uint64_t seq)
 {
+    struct bridge *b = c->b;
     struct auth *found = NULL;
-    for (size_t i = 0; i < B.n_readers && !found; i++) {
-        struct reader *r = &B.readers[i];
+    for (size_t i = 0; i < b->n_readers && !found; i++) {
+        struct reader *r = &b->readers[i];
         if (r->running && r->running->client == c && r->running->req.id &&
             cJSON_Compare(r->running->req.id, req->cancel_id, true))
             found = r->running;
@@ -767,7 +778,8 @@ static void m_cancel(struct client *c, const struct bridge_request *req, uint64_
 
 static void handle_line(struct client *c, char *line, size_t len)
 {
-    uint64_t seq = ++B.next_seq;
+    struct bridge *b = c->b;
+    uint64_t seq = ++b->next_seq;
     struct bridge_request req;
     char msg[160];
     enum bridge_err e = bridge_request_parse(line, len, &req, msg, sizeof msg);
@@ -809,12 +821,13 @@ static void handle_line(struct client *c, char *line, size_t len)
 
 static void drop_client(struct client *c, const char *why)
 {
+    struct bridge *b = c->b;
     if (c->dead)
         return;
     c->dead = true;
     bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu closed: %s", (unsigned long long)c->cid, why);
-    for (size_t i = 0; i < B.n_readers; i++) {
-        struct reader *r = &B.readers[i];
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = &b->readers[i];
         if (r->running && r->running->client == c) {
             bridge_log(BRIDGE_LOG_INFO, r->running->seq, "client gone: session cancelled");
             r->running->client = NULL;
@@ -852,6 +865,7 @@ static void drop_client(struct client *c, const char *why)
 
 static void process_lines(struct client *c)
 {
+    struct bridge *b = c->b;
     size_t start = 0;
     while (!c->dead && c->out_len <= OUT_PAUSE) {
         char *nl = memchr(c->in + start, '\n', c->in_len - start);
@@ -872,7 +886,7 @@ static void process_lines(struct client *c)
     if (c->in_len >= IN_LIMIT && !memchr(c->in, '\n', c->in_len)) {
         char msg[80];
         snprintf(msg, sizeof msg, "a request line is at most %u bytes", BRIDGE_LINE_MAX);
-        bridge_log(BRIDGE_LOG_INFO, ++B.next_seq, "client %llu: TOO_LARGE",
+        bridge_log(BRIDGE_LOG_INFO, ++b->next_seq, "client %llu: TOO_LARGE",
                    (unsigned long long)c->cid);
         send_error(c, NULL, BRIDGE_ERR_TOO_LARGE, msg);
         drop_client(c, "request line too large");
@@ -916,12 +930,12 @@ static void read_client(struct client *c)
     }
 }
 
-static bool peer_allowed(int fd, struct ucred *cr)
+static bool peer_allowed(const struct bridge *b, int fd, struct ucred *cr)
 {
     socklen_t len = sizeof *cr;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) < 0)
         return false;
-    const struct bridge_config *cfg = B.cfg;
+    const struct bridge_config *cfg = b->cfg;
     if (cfg->n_allow_uid == 0 && cfg->n_allow_gid == 0)
         return true;
     for (size_t i = 0; i < cfg->n_allow_uid; i++)
@@ -933,15 +947,15 @@ static bool peer_allowed(int fd, struct ucred *cr)
     return false;
 }
 
-static void accept_clients(void)
+static void accept_clients(struct bridge *b)
 {
     for (int burst = 0; burst < 64; burst++) {
-        int fd = accept4(B.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         struct ucred cr = {0};
-        if (!peer_allowed(fd, &cr)) {
-            bridge_log(BRIDGE_LOG_WARN, ++B.next_seq, "peer uid %u gid %u refused",
+        if (!peer_allowed(b, fd, &cr)) {
+            bridge_log(BRIDGE_LOG_WARN, ++b->next_seq, "peer uid %u gid %u refused",
                        (unsigned)cr.uid, (unsigned)cr.gid);
             char *line = bridge_answer_error(NULL, BRIDGE_ERR_PEER_NOT_ALLOWED,
                                              "this user is not on the bridge's allow-list");
@@ -953,24 +967,24 @@ static void accept_clients(void)
             close(fd);
             continue;
         }
-        if (B.n_clients >= MAX_CLIENTS) {
+        if (b->n_clients >= MAX_CLIENTS) {
             bridge_log(BRIDGE_LOG_WARN, 0, "too many clients, one refused");
             close(fd);
             continue;
         }
-        if (B.n_clients == B.cap_clients) {
-            size_t cap = B.cap_clients ? B.cap_clients * 2 : 64;
-            struct client **p = realloc(B.clients, cap * sizeof *p);
+        if (b->n_clients == b->cap_clients) {
+            size_t cap = b->cap_clients ? b->cap_clients * 2 : 64;
+            struct client **p = realloc(b->clients, cap * sizeof *p);
             if (!p) {
                 close(fd);
                 continue;
             }
-            B.clients = p;
-            B.cap_clients = cap;
+            b->clients = p;
+            b->cap_clients = cap;
         }
         struct client *c = calloc(1, sizeof *c);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (!c || epoll_ctl(B.ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (!c || epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
             free(c);
             close(fd);
             continue;
@@ -978,23 +992,24 @@ static void accept_clients(void)
         c->w.kind = WATCH_CLIENT;
         c->ep_events = EPOLLIN;
         c->fd = fd;
-        c->cid = ++B.next_cid;
-        B.clients[B.n_clients++] = c;
+        c->b = b;
+        c->cid = ++b->next_cid;
+        b->clients[b->n_clients++] = c;
         bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu: uid %u connected", (unsigned long long)c->cid,
                    (unsigned)cr.uid);
     }
 }
 
-static void reap_clients(void)
+static void reap_clients(struct bridge *b)
 {
     size_t j = 0;
-    for (size_t i = 0; i < B.n_clients; i++) {
-        if (B.clients[i]->dead)
-            free(B.clients[i]);
+    for (size_t i = 0; i < b->n_clients; i++) {
+        if (b->clients[i]->dead)
+            free(b->clients[i]);
         else
-            B.clients[j++] = B.clients[i];
+            b->clients[j++] = b->clients[i];
     }
-    B.n_clients = j;
+    b->n_clients = j;
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -1024,13 +1039,13 @@ static int make_parent_dir(const char *path, mode_t mode)
     return chmod(dir, mode);
 }
 
-static int open_listener(const char *path)
+static int open_listener(const struct bridge *b, const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path)
         return -1;
     memcpy(a.sun_path, path, strlen(path) + 1);
-    if (make_parent_dir(path, B.cfg->n_allow_gid ? 0750 : 0700) < 0) {
+    if (make_parent_dir(path, b->cfg->n_allow_gid ? 0750 : 0700) < 0) {
         bridge_log(BRIDGE_LOG_ERROR, 0, "cannot create the directory of %s: %s", path,
                    strerror(errno));
         return -1;
@@ -1074,20 +1089,15 @@ static int open_listener(const char *path)
     return fd;
 }
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static bool start_readers(const struct bridge_config *cfg)
+static bool start_readers(struct bridge *b, const struct bridge_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_reader; i++) {
-        struct reader *r = &B.readers[i];
+        struct reader *r = &b->readers[i];
         memset(r, 0, sizeof *r);
         r->cfg = cfg->reader[i];
         r->ops = &bridge_backend_sim;
         r->w.kind = WATCH_READER;
+        r->b = b;
         r->fd = -1;
         r->ep_fd = -1;
         r->be = r->ops->create(&r->cfg);
@@ -1098,23 +1108,27 @@ static bool start_readers(const struct bridge_config *cfg)
         if (pthread_create(&r->thread, NULL, worker, r) != 0)
             return false;
         r->thread_ok = true;
-        B.n_readers++;
+        b->n_readers++;
         try_connect(r);
     }
     return true;
 }
 
-static void stop_readers(void)
+/* Stops the workers; false when one is still inside a backend call. */
+static bool stop_readers(struct bridge *b)
 {
-    for (size_t i = 0; i < B.n_readers; i++) {
-        struct reader *r = &B.readers[i];
+    bool all = true;
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = &b->readers[i];
         pthread_mutex_lock(&r->mu);
         r->quit = true;
         pthread_cond_signal(&r->cv);
         pthread_mutex_unlock(&r->mu);
         /* A worker still inside a backend call is left to process exit. */
-        if (r->running)
+        if (r->running) {
+            all = false;
             continue;
+        }
         if (r->thread_ok)
             pthread_join(r->thread, NULL);
         while (r->head) {
@@ -1124,6 +1138,7 @@ static void stop_readers(void)
         }
         r->ops->destroy(r->be);
     }
+    return all;
 }
 
 /* ---- the event loop ------------------------------------------------------ */
@@ -1131,36 +1146,37 @@ static void stop_readers(void)
 /* A reader's link is watched while idle; a running session's worker owns it. */
 static void watch_reader(struct reader *r)
 {
+    struct bridge *b = r->b;
     int want = r->up && !r->running ? r->fd : -1;
     if (want == r->ep_fd)
         return;
     if (r->ep_fd >= 0)
-        epoll_ctl(B.ep, EPOLL_CTL_DEL, r->ep_fd, NULL);
+        epoll_ctl(b->ep, EPOLL_CTL_DEL, r->ep_fd, NULL);
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &r->w};
-    r->ep_fd = want >= 0 && epoll_ctl(B.ep, EPOLL_CTL_ADD, want, &ev) == 0 ? want : -1;
+    r->ep_fd = want >= 0 && epoll_ctl(b->ep, EPOLL_CTL_ADD, want, &ev) == 0 ? want : -1;
 }
 
 /* Read while our answers drain (back-pressure above OUT_PAUSE); write while any wait. */
 static void watch_client(struct client *c)
 {
+    struct bridge *b = c->b;
     if (c->dead)
         return;
     uint32_t want = (c->out_len <= OUT_PAUSE ? EPOLLIN : 0u) | (c->out_len ? EPOLLOUT : 0u);
     if (want == c->ep_events)
         return;
     struct epoll_event ev = {.events = want, .data.ptr = c};
-    if (epoll_ctl(B.ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+    if (epoll_ctl(b->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         c->ep_events = want;
     else
         drop_client(c, "epoll failed");
 }
 
-int bridge_run(const struct bridge_config *cfg)
+static int serve(struct bridge *b, const struct bridge_config *cfg)
 {
-    memset(&B, 0, sizeof B);
-    B.cfg = cfg;
-    B.start_ms = now_ms();
-    pthread_mutex_init(&B.pmu, NULL);
+    b->cfg = cfg;
+    b->start_ms = now_ms();
+    pthread_mutex_init(&b->pmu, NULL);
     bridge_log_open(cfg->log_syslog, cfg->log_level);
 
     struct rlimit rl;
@@ -1168,40 +1184,50 @@ int bridge_run(const struct bridge_config *cfg)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    /* SIGTERM and SIGINT arrive as events of the loop (signalfd), blocked
+     * before the workers start so that every thread inherits the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    b->sig_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (b->sig_fd < 0)
+        return 1;
     signal(SIGPIPE, SIG_IGN);
 
-    if (pipe2(B.wake, O_NONBLOCK | O_CLOEXEC) < 0)
+    if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC) < 0)
         return 1;
-    B.listen_fd = open_listener(cfg->socket);
-    if (B.listen_fd < 0)
+    b->listen_fd = open_listener(b, cfg->socket);
+    if (b->listen_fd < 0)
         return 1;
-    if (!start_readers(cfg)) {
+    if (!start_readers(b, cfg)) {
         bridge_log(BRIDGE_LOG_ERROR, 0, "cannot start the readers");
         return 1;
     }
     bridge_log(BRIDGE_LOG_INFO, 0, "serving %s with %zu reader(s), %zu origin(s)", cfg->socket,
-               B.n_readers, cfg->n_origin);
+               b->n_readers, cfg->n_origin);
 
     /* epoll, not poll: with hundreds of idle clients connected, each wakeup
      * costs the ready descriptors, not all of them (bench_bridge). */
-    B.ep = epoll_create1(EPOLL_CLOEXEC);
-    B.w_listen.kind = WATCH_LISTEN;
-    B.w_wake.kind = WATCH_WAKE;
-    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &B.w_listen};
-    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &B.w_wake};
-    if (B.ep < 0 || epoll_ctl(B.ep, EPOLL_CTL_ADD, B.listen_fd, &lev) < 0 ||
-        epoll_ctl(B.ep, EPOLL_CTL_ADD, B.wake[0], &wev) < 0) {
+    b->ep = epoll_create1(EPOLL_CLOEXEC);
+    b->w_listen.kind = WATCH_LISTEN;
+    b->w_wake.kind = WATCH_WAKE;
+    b->w_signal.kind = WATCH_SIGNAL;
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &b->w_listen};
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &b->w_wake};
+    struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &b->w_signal};
+    if (b->ep < 0 || epoll_ctl(b->ep, EPOLL_CTL_ADD, b->listen_fd, &lev) < 0 ||
+        epoll_ctl(b->ep, EPOLL_CTL_ADD, b->wake[0], &wev) < 0 ||
+        epoll_ctl(b->ep, EPOLL_CTL_ADD, b->sig_fd, &sev) < 0) {
         bridge_log(BRIDGE_LOG_ERROR, 0, "epoll: %s", strerror(errno));
         return 1;
     }
     struct epoll_event evs[EPOLL_BATCH];
-    while (!stop_requested) {
+    while (!b->stop) {
         int64_t now = now_ms(), next = now + 1000;
-        for (size_t i = 0; i < B.n_readers; i++) {
-            struct reader *r = &B.readers[i];
+        for (size_t i = 0; i < b->n_readers; i++) {
+            struct reader *r = &b->readers[i];
             watch_reader(r);
             if (!r->up && !r->running && r->next_connect < next)
                 next = r->next_connect;
@@ -1211,10 +1237,10 @@ int bridge_run(const struct bridge_config *cfg)
             if (r->running && r->running->client && r->running->deadline < next)
                 next = r->running->deadline;
         }
-        for (size_t i = 0; i < B.n_clients; i++)
-            watch_client(B.clients[i]);
+        for (size_t i = 0; i < b->n_clients; i++)
+            watch_client(b->clients[i]);
         int timeout = next > now ? (int)(next - now) : 0;
-        int k = epoll_wait(B.ep, evs, (int)EPOLL_BATCH, timeout);
+        int k = epoll_wait(b->ep, evs, (int)EPOLL_BATCH, timeout);
         if (k < 0 && errno != EINTR)
             break;
         now = now_ms();
@@ -1226,6 +1252,10 @@ int bridge_run(const struct bridge_config *cfg)
                 accept = true;
             } else if (w->kind == WATCH_WAKE) {
                 wake = true;
+            } else if (w->kind == WATCH_SIGNAL) {
+                struct signalfd_siginfo si;
+                if (read(b->sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
+                    b->stop = true;
             } else if (w->kind == WATCH_READER) {
                 struct reader *r = (struct reader *)w;
                 /* The event may predate a session that took the link since. */
@@ -1245,25 +1275,44 @@ int bridge_run(const struct bridge_config *cfg)
             }
         }
         if (wake)
-            drain_wake();
+            drain_wake(b);
         if (accept)
-            accept_clients();
-        for (size_t i = 0; i < B.n_readers; i++) {
-            struct reader *r = &B.readers[i];
+            accept_clients(b);
+        for (size_t i = 0; i < b->n_readers; i++) {
+            struct reader *r = &b->readers[i];
             if (!r->up && !r->running && r->next_connect <= now)
                 try_connect(r);
         }
-        check_deadlines(now);
-        reap_clients();
+        check_deadlines(b, now);
+        reap_clients(b);
     }
     bridge_log(BRIDGE_LOG_INFO, 0, "stopping");
-    for (size_t i = 0; i < B.n_clients; i++)
-        drop_client(B.clients[i], "bridge stopping");
-    reap_clients();
-    free(B.clients);
-    stop_readers();
-    close(B.listen_fd);
-    close(B.ep);
+    for (size_t i = 0; i < b->n_clients; i++)
+        drop_client(b->clients[i], "bridge stopping");
+    reap_clients(b);
+    free(b->clients);
+    bool joined = stop_readers(b);
+    close(b->listen_fd);
+    close(b->ep);
+    close(b->sig_fd);
     unlink(cfg->socket);
+    if (!joined)
+        return -1;
+    close(b->wake[0]);
+    close(b->wake[1]);
     return 0;
+}
+
+int bridge_run(const struct bridge_config *cfg)
+{
+    struct bridge *b = calloc(1, sizeof *b);
+    if (!b)
+        return 1;
+    b->sig_fd = b->ep = b->listen_fd = b->wake[0] = b->wake[1] = -1;
+    int rc = serve(b, cfg);
+    if (rc < 0)
+        return 0; /* a worker is still inside a backend call: it keeps b until exit */
+    pthread_mutex_destroy(&b->pmu);
+    free(b);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <syslog.h>
 
+/* Set once by bridge_log_open() before any worker thread starts, read-only after. */
 static bool log_syslog;
 static enum bridge_log_level log_level = BRIDGE_LOG_INFO;
 

@@ -27,15 +27,13 @@ static int usage(const char *why)
     return 2;
 }
 
-static bool text;
-
 static const char *str(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static int print_failure(const char *error, const char *message)
+static int print_failure(bool text, const char *error, const char *message)
 {
     if (text) {
         printf("NOT VERIFIED: %s: %s\n", error, message);
@@ -68,7 +66,7 @@ static void print_text(const struct hv_result *res)
     cJSON_Delete(id);
 }
 
-static int print_success(const struct hv_result *res)
+static int print_success(bool text, const struct hv_result *res)
 {
     if (text) {
         print_text(res);
@@ -83,7 +81,7 @@ static int print_success(const struct hv_result *res)
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)
-        return print_failure("HV_ERR_MEMORY", "out of memory");
+        return print_failure(text, "HV_ERR_MEMORY", "out of memory");
     printf("%s\n", s);
     free(s);
     return 0;
@@ -92,6 +90,7 @@ static int print_success(const struct hv_result *res)
 int cmd_verify(int argc, char **argv)
 {
     const char *csca = NULL, *reader_ca = NULL, *challenge = NULL, *origin = NULL, *now = NULL;
+    bool text = false;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--text")) {
@@ -130,7 +129,7 @@ int cmd_verify(int argc, char **argv)
     char msg[512];
     struct hv_trust *trust = hv_trust_new();
     if (!trust)
-        return print_failure("HV_ERR_MEMORY", "out of memory");
+        return print_failure(text, "HV_ERR_MEMORY", "out of memory");
     if (hv_trust_load_csca_dir(trust, csca, msg, sizeof msg) != HV_OK ||
         hv_trust_load_reader_ca_file(trust, reader_ca, msg, sizeof msg) != HV_OK) {
         hv_trust_free(trust);
@@ -143,19 +142,19 @@ int cmd_verify(int argc, char **argv)
     char *json = malloc(cap);
     if (!json) {
         hv_trust_free(trust);
-        return print_failure("HV_ERR_MEMORY", "out of memory");
+        return print_failure(text, "HV_ERR_MEMORY", "out of memory");
     }
     while (len < cap && (got = fread(json + len, 1, cap - len, stdin)) > 0)
         len += got;
 
     int rc;
     if (len > HV_MAX_ASSERTION) {
-        rc = print_failure("HV_ERR_FORMAT", "assertion larger than 1 MiB");
+        rc = print_failure(text, "HV_ERR_FORMAT", "assertion larger than 1 MiB");
     } else {
         struct hv_result res;
         hv_verify(json, len, &opt, &res);
-        rc = res.err == HV_OK ? print_success(&res)
-                              : print_failure(hv_err_str(res.err), res.message);
+        rc = res.err == HV_OK ? print_success(text, &res)
+                              : print_failure(text, hv_err_str(res.err), res.message);
         hv_result_free(&res);
     }
     free(json);
