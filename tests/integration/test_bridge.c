@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -935,6 +936,74 @@ static void can_never_logged(void **state)
     assert_null(strstr(text, "310514"));
 }
 
+/*
+ * `log = syslog`: every line goes to syslog(3) (here the preloaded stand-in,
+ * syslog_shim.c) as LOG_DAEMON, ident "hawiya-bridge", with its level's
+ * priority and a request id; nothing to stderr; no CAN.
+ */
+static void logs_to_syslog(void **state)
+{
+    char conf[400], sock[400], log[400], sys[400], preload[600];
+    snprintf(conf, sizeof conf, "%s/syslog.conf", env.dir);
+    snprintf(sock, sizeof sock, "%s/syslog.sock", env.dir);
+    snprintf(log, sizeof log, "%s/syslog.stderr", env.dir);
+    snprintf(sys, sizeof sys, "%s/syslog.lines", env.dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "origin = " ORIGIN "\nlog = syslog\nlog_level = info\n");
+    fclose(f);
+    const char *asan = getenv("ASAN_OPTIONS");
+    snprintf(preload, sizeof preload, "%s%sverify_asan_link_order=0", asan ? asan : "",
+             asan ? ":" : "");
+    setenv("ASAN_OPTIONS", preload, 1); /* the shim comes before the sanitizer runtime */
+    setenv("LD_PRELOAD", getenv("HAWIYA_SYSLOG_SHIM"), 1);
+    setenv("HAWIYA_SYSLOG_FILE", sys, 1);
+    pid_t b = spawn_bridge(conf, sock, log);
+    unsetenv("LD_PRELOAD");
+    unsetenv("HAWIYA_SYSLOG_FILE");
+    if (asan)
+        setenv("ASAN_OPTIONS", asan, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    assert_true(b > 0);
+    int fd = conn(sock);
+    /* No reader is configured: NO_READER, logged at info with its request id. */
+    cJSON *j =
+        call(fd, "{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"can\":\"" SECRET_CAN "\"}}\n");
+    expect_error(j, "NO_READER", NULL);
+    cJSON_Delete(j);
+    close(fd);
+    stop_pid(&b);
+
+    static char text[1 << 16];
+    f = fopen(sys, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char want[64];
+    snprintf(want, sizeof want, "%d %d hawiya-bridge info req=", LOG_INFO, LOG_DAEMON);
+    assert_non_null(strstr(text, want)); /* e.g. "serving ..." */
+    assert_non_null(strstr(text, "authenticate: NO_READER"));
+    assert_non_null(strstr(text, "hawiya-bridge info req=- stopping"));
+    assert_null(strstr(text, SECRET_CAN));
+    size_t lines = 0;
+    for (char *l = text; *l; lines++) {
+        char *e = strchr(l, '\n');
+        assert_non_null(e);
+        *e = '\0';
+        if (!strstr(l, " hawiya-bridge ") || !strstr(l, " req="))
+            fail_msg("syslog line without ident or request id: %s", l);
+        l = e + 1;
+    }
+    assert_true(lines >= 3);
+    /* And nothing on stderr. */
+    struct stat st;
+    assert_int_equal(stat(log, &st), 0);
+    assert_int_equal(st.st_size, 0);
+}
+
 /* A bridge with an allow-list that does not hold our uid: one error line, then EOF. */
 static void peer_not_on_allow_list(void **state)
 {
@@ -1004,6 +1073,7 @@ int main(void)
         cmocka_unit_test(many_idle_clients),
         cmocka_unit_test(cancel_and_disconnect),
         cmocka_unit_test(peer_not_on_allow_list),
+        cmocka_unit_test(logs_to_syslog),
         cmocka_unit_test(diagnose_config_problems),
         cmocka_unit_test(can_never_logged),
         cmocka_unit_test(bridge_exits_cleanly),
