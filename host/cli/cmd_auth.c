@@ -54,6 +54,19 @@ static void print_progress(const cJSON *ev, void *ctx)
     fflush(f);
 }
 
+/* The value itself, or with "-" a line of stdin (out of the process list). */
+static bool secret_arg(const char *v, char *out, size_t cap)
+{
+    if (strcmp(v, "-")) {
+        snprintf(out, cap, "%s", v);
+        return true;
+    }
+    if (!fgets(out, (int)cap, stdin))
+        return false;
+    out[strcspn(out, "\r\n")] = '\0';
+    return true;
+}
+
 int cmd_auth(int argc, char **argv)
 {
     const char *path = NULL, *challenge = NULL, *origin = NULL, *reader = NULL;
@@ -83,21 +96,11 @@ int cmd_auth(int argc, char **argv)
             if (*end || timeout < 1)
                 return usage();
         } else if (!strcmp(a, "--mrz")) {
-            if (!strcmp(v, "-")) {
-                if (!fgets(mrz, sizeof mrz, stdin))
-                    return usage();
-                mrz[strcspn(mrz, "\r\n")] = '\0';
-            } else {
-                snprintf(mrz, sizeof mrz, "%s", v);
-            }
+            if (!secret_arg(v, mrz, sizeof mrz))
+                return usage();
         } else if (!strcmp(a, "--can")) {
-            if (!strcmp(v, "-")) {
-                if (!fgets(can, sizeof can, stdin))
-                    return usage();
-                can[strcspn(can, "\r\n")] = '\0';
-            } else {
-                snprintf(can, sizeof can, "%s", v);
-            }
+            if (!secret_arg(v, can, sizeof can))
+                return usage();
         } else {
             return usage();
         }

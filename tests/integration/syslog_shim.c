@@ -12,8 +12,9 @@
 #include <syslog.h>
 
 /* The _FORTIFY_SOURCE entry points glibc's headers may route syslog() to. */
-void __syslog_chk(int pri, int flag, const char *fmt, ...);
-void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap);
+void __syslog_chk(int pri, int flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void __vsyslog_chk(int pri, int flag, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static const char *shim_ident = "";
 static int shim_facility = LOG_USER;

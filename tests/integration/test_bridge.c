@@ -578,29 +578,35 @@ static void waits_for_card_then_fifo(void **state)
 }
 
 /* The hawiya client commands against the same bridge. */
+/* Runs a shell command; its stdout as JSON (NULL if none) and its exit status. */
+static cJSON *run_json(const char *cmd, int *status)
+{
+    char out[8192];
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    assert_true(WIFEXITED(st));
+    *status = WEXITSTATUS(st);
+    return cJSON_Parse(out);
+}
+
 static void cli_commands(void **state)
 {
     const char *cli = getenv("HAWIYA_CLI");
     assert_non_null(cli);
     char cmd[1024], out[4096];
+    int st;
     snprintf(cmd, sizeof cmd, "'%s' status --socket '%s'", cli, sock_path);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    assert_int_equal(pclose(p), 0);
-    cJSON *j = cJSON_Parse(out);
-    assert_non_null(j);
+    cJSON *j = run_json(cmd, &st);
+    assert_int_equal(st, 0);
     expect_num(j, "readers.configured", 2);
     cJSON_Delete(j);
 
     snprintf(cmd, sizeof cmd, "'%s' readers --socket '%s'", cli, sock_path);
-    p = popen(cmd, "r");
-    n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    assert_int_equal(pclose(p), 0);
-    j = cJSON_Parse(out);
-    assert_non_null(j);
+    j = run_json(cmd, &st);
+    assert_int_equal(st, 0);
     expect_str(j, "readers.0.name", "r1");
     expect_str(j, "readers.1.name", "empty");
     cJSON_Delete(j);
@@ -610,14 +616,8 @@ static void cli_commands(void **state)
              "echo %s | '%s' auth --socket '%s' --challenge %s --origin %s --can - "
              "--reader r1 2>/dev/null",
              SECRET_CAN, cli, sock_path, CHALLENGE, ORIGIN);
-    p = popen(cmd, "r");
-    n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1);
-    j = cJSON_Parse(out);
-    assert_non_null(j);
+    j = run_json(cmd, &st);
+    assert_int_equal(st, 1);
     expect_str(j, "code", "CARD_AUTH_FAILED");
     cJSON_Delete(j);
 
@@ -627,14 +627,8 @@ static void cli_commands(void **state)
              "echo AB1234567,900115,310514 | '%s' auth --socket '%s' --challenge %s --origin %s "
              "--mrz - --reader r1 2>/dev/null",
              cli, sock_path, CHALLENGE, ORIGIN);
-    p = popen(cmd, "r");
-    n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    st = pclose(p);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-    j = cJSON_Parse(out);
-    assert_non_null(j);
+    j = run_json(cmd, &st);
+    assert_int_equal(st, 0);
     expect_str(j, "format", "hawiya-assertion/1");
     cJSON_Delete(j);
     /* Two fields only: a usage error, nothing sent. */
@@ -647,12 +641,13 @@ static void cli_commands(void **state)
 
     /* watch prints one event per line. */
     snprintf(cmd, sizeof cmd, "'%s' watch --socket '%s' --count 1", cli, sock_path);
-    p = popen(cmd, "r");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
     struct timespec d = {0, 200000000};
     nanosleep(&d, NULL); /* let it subscribe */
     char reply[64];
     assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
-    n = fread(out, 1, sizeof out - 1, p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     assert_int_equal(pclose(p), 0);
     assert_string_equal(out, "{\"event\":\"card_removed\",\"reader\":\"r1\"}\n");
