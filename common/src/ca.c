@@ -1,5 +1,7 @@
 #include "hawiya/ca.h"
 
+#include "hawiya/ecp_groups.h"
+
 #include <string.h>
 
 #include <mbedtls/bignum.h>
@@ -300,8 +302,8 @@ static enum ca_err reader_fail(struct ca *ctx, enum ca_err e)
 }
 
 enum ca_err ca_begin(struct ca *ctx, const struct security_infos *dg14, pace_rng_fn rng,
-                     void *rng_ctx, pace_rng_fn blind, void *blind_ctx, uint8_t *cmd, size_t cap,
-                     size_t *cmd_len)
+                     void *rng_ctx, pace_rng_fn blind, void *blind_ctx, struct ecp_groups *groups,
+                     uint8_t *cmd, size_t cap, size_t *cmd_len)
 {
     const struct ca_info *ci = NULL;
     const struct ca_pk_info *pk = NULL;
@@ -334,6 +336,10 @@ enum ca_err ca_begin(struct ca *ctx, const struct security_infos *dg14, pace_rng
     mbedtls_ecp_point_init(&q);
     mbedtls_mpi_init(&d);
     e = spki_key(pk->spki, pk->spki_len, &grp, &pk_ic);
+    /* The same curve kept from earlier sessions computes x·G with its table. */
+    mbedtls_ecp_group *g = e == CA_OK ? ecp_groups_get(groups, grp.id) : NULL;
+    if (g == NULL)
+        g = &grp;
     if (e == CA_OK) {
         ctx->group = grp.id;
         ctx->point_len = point_len_of(&grp);
@@ -348,19 +354,19 @@ enum ca_err ca_begin(struct ca *ctx, const struct security_infos *dg14, pace_rng
                 e = CA_ERR_CRYPTO;
                 break;
             }
-            if (mbedtls_mpi_cmp_int(&d, 1) >= 0 && mbedtls_mpi_cmp_mpi(&d, &grp.N) < 0) {
+            if (mbedtls_mpi_cmp_int(&d, 1) >= 0 && mbedtls_mpi_cmp_mpi(&d, &g->N) < 0) {
                 e = CA_OK;
                 break;
             }
         }
     }
-    if (e == CA_OK && (mbedtls_ecp_mul(&grp, &q, &d, &grp.G, blind, blind_ctx) != 0 ||
-                       mbedtls_ecp_point_write_binary(&grp, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen,
+    if (e == CA_OK && (mbedtls_ecp_mul(g, &q, &d, &g->G, blind, blind_ctx) != 0 ||
+                       mbedtls_ecp_point_write_binary(g, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen,
                                                       ctx->pk_ifd, sizeof ctx->pk_ifd) != 0 ||
                        olen != ctx->point_len))
         e = CA_ERR_CRYPTO;
     if (e == CA_OK)
-        e = derive(&grp, &d, &pk_ic, ci->cipher, blind, blind_ctx, ctx->ks_enc, ctx->ks_mac);
+        e = derive(g, &d, &pk_ic, ci->cipher, blind, blind_ctx, ctx->ks_enc, ctx->ks_mac);
     wipe(sk, sizeof sk);
     mbedtls_mpi_free(&d);
     mbedtls_ecp_group_free(&grp);

@@ -262,8 +262,8 @@ static enum emrtd_err next_command(struct emrtd *s, uint8_t *cmd, size_t cap, si
             cardaccess_parse_dg14(f->buf, f->len, &dg14) == CARDACCESS_OK && dg14.n_ca > 0) {
             uint8_t plain[PACE_APDU_MAX];
             size_t n;
-            if (ca_begin(&s->ca, &dg14, s->p.rng, s->p.rng_ctx, NULL, NULL, plain, sizeof plain,
-                         &n) != CA_OK)
+            if (ca_begin(&s->ca, &dg14, s->p.rng, s->p.rng_ctx, NULL, NULL, s->p.groups, plain,
+                         sizeof plain, &n) != CA_OK)
                 return fail(s, EMRTD_ERR_CA);
             enum apdu_case c;
             if (apdu_decode(plain, n, &a, &c) != APDU_OK)
@@ -415,7 +415,7 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
                                      use_can ? PACE_PASSWORD_CAN : PACE_PASSWORD_MRZ,
                                      use_can ? s->p.can : (const uint8_t *)s->p.mrz_info,
                                      use_can ? s->p.can_len : s->p.mrz_info_len, flags, s->p.rng,
-                                     s->p.rng_ctx, cmd, cap, cmd_len);
+                                     s->p.rng_ctx, s->p.groups, cmd, cap, cmd_len);
             if (s->pace_err != PACE_OK)
                 return fail(s, EMRTD_ERR_PACE);
             s->apdus++;

@@ -1,5 +1,7 @@
 #include "hawiya/pace.h"
 
+#include "hawiya/ecp_groups.h"
+
 #include <string.h>
 
 #include <mbedtls/bignum.h>
@@ -208,11 +210,13 @@ static void core_reset(struct pace_core *c)
 {
     pace_rng_fn rng = c->rng, blind = c->blind;
     void *rng_ctx = c->rng_ctx, *blind_ctx = c->blind_ctx;
+    struct ecp_groups *groups = c->groups;
     wipe(c, sizeof *c);
     c->rng = rng;
     c->rng_ctx = rng_ctx;
     c->blind = blind;
     c->blind_ctx = blind_ctx;
+    c->groups = groups;
 }
 
 void pace_core_set_blinding_rng(struct pace_core *c, pace_rng_fn blind, void *blind_ctx)
@@ -387,22 +391,28 @@ static enum pace_err core_start(struct pace_core *c, const struct pace_info *inf
 }
 
 /*
- * The standardized group. Its constants may be mbedTLS's static tables
- * (mbedtls_ecp_group_load), so the mapped generator is never written into
+ * The standardized group: the caller's kept one (hawiya/ecp_groups.h, with
+ * mbedTLS's table of multiples of G) or `local`, loaded now. Either way its
+ * constants may be shared, so the mapped generator is never written into
  * grp->G: it is a separate point.
  */
-static enum pace_err load_group(const struct pace_core *c, mbedtls_ecp_group *grp)
+static enum pace_err use_group(const struct pace_core *c, mbedtls_ecp_group *local,
+                               mbedtls_ecp_group **grp)
 {
-    return mbedtls_ecp_group_load(grp, (mbedtls_ecp_group_id)c->group) == 0 ? PACE_OK
-                                                                            : PACE_ERR_CRYPTO;
+    *grp = ecp_groups_get(c->groups, (mbedtls_ecp_group_id)c->group);
+    if (*grp != NULL)
+        return PACE_OK;
+    *grp = local;
+    return mbedtls_ecp_group_load(local, (mbedtls_ecp_group_id)c->group) == 0 ? PACE_OK
+                                                                              : PACE_ERR_CRYPTO;
 }
 
 /* The group and G~ (already validated when it was computed). */
-static enum pace_err load_mapped(const struct pace_core *c, mbedtls_ecp_group *grp,
-                                 mbedtls_ecp_point *gm)
+static enum pace_err use_mapped(const struct pace_core *c, mbedtls_ecp_group *local,
+                                mbedtls_ecp_group **grp, mbedtls_ecp_point *gm)
 {
-    enum pace_err e = load_group(c, grp);
-    if (e == PACE_OK && mbedtls_ecp_point_read_binary(grp, gm, c->g_mapped, c->point_len) != 0)
+    enum pace_err e = use_group(c, local, grp);
+    if (e == PACE_OK && mbedtls_ecp_point_read_binary(*grp, gm, c->g_mapped, c->point_len) != 0)
         e = PACE_ERR_CRYPTO;
     return e;
 }
@@ -495,11 +505,11 @@ static enum pace_err mul_peer(struct pace_core *c, mbedtls_ecp_group *grp,
 static enum pace_err ec_map(struct pace_core *c, const uint8_t *pk_map_peer, size_t len,
                             uint8_t *h_out)
 {
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group local, *grp;
     mbedtls_ecp_point peer, h, sg, gm;
     mbedtls_mpi s, one;
     enum pace_err e;
-    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_group_init(&local);
     mbedtls_ecp_point_init(&peer);
     mbedtls_ecp_point_init(&h);
     mbedtls_ecp_point_init(&sg);
@@ -507,36 +517,36 @@ static enum pace_err ec_map(struct pace_core *c, const uint8_t *pk_map_peer, siz
     mbedtls_mpi_init(&s);
     mbedtls_mpi_init(&one);
 
-    e = load_group(c, &grp);
+    e = use_group(c, &local, &grp);
     if (e == PACE_OK)
-        e = read_point(c, &grp, pk_map_peer, len, &peer);
+        e = read_point(c, grp, pk_map_peer, len, &peer);
     if (e == PACE_OK)
-        e = mul_peer(c, &grp, &peer, &h);
+        e = mul_peer(c, grp, &peer, &h);
     if (e == PACE_OK && h_out != NULL)
-        e = write_point(c, &grp, &h, h_out);
+        e = write_point(c, grp, &h, h_out);
     if (e == PACE_OK) {
         /* s*G with s reduced mod n (a 32-byte nonce exceeds a 192-bit order). */
         if (mbedtls_mpi_read_binary(&s, c->s, c->s_len) != 0 ||
-            mbedtls_mpi_mod_mpi(&s, &s, &grp.N) != 0 || mbedtls_mpi_lset(&one, 1) != 0)
+            mbedtls_mpi_mod_mpi(&s, &s, &grp->N) != 0 || mbedtls_mpi_lset(&one, 1) != 0)
             e = PACE_ERR_CRYPTO;
     }
     if (e == PACE_OK) {
         if (mbedtls_mpi_cmp_int(&s, 0) == 0) {
             if (mbedtls_ecp_copy(&gm, &h) != 0)
                 e = PACE_ERR_CRYPTO;
-        } else if (mbedtls_ecp_mul(&grp, &sg, &s, &grp.G, c->blind, c->blind_ctx) != 0 ||
-                   mbedtls_ecp_muladd(&grp, &gm, &one, &sg, &one, &h) != 0) {
+        } else if (mbedtls_ecp_mul(grp, &sg, &s, &grp->G, c->blind, c->blind_ctx) != 0 ||
+                   mbedtls_ecp_muladd(grp, &gm, &one, &sg, &one, &h) != 0) {
             e = PACE_ERR_CRYPTO;
         }
     }
     if (e == PACE_OK && mbedtls_ecp_is_zero(&gm))
         e = PACE_ERR_MAPPING;
     if (e == PACE_OK)
-        e = write_point(c, &grp, &gm, c->g_mapped);
+        e = write_point(c, grp, &gm, c->g_mapped);
 
     wipe(c->sk, sizeof c->sk);
     wipe(c->s, sizeof c->s);
-    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_group_free(&local);
     mbedtls_ecp_point_free(&peer);
     mbedtls_ecp_point_free(&h);
     mbedtls_ecp_point_free(&sg);
@@ -549,14 +559,14 @@ static enum pace_err ec_map(struct pace_core *c, const uint8_t *pk_map_peer, siz
 /* A key pair on G~: SK_DH into c->sk, PK_DH into c->pk_own. */
 static enum pace_err ec_gen_dh_keypair(struct pace_core *c)
 {
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group local, *grp;
     mbedtls_ecp_point gm;
-    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_group_init(&local);
     mbedtls_ecp_point_init(&gm);
-    enum pace_err e = load_mapped(c, &grp, &gm);
+    enum pace_err e = use_mapped(c, &local, &grp, &gm);
     if (e == PACE_OK)
-        e = gen_keypair(c, &grp, &gm, c->pk_own);
-    mbedtls_ecp_group_free(&grp);
+        e = gen_keypair(c, grp, &gm, c->pk_own);
+    mbedtls_ecp_group_free(&local);
     mbedtls_ecp_point_free(&gm);
     return e;
 }
@@ -567,21 +577,21 @@ static enum pace_err ec_gen_dh_keypair(struct pace_core *c)
  */
 static enum pace_err ec_agree(struct pace_core *c, const uint8_t *pk_peer, size_t len)
 {
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group local, *grp;
     mbedtls_ecp_point peer, k;
     uint8_t kx[PACE_MAX_FIELD_LEN];
     enum pace_err e;
-    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_group_init(&local);
     mbedtls_ecp_point_init(&peer);
     mbedtls_ecp_point_init(&k);
 
-    e = load_group(c, &grp);
+    e = use_group(c, &local, &grp);
     if (e == PACE_OK)
-        e = read_point(c, &grp, pk_peer, len, &peer);
+        e = read_point(c, grp, pk_peer, len, &peer);
     if (e == PACE_OK && memcmp(pk_peer, c->pk_own, c->point_len) == 0)
         e = PACE_ERR_ECHOED_KEY;
     if (e == PACE_OK)
-        e = mul_peer(c, &grp, &peer, &k);
+        e = mul_peer(c, grp, &peer, &k);
     if (e == PACE_OK && mbedtls_mpi_write_binary(&k.X, kx, c->field_len) != 0)
         e = PACE_ERR_CRYPTO;
     if (e == PACE_OK) {
@@ -592,7 +602,7 @@ static enum pace_err ec_agree(struct pace_core *c, const uint8_t *pk_peer, size_
     }
     wipe(kx, sizeof kx);
     wipe(c->sk, sizeof c->sk);
-    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_group_free(&local);
     mbedtls_ecp_point_free(&peer);
     mbedtls_ecp_point_free(&k);
     return e;
@@ -751,12 +761,12 @@ static enum pace_err gen_map_keypair(struct pace_core *c, uint8_t *pk)
         const struct dh_group *g = dh_group_of(c->info.parameter_id);
         return g != NULL ? dh_gen_keypair(c, g->g, pk) : PACE_ERR_CRYPTO;
     }
-    mbedtls_ecp_group grp;
-    mbedtls_ecp_group_init(&grp);
-    enum pace_err e = load_group(c, &grp);
+    mbedtls_ecp_group local, *grp;
+    mbedtls_ecp_group_init(&local);
+    enum pace_err e = use_group(c, &local, &grp);
     if (e == PACE_OK)
-        e = gen_keypair(c, &grp, &grp.G, pk);
-    mbedtls_ecp_group_free(&grp);
+        e = gen_keypair(c, grp, &grp->G, pk);
+    mbedtls_ecp_group_free(&local);
     return e;
 }
 
@@ -879,24 +889,24 @@ enum pace_err pace_ecdh_public(uint32_t parameter_id, const uint8_t *generator, 
                                uint8_t *pk)
 {
     struct pace_core c;
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group local, *grp;
     mbedtls_ecp_point g, q;
     enum pace_err e = primitive_core(&c, parameter_id);
-    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_group_init(&local);
     mbedtls_ecp_point_init(&g);
     mbedtls_ecp_point_init(&q);
     if (e == PACE_OK)
-        e = load_group(&c, &grp);
+        e = use_group(&c, &local, &grp);
     if (e == PACE_OK)
-        e = read_point(&c, &grp, generator, c.point_len, &g);
+        e = read_point(&c, grp, generator, c.point_len, &g);
     if (e == PACE_OK) {
         memcpy(c.sk, sk, c.n_len);
-        e = mul_peer(&c, &grp, &g, &q);
+        e = mul_peer(&c, grp, &g, &q);
     }
     if (e == PACE_OK)
-        e = write_point(&c, &grp, &q, pk);
+        e = write_point(&c, grp, &q, pk);
     wipe(&c, sizeof c);
-    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_group_free(&local);
     mbedtls_ecp_point_free(&g);
     mbedtls_ecp_point_free(&q);
     return e;
@@ -906,24 +916,24 @@ enum pace_err pace_ecdh_shared_x(uint32_t parameter_id, const uint8_t *sk, const
                                  size_t pk_len, uint8_t *x)
 {
     struct pace_core c;
-    mbedtls_ecp_group grp;
+    mbedtls_ecp_group local, *grp;
     mbedtls_ecp_point p, k;
     enum pace_err e = primitive_core(&c, parameter_id);
-    mbedtls_ecp_group_init(&grp);
+    mbedtls_ecp_group_init(&local);
     mbedtls_ecp_point_init(&p);
     mbedtls_ecp_point_init(&k);
     if (e == PACE_OK)
-        e = load_group(&c, &grp);
+        e = use_group(&c, &local, &grp);
     if (e == PACE_OK)
-        e = read_point(&c, &grp, pk_peer, pk_len, &p);
+        e = read_point(&c, grp, pk_peer, pk_len, &p);
     if (e == PACE_OK) {
         memcpy(c.sk, sk, c.n_len);
-        e = mul_peer(&c, &grp, &p, &k);
+        e = mul_peer(&c, grp, &p, &k);
     }
     if (e == PACE_OK && mbedtls_mpi_write_binary(&k.X, x, c.field_len) != 0)
         e = PACE_ERR_CRYPTO;
     wipe(&c, sizeof c);
-    mbedtls_ecp_group_free(&grp);
+    mbedtls_ecp_group_free(&local);
     mbedtls_ecp_point_free(&p);
     mbedtls_ecp_point_free(&k);
     return e;
@@ -951,8 +961,8 @@ static enum pace_err reader_fail(struct pace *ctx, enum pace_err e)
 
 enum pace_err pace_begin(struct pace *ctx, const struct pace_info *info,
                          enum pace_password password, const uint8_t *pw, size_t pw_len,
-                         unsigned flags, pace_rng_fn rng, void *rng_ctx, uint8_t *cmd, size_t cap,
-                         size_t *cmd_len)
+                         unsigned flags, pace_rng_fn rng, void *rng_ctx, struct ecp_groups *groups,
+                         uint8_t *cmd, size_t cap, size_t *cmd_len)
 {
     uint8_t data[CARDACCESS_OID_MAX + 16];
     size_t n = 0;
@@ -964,6 +974,7 @@ enum pace_err pace_begin(struct pace *ctx, const struct pace_info *info,
     ctx->c.rng_ctx = rng_ctx;
     ctx->c.blind = rng;
     ctx->c.blind_ctx = rng_ctx;
+    ctx->c.groups = groups;
     ctx->flags = flags;
     e = core_start(&ctx->c, info);
     if (e == PACE_OK)

@@ -16,6 +16,7 @@
 
 #include "attest.h"
 #include "ccid_device.h"
+#include "hawiya/ecp_groups.h"
 #include "hawiya/emrtd.h"
 
 #define SESSION_ORIGIN_MAX 512
@@ -24,6 +25,8 @@
 
 struct session {
     struct attest attest;
+    /* PACE's and CA's curves with mbedTLS's table of G, kept between cards. */
+    struct ecp_groups groups;
     bool attest_ok;
     bool active;
     struct emrtd em;

@@ -14,6 +14,7 @@
 void session_init(struct session *s)
 {
     memset(s, 0, sizeof *s);
+    ecp_groups_init(&s->groups);
     s->attest_ok = attest_init(&s->attest) == ATTEST_OK;
 }
 
@@ -161,6 +162,7 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
         .extended = extended,
         .rng = attest_random,
         .rng_ctx = &s->attest,
+        .groups = &s->groups,
     };
     enum emrtd_err ee = emrtd_begin(&s->em, &ep, s->cmd, sizeof s->cmd, &s->cmd_len);
     if (ee != EMRTD_OK)

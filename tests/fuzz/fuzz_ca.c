@@ -67,7 +67,7 @@ static void attack_reader(const uint8_t *data, size_t size, bool des)
     size_t cmd_len;
     bool failed = false;
     make_infos(&si, des, spki, sizeof spki);
-    if (ca_begin(&ctx, &si, rng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len) != CA_OK)
+    if (ca_begin(&ctx, &si, rng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len) != CA_OK)
         __builtin_trap();
     while (size > 0) {
         size_t n = data[0] < size - 1 ? data[0] : size - 1;
@@ -122,7 +122,7 @@ static void attack_key(const uint8_t *data, size_t size)
     uint8_t cmd[256];
     size_t cmd_len;
     make_infos(&si, false, data, size);
-    enum ca_err e = ca_begin(&ctx, &si, rng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len);
+    enum ca_err e = ca_begin(&ctx, &si, rng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len);
     if ((e == CA_OK) != (cmd_len > 0) || cmd_len > sizeof cmd)
         __builtin_trap();
     ca_wipe(&ctx);

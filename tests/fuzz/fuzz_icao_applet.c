@@ -78,7 +78,7 @@ static void setup(void)
         __builtin_trap();
     enum pace_err e =
         pace_begin(&p, &si.pace[idx], PACE_PASSWORD_CAN, (const uint8_t *)persona.holder.can,
-                   strlen(persona.holder.can), 0, fuzz_rng, &rng_state, cmd, sizeof cmd, &n);
+                   strlen(persona.holder.can), 0, fuzz_rng, &rng_state, NULL, cmd, sizeof cmd, &n);
     while (e == PACE_OK && n > 0) {
         if (vcard_apdu(&card, cmd, n, resp, sizeof resp, &rlen, NULL) != VCARD_OK)
             __builtin_trap();

@@ -130,7 +130,7 @@ static void attack_reader(const uint8_t *data, size_t size, bool dh)
     bool failed = false;
 
     if (pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)mrz, sizeof mrz - 1, 0, rng,
-                   &rs, cmd, sizeof cmd, &cmd_len) != PACE_OK)
+                   &rs, NULL, cmd, sizeof cmd, &cmd_len) != PACE_OK)
         __builtin_trap();
     pace_core_set_blinding_rng(&ctx.c, blind, NULL);
     while (size > 0) {

@@ -10,6 +10,7 @@
 #include <mbedtls/pk.h>
 
 #include "hawiya/ca.h"
+#include "hawiya/ecp_groups.h"
 #include "hawiya/cardaccess.h"
 #include "hawiya/hex.h"
 
@@ -131,17 +132,17 @@ static void dg14_from_der(void **state)
     uint8_t cmd[200];
     size_t cmd_len;
     /* keyId 1 in the info but no key with keyId 1: no key to use. */
-    assert_int_equal(
-        ca_begin(&ctx, &si, script_rng, &rng, prng, &(uint64_t){1}, cmd, sizeof cmd, &cmd_len),
-        CA_ERR_NO_KEY);
+    assert_int_equal(ca_begin(&ctx, &si, script_rng, &rng, prng, &(uint64_t){1}, NULL, cmd,
+                              sizeof cmd, &cmd_len),
+                     CA_ERR_NO_KEY);
     si.ca[0].has_key_id = false;
-    assert_int_equal(
-        ca_begin(&ctx, &si, script_rng, &rng, prng, &(uint64_t){1}, cmd, sizeof cmd, &cmd_len),
-        CA_OK);
+    assert_int_equal(ca_begin(&ctx, &si, script_rng, &rng, prng, &(uint64_t){1}, NULL, cmd,
+                              sizeof cmd, &cmd_len),
+                     CA_OK);
     assert_hex(cmd, cmd_len, "002241A40C800A04007F00070202030202");
 }
 
-static void run_reader_aes(const char *spki, void **state)
+static void run_reader_aes_with(const char *spki, struct ecp_groups *groups)
 {
     struct security_infos si;
     uint8_t spki_buf[400], cmd[200], resp[8];
@@ -151,8 +152,9 @@ static void run_reader_aes(const char *spki, void **state)
     struct ca ctx;
     struct ca_result res;
     make_dg14(&si, spki_buf, spki, 2, false);
-    assert_int_equal(ca_begin(&ctx, &si, script_rng, &rng, prng, &seed, cmd, sizeof cmd, &cmd_len),
-                     CA_OK);
+    assert_int_equal(
+        ca_begin(&ctx, &si, script_rng, &rng, prng, &seed, groups, cmd, sizeof cmd, &cmd_len),
+        CA_OK);
     /* §6.2.4.2: MSE:Set AT with the CA OID, no DO'84' without a keyId. */
     assert_hex(cmd, cmd_len, "002241A40C800A04007F00070202030202");
     n = unhex("9000", resp, sizeof resp);
@@ -171,9 +173,29 @@ static void run_reader_aes(const char *spki, void **state)
     assert_false(ca_done(&ctx));
 }
 
+static void run_reader_aes(const char *spki, void **state)
+{
+    run_reader_aes_with(spki, NULL);
+}
+
 static void reader_aes_named_curve(void **state)
 {
     run_reader_aes(SPKI_NAMED, state);
+}
+
+/* The card's curve kept between sessions (hawiya/ecp_groups.h): the same
+ * PK_IFD and keys each time, with named and explicit parameters alike. */
+static void reader_aes_kept_curve(void **state)
+{
+    struct ecp_groups groups;
+    ecp_groups_init(&groups);
+    for (int i = 0; i < 2; i++) {
+        run_reader_aes_with(SPKI_NAMED, &groups);
+        run_reader_aes_with(SPKI_EXPLICIT, &groups);
+    }
+    assert_int_equal(groups.n, 1);
+    assert_int_equal(groups.g[0].id, MBEDTLS_ECP_DP_BP256R1);
+    ecp_groups_free(&groups);
 }
 
 /* Explicit domain parameters (as many issued DG14s carry them) give the same result. */
@@ -193,8 +215,8 @@ static void reader_3des_kat_and_card(void **state)
     struct ca_card card;
     struct ca_result res, cres;
     make_dg14(&si, spki_buf, SPKI_NAMED, 1, true);
-    assert_int_equal(ca_begin(&ctx, &si, script_rng, &rng, prng, &seed, cmd, sizeof cmd, &cmd_len),
-                     CA_OK);
+    assert_int_equal(
+        ca_begin(&ctx, &si, script_rng, &rng, prng, &seed, NULL, cmd, sizeof cmd, &cmd_len), CA_OK);
     /* §6.2.4.1: MSE:Set KAT with the ephemeral key and the key reference. */
     assert_hex(cmd, cmd_len, "002241A6469141" PK_IFD "840101");
 
@@ -255,8 +277,8 @@ static void loopback_curves(void **state)
         assert_int_equal(ca_card_init(&card, &si.ca[0], si.ca_pk[0].spki, si.ca_pk[0].spki_len, sk,
                                       n_len, NULL, NULL),
                          CA_OK);
-        assert_int_equal(ca_begin(&ctx, &si, prng, &rseed, NULL, NULL, cmd, sizeof cmd, &cmd_len),
-                         CA_OK);
+        assert_int_equal(
+            ca_begin(&ctx, &si, prng, &rseed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len), CA_OK);
         while (cmd_len > 0) {
             assert_int_equal(ca_card_process(&card, cmd, cmd_len, resp, sizeof resp, &rlen), CA_OK);
             assert_int_equal(ca_step(&ctx, resp, rlen, cmd, sizeof cmd, &cmd_len), CA_OK);
@@ -280,8 +302,8 @@ static void reader_hostile(void **state)
     static const enum ca_err want[] = {CA_ERR_SW, CA_ERR_BAD_RESPONSE, CA_ERR_BAD_RESPONSE};
     make_dg14(&si, spki_buf, SPKI_NAMED, 2, false);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len),
-                         CA_OK);
+        assert_int_equal(
+            ca_begin(&ctx, &si, prng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len), CA_OK);
         n = unhex(bad[i], resp, sizeof resp);
         assert_int_equal(ca_step(&ctx, resp, n, cmd, sizeof cmd, &cmd_len), want[i]);
         assert_int_equal(cmd_len, 0);
@@ -289,7 +311,7 @@ static void reader_hostile(void **state)
         assert_int_equal(ca_get_result(&ctx, &(struct ca_result){0}), CA_ERR_STATE);
     }
     /* A GENERAL AUTHENTICATE answer with data in the 7C. */
-    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len),
+    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len),
                      CA_OK);
     n = unhex("9000", resp, sizeof resp);
     assert_int_equal(ca_step(&ctx, resp, n, cmd, sizeof cmd, &cmd_len), CA_OK);
@@ -301,14 +323,14 @@ static void reader_hostile(void **state)
     strcpy(spki_bad, SPKI_NAMED);
     spki_bad[strlen(spki_bad) - 1] = '6';
     make_dg14(&si, spki_buf, spki_bad, 2, false);
-    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len),
+    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len),
                      CA_ERR_BAD_KEY);
     make_dg14(&si, spki_buf, SPKI_NAMED, 2, false);
     si.ca[0].ka = PACE_KA_DH;
-    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len),
+    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len),
                      CA_ERR_NO_KEY);
     memset(&si, 0, sizeof si);
-    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, cmd, sizeof cmd, &cmd_len),
+    assert_int_equal(ca_begin(&ctx, &si, prng, &seed, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len),
                      CA_ERR_NO_KEY);
     assert_string_equal(ca_err_str(CA_ERR_NO_KEY), "CA_ERR_NO_KEY");
 }
@@ -371,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dg14_from_der),
         cmocka_unit_test(reader_aes_named_curve),
+        cmocka_unit_test(reader_aes_kept_curve),
         cmocka_unit_test(reader_aes_explicit_parameters),
         cmocka_unit_test(reader_3des_kat_and_card),
         cmocka_unit_test(loopback_curves),

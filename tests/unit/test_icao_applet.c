@@ -219,7 +219,7 @@ static enum pace_err run_pace(struct env *e, enum pace_password pw_type, const c
     enum pace_err pe =
         pace_begin(&pace, &si.pace[idx], pw_type, (const uint8_t *)pw, strlen(pw),
                    cardaccess_pace_ambiguous(&si, idx) ? PACE_FLAG_SEND_PARAMETER_ID : 0, test_rng,
-                   &e->reader_rng, cmd, sizeof cmd, &cmd_len);
+                   &e->reader_rng, NULL, cmd, sizeof cmd, &cmd_len);
     while (pe == PACE_OK && cmd_len > 0) {
         xfer_raw(e, cmd, cmd_len, resp, &rlen);
         pe = pace_step(&pace, resp, rlen, cmd, sizeof cmd, &cmd_len);
@@ -320,7 +320,7 @@ static void run_ca(struct env *e)
 
     assert_int_equal(lds_dg14_parse(dg14, n, &si, NULL), LDS_OK);
     enum ca_err ce =
-        ca_begin(&ca, &si, test_rng, &e->reader_rng, NULL, NULL, cmd, sizeof cmd, &cmd_len);
+        ca_begin(&ca, &si, test_rng, &e->reader_rng, NULL, NULL, NULL, cmd, sizeof cmd, &cmd_len);
     while (ce == CA_OK && cmd_len > 0) {
         struct apdu a;
         assert_int_equal(apdu_decode(cmd, cmd_len, &a, NULL), APDU_OK);
@@ -417,7 +417,7 @@ static void bac_only_refuses_pace_and_does_bac(void **state)
     memcpy(pi.oid, oid, sizeof oid);
     pi.oid_len = sizeof oid;
     assert_int_equal(pace_begin(&pace, &pi, PACE_PASSWORD_CAN, (const uint8_t *)"123456", 6, 0,
-                                test_rng, &e->reader_rng, cmd, sizeof cmd, &cmd_len),
+                                test_rng, &e->reader_rng, NULL, cmd, sizeof cmd, &cmd_len),
                      PACE_OK);
     xfer_raw(e, cmd, cmd_len, resp, &rlen);
     assert_int_equal(pace_step(&pace, resp, rlen, cmd, sizeof cmd, &cmd_len), PACE_ERR_SW);

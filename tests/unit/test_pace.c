@@ -8,6 +8,7 @@
 
 #include "hawiya/cardaccess.h"
 #include "hawiya/hex.h"
+#include "hawiya/ecp_groups.h"
 #include "hawiya/pace.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
@@ -121,7 +122,7 @@ static struct pace_info g1_info(void)
 }
 
 /* The reader against the published card responses: every APDU and value. */
-static void appendix_g1_reader(void **state)
+static void g1_reader_run(struct ecp_groups *groups)
 {
     struct pace ctx;
     struct pace_info info = g1_info();
@@ -132,7 +133,8 @@ static void appendix_g1_reader(void **state)
     struct pace_result res;
 
     assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ,
-                                strlen(G1_MRZ), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len),
+                                strlen(G1_MRZ), 0, script_rng, &rng, groups, cmd, sizeof cmd,
+                                &cmd_len),
                      PACE_OK);
     pace_core_set_blinding_rng(&ctx.c, prng, &blind_seed);
     assert_hex(ctx.c.kpi, 16, G1_K_PI);
@@ -168,6 +170,24 @@ static void appendix_g1_reader(void **state)
     assert_int_equal(pace_step(&ctx, resp, resp_len, cmd, sizeof cmd, &cmd_len), PACE_ERR_STATE);
     pace_wipe(&ctx);
     assert_false(pace_done(&ctx));
+}
+
+static void appendix_g1_reader(void **state)
+{
+    g1_reader_run(NULL);
+}
+
+/* The same values with the curve kept between sessions (hawiya/ecp_groups.h):
+ * the first session loads brainpoolP256r1, the next ones use its table of G. */
+static void appendix_g1_reader_kept_curve(void **state)
+{
+    struct ecp_groups groups;
+    ecp_groups_init(&groups);
+    for (int i = 0; i < 3; i++)
+        g1_reader_run(&groups);
+    assert_int_equal(groups.n, 1);
+    assert_int_equal(groups.g[0].id, MBEDTLS_ECP_DP_BP256R1);
+    ecp_groups_free(&groups);
 }
 
 /* The card side fed the published commands answers the published responses. */
@@ -282,7 +302,7 @@ static void nz_passport_3des_trace(void **state)
     n = unhex("31143012060a04007f0007020204020102010202010d", buf, sizeof buf);
     assert_int_equal(cardaccess_parse(buf, n, &si), CARDACCESS_OK);
     assert_int_equal(pace_begin(&ctx, &si.pace[0], PACE_PASSWORD_MRZ, (const uint8_t *)mrz,
-                                strlen(mrz), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len),
+                                strlen(mrz), 0, script_rng, &rng, NULL, cmd, sizeof cmd, &cmd_len),
                      PACE_OK);
     pace_core_set_blinding_rng(&ctx.c, prng, &blind_seed);
     assert_hex(cmd, cmd_len, cmds[0]);
@@ -327,8 +347,9 @@ static void loopback(const struct pace_info *info, enum pace_password type, cons
 
     memset(out, 0, sizeof *out);
     pace_card_init(&card, &cfg);
-    out->reader = pace_begin(&ctx, info, type, (const uint8_t *)reader_pw, strlen(reader_pw),
-                             PACE_FLAG_SEND_PARAMETER_ID, prng, &r_seed, cmd, sizeof cmd, &cmd_len);
+    out->reader =
+        pace_begin(&ctx, info, type, (const uint8_t *)reader_pw, strlen(reader_pw),
+                   PACE_FLAG_SEND_PARAMETER_ID, prng, &r_seed, NULL, cmd, sizeof cmd, &cmd_len);
     while (out->reader == PACE_OK && cmd_len > 0) {
         out->card = pace_card_process(&card, cmd, cmd_len, resp, sizeof resp, &resp_len);
         out->reader = pace_step(&ctx, resp, resp_len, cmd, sizeof cmd, &cmd_len);
@@ -473,7 +494,8 @@ static void appendix_g2_dh_reader(void **state)
     struct pace_result res;
 
     assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ,
-                                strlen(G1_MRZ), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len),
+                                strlen(G1_MRZ), 0, script_rng, &rng, NULL, cmd, sizeof cmd,
+                                &cmd_len),
                      PACE_OK);
     assert_hex(ctx.c.kpi, 16, G1_K_PI);
     assert_hex(cmd, cmd_len, g2_cmds[0]);
@@ -545,7 +567,8 @@ static void dh_hostile_values(void **state)
         uint8_t cmd[PACE_APDU_MAX], resp[PACE_APDU_MAX];
         size_t cmd_len, resp_len;
         assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ,
-                                    strlen(G1_MRZ), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len),
+                                    strlen(G1_MRZ), 0, script_rng, &rng, NULL, cmd, sizeof cmd,
+                                    &cmd_len),
                          PACE_OK);
         for (int i = 0; i < 2; i++) {
             resp_len = unhex(g2_resps[i], resp, sizeof resp);
@@ -602,8 +625,9 @@ static enum pace_err g1_with_bad_response(int at, const char *bad, uint16_t *sw)
     uint64_t blind_seed = 5;
     uint8_t cmd[PACE_APDU_MAX], resp[PACE_APDU_MAX];
     size_t cmd_len, resp_len;
-    enum pace_err e = pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ,
-                                 strlen(G1_MRZ), 0, script_rng, &rng, cmd, sizeof cmd, &cmd_len);
+    enum pace_err e =
+        pace_begin(&ctx, &info, PACE_PASSWORD_MRZ, (const uint8_t *)G1_MRZ, strlen(G1_MRZ), 0,
+                   script_rng, &rng, NULL, cmd, sizeof cmd, &cmd_len);
     assert_int_equal(e, PACE_OK);
     pace_core_set_blinding_rng(&ctx.c, prng, &blind_seed);
     for (int i = 0; i <= at; i++) {
@@ -814,21 +838,21 @@ static void begin_rejects(void **state)
     size_t cmd_len;
     uint64_t seed = 1;
     assert_int_equal(pace_begin(&ctx, &info, (enum pace_password)3, (const uint8_t *)"1234", 4, 0,
-                                prng, &seed, cmd, sizeof cmd, &cmd_len),
+                                prng, &seed, NULL, cmd, sizeof cmd, &cmd_len),
                      PACE_ERR_PASSWORD);
     assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_CAN, (const uint8_t *)"", 0, 0, prng,
-                                &seed, cmd, sizeof cmd, &cmd_len),
+                                &seed, NULL, cmd, sizeof cmd, &cmd_len),
                      PACE_ERR_PASSWORD);
     assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_CAN, (const uint8_t *)"123456", 6, 0,
-                                prng, &seed, cmd, 10, &cmd_len),
+                                prng, &seed, NULL, cmd, 10, &cmd_len),
                      PACE_ERR_BUFFER);
     info.mapping = PACE_MAPPING_IM;
     assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_CAN, (const uint8_t *)"123456", 6, 0,
-                                prng, &seed, cmd, sizeof cmd, &cmd_len),
+                                prng, &seed, NULL, cmd, sizeof cmd, &cmd_len),
                      PACE_ERR_UNSUPPORTED);
     info = g1_info();
     assert_int_equal(pace_begin(&ctx, &info, PACE_PASSWORD_CAN, (const uint8_t *)"123456", 6,
-                                PACE_FLAG_SEND_PARAMETER_ID, prng, &seed, cmd, sizeof cmd,
+                                PACE_FLAG_SEND_PARAMETER_ID, prng, &seed, NULL, cmd, sizeof cmd,
                                 &cmd_len),
                      PACE_OK);
     /* §4.4.4.1 Table 3: DO'84' carries the parameterId (13 = brainpoolP256r1). */
@@ -840,6 +864,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(appendix_g1_reader),
+        cmocka_unit_test(appendix_g1_reader_kept_curve),
         cmocka_unit_test(appendix_g1_card),
         cmocka_unit_test(appendix_g1_primitives),
         cmocka_unit_test(nz_passport_3des_trace),

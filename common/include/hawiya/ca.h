@@ -73,11 +73,12 @@ struct ca {
  * ChipAuthenticationPublicKeyInfo (same keyId, or the only key), generates
  * the ephemeral key pair, derives the new session keys (kept until the card
  * confirms) and writes the first command. `blind` randomises the scalar
- * multiplications (NULL: the session RNG).
+ * multiplications (NULL: the session RNG). groups (hawiya/ecp_groups.h,
+ * may be NULL) keeps the card's curve loaded for the next session.
  */
 enum ca_err ca_begin(struct ca *ctx, const struct security_infos *dg14, pace_rng_fn rng,
-                     void *rng_ctx, pace_rng_fn blind, void *blind_ctx, uint8_t *cmd, size_t cap,
-                     size_t *cmd_len);
+                     void *rng_ctx, pace_rng_fn blind, void *blind_ctx, struct ecp_groups *groups,
+                     uint8_t *cmd, size_t cap, size_t *cmd_len);
 
 /* The (unwrapped) response to the last command; *cmd_len == 0 once done. */
 enum ca_err ca_step(struct ca *ctx, const uint8_t *rapdu, size_t len, uint8_t *cmd, size_t cap,

@@ -122,6 +122,8 @@ struct emrtd_params {
     bool extended; /* the card and the link take extended length fields */
     pace_rng_fn rng;
     void *rng_ctx;
+    /* Curves kept loaded between sessions (hawiya/ecp_groups.h), or NULL. */
+    struct ecp_groups *groups;
 };
 
 struct emrtd {

@@ -99,6 +99,8 @@ struct pace_result {
     size_t pk_ic_len;
 };
 
+struct ecp_groups; /* hawiya/ecp_groups.h */
+
 /* State shared by both roles (internal; use the functions). */
 struct pace_core {
     int state;
@@ -120,6 +122,7 @@ struct pace_core {
     void *rng_ctx;
     pace_rng_fn blind; /* randomises scalar multiplications (mbedtls_ecp_mul) */
     void *blind_ctx;
+    struct ecp_groups *groups; /* curves kept between sessions, or NULL */
 };
 
 /* Reader (inspection system, "IFD") side. */
@@ -134,12 +137,13 @@ struct pace {
  * password: the MRZ information (document number, date of birth, date of
  * expiry with their check digits, §9.7.2) or the CAN, as ASCII. The
  * password is hashed into K_pi at once and not kept. Writes MSE:Set AT to
- * cmd[0..cap).
+ * cmd[0..cap). groups (hawiya/ecp_groups.h, may be NULL) keeps the curve
+ * loaded for the next session.
  */
 enum pace_err pace_begin(struct pace *ctx, const struct pace_info *info,
                          enum pace_password password, const uint8_t *pw, size_t pw_len,
-                         unsigned flags, pace_rng_fn rng, void *rng_ctx, uint8_t *cmd, size_t cap,
-                         size_t *cmd_len);
+                         unsigned flags, pace_rng_fn rng, void *rng_ctx, struct ecp_groups *groups,
+                         uint8_t *cmd, size_t cap, size_t *cmd_len);
 
 /*
  * Feeds the card's response APDU (data || SW1-SW2) to the last command.
