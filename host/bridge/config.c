@@ -153,6 +153,46 @@ static char *trim(char *s)
     return s;
 }
 
+bool bridge_config_parse(struct bridge_config *c, const char *text, size_t len, const char *name,
+                         char *err, size_t cap)
+{
+    char line[BRIDGE_CONFIG_LINE_MAX + 1], why[160];
+    unsigned no = 0;
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        no++;
+        if (n > BRIDGE_CONFIG_LINE_MAX) {
+            snprintf(err, cap, "%s:%u: line too long", name, no);
+            return false;
+        }
+        memcpy(line, text + pos, n);
+        line[n] = '\0';
+        pos += n + (nl ? 1 : 0);
+        if (strlen(line) != n) {
+            snprintf(err, cap, "%s:%u: NUL byte", name, no);
+            return false;
+        }
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, cap, "%s:%u: expected key = value", name, no);
+            return false;
+        }
+        *eq = '\0';
+        if (!bridge_config_set(c, trim(s), trim(eq + 1), why, sizeof why)) {
+            snprintf(err, cap, "%s:%u: %s", name, no, why);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool bridge_config_load(struct bridge_config *c, const char *path, bool required, char *err,
                         size_t cap)
 {
@@ -163,34 +203,16 @@ bool bridge_config_load(struct bridge_config *c, const char *path, bool required
         snprintf(err, cap, "%s: %s", path, strerror(errno));
         return false;
     }
-    char line[1024], why[160];
-    unsigned no = 0;
-    bool ok = true;
-    while (ok && fgets(line, sizeof line, f)) {
-        no++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, cap, "%s:%u: line too long", path, no);
-            ok = false;
-            break;
-        }
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *s = trim(line);
-        if (!*s)
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, cap, "%s:%u: expected key = value", path, no);
-            ok = false;
-            break;
-        }
-        *eq = '\0';
-        if (!bridge_config_set(c, trim(s), trim(eq + 1), why, sizeof why)) {
-            snprintf(err, cap, "%s:%u: %s", path, no, why);
-            ok = false;
-        }
-    }
+    char *text = malloc(BRIDGE_CONFIG_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, BRIDGE_CONFIG_FILE_MAX + 1, f) : 0;
+    bool too_big = n > BRIDGE_CONFIG_FILE_MAX, failed = !text || ferror(f) != 0;
     fclose(f);
+    if (too_big || failed) {
+        snprintf(err, cap, "%s: %s", path, too_big ? "larger than 64 KiB" : "cannot be read");
+        free(text);
+        return false;
+    }
+    bool ok = bridge_config_parse(c, text, n, path, err, cap);
+    free(text);
     return ok;
 }

@@ -14,10 +14,12 @@
 
 #include "request.h"
 
-#define BRIDGE_MAX_READERS 16
-#define BRIDGE_MAX_ORIGINS 32
-#define BRIDGE_MAX_IDS     32
-#define BRIDGE_PATH_MAX    108 /* sun_path */
+#define BRIDGE_MAX_READERS     16
+#define BRIDGE_MAX_ORIGINS     32
+#define BRIDGE_MAX_IDS         32
+#define BRIDGE_PATH_MAX        108 /* sun_path */
+#define BRIDGE_CONFIG_LINE_MAX 1023
+#define BRIDGE_CONFIG_FILE_MAX (64u * 1024u)
 
 enum bridge_log_level { BRIDGE_LOG_ERROR, BRIDGE_LOG_WARN, BRIDGE_LOG_INFO, BRIDGE_LOG_DEBUG };
 
@@ -54,7 +56,15 @@ bool bridge_config_set(struct bridge_config *c, const char *key, const char *val
                        size_t cap);
 /* "sim:NAME:PATH" */
 bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *err, size_t cap);
-/* Reads a file; a missing file is an error only when `required`. */
+/*
+ * The text of a configuration file, text[0..len): settings applied in
+ * order onto c, stopping at the first bad line with "NAME:LINE: reason" in
+ * err. Lines of at most BRIDGE_CONFIG_LINE_MAX bytes, no NUL bytes.
+ */
+bool bridge_config_parse(struct bridge_config *c, const char *text, size_t len, const char *name,
+                         char *err, size_t cap);
+/* Reads a file (at most 64 KiB) and parses it; a missing file is an error
+ * only when `required`. */
 bool bridge_config_load(struct bridge_config *c, const char *path, bool required, char *err,
                         size_t cap);
 

@@ -2,8 +2,9 @@
  * fuzz_bridge_request: hostile request lines into the bridge's parser and
  * validator (host/bridge/request.c). Whatever the bytes, the answer line is
  * one well-formed JSON object with either a result or an error whose code
- * is a documented one, a parsed request stays within its bounds, and a CAN
- * is 6 digits or nothing.
+ * is a documented one, a parsed request stays within its bounds, a CAN is
+ * 6 digits or nothing, and MRZ information is nothing or MRZ characters
+ * ending in three check digits (9303-11 §4.3). Secrets never survive an error.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (strlen(msg) >= sizeof msg)
         __builtin_trap();
     if (e != BRIDGE_OK) {
-        if (e > BRIDGE_ERR_INTERNAL || r.can[0] || r.cancel_id)
+        if (e > BRIDGE_ERR_INTERNAL || r.can[0] || r.mrz_info[0] || r.cancel_id)
             __builtin_trap();
         check_answer(bridge_answer_error(r.id, e, msg), bridge_err_code(e));
     } else {
@@ -57,6 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             if (r.can[0] &&
                 (strlen(r.can) != BRIDGE_CAN_LEN || strspn(r.can, "0123456789") != BRIDGE_CAN_LEN))
+                __builtin_trap();
+            size_t m = strnlen(r.mrz_info, sizeof r.mrz_info);
+            if (m == sizeof r.mrz_info ||
+                (m && (m < 24 || strspn(r.mrz_info, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<") != m)))
                 __builtin_trap();
         }
         if ((r.method == BRIDGE_M_CANCEL) != (r.cancel_id != NULL))
