@@ -45,7 +45,7 @@ static void copy_text(char *dst, size_t cap, const struct tlv *t)
     dst[n] = '\0';
 }
 
-static bool parse_step(const uint8_t *r, size_t n, struct reader_step *st)
+bool reader_step_parse(const uint8_t *r, size_t n, struct reader_step *st)
 {
     struct tlv t;
     memset(st, 0, sizeof *st);
@@ -76,7 +76,9 @@ static bool parse_step(const uint8_t *r, size_t n, struct reader_step *st)
     }
     if (tlv_find(r, n, RESC_T_DETAIL, &t) == TLV_OK)
         copy_text(st->detail, sizeof st->detail, &t);
-    if (tlv_find(r, n, RESC_T_TRACE, &t) == TLV_OK && t.len % 4 == 0 && t.len <= sizeof st->trace) {
+    /* An empty TLV has no value pointer (hawiya/tlv.h): nothing to copy then. */
+    if (tlv_find(r, n, RESC_T_TRACE, &t) == TLV_OK && t.len > 0 && t.len % 4 == 0 &&
+        t.len <= sizeof st->trace) {
         memcpy(st->trace, t.value, t.len);
         st->trace_len = t.len;
     }
@@ -117,7 +119,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
     for (int steps = 0; steps < 32; steps++) {
         if (le != CCID_LINK_OK)
             return READER_SESSION_ERR_LINK;
-        if (!parse_step(out, n, last))
+        if (!reader_step_parse(out, n, last))
             return READER_SESSION_ERR_REPORT;
         if (last->status == RESC_STATUS_FAILED)
             return READER_SESSION_ERR_FAILED;

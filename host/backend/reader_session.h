@@ -43,6 +43,14 @@ struct reader_step {
 enum ccid_link_err reader_escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out,
                                  size_t cap, size_t *out_len, int timeout_ms);
 
+/*
+ * One step report of the reader (BER-TLV, hawiya/reader_escape.h) into *st:
+ * text fields cut to size with anything unprintable as '?', the trace only
+ * when whole. false if the step's name or status is missing or wrong, or a
+ * failed step names no error. The reader is a USB device: not trusted.
+ */
+bool reader_step_parse(const uint8_t *r, size_t n, struct reader_step *st);
+
 typedef bool (*reader_step_fn)(void *ctx, const struct reader_step *st);
 
 struct reader_auth_params {

@@ -39,6 +39,18 @@ struct bridge_auth_result {
     char detail[160]; /* the error's message (never secret data) */
 };
 
+/*
+ * Our reader's last report (its evidence, id, certificate, counter and
+ * signature, BER-TLV, hawiya/reader_escape.h) as the assertion JSON in
+ * res->assertion_json. BRIDGE_ERR_READER_ERROR, with the reason in
+ * res->detail, when the reader was never provisioned or the evidence does
+ * not make an assertion. The report is checked, not trusted: the platform
+ * verifies the assertion anyway.
+ */
+enum bridge_err bridge_assertion_from_report(const uint8_t *r, size_t n,
+                                             const struct bridge_auth *a,
+                                             struct bridge_auth_result *res);
+
 /* One finished step of the session, with what it cost when the reader says. */
 struct bridge_progress {
     char step[24]; /* "atr", "cardaccess", "pace", "bac", "select", "read", "ca", "aa", "attest" */

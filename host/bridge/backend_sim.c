@@ -119,9 +119,9 @@ static enum bridge_err report_error(const char *name)
     return BRIDGE_ERR_CARD_ERROR;
 }
 
-/* The reader's evidence and attestation, as the assertion JSON. */
-static enum bridge_err build_assertion(const uint8_t *r, size_t n, const struct bridge_auth *a,
-                                       struct bridge_auth_result *res)
+enum bridge_err bridge_assertion_from_report(const uint8_t *r, size_t n,
+                                             const struct bridge_auth *a,
+                                             struct bridge_auth_result *res)
 {
     struct tlv t;
     struct hv_evidence ev = {.challenge = {a->challenge, a->challenge_len}, .origin = a->origin};
@@ -149,7 +149,7 @@ static enum bridge_err build_assertion(const uint8_t *r, size_t n, const struct 
         return BRIDGE_ERR_READER_ERROR;
     }
     char id[72] = "";
-    if (field(r, n, RESC_T_READER_ID, &t) && t.len < sizeof id) {
+    if (field(r, n, RESC_T_READER_ID, &t) && t.len > 0 && t.len < sizeof id) {
         memcpy(id, t.value, t.len);
         id[t.len] = '\0';
     }
@@ -227,7 +227,7 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
         reader_session_run(&s->link, &p, t, on_step, &sc, out, sizeof out, &n, &last);
     enum bridge_err be = BRIDGE_OK;
     switch (e) {
-    case READER_SESSION_OK: be = build_assertion(out, n, a, res); break;
+    case READER_SESSION_OK: be = bridge_assertion_from_report(out, n, a, res); break;
     case READER_SESSION_ERR_FAILED:
         be = report_error(last.error);
         if (last.has_sw)
