@@ -37,6 +37,13 @@ run 1 "$dir/bad-reader.json" '"verified":false,"error":"HV_ERR_READER_UNTRUSTED"
 run 1 "$dir/good.json" '"error":"HV_ERR_CERT_EXPIRED"' --now 20370101000000Z
 run 1 "$dir/good.json" '"error":"HV_ERR_ORIGIN"' --origin https://evil.example
 
+# --text, for a person at the desk: the verdict, the holder, DG11's name as "PRIMARY, SECONDARY".
+run 0 "$dir/good.json" '^VERIFIED by reader sim-0001 (counter 7): the card is genuine' --text
+run 0 "$dir/good.json" '^  holder       BENALI, MOHAMED AMINE$' --text
+run 0 "$dir/good.json" '^  full name    بن علي, محمد أمين$' --text
+run 0 "$dir/good.json" '^  document     ID MAR AB1234567, expires 310514 (YYMMDD)$' --text
+run 1 "$dir/bad-dg1.json" '^NOT VERIFIED: HV_ERR_DG_HASH: ' --text
+
 # Hostile stdin: garbage, empty, and more than 1 MiB.
 printf 'not json' > "$dir/garbage.json"
 run 1 "$dir/garbage.json" '"error":"HV_ERR_FORMAT"'

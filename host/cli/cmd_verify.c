@@ -57,8 +57,21 @@ static void print_text(const struct hv_result *res)
            "this challenge\n",
            res->reader_id, (unsigned long long)res->counter);
     printf("  holder       %s, %s\n", str(id, "surname"), str(id, "given_names"));
-    if (*str(id, "full_name"))
-        printf("  full name    %s\n", str(id, "full_name"));
+    if (*str(id, "full_name")) {
+        /* DG11's name of holder is "PRIMARY<<SECONDARY" (9303-10 §4.7.11): shown as
+         * "PRIMARY, SECONDARY" with single fillers as spaces; the JSON keeps it as written. */
+        const char *f = str(id, "full_name");
+        printf("  full name    ");
+        for (size_t i = 0; f[i]; i++) {
+            if (f[i] == '<' && f[i + 1] == '<') {
+                fputs(", ", stdout);
+                i++;
+            } else {
+                putchar(f[i] == '<' ? ' ' : f[i]);
+            }
+        }
+        putchar('\n');
+    }
     printf("  born         %s (YYMMDD)  sex %s  nationality %s\n", str(id, "birth_date"),
            str(id, "sex"), str(id, "nationality"));
     printf("  document     %s %s %s, expires %s (YYMMDD)\n", str(id, "document_type"),
