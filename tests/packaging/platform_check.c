@@ -1,6 +1,6 @@
 /*
  * What a platform developer writes against the installed libhawiya-verify:
- * built by tests/verify_package.sh with nothing but
+ * built by tests/install_check.sh with nothing but
  * `pkg-config --cflags --libs hawiya-verify` and the installed header.
  * usage: platform_check CSCA_DIR READER_CA_FILE ASSERTION_FILE
  * Prints the hv_err name (and the document number on success); exit 0 on
