@@ -24,6 +24,9 @@ struct sim_reader {
     struct bridge_reader_config cfg;
     struct ccid_link link;
     bool active;
+    /* The reader's last report (the evidence): this reader's worker only, so
+     * readers authenticate side by side without sharing it. */
+    uint8_t report[CCID_MAX_MESSAGE_SIZE];
 };
 
 static void *sim_create(const struct bridge_reader_config *cfg)
@@ -200,7 +203,7 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
                                         struct bridge_auth_result *res)
 {
     struct sim_reader *s = r;
-    static uint8_t out[CCID_MAX_MESSAGE_SIZE];
+    uint8_t *out = s->report;
     size_t n;
 
     if (s->link.fd < 0) {
@@ -224,7 +227,7 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
     int t = a->timeout_ms > 30000 ? 30000 : (int)a->timeout_ms;
     s->active = false; /* the reader resets the card before and after */
     enum reader_session_err e =
-        reader_session_run(&s->link, &p, t, on_step, &sc, out, sizeof out, &n, &last);
+        reader_session_run(&s->link, &p, t, on_step, &sc, out, sizeof s->report, &n, &last);
     enum bridge_err be = BRIDGE_OK;
     switch (e) {
     case READER_SESSION_OK: be = bridge_assertion_from_report(out, n, a, res); break;
@@ -258,7 +261,7 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
         be = BRIDGE_ERR_READER_ERROR;
         break;
     }
-    wipe(out, sizeof out);
+    wipe(out, sizeof s->report);
     return be;
 }
 

@@ -463,6 +463,66 @@ static void every_persona(void **state)
     close(fd);
 }
 
+/* A bridge with two readers, a card in each, asked at once from two clients:
+ * both sessions run side by side (one worker per reader) and each answer is
+ * its own card's verified assertion. */
+static void two_readers_side_by_side(void **state)
+{
+    static struct sim_env a, b;
+    assert_int_equal(sim_env_start(&a, "algeria", NULL), 0);
+    assert_int_equal(sim_env_start(&b, "default", NULL), 0);
+    char cmd[1200], conf[400], sock[400], log[400];
+    struct sim_env *envs[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        ccid_link_close(&envs[i]->link);
+        snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s/ca' --reader '%s' >/dev/null",
+                 getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), envs[i]->host_path);
+        assert_int_equal(system(cmd), 0);
+    }
+    snprintf(conf, sizeof conf, "%s/two.conf", a.dir);
+    snprintf(sock, sizeof sock, "%s/two.sock", a.dir);
+    snprintf(log, sizeof log, "%s/two.log", a.dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "origin = " ORIGIN "\nreader = sim:a:%s\nreader = sim:b:%s\n", a.host_path,
+            b.host_path);
+    fclose(f);
+    pid_t two = spawn_bridge(conf, sock, log);
+    assert_true(two > 0);
+    int fa = conn(sock), fb = conn(sock);
+    /* Both readers up with their cards before asking. */
+    for (int tries = 0; tries < 200; tries++) {
+        cJSON *j = call(fa, "{\"id\":0,\"method\":\"status\"}\n");
+        bool ready = get(j, "result.readers.with_card") &&
+                     get(j, "result.readers.with_card")->valuedouble == 2;
+        cJSON_Delete(j);
+        if (ready)
+            break;
+        struct timespec d = {0, 20000000};
+        nanosleep(&d, NULL);
+    }
+    send_str(fa, "{\"id\":\"a\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"reader\":\"a\",\"can\":\"654321\"}}\n");
+    send_str(fb, "{\"id\":\"b\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                 "\",\"origin\":\"" ORIGIN "\",\"reader\":\"b\",\"can\":\"" CARD_CAN "\"}}\n");
+    static const char *const want[2] = {"100200300", "AB1234567"};
+    int fds[2] = {fa, fb};
+    for (int i = 0; i < 2; i++) {
+        cJSON *j = answer(fds[i]);
+        if (!get(j, "result.format"))
+            fail_msg("reader %c: %s", 'a' + i, cJSON_PrintUnformatted(j));
+        char doc[32] = "";
+        assert_int_equal(platform_verify(get(j, "result"), doc, sizeof doc), HV_OK);
+        assert_string_equal(doc, want[i]);
+        cJSON_Delete(j);
+    }
+    close(fa);
+    close(fb);
+    stop_pid(&two);
+    sim_env_stop(&a);
+    sim_env_stop(&b);
+}
+
 /* The card leaves the slot in the middle of the session: CARD_REMOVED, and the
  * next card is served. */
 static void card_removed_mid_session(void **state)
@@ -1061,6 +1121,7 @@ int main(void)
         cmocka_unit_test(authenticate_returns_verified_assertion),
         cmocka_unit_test(every_persona),
         cmocka_unit_test(card_removed_mid_session),
+        cmocka_unit_test(two_readers_side_by_side),
         cmocka_unit_test(card_events),
         cmocka_unit_test(waits_for_card_then_fifo),
         cmocka_unit_test(cli_commands),
