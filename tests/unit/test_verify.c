@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -959,6 +960,49 @@ static void helpers(void **state)
     hv_trust_free(t);
 }
 
+/* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
+ * calls once loaded". Four threads verify a good and a forged assertion
+ * against one trust, 12 times each; every verdict must be the right one
+ * (the ECDSA engine and mbedTLS's contexts share nothing writable). */
+struct verify_job {
+    const char *good, *forged;
+    int wrong;
+};
+
+static void *verify_thread(void *arg)
+{
+    struct verify_job *j = arg;
+    struct hv_options opt = options();
+    for (int i = 0; i < 12; i++) {
+        struct hv_result res;
+        if (hv_verify(j->good, strlen(j->good), &opt, &res) != HV_OK)
+            j->wrong++;
+        hv_result_free(&res);
+        if (hv_verify(j->forged, strlen(j->forged), &opt, &res) != HV_ERR_SOD_SIGNATURE)
+            j->wrong++;
+        hv_result_free(&res);
+    }
+    return NULL;
+}
+
+static void shared_trust_across_threads(void **state)
+{
+    char *good = build(&(struct recipe){0});
+    char *forged = build(&(struct recipe){.tamper = flip_sod_signature});
+    pthread_t t[4];
+    struct verify_job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct verify_job){good, forged, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, verify_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(jobs[i].wrong, 0);
+    }
+    free(good);
+    free(forged);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -984,6 +1028,7 @@ int main(void)
         cmocka_unit_test(dg1_check_digit),
         cmocka_unit_test(sod_and_aa_details),
         cmocka_unit_test(helpers),
+        cmocka_unit_test(shared_trust_across_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
