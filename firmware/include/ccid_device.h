@@ -25,7 +25,10 @@
 
 /* The largest APDU either way: extended Lc/Le (7816-4 §5.1). */
 #define CCID_DEVICE_MAX_APDU 65544u
-#define CCID_DEVICE_MAX_MSG  (CCID_HEADER_SIZE + CCID_DEVICE_MAX_APDU)
+/* The largest CCID message the reader takes or sends, header included: the
+ * class descriptor's dwMaxCCIDMessageLength (§5.1) and the size of the bulk
+ * buffers. The one name every layer uses (the USB device layer too). */
+#define CCID_DEVICE_MAX_MESSAGE (CCID_HEADER_SIZE + CCID_DEVICE_MAX_APDU)
 
 struct ccid_device;
 
@@ -40,9 +43,9 @@ struct ccid_device {
     ccid_escape_fn escape;
     void *escape_ctx;
 
-    uint8_t rx[CCID_DEVICE_MAX_MSG];
+    uint8_t rx[CCID_DEVICE_MAX_MESSAGE];
     size_t rx_len;
-    uint8_t tx[CCID_DEVICE_MAX_MSG];
+    uint8_t tx[CCID_DEVICE_MAX_MESSAGE];
     uint8_t resp[CCID_DEVICE_MAX_APDU];
 
     /* the command being worked on, for time extensions */

@@ -95,7 +95,7 @@ void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
                     CCID_FEATURE_AUTO_CLOCK | CCID_FEATURE_AUTO_BAUD |
                     CCID_FEATURE_AUTO_PARAM_NEGOTIATE | CCID_FEATURE_AUTO_IFSD |
                     CCID_FEATURE_LEVEL_EXTENDED_APDU,
-        .max_ccid_message_length = CCID_DEVICE_MAX_MSG,
+        .max_ccid_message_length = CCID_DEVICE_MAX_MESSAGE,
         .class_get_response = 0xFF,
         .class_envelope = 0xFF,
         .max_ccid_busy_slots = 1,

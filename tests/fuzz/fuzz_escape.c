@@ -73,7 +73,8 @@ static void on_send(void *ctx, bool notify, const uint8_t *msg, size_t n)
     }
     struct ccid_msg m;
     size_t bad;
-    if (n > CCID_DEVICE_MAX_MSG || ccid_decode(msg, n, CCID_DEVICE_MAX_MSG, &m, &bad) != CCID_OK ||
+    if (n > CCID_DEVICE_MAX_MESSAGE ||
+        ccid_decode(msg, n, CCID_DEVICE_MAX_MESSAGE, &m, &bad) != CCID_OK ||
         !ccid_is_rdr_to_pc(m.type))
         __builtin_trap();
     if (m.type == CCID_RDR_TO_PC_ESCAPE && ccid_status_command(m.status) == CCID_CMD_OK)

@@ -56,7 +56,7 @@ static const uint8_t other_cert[] = {
 
 static struct ccid_device dev;
 static struct session ses;
-static uint8_t last[CCID_DEVICE_MAX_MSG];
+static uint8_t last[CCID_DEVICE_MAX_MESSAGE];
 static size_t last_len;
 static uint8_t seq;
 
@@ -100,7 +100,7 @@ static int teardown(void **state)
 /* Sends one escape request; returns the RDR_to_PC_Escape answer (abData in `last`). */
 static void escape(const uint8_t *req, size_t n, struct ccid_msg *ans)
 {
-    static uint8_t msg[CCID_DEVICE_MAX_MSG];
+    static uint8_t msg[CCID_DEVICE_MAX_MESSAGE];
     size_t len, bad;
     struct ccid_msg m = {
         .type = CCID_PC_TO_RDR_ESCAPE, .slot = 0, .seq = ++seq, .data = req, .len = (uint32_t)n};
