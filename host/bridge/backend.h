@@ -86,4 +86,9 @@ struct bridge_backend_ops {
 
 extern const struct bridge_backend_ops bridge_backend_sim;
 
+/* Every backend (backends.c), and the one bridge.conf's `reader = KIND:...` names. */
+extern const struct bridge_backend_ops *const bridge_backends[];
+extern const size_t bridge_n_backends;
+const struct bridge_backend_ops *bridge_backend_find(const char *name);
+
 #endif

@@ -1,0 +1,405 @@
+/*
+ * Client connections of hawiya-bridge (docs/bridge-protocol.md
+ * "Connecting", "Framing"): the listening UNIX socket with its SO_PEERCRED
+ * check, one JSON request per line, bounded non-blocking buffers. A client
+ * is not read while more than OUT_PAUSE of its answers are unsent, and is
+ * dropped above OUT_MAX, so slow or silent clients hold up nobody else.
+ */
+#define _GNU_SOURCE /* struct ucred (SO_PEERCRED), accept4 */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "hawiya/wipe.h"
+#include "log.h"
+
+#define IN_LIMIT        (BRIDGE_LINE_MAX + 1u) /* a maximal line and its LF */
+#define OUT_PAUSE       (64u * 1024u)          /* stop reading a client above this */
+#define OUT_MAX         (256u * 1024u)         /* drop a client above this */
+#define MAX_CLIENTS     4096u
+#define CLOSE_DRAIN_MAX (1u << 20)
+
+/* ---- output ------------------------------------------------------------- */
+
+void client_flush(struct client *c)
+{
+    size_t off = 0;
+    while (off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (w <= 0) {
+            c->out_len = 0;
+            client_drop(c, "write failed");
+            return;
+        }
+        off += (size_t)w;
+    }
+    memmove(c->out, c->out + off, c->out_len - off);
+    c->out_len -= off;
+    if (c->out_len == 0 && c->out_cap > 16384) {
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+}
+
+/* Queues one line (takes ownership of `line`) and tries to send it now. */
+void client_send_line(struct client *c, char *line)
+{
+    if (!line || c->dead) {
+        free(line);
+        return;
+    }
+    size_t n = strlen(line);
+    if (c->out_len + n > OUT_MAX) {
+        free(line);
+        client_drop(c, "too much unread output");
+        return;
+    }
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 1024;
+        while (cap < c->out_len + n)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (!p) {
+            free(line);
+            client_drop(c, "out of memory");
+            return;
+        }
+        c->out = p;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, line, n);
+    c->out_len += n;
+    free(line);
+    client_flush(c);
+}
+
+void client_send_error(struct client *c, const cJSON *id, enum bridge_err e, const char *msg)
+{
+    client_send_line(c, bridge_answer_error(id, e, msg));
+}
+
+void client_send_result(struct client *c, const cJSON *id, cJSON *result)
+{
+    char *line = bridge_answer_result(id, result);
+    if (!line) {
+        client_send_error(c, id, BRIDGE_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    client_send_line(c, line);
+}
+
+/* An event to every subscriber, and to `also` (the requester of a progress event). */
+void bridge_broadcast(struct bridge *b, cJSON *ev, struct client *also)
+{
+    char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
+    cJSON_Delete(ev);
+    if (!s)
+        return;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < b->n_clients; i++) {
+        struct client *c = b->clients[i];
+        if (c->dead || !(c->subscribed || c == also))
+            continue;
+        char *line = malloc(n + 2);
+        if (!line)
+            continue;
+        memcpy(line, s, n);
+        line[n] = '\n';
+        line[n + 1] = '\0';
+        client_send_line(c, line);
+    }
+    free(s);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+void client_drop(struct client *c, const char *why)
+{
+    struct bridge *b = c->b;
+    if (c->dead)
+        return;
+    c->dead = true;
+    bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu closed: %s", (unsigned long long)c->cid, why);
+    sessions_drop_client(b, c);
+    /* Leave unread input behind and Linux resets the peer instead of
+     * letting it read our last answer: drain what is there first. */
+    char buf[4096];
+    size_t drained = 0;
+    ssize_t k;
+    while (drained < CLOSE_DRAIN_MAX && (k = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        drained += (size_t)k;
+    close(c->fd);
+    c->fd = -1;
+    if (c->in)
+        wipe(c->in, c->in_cap);
+    free(c->in);
+    free(c->out);
+    c->in = c->out = NULL;
+    c->in_len = c->in_cap = c->out_len = c->out_cap = 0;
+}
+
+void client_process_lines(struct client *c)
+{
+    struct bridge *b = c->b;
+    size_t start = 0;
+    while (!c->dead && c->out_len <= OUT_PAUSE) {
+        char *nl = memchr(c->in + start, '\n', c->in_len - start);
+        if (!nl)
+            break;
+        size_t len = (size_t)(nl - (c->in + start));
+        if (len > 0 && !(len == 1 && c->in[start] == '\r'))
+            bridge_handle_line(c, c->in + start, len);
+        start += len + 1;
+    }
+    if (c->dead)
+        return;
+    if (start) {
+        memmove(c->in, c->in + start, c->in_len - start);
+        wipe(c->in + c->in_len - start, start);
+        c->in_len -= start;
+    }
+    if (c->in_len >= IN_LIMIT && !memchr(c->in, '\n', c->in_len)) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "a request line is at most %u bytes", BRIDGE_LINE_MAX);
+        bridge_log(BRIDGE_LOG_INFO, ++b->next_seq, "client %llu: TOO_LARGE",
+                   (unsigned long long)c->cid);
+        client_send_error(c, NULL, BRIDGE_ERR_TOO_LARGE, msg);
+        client_drop(c, "request line too large");
+    }
+}
+
+void client_read(struct client *c)
+{
+    if (c->in_len == IN_LIMIT)
+        return; /* lines wait for our answers to drain */
+    if (c->in_len == c->in_cap) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : 1024;
+        if (cap > IN_LIMIT)
+            cap = IN_LIMIT;
+        char *p = malloc(cap);
+        if (!p) {
+            client_drop(c, "out of memory");
+            return;
+        }
+        if (c->in_len)
+            memcpy(p, c->in, c->in_len);
+        if (c->in)
+            wipe(c->in, c->in_cap);
+        free(c->in);
+        c->in = p;
+        c->in_cap = cap;
+    }
+    ssize_t k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (k <= 0) {
+        client_drop(c, k == 0 ? "peer closed" : "read failed");
+        return;
+    }
+    c->in_len += (size_t)k;
+    client_process_lines(c);
+    if (!c->dead && c->in_len == 0 && c->in_cap > 4096) {
+        free(c->in); /* an idle client keeps no buffer */
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+}
+
+static bool peer_allowed(const struct bridge *b, int fd, struct ucred *cr)
+{
+    socklen_t len = sizeof *cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) < 0)
+        return false;
+    const struct bridge_config *cfg = b->cfg;
+    if (cfg->n_allow_uid == 0 && cfg->n_allow_gid == 0)
+        return true;
+    for (size_t i = 0; i < cfg->n_allow_uid; i++)
+        if (cfg->allow_uid[i] == cr->uid)
+            return true;
+    for (size_t i = 0; i < cfg->n_allow_gid; i++)
+        if (cfg->allow_gid[i] == cr->gid)
+            return true;
+    return false;
+}
+
+void clients_accept(struct bridge *b)
+{
+    for (int burst = 0; burst < 64; burst++) {
+        int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct ucred cr = {0};
+        if (!peer_allowed(b, fd, &cr)) {
+            bridge_log(BRIDGE_LOG_WARN, ++b->next_seq, "peer uid %u gid %u refused",
+                       (unsigned)cr.uid, (unsigned)cr.gid);
+            char *line = bridge_answer_error(NULL, BRIDGE_ERR_PEER_NOT_ALLOWED,
+                                             "this user is not on the bridge's allow-list");
+            if (line) {
+                ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+                (void)w;
+            }
+            free(line);
+            close(fd);
+            continue;
+        }
+        if (b->n_clients >= MAX_CLIENTS) {
+            bridge_log(BRIDGE_LOG_WARN, 0, "too many clients, one refused");
+            close(fd);
+            continue;
+        }
+        if (b->n_clients == b->cap_clients) {
+            size_t cap = b->cap_clients ? b->cap_clients * 2 : 64;
+            struct client **p = realloc(b->clients, cap * sizeof *p);
+            if (!p) {
+                close(fd);
+                continue;
+            }
+            b->clients = p;
+            b->cap_clients = cap;
+        }
+        struct client *c = calloc(1, sizeof *c);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (!c || epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->w.kind = WATCH_CLIENT;
+        c->ep_events = EPOLLIN;
+        c->fd = fd;
+        c->b = b;
+        c->cid = ++b->next_cid;
+        b->clients[b->n_clients++] = c;
+        bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu: uid %u connected", (unsigned long long)c->cid,
+                   (unsigned)cr.uid);
+    }
+}
+
+void clients_reap(struct bridge *b)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < b->n_clients; i++) {
+        if (b->clients[i]->dead)
+            free(b->clients[i]);
+        else
+            b->clients[j++] = b->clients[i];
+    }
+    b->n_clients = j;
+}
+
+/* ---- the listening socket ----------------------------------------------- */
+
+static int make_parent_dir(const char *path, mode_t mode)
+{
+    char dir[BRIDGE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) == 0)
+        return S_ISDIR(st.st_mode) ? 0 : -1;
+    /* Create missing ancestors too (as with mkdir -p), each with `mode`. */
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(dir, mode) < 0 && errno != EEXIST)
+        return -1;
+    return chmod(dir, mode);
+}
+
+int listener_open(const struct bridge *b, const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path)
+        return -1;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    if (make_parent_dir(path, b->cfg->n_allow_gid ? 0750 : 0700) < 0) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "cannot create the directory of %s: %s", path,
+                   strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            bridge_log(BRIDGE_LOG_ERROR, 0, "%s exists and is not a socket", path);
+            return -1;
+        }
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            bridge_log(BRIDGE_LOG_ERROR, 0, "another bridge is serving %s", path);
+            return -1;
+        }
+        unlink(path); /* a stale socket of a bridge that died */
+    }
+    /* Bound and listening under a temporary name, then renamed into place:
+     * a client that sees the socket can connect to it. */
+    struct sockaddr_un tmp = a;
+    int k = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.new", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (k <= 0 || (size_t)k >= sizeof tmp.sun_path) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "socket path too long: %s", path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    unlink(tmp.sun_path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&tmp, sizeof tmp) < 0 ||
+        chmod(tmp.sun_path, 0660) < 0 || listen(fd, 128) < 0 || rename(tmp.sun_path, path) < 0) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "cannot listen on %s: %s", path, strerror(errno));
+        unlink(tmp.sun_path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Read while our answers drain (back-pressure above OUT_PAUSE); write while any wait. */
+void client_watch(struct client *c)
+{
+    struct bridge *b = c->b;
+    if (c->dead)
+        return;
+    uint32_t want = (c->out_len <= OUT_PAUSE ? EPOLLIN : 0u) | (c->out_len ? EPOLLOUT : 0u);
+    if (want == c->ep_events)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (epoll_ctl(b->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->ep_events = want;
+    else
+        client_drop(c, "epoll failed");
+}
+
+/* epoll said the client's socket is writable and / or readable. */
+void client_event(struct client *c, uint32_t events)
+{
+    if (events & EPOLLOUT) {
+        client_flush(c);
+        if (!c->dead && c->out_len <= OUT_PAUSE)
+            client_process_lines(c);
+    }
+    if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        client_read(c);
+}

@@ -1,0 +1,179 @@
+/*
+ * The daemon's internals, shared by its files (bridge.h is the public face).
+ * hawiya-bridge is split along its seams:
+ *
+ *   loop.c      the event loop: epoll over the listener, clients, readers'
+ *               notification links, the workers' wake pipe and the stop
+ *               signals; timers. It knows no backend and no transport.
+ *   clients.c   client connections: the listening UNIX socket and its peer
+ *               check, line framing, bounded buffers, back-pressure,
+ *               subscribers and broadcast.
+ *   methods.c   one JSON request line -> the method it names
+ *               (docs/bridge-protocol.md "Methods").
+ *   sessions.c  the readers: one worker thread and one FIFO queue of
+ *               authenticate requests each, link up/down and slot changes,
+ *               deadlines, progress.
+ *   backend_*.c a kind of reader (backend.h); backends.c names them.
+ *
+ * Everything here is owned by the event-loop thread, except the fields a
+ * worker shares with it (marked), which are guarded by the reader's mutex,
+ * the bridge's progress mutex or atomics.
+ */
+#ifndef HAWIYA_BRIDGE_DAEMON_H
+#define HAWIYA_BRIDGE_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "backend.h"
+#include "config.h"
+#include "request.h"
+
+#ifndef HAWIYA_VERSION
+#define HAWIYA_VERSION "0.1.0"
+#endif
+#define BRIDGE_PROTOCOL_VERSION 1
+
+#define PROGRESS_RING 64u
+
+/* What an epoll event is about: the first member of each watched object. */
+enum watch_kind { WATCH_LISTEN, WATCH_WAKE, WATCH_SIGNAL, WATCH_READER, WATCH_CLIENT };
+struct watch {
+    enum watch_kind kind;
+};
+
+struct client {
+    struct watch w;
+    struct bridge *b;
+    uint32_t ep_events; /* the events registered with epoll */
+    int fd;
+    uint64_t cid;
+    char *in;
+    size_t in_len, in_cap;
+    char *out;
+    size_t out_len, out_cap;
+    bool subscribed;
+    bool dead;
+};
+
+struct reader;
+
+/* One authenticate request, queued on a reader or running on it. */
+struct auth {
+    struct auth *next;
+    struct client *client; /* NULL once answered early (cancel, timeout, disconnect) */
+    uint64_t seq;
+    struct bridge_request req;
+    struct reader *reader;
+    int64_t deadline;
+    bool told_waiting;
+    /* shared with the worker */
+    atomic_bool cancel;
+    enum bridge_err result;
+    struct bridge_auth_result res;
+};
+
+struct reader {
+    struct watch w;
+    struct bridge *b;
+    uint64_t rid; /* unique for the daemon's life: progress messages name it */
+    int ep_fd;    /* the fd registered with epoll, -1 while the worker owns the link */
+    struct bridge_reader_config cfg;
+    const struct bridge_backend_ops *ops;
+    void *be;
+    int fd;
+    bool up, present, active;
+    uint8_t atr[BRIDGE_ATR_MAX];
+    size_t atr_len;
+    char last_error[200];
+    int64_t next_connect;
+    struct auth *head, *tail;
+    size_t queued;
+    struct auth *running;
+    /* worker thread */
+    pthread_t thread;
+    bool thread_ok;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct auth *job; /* shared with the worker, under mu */
+    bool done, quit;  /* shared with the worker, under mu */
+};
+
+struct progress_msg {
+    uint64_t seq;
+    uint64_t rid;
+    struct bridge_progress p;
+};
+
+/* The daemon: one per bridge_run(), owned by its event loop thread. */
+struct bridge {
+    const struct bridge_config *cfg;
+    int listen_fd;
+    int wake[2];
+    int ep;
+    struct watch w_listen, w_wake;
+    struct client **clients;
+    size_t n_clients, cap_clients;
+    struct reader *readers[BRIDGE_MAX_READERS];
+    size_t n_readers;
+    uint64_t next_cid, next_seq, next_rid;
+    int64_t start_ms;
+    pthread_mutex_t pmu; /* guards ring and ring_n, which workers fill */
+    struct progress_msg ring[PROGRESS_RING];
+    size_t ring_n;
+    int sig_fd; /* SIGTERM and SIGINT, read as events (signalfd) */
+    struct watch w_signal;
+    bool stop;
+};
+
+/* loop.c */
+int64_t bridge_now_ms(void);
+void bridge_wake(struct bridge *b); /* from any thread */
+
+/* clients.c */
+int listener_open(const struct bridge *b, const char *path);
+void clients_accept(struct bridge *b);
+void clients_reap(struct bridge *b);
+void client_watch(struct client *c);
+void client_flush(struct client *c);
+void client_read(struct client *c);
+/* epoll's events for c: flushes, reads and handles what they allow. */
+void client_event(struct client *c, uint32_t events);
+void client_process_lines(struct client *c);
+void client_drop(struct client *c, const char *why);
+/* Queues one line (takes ownership of `line`, a NUL-terminated text ending
+ * in LF) and tries to send it now. */
+void client_send_line(struct client *c, char *line);
+void client_send_error(struct client *c, const cJSON *id, enum bridge_err e, const char *msg);
+void client_send_result(struct client *c, const cJSON *id, cJSON *result);
+/* An event (consumed) to every subscriber, and to `also` (a requester). */
+void bridge_broadcast(struct bridge *b, cJSON *ev, struct client *also);
+
+/* methods.c */
+void bridge_handle_line(struct client *c, char *line, size_t len);
+
+/* sessions.c */
+bool readers_start(struct bridge *b, const struct bridge_config *cfg);
+bool readers_stop(struct bridge *b); /* false: a worker is still inside a backend call */
+void readers_drain_wake(struct bridge *b);
+void readers_check_deadlines(struct bridge *b, int64_t now);
+void readers_reconnect(struct bridge *b, int64_t now);
+/* The earliest instant the loop must wake for a reader, no later than `next`. */
+int64_t readers_next_timer(struct bridge *b, int64_t next);
+void reader_watch(struct reader *r);
+void reader_sync(struct reader *r);
+struct reader *reader_pick(struct bridge *b, const char *name);
+cJSON *reader_event(const char *name, const struct reader *r);
+/* Queues an authenticate on r (takes the request's contents) and starts it when it can. */
+bool reader_enqueue(struct reader *r, struct client *c, struct bridge_request *req, uint64_t seq);
+/* Finds c's pending authenticate whose id equals `id`; cancels it. */
+bool sessions_cancel(struct bridge *b, struct client *c, const cJSON *id, uint64_t seq);
+/* c is gone: its running sessions are told to stop, its queued ones dropped. */
+void sessions_drop_client(struct bridge *b, struct client *c);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * The methods of docs/bridge-protocol.md: one request line in, one answer
+ * (or, for authenticate, a queued session whose answer comes later) out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "hawiya/hex.h"
+#include "hawiya/wipe.h"
+#include "log.h"
+
+static const char *slot_state(const struct reader *r)
+{
+    return !r->present ? "absent" : r->active ? "active" : "present";
+}
+
+static cJSON *reader_json(const struct reader *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", r->cfg.name);
+    cJSON_AddStringToObject(o, "backend", r->ops->name);
+    cJSON_AddStringToObject(o, "state", slot_state(r));
+    cJSON_AddStringToObject(o, "link", r->up ? "up" : "down");
+    if (r->atr_len && r->present) {
+        char hex[2 * BRIDGE_ATR_MAX + 1];
+        hex_encode(r->atr, r->atr_len, hex);
+        cJSON_AddStringToObject(o, "atr", hex);
+    }
+    return o;
+}
+
+static void m_readers(struct client *c, const cJSON *id)
+{
+    struct bridge *b = c->b;
+    cJSON *res = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(res, "readers");
+    for (size_t i = 0; i < b->n_readers; i++)
+        cJSON_AddItemToArray(arr, reader_json(b->readers[i]));
+    client_send_result(c, id, res);
+}
+
+static void count_sessions(const struct bridge *b, size_t *running, size_t *queued)
+{
+    *running = *queued = 0;
+    for (size_t i = 0; i < b->n_readers; i++) {
+        *running += b->readers[i]->running != NULL;
+        *queued += b->readers[i]->queued;
+    }
+}
+
+/* A count as a JSON integer. Debian's cJSON 1.7.15 prints every number with
+ * "%1.15g" and reads it back with sscanf to check it: most of the cost of a
+ * `status` answer, the request hundreds of clients poll (bench_bridge). */
+static void add_count(cJSON *o, const char *key, uint64_t v)
+{
+    char digits[24];
+    snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    cJSON_AddRawToObject(o, key, digits);
+}
+
+static void m_status(struct client *c, const cJSON *id)
+{
+    struct bridge *b = c->b;
+    size_t running, queued, up = 0, cards = 0, subs = 0;
+    count_sessions(b, &running, &queued);
+    for (size_t i = 0; i < b->n_readers; i++) {
+        up += b->readers[i]->up;
+        cards += b->readers[i]->present;
+    }
+    for (size_t i = 0; i < b->n_clients; i++)
+        subs += b->clients[i]->subscribed && !b->clients[i]->dead;
+    cJSON *res = cJSON_CreateObject();
+    add_count(res, "uptime_ms", (uint64_t)(bridge_now_ms() - b->start_ms));
+    cJSON *rd = cJSON_AddObjectToObject(res, "readers");
+    add_count(rd, "configured", (uint64_t)b->n_readers);
+    add_count(rd, "up", (uint64_t)up);
+    add_count(rd, "with_card", (uint64_t)cards);
+    cJSON *ss = cJSON_AddObjectToObject(res, "sessions");
+    add_count(ss, "running", (uint64_t)running);
+    add_count(ss, "queued", (uint64_t)queued);
+    add_count(res, "clients", (uint64_t)b->n_clients);
+    add_count(res, "subscribers", (uint64_t)subs);
+    client_send_result(c, id, res);
+}
+
+static void add_problem(cJSON *arr, const char *code, const char *severity, const char *reader,
+                        const char *msg)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "code", code);
+    cJSON_AddStringToObject(p, "severity", severity);
+    if (reader)
+        cJSON_AddStringToObject(p, "reader", reader);
+    cJSON_AddStringToObject(p, "message", msg);
+    cJSON_AddItemToArray(arr, p);
+}
+
+static void m_diagnose(struct client *c, const cJSON *id)
+{
+    const struct bridge *b = c->b;
+    const struct bridge_config *cfg = b->cfg;
+    cJSON *res = cJSON_CreateObject();
+    cJSON *be = cJSON_AddArrayToObject(res, "backends");
+    for (size_t k = 0; k < bridge_n_backends; k++) {
+        const struct bridge_backend_ops *ops = bridge_backends[k];
+        size_t n = 0, up = 0;
+        for (size_t i = 0; i < b->n_readers; i++) {
+            n += b->readers[i]->ops == ops;
+            up += b->readers[i]->ops == ops && b->readers[i]->up;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", ops->name);
+        cJSON_AddStringToObject(o, "state", up ? "up" : "down");
+        cJSON_AddNumberToObject(o, "readers", (double)n);
+        cJSON_AddNumberToObject(o, "readers_up", (double)up);
+        cJSON_AddItemToArray(be, o);
+    }
+
+    cJSON *rs = cJSON_AddArrayToObject(res, "readers");
+    for (size_t i = 0; i < b->n_readers; i++) {
+        const struct reader *r = b->readers[i];
+        cJSON *o = reader_json(r);
+        cJSON_AddStringToObject(o, "path", r->cfg.path);
+        cJSON_AddBoolToObject(o, "busy", r->running != NULL);
+        cJSON_AddNumberToObject(o, "queued", (double)r->queued);
+        if (r->last_error[0])
+            cJSON_AddStringToObject(o, "last_error", r->last_error);
+        else
+            cJSON_AddNullToObject(o, "last_error");
+        cJSON_AddItemToArray(rs, o);
+    }
+
+    cJSON *probs = cJSON_AddArrayToObject(res, "problems");
+    if (cfg->n_origin == 0)
+        add_problem(probs, "NO_ORIGINS", "error", NULL,
+                    "the origin allow-list is empty: every authenticate is refused");
+    if (b->n_readers == 0)
+        add_problem(probs, "NO_READERS", "error", NULL, "no reader is configured");
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (!b->readers[i]->up)
+            add_problem(probs, "READER_UNREACHABLE", "error", b->readers[i]->cfg.name,
+                        b->readers[i]->last_error);
+    if (cfg->n_allow_uid == 0 && cfg->n_allow_gid == 0)
+        add_problem(probs, "NO_PEER_ALLOW_LIST", "warning", NULL,
+                    "any local user who can open the socket is served");
+
+    cJSON *cf = cJSON_AddObjectToObject(res, "config");
+    cJSON_AddStringToObject(cf, "socket", cfg->socket);
+    cJSON *o = cJSON_AddArrayToObject(cf, "origins");
+    for (size_t i = 0; i < cfg->n_origin; i++)
+        cJSON_AddItemToArray(o, cJSON_CreateString(cfg->origin[i]));
+    cJSON *u = cJSON_AddArrayToObject(cf, "allow_uid");
+    for (size_t i = 0; i < cfg->n_allow_uid; i++)
+        cJSON_AddItemToArray(u, cJSON_CreateNumber(cfg->allow_uid[i]));
+    cJSON *g = cJSON_AddArrayToObject(cf, "allow_gid");
+    for (size_t i = 0; i < cfg->n_allow_gid; i++)
+        cJSON_AddItemToArray(g, cJSON_CreateNumber(cfg->allow_gid[i]));
+    cJSON_AddNumberToObject(cf, "timeout_ms", cfg->timeout_ms);
+    cJSON_AddNumberToObject(cf, "queue_max", cfg->queue_max);
+    cJSON_AddStringToObject(cf, "log", cfg->log_syslog ? "syslog" : "stderr");
+    client_send_result(c, id, res);
+}
+
+static void m_authenticate(struct client *c, struct bridge_request *req, uint64_t seq)
+{
+    struct bridge *b = c->b;
+    bool allowed = false;
+    for (size_t i = 0; i < b->cfg->n_origin && !allowed; i++)
+        allowed = !strcmp(b->cfg->origin[i], req->origin);
+    if (!allowed) {
+        client_send_error(c, req->id, BRIDGE_ERR_ORIGIN_NOT_ALLOWED,
+                          "origin: not on the bridge's allow-list");
+        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: ORIGIN_NOT_ALLOWED");
+        return;
+    }
+    struct reader *r = reader_pick(b, req->reader);
+    if (!r) {
+        client_send_error(c, req->id, BRIDGE_ERR_NO_READER,
+                          req->reader[0] ? "reader: no reader of that name"
+                                         : "no reader is configured");
+        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: NO_READER");
+        return;
+    }
+    if (r->queued >= b->cfg->queue_max) {
+        client_send_error(c, req->id, BRIDGE_ERR_READER_BUSY, "the reader's queue is full");
+        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate on %s: READER_BUSY", r->cfg.name);
+        return;
+    }
+    if (!reader_enqueue(r, c, req, seq))
+        client_send_error(c, req->id, BRIDGE_ERR_INTERNAL, "out of memory");
+}
+
+static void m_cancel(struct client *c, const struct bridge_request *req, uint64_t seq)
+{
+    if (!sessions_cancel(c->b, c, req->cancel_id, seq)) {
+        client_send_error(c, req->id, BRIDGE_ERR_BAD_PARAMS,
+                          "request: no pending authenticate with that id on this connection");
+        return;
+    }
+    cJSON *res = cJSON_CreateObject();
+    cJSON_AddBoolToObject(res, "cancelled", true);
+    client_send_result(c, req->id, res);
+}
+
+void bridge_handle_line(struct client *c, char *line, size_t len)
+{
+    struct bridge *b = c->b;
+    uint64_t seq = ++b->next_seq;
+    struct bridge_request req;
+    char msg[160];
+    enum bridge_err e = bridge_request_parse(line, len, &req, msg, sizeof msg);
+    wipe(line, len); /* the line may hold a CAN */
+    if (e != BRIDGE_OK) {
+        bridge_log(BRIDGE_LOG_INFO, seq, "client %llu: %s (%s)", (unsigned long long)c->cid,
+                   bridge_err_code(e), msg);
+        client_send_error(c, req.id, e, msg);
+        bridge_request_clear(&req);
+        return;
+    }
+    bridge_log(BRIDGE_LOG_DEBUG, seq, "client %llu: %s", (unsigned long long)c->cid,
+               bridge_method_name(req.method));
+    switch (req.method) {
+    case BRIDGE_M_VERSION: {
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddStringToObject(res, "bridge", HAWIYA_VERSION);
+        cJSON_AddNumberToObject(res, "protocol", BRIDGE_PROTOCOL_VERSION);
+        client_send_result(c, req.id, res);
+        break;
+    }
+    case BRIDGE_M_READERS: m_readers(c, req.id); break;
+    case BRIDGE_M_STATUS: m_status(c, req.id); break;
+    case BRIDGE_M_DIAGNOSE: m_diagnose(c, req.id); break;
+    case BRIDGE_M_SUBSCRIBE: {
+        c->subscribed = true;
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddBoolToObject(res, "subscribed", true);
+        client_send_result(c, req.id, res);
+        break;
+    }
+    case BRIDGE_M_CANCEL: m_cancel(c, &req, seq); break;
+    case BRIDGE_M_AUTHENTICATE: m_authenticate(c, &req, seq); break;
+    }
+    bridge_request_clear(&req);
+}

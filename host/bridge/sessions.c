@@ -1,0 +1,503 @@
+/*
+ * The readers of hawiya-bridge and their sessions. Each reader has a
+ * backend (backend.h), one worker thread that runs the backend's
+ * authenticate() for the session at the head of the reader's FIFO queue,
+ * and reports progress and completion back to the event loop through the
+ * bridge's wake pipe. One session per reader at a time; every queued
+ * request has its own deadline (docs/bridge-protocol.md "authenticate").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "hawiya/wipe.h"
+#include "log.h"
+
+#define RECONNECT_MS 500
+
+cJSON *reader_event(const char *name, const struct reader *r)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", name);
+    cJSON_AddStringToObject(ev, "reader", r->cfg.name);
+    return ev;
+}
+
+static void progress_event(struct auth *a, const struct bridge_progress *p)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "event", "progress");
+    cJSON_AddItemToObject(ev, "request",
+                          a->req.id ? cJSON_Duplicate(a->req.id, false) : cJSON_CreateNull());
+    cJSON_AddStringToObject(ev, "reader", a->reader->cfg.name);
+    cJSON_AddStringToObject(ev, "step", p->step);
+    if (p->detail[0])
+        cJSON_AddStringToObject(ev, "detail", p->detail);
+    if (p->has_costs) {
+        cJSON_AddNumberToObject(ev, "elapsed_ms", p->elapsed_ms);
+        cJSON_AddNumberToObject(ev, "line_ms", p->line_ms);
+        cJSON_AddNumberToObject(ev, "reader_cpu_ms", p->cpu_ms);
+        cJSON_AddNumberToObject(ev, "apdus", p->apdus);
+    }
+    bridge_log(BRIDGE_LOG_DEBUG, a->seq, "progress %s on %s", p->step, a->reader->cfg.name);
+    bridge_broadcast(a->reader->b, ev, a->client);
+}
+
+static void progress_step(struct auth *a, const char *step)
+{
+    struct bridge_progress p = {0};
+    snprintf(p.step, sizeof p.step, "%s", step);
+    progress_event(a, &p);
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static void free_auth(struct auth *a)
+{
+    bridge_request_clear(&a->req);
+    free(a->res.assertion_json);
+    wipe(a, sizeof *a);
+    free(a);
+}
+
+/* Answers a session early; a running one is left to its worker, told to stop. */
+static void answer_auth(struct auth *a, enum bridge_err e, const char *msg)
+{
+    if (a->client) {
+        client_send_error(a->client, a->req.id, e, msg);
+        bridge_log(BRIDGE_LOG_INFO, a->seq, "authenticate on %s: %s", a->reader->cfg.name,
+                   bridge_err_code(e));
+    }
+    a->client = NULL;
+    atomic_store(&a->cancel, true);
+}
+
+static void unlink_queued(struct reader *r, struct auth *a)
+{
+    struct auth **pp = &r->head, *prev = NULL;
+    while (*pp && *pp != a) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = a->next;
+    if (r->tail == a)
+        r->tail = prev;
+    r->queued--;
+}
+
+static bool worker_progress(void *ctx, const struct bridge_progress *p)
+{
+    struct auth *a = ctx;
+    struct bridge *b = a->reader->b;
+    pthread_mutex_lock(&b->pmu);
+    if (b->ring_n < PROGRESS_RING)
+        b->ring[b->ring_n++] = (struct progress_msg){a->seq, a->reader->rid, *p};
+    pthread_mutex_unlock(&b->pmu);
+    bridge_wake(b);
+    return !atomic_load(&a->cancel);
+}
+
+static void *worker(void *arg)
+{
+    struct reader *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->job && !r->quit)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->quit)
+            break;
+        struct auth *a = r->job;
+        pthread_mutex_unlock(&r->mu);
+        int64_t left = a->deadline - bridge_now_ms();
+        struct bridge_auth p = {
+            .challenge = a->req.challenge,
+            .challenge_len = a->req.challenge_len,
+            .origin = a->req.origin,
+            .can = a->req.can[0] ? a->req.can : NULL,
+            .mrz_info = a->req.mrz_info[0] ? a->req.mrz_info : NULL,
+            .timeout_ms = left > 0 ? (uint32_t)left : 1,
+        };
+        enum bridge_err e = r->ops->authenticate(r->be, &p, worker_progress, a, &a->res);
+        pthread_mutex_lock(&r->mu);
+        a->result = e;
+        r->job = NULL;
+        r->done = true;
+        bridge_wake(r->b);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void schedule(struct reader *r)
+{
+    while (r->head && !r->running) {
+        struct auth *a = r->head;
+        if (!r->up || !r->present) {
+            if (!a->told_waiting) {
+                a->told_waiting = true;
+                progress_step(a, "waiting_for_card");
+            }
+            return;
+        }
+        unlink_queued(r, a);
+        r->running = a;
+        progress_step(a, "started");
+        bridge_log(BRIDGE_LOG_INFO, a->seq, "authenticate starts on %s", r->cfg.name);
+        pthread_mutex_lock(&r->mu);
+        r->done = false;
+        r->job = a;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+/* ---- readers ------------------------------------------------------------- */
+
+static void reader_down(struct reader *r, const char *why)
+{
+    bool was_up = r->up;
+    r->ops->disconnect(r->be);
+    r->fd = -1;
+    r->ep_fd = -1; /* closing the fd took it out of the epoll set */
+    r->up = false;
+    snprintf(r->last_error, sizeof r->last_error, "%s", why);
+    r->next_connect = bridge_now_ms() + RECONNECT_MS;
+    if (r->present) {
+        r->present = false;
+        bridge_broadcast(r->b, reader_event("card_removed", r), NULL);
+    }
+    r->active = false;
+    r->atr_len = 0;
+    if (was_up) {
+        bridge_log(BRIDGE_LOG_WARN, 0, "reader %s lost: %s", r->cfg.name, why);
+        cJSON *ev = reader_event("reader_removed", r);
+        cJSON_AddStringToObject(ev, "reason", why);
+        bridge_broadcast(r->b, ev, NULL);
+    }
+}
+
+/* Takes in the backend's view of the slot and announces changes. */
+void reader_sync(struct reader *r)
+{
+    if (r->ops->monitor(r->be) == BRIDGE_MONITOR_BROKEN) {
+        reader_down(r, "the reader closed the link");
+        return;
+    }
+    bool present = r->ops->card_present(r->be);
+    r->active = r->ops->card_active(r->be);
+    if (!present)
+        r->atr_len = 0;
+    if (present != r->present) {
+        r->present = present;
+        bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: card %s", r->cfg.name,
+                   present ? "inserted" : "removed");
+        bridge_broadcast(r->b, reader_event(present ? "card_inserted" : "card_removed", r), NULL);
+        schedule(r);
+    }
+}
+
+static void try_connect(struct reader *r)
+{
+    char why[200];
+    int fd = r->ops->connect(r->be, why, sizeof why);
+    if (fd < 0) {
+        if (strcmp(why, r->last_error))
+            bridge_log(BRIDGE_LOG_WARN, 0, "reader %s: %s", r->cfg.name, why);
+        snprintf(r->last_error, sizeof r->last_error, "%s", why);
+        r->next_connect = bridge_now_ms() + RECONNECT_MS;
+        return;
+    }
+    r->fd = fd;
+    r->up = true;
+    r->last_error[0] = '\0';
+    bridge_log(BRIDGE_LOG_INFO, 0, "reader %s connected", r->cfg.name);
+    cJSON *ev = reader_event("reader_added", r);
+    cJSON_AddStringToObject(ev, "backend", r->ops->name);
+    bridge_broadcast(r->b, ev, NULL);
+}
+
+static void finish_session(struct reader *r)
+{
+    struct auth *a = r->running;
+    r->running = NULL;
+    r->done = false;
+    if (a->res.atr_len) {
+        memcpy(r->atr, a->res.atr, a->res.atr_len);
+        r->atr_len = a->res.atr_len;
+    }
+    if (a->result != BRIDGE_OK)
+        snprintf(r->last_error, sizeof r->last_error, "%s: %s", bridge_err_code(a->result),
+                 a->res.detail);
+    if (a->client) {
+        if (a->result == BRIDGE_OK && a->res.assertion_json) {
+            cJSON *as = cJSON_Parse(a->res.assertion_json);
+            if (as)
+                client_send_result(a->client, a->req.id, as);
+            else
+                client_send_error(a->client, a->req.id, BRIDGE_ERR_INTERNAL, "bad assertion");
+        } else {
+            client_send_error(a->client, a->req.id,
+                              a->result == BRIDGE_OK ? BRIDGE_ERR_INTERNAL : a->result,
+                              a->res.detail);
+        }
+        bridge_log(BRIDGE_LOG_INFO, a->seq, "authenticate on %s: %s", r->cfg.name,
+                   a->result == BRIDGE_OK ? "OK" : bridge_err_code(a->result));
+    }
+    free_auth(a);
+    if (r->up)
+        reader_sync(r);
+    schedule(r);
+}
+
+void readers_drain_wake(struct bridge *b)
+{
+    char buf[256];
+    while (read(b->wake[0], buf, sizeof buf) > 0)
+        ;
+    struct progress_msg ring[PROGRESS_RING];
+    pthread_mutex_lock(&b->pmu);
+    size_t n = b->ring_n;
+    memcpy(ring, b->ring, n * sizeof ring[0]);
+    b->ring_n = 0;
+    pthread_mutex_unlock(&b->pmu);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < b->n_readers; k++) {
+            struct auth *a = b->readers[k]->running;
+            if (b->readers[k]->rid == ring[i].rid && a && a->seq == ring[i].seq && a->client)
+                progress_event(a, &ring[i].p);
+        }
+    }
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+        if (!r->running)
+            continue;
+        pthread_mutex_lock(&r->mu);
+        bool done = r->done;
+        pthread_mutex_unlock(&r->mu);
+        if (done)
+            finish_session(r);
+    }
+}
+
+void readers_check_deadlines(struct bridge *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+    rescan:
+        for (struct auth *a = r->head; a; a = a->next) {
+            if (a->deadline > now)
+                continue;
+            /* Waiting for a card at the head of an idle reader is TIMEOUT;
+             * waiting behind another session is QUEUE_TIMEOUT. */
+            bool for_card = a == r->head && !r->running;
+            unlink_queued(r, a);
+            answer_auth(a, for_card ? BRIDGE_ERR_TIMEOUT : BRIDGE_ERR_QUEUE_TIMEOUT,
+                        for_card ? "no card was presented in time"
+                                 : "the reader stayed busy with other sessions");
+            free_auth(a);
+            goto rescan; /* answering may have dropped the client and its other requests */
+        }
+        if (r->running && r->running->client && r->running->deadline <= now)
+            answer_auth(r->running, BRIDGE_ERR_TIMEOUT, "the card session took too long");
+        schedule(r);
+    }
+}
+
+struct reader *reader_pick(struct bridge *b, const char *name)
+{
+    if (name[0]) {
+        for (size_t i = 0; i < b->n_readers; i++)
+            if (!strcmp(b->readers[i]->cfg.name, name))
+                return b->readers[i];
+        return NULL;
+    }
+    /* Any reader: an idle one with a card, else one with a card, else the first. */
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (b->readers[i]->present && !b->readers[i]->running && !b->readers[i]->queued)
+            return b->readers[i];
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (b->readers[i]->present)
+            return b->readers[i];
+    return b->n_readers ? b->readers[0] : NULL;
+}
+
+bool readers_start(struct bridge *b, const struct bridge_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_reader; i++) {
+        const struct bridge_backend_ops *ops = bridge_backend_find(cfg->reader[i].backend);
+        struct reader *r = ops ? calloc(1, sizeof *r) : NULL;
+        if (!r)
+            return false;
+        r->cfg = cfg->reader[i];
+        r->ops = ops;
+        r->w.kind = WATCH_READER;
+        r->b = b;
+        r->rid = ++b->next_rid;
+        r->fd = -1;
+        r->ep_fd = -1;
+        r->be = r->ops->create(&r->cfg);
+        if (!r->be) {
+            free(r);
+            return false;
+        }
+        pthread_mutex_init(&r->mu, NULL);
+        pthread_cond_init(&r->cv, NULL);
+        b->readers[b->n_readers++] = r;
+        if (pthread_create(&r->thread, NULL, worker, r) != 0)
+            return false;
+        r->thread_ok = true;
+        try_connect(r);
+    }
+    return true;
+}
+
+bool readers_stop(struct bridge *b)
+{
+    bool all = true;
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+        pthread_mutex_lock(&r->mu);
+        r->quit = true;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        /* A worker still inside a backend call is left to process exit. */
+        if (r->running) {
+            all = false;
+            continue;
+        }
+        if (r->thread_ok)
+            pthread_join(r->thread, NULL);
+        while (r->head) {
+            struct auth *a = r->head;
+            r->head = a->next;
+            free_auth(a);
+        }
+        r->ops->destroy(r->be);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r);
+        b->readers[i] = NULL;
+    }
+    if (all)
+        b->n_readers = 0;
+    return all;
+}
+
+/* A reader's link is watched while idle; a running session's worker owns it. */
+void reader_watch(struct reader *r)
+{
+    struct bridge *b = r->b;
+    int want = r->up && !r->running ? r->fd : -1;
+    if (want == r->ep_fd)
+        return;
+    if (r->ep_fd >= 0)
+        epoll_ctl(b->ep, EPOLL_CTL_DEL, r->ep_fd, NULL);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &r->w};
+    r->ep_fd = want >= 0 && epoll_ctl(b->ep, EPOLL_CTL_ADD, want, &ev) == 0 ? want : -1;
+}
+
+void readers_reconnect(struct bridge *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+        if (!r->up && !r->running && r->next_connect <= now)
+            try_connect(r);
+    }
+}
+
+int64_t readers_next_timer(struct bridge *b, int64_t next)
+{
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+        reader_watch(r);
+        if (!r->up && !r->running && r->next_connect < next)
+            next = r->next_connect;
+        for (struct auth *a = r->head; a; a = a->next)
+            if (a->deadline < next)
+                next = a->deadline;
+        if (r->running && r->running->client && r->running->deadline < next)
+            next = r->running->deadline;
+    }
+    return next;
+}
+
+bool reader_enqueue(struct reader *r, struct client *c, struct bridge_request *req, uint64_t seq)
+{
+    struct auth *a = calloc(1, sizeof *a);
+    if (!a)
+        return false;
+    a->req = *req;
+    wipe(req, sizeof *req); /* the auth owns the ids, the CAN and the MRZ now */
+    a->client = c;
+    a->seq = seq;
+    a->reader = r;
+    atomic_init(&a->cancel, false);
+    a->deadline = bridge_now_ms() + (a->req.timeout_ms ? a->req.timeout_ms : r->b->cfg->timeout_ms);
+    if (r->tail)
+        r->tail->next = a;
+    else
+        r->head = a;
+    r->tail = a;
+    r->queued++;
+    bridge_log(BRIDGE_LOG_INFO, seq, "authenticate queued on %s (%zu in queue)", r->cfg.name,
+               r->queued);
+    progress_step(a, "queued");
+    schedule(r);
+    return true;
+}
+
+bool sessions_cancel(struct bridge *b, struct client *c, const cJSON *id, uint64_t seq)
+{
+    struct auth *found = NULL;
+    for (size_t i = 0; i < b->n_readers && !found; i++) {
+        struct reader *r = b->readers[i];
+        if (r->running && r->running->client == c && r->running->req.id &&
+            cJSON_Compare(r->running->req.id, id, true))
+            found = r->running;
+        for (struct auth *a = r->head; a && !found; a = a->next)
+            if (a->client == c && a->req.id && cJSON_Compare(a->req.id, id, true))
+                found = a;
+    }
+    if (!found)
+        return false;
+    struct reader *r = found->reader;
+    bridge_log(BRIDGE_LOG_INFO, found->seq, "cancelled by request %llu", (unsigned long long)seq);
+    if (found == r->running) {
+        answer_auth(found, BRIDGE_ERR_CANCELLED, "cancelled by the client");
+    } else {
+        unlink_queued(r, found);
+        answer_auth(found, BRIDGE_ERR_CANCELLED, "cancelled by the client");
+        free_auth(found);
+        schedule(r);
+    }
+    return true;
+}
+
+void sessions_drop_client(struct bridge *b, struct client *c)
+{
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+        if (r->running && r->running->client == c) {
+            bridge_log(BRIDGE_LOG_INFO, r->running->seq, "client gone: session cancelled");
+            r->running->client = NULL;
+            atomic_store(&r->running->cancel, true);
+        }
+        bool removed = false;
+        for (struct auth *a = r->head, *next; a; a = next) {
+            next = a->next;
+            if (a->client != c)
+                continue;
+            bridge_log(BRIDGE_LOG_INFO, a->seq, "client gone: queued session dropped");
+            unlink_queued(r, a);
+            free_auth(a);
+            removed = true;
+        }
+        if (removed)
+            schedule(r);
+    }
+}
