@@ -29,6 +29,8 @@
  * class descriptor's dwMaxCCIDMessageLength (§5.1) and the size of the bulk
  * buffers. The one name every layer uses (the USB device layer too). */
 #define CCID_DEVICE_MAX_MESSAGE (CCID_HEADER_SIZE + CCID_DEVICE_MAX_APDU)
+/* bMaxSlotIndex (§5.1): one contact slot, slot 0. */
+#define CCID_DEVICE_MAX_SLOT_INDEX 0u
 
 struct ccid_device;
 
@@ -56,6 +58,9 @@ struct ccid_device {
 };
 
 void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim);
+
+/* bmICCStatus (§6.2.6) as the slot is now. */
+enum ccid_icc_status ccid_device_icc_status(const struct ccid_device *d);
 
 /* One turn of the main loop: host messages, card presence. Never blocks
  * longer than a card exchange takes. */

@@ -112,6 +112,22 @@ enum slot_err slot_power_on(struct slot *s, enum sc_class only_class);
 /* Deactivation, 7816-3 §6.4. */
 void slot_power_off(struct slot *s);
 
+/*
+ * What the slot can run a card at, for the CCID class descriptor and its
+ * GET_CLOCK_FREQUENCIES / GET_DATA_RATES requests (CCID 1.1 §5.1, §5.3.2,
+ * §5.3.3): every card clock (kHz) and every bit rate (bps) that activation
+ * and PPS may choose within `lim`, ascending, each once; they return how many.
+ */
+/* 7816-3 §6.2.2: activation and the ATR run at 1..5 MHz; the reader uses 4 MHz,
+ * and the default rate Fd = 372, Dd = 1 at that clock (CCID dwDefaultClock,
+ * dwDataRate). */
+#define SLOT_DEFAULT_CLOCK_KHZ 4000u
+#define SLOT_DEFAULT_DATA_RATE (SLOT_DEFAULT_CLOCK_KHZ * 1000u / 372u)
+#define SLOT_MAX_CLOCKS        16u  /* the activation clock and one per Fi of Table 7 */
+#define SLOT_MAX_RATES         161u /* the default rate and one per Fi x Di of Tables 7 and 8 */
+size_t slot_clocks_khz(const struct slot_limits *lim, uint32_t out[SLOT_MAX_CLOCKS]);
+size_t slot_data_rates(const struct slot_limits *lim, uint32_t out[SLOT_MAX_RATES]);
+
 /* One command APDU in, one response APDU out. */
 enum slot_err slot_transmit(struct slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
                             size_t cap, size_t *rlen);

@@ -13,7 +13,7 @@ static void send_msg(struct ccid_device *d, const struct ccid_msg *m)
         hal_host_send(d->tx, n);
 }
 
-static enum ccid_icc_status icc_status(const struct ccid_device *d)
+enum ccid_icc_status ccid_device_icc_status(const struct ccid_device *d)
 {
     switch (d->slot.state) {
     case SLOT_ACTIVE: return CCID_ICC_PRESENT_ACTIVE;
@@ -26,7 +26,7 @@ static void reply(struct ccid_device *d, const struct ccid_msg *req, uint8_t typ
                   uint8_t berror, const uint8_t *data, size_t len)
 {
     struct ccid_msg m = {.type = type, .slot = req->slot, .seq = req->seq};
-    m.status = ccid_status(icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
+    m.status = ccid_status(ccid_device_icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
     m.error = ok ? 0 : berror;
     m.data = data;
     m.len = (uint32_t)len;
@@ -69,7 +69,7 @@ static void on_tick(void *ctx, uint64_t waited_ns)
         return;
     /* §6.2.6: bmCommandStatus "time extension", bError the multiplier. */
     struct ccid_msg m = {.type = CCID_RDR_TO_PC_DATA_BLOCK, .slot = 0, .seq = d->busy_seq};
-    m.status = ccid_status(icc_status(d), CCID_CMD_TIME_EXTENSION);
+    m.status = ccid_status(ccid_device_icc_status(d), CCID_CMD_TIME_EXTENSION);
     m.error = d->slot.last_wtx ? d->slot.last_wtx : 1;
     send_msg(d, &m);
     d->time_extensions++;
@@ -77,19 +77,25 @@ static void on_tick(void *ctx, uint64_t waited_ns)
 
 void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
 {
+    /* §5.1: the clocks and rates the slot really runs, as GET_CLOCK_FREQUENCIES
+     * and GET_DATA_RATES (§5.3.2, §5.3.3) list them. */
+    uint32_t clocks[SLOT_MAX_CLOCKS], rates[SLOT_MAX_RATES];
+    size_t nclocks = slot_clocks_khz(lim, clocks), nrates = slot_data_rates(lim, rates);
     memset(d, 0, sizeof *d);
     slot_init(&d->slot, lim, on_tick, d);
     d->desc = (struct ccid_descriptor){
         .bcd_ccid = 0x0110,
-        .max_slot_index = 0,
+        .max_slot_index = CCID_DEVICE_MAX_SLOT_INDEX,
         .voltage_support = (uint8_t)(((lim->classes & (1u << SC_CLASS_A)) ? CCID_VOLTAGE_5V : 0) |
                                      ((lim->classes & (1u << SC_CLASS_B)) ? CCID_VOLTAGE_3V : 0) |
                                      ((lim->classes & (1u << SC_CLASS_C)) ? CCID_VOLTAGE_1V8 : 0)),
         .protocols = CCID_PROTOCOLS_T0 | CCID_PROTOCOLS_T1,
-        .default_clock = 4000,
-        .maximum_clock = lim->clk_max_hz / 1000,
-        .data_rate = 10752,
-        .max_data_rate = lim->max_baud,
+        .default_clock = SLOT_DEFAULT_CLOCK_KHZ,
+        .maximum_clock = clocks[nclocks - 1],
+        .num_clock_supported = (uint8_t)nclocks,
+        .data_rate = SLOT_DEFAULT_DATA_RATE,
+        .max_data_rate = rates[nrates - 1],
+        .num_data_rates_supported = (uint8_t)nrates,
         .max_ifsd = lim->ifsd,
         .features = CCID_FEATURE_AUTO_PARAM_ATR | CCID_FEATURE_AUTO_VOLTAGE |
                     CCID_FEATURE_AUTO_CLOCK | CCID_FEATURE_AUTO_BAUD |
@@ -126,7 +132,7 @@ static void current_params(const struct ccid_device *d, struct ccid_params *p)
 static void reply_params(struct ccid_device *d, const struct ccid_msg *req, bool ok, uint8_t berror)
 {
     struct ccid_msg m = {.type = CCID_RDR_TO_PC_PARAMETERS, .slot = req->slot, .seq = req->seq};
-    m.status = ccid_status(icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
+    m.status = ccid_status(ccid_device_icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
     m.error = ok ? 0 : berror;
     current_params(d, &m.params);
     send_msg(d, &m);
@@ -205,7 +211,7 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
     case CCID_PC_TO_RDR_SET_DATA_RATE_AND_CLOCK_FREQUENCY: {
         struct ccid_msg r = {
             .type = CCID_RDR_TO_PC_DATA_RATE_AND_CLOCK_FREQUENCY, .slot = m->slot, .seq = m->seq};
-        r.status = ccid_status(icc_status(d), CCID_CMD_OK);
+        r.status = ccid_status(ccid_device_icc_status(d), CCID_CMD_OK);
         r.clock_frequency = d->slot.line.clk_hz / 1000;
         r.data_rate =
             d->slot.fi ? (uint32_t)((uint64_t)d->slot.line.clk_hz * d->slot.di / d->slot.fi) : 0;
@@ -222,7 +228,8 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
 
 static void notify_slot(struct ccid_device *d)
 {
-    struct ccid_interrupt it = {.type = CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE, .nslots = 1};
+    struct ccid_interrupt it = {.type = CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE,
+                                .nslots = CCID_DEVICE_MAX_SLOT_INDEX + 1};
     uint8_t buf[8];
     size_t n;
     ccid_slot_state_set(&it, 0, d->slot.state != SLOT_ABSENT, true);

@@ -9,7 +9,7 @@
 
 /* 7816-3 §6.2.2: the clock during activation and the ATR stays within
  * 1..5 MHz; 4 MHz is what most readers use. */
-#define ACTIVATION_CLK_HZ 4000000u
+#define ACTIVATION_CLK_HZ (SLOT_DEFAULT_CLOCK_KHZ * 1000u)
 /* 7816-3 §6.2.2: RST stays low for at least 400 clock cycles (tb), and the
  * ATR starts between 400 and 40 000 clock cycles after RST rises (tc). */
 #define RST_LOW_CLOCKS 500u
@@ -266,14 +266,65 @@ static void set_protocol(struct slot *s, uint8_t t, uint8_t fi_code, uint8_t di_
 }
 
 /* The clock for a card: its fmax (5 MHz without TA1) within the board's. */
-static uint32_t card_clock(const struct slot *s, uint8_t fi_code)
+static uint32_t limits_card_clock(const struct slot_limits *lim, uint8_t fi_code)
 {
     uint16_t fi;
     uint32_t fmax_khz = 5000;
     if (!atr_fi_table(fi_code, &fi, &fmax_khz))
         fmax_khz = 5000;
     uint32_t hz = fmax_khz * 1000u;
-    return hz < s->lim.clk_max_hz ? hz : s->lim.clk_max_hz;
+    return hz < lim->clk_max_hz ? hz : lim->clk_max_hz;
+}
+
+static uint32_t card_clock(const struct slot *s, uint8_t fi_code)
+{
+    return limits_card_clock(&s->lim, fi_code);
+}
+
+/* Adds v to the ascending set out[0..n) unless it is there; returns the new n. */
+static size_t set_add(uint32_t *out, size_t n, uint32_t v)
+{
+    size_t i = 0;
+    while (i < n && out[i] < v)
+        i++;
+    if (i < n && out[i] == v)
+        return n;
+    memmove(out + i + 1, out + i, (n - i) * sizeof *out);
+    out[i] = v;
+    return n + 1;
+}
+
+size_t slot_clocks_khz(const struct slot_limits *lim, uint32_t out[SLOT_MAX_CLOCKS])
+{
+    size_t n = set_add(out, 0, ACTIVATION_CLK_HZ / 1000u);
+    for (uint8_t code = 0; code < 16; code++) {
+        uint16_t fi;
+        uint32_t fmax;
+        if (atr_fi_table(code, &fi, &fmax))
+            n = set_add(out, n, limits_card_clock(lim, code) / 1000u);
+    }
+    return n;
+}
+
+size_t slot_data_rates(const struct slot_limits *lim, uint32_t out[SLOT_MAX_RATES])
+{
+    /* The default rate runs at the activation clock (select_protocol). */
+    size_t n = set_add(out, 0, SLOT_DEFAULT_DATA_RATE);
+    for (uint8_t f = 0; f < 16; f++) {
+        uint16_t fi;
+        uint32_t fmax;
+        if (!atr_fi_table(f, &fi, &fmax))
+            continue;
+        for (uint8_t d = 1; d < 16; d++) {
+            uint8_t di;
+            if (!atr_di_table(d, &di) || !(lim->di_supported & (1u << d)) || (f == 1 && d == 1))
+                continue;
+            uint64_t bps = (uint64_t)limits_card_clock(lim, f) / 1000u * 1000u * di / fi;
+            if (bps <= lim->max_baud)
+                n = set_add(out, n, (uint32_t)bps);
+        }
+    }
+    return n;
 }
 
 static enum slot_err run_t1(struct slot *s, struct t1_action *act);
