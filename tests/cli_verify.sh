@@ -37,6 +37,18 @@ run 1 "$dir/bad-reader.json" '"verified":false,"error":"HV_ERR_READER_UNTRUSTED"
 run 1 "$dir/good.json" '"error":"HV_ERR_CERT_EXPIRED"' --now 20370101000000Z
 run 1 "$dir/good.json" '"error":"HV_ERR_ORIGIN"' --origin https://evil.example
 
+# Unattested (a plain PC/SC reader): refused unless the platform allows it; then said so.
+run 1 "$dir/unattested.json" '"verified":false,"error":"HV_ERR_UNATTESTED"'
+run 0 "$dir/unattested.json" '"expiry_date":"310514".*},"attested":false}$' --allow-unattested
+run 0 "$dir/good.json" '},"attested":true,"reader":{"id":"sim-0001","counter":7}}$' --allow-unattested
+run 0 "$dir/unattested.json" '^VERIFIED without a reader attestation (allowed)' --allow-unattested --text
+out=$("$hawiya" verify --csca "$csca" --challenge "$ch" --origin "$origin" --now "$now" \
+    --allow-unattested < "$dir/unattested.json")
+if [ $? -ne 0 ]; then
+    echo "FAIL: --allow-unattested without --reader-ca: $out"
+    fails=$((fails + 1))
+fi
+
 # --text, for a person at the desk: the verdict, the holder, DG11's name as "PRIMARY, SECONDARY".
 run 0 "$dir/good.json" '^VERIFIED by reader sim-0001 (counter 7): the card is genuine' --text
 run 0 "$dir/good.json" '^  holder       BENALI, MOHAMED AMINE$' --text

@@ -5,6 +5,7 @@
 #include "hal/board.h"
 #include "hal/flash.h"
 #include "hal/rng.h"
+#include "mbedtls/asn1write.h"
 #include "mbedtls/ecdsa.h"
 #include "mbedtls/ecp.h"
 #include "mbedtls/sha256.h"
@@ -138,17 +139,58 @@ enum attest_err attest_next_counter(struct attest *a, uint64_t *counter)
     return ATTEST_OK;
 }
 
+/*
+ * ECDSA P-256 over the digest, DER-encoded with s <= n/2. (r, s) and
+ * (r, n - s) both verify (SEC 1 §4.1.4), so the reader always gives the
+ * low one: the assertion then has one reader signature, not two, and the
+ * verifier refuses the other (docs/assertion.md).
+ */
 enum attest_err attest_sign(struct attest *a, const uint8_t digest[32], uint8_t *sig, size_t cap,
                             size_t *sig_len)
 {
-    /* mbedTLS 2.28 writes up to MBEDTLS_PK_SIGNATURE_MAX_SIZE whatever the key. */
-    uint8_t tmp[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    uint8_t der[MBEDTLS_ECDSA_MAX_LEN];
+    mbedtls_mpi r, s, half;
     if (!a->ready)
         return ATTEST_ERR_KEY;
-    if (mbedtls_pk_sign(&a->key, MBEDTLS_MD_SHA256, digest, 32, tmp, sig_len,
-                        mbedtls_ctr_drbg_random, &a->drbg) ||
-        *sig_len > cap)
+    mbedtls_ecp_keypair *ec = mbedtls_pk_ec(a->key);
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    mbedtls_mpi_init(&half);
+    int ret =
+        mbedtls_ecdsa_sign(&ec->grp, &r, &s, &ec->d, digest, 32, mbedtls_ctr_drbg_random, &a->drbg);
+    if (ret == 0)
+        ret = mbedtls_mpi_copy(&half, &ec->grp.N);
+    if (ret == 0)
+        ret = mbedtls_mpi_shift_r(&half, 1);
+    if (ret == 0 && mbedtls_mpi_cmp_mpi(&s, &half) > 0)
+        ret = mbedtls_mpi_sub_mpi(&s, &ec->grp.N, &s);
+    /* Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, written back to front. */
+    unsigned char *p = der + sizeof der;
+    size_t len = 0;
+    int n;
+    if (ret == 0 && (n = mbedtls_asn1_write_mpi(&p, der, &s)) > 0)
+        len += (size_t)n;
+    else
+        ret = -1;
+    if (ret == 0 && (n = mbedtls_asn1_write_mpi(&p, der, &r)) > 0)
+        len += (size_t)n;
+    else
+        ret = -1;
+    if (ret == 0 && (n = mbedtls_asn1_write_len(&p, der, len)) > 0)
+        len += (size_t)n;
+    else
+        ret = -1;
+    if (ret == 0 &&
+        (n = mbedtls_asn1_write_tag(&p, der, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) > 0)
+        len += (size_t)n;
+    else
+        ret = -1;
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_mpi_free(&half);
+    if (ret != 0 || len > cap)
         return ATTEST_ERR_SIGN;
-    memcpy(sig, tmp, *sig_len);
+    memcpy(sig, p, len);
+    *sig_len = len;
     return ATTEST_OK;
 }

@@ -23,7 +23,8 @@ static int usage(const char *why)
     if (why)
         fprintf(stderr, "hawiya verify: %s\n", why);
     fprintf(stderr, "usage: hawiya verify --csca DIR --reader-ca FILE --challenge B64URL "
-                    "--origin URL [--now YYYYMMDDhhmmssZ] [--text] < assertion.json\n");
+                    "--origin URL [--now YYYYMMDDhhmmssZ] [--allow-unattested] [--text] "
+                    "< assertion.json\n");
     return 2;
 }
 
@@ -53,9 +54,13 @@ static int print_failure(bool text, const char *error, const char *message)
 static void print_text(const struct hv_result *res)
 {
     cJSON *id = cJSON_Parse(res->identity_json);
-    printf("VERIFIED by reader %s (counter %llu): the card is genuine, unaltered, and answered "
-           "this challenge\n",
-           res->reader_id, (unsigned long long)res->counter);
+    if (res->attested)
+        printf("VERIFIED by reader %s (counter %llu): the card is genuine, unaltered, and answered "
+               "this challenge\n",
+               res->reader_id, (unsigned long long)res->counter);
+    else
+        printf("VERIFIED without a reader attestation (allowed): the card is genuine, unaltered, "
+               "and answered this challenge\n");
     printf("  holder       %s, %s\n", str(id, "surname"), str(id, "given_names"));
     if (*str(id, "full_name")) {
         /* DG11's name of holder is "PRIMARY<<SECONDARY" (9303-10 §4.7.11): shown as
@@ -88,9 +93,14 @@ static int print_success(bool text, const struct hv_result *res)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "verified", 1);
     cJSON_AddItemToObject(o, "identity", cJSON_Parse(res->identity_json));
-    cJSON *r = cJSON_AddObjectToObject(o, "reader");
-    cJSON_AddStringToObject(r, "id", res->reader_id);
-    cJSON_AddNumberToObject(r, "counter", (double)res->counter);
+    cJSON_AddBoolToObject(o, "attested", res->attested);
+    if (res->attested) {
+        char digits[24];
+        cJSON *r = cJSON_AddObjectToObject(o, "reader");
+        cJSON_AddStringToObject(r, "id", res->reader_id);
+        snprintf(digits, sizeof digits, "%llu", (unsigned long long)res->counter);
+        cJSON_AddItemToObject(r, "counter", cJSON_CreateRaw(digits));
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)
@@ -103,11 +113,11 @@ static int print_success(bool text, const struct hv_result *res)
 int cmd_verify(int argc, char **argv)
 {
     const char *csca = NULL, *reader_ca = NULL, *challenge = NULL, *origin = NULL, *now = NULL;
-    bool text = false;
+    bool text = false, allow_unattested = false;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--text")) {
-            text = true;
+        if (!strcmp(a, "--text") || !strcmp(a, "--allow-unattested")) {
+            *(a[2] == 't' ? &text : &allow_unattested) = true;
             i--;
             continue;
         }
@@ -126,10 +136,11 @@ int cmd_verify(int argc, char **argv)
         else
             return usage("unknown option");
     }
-    if (!csca || !reader_ca || !challenge || !origin)
-        return usage("--csca, --reader-ca, --challenge and --origin are required");
+    if (!csca || (!reader_ca && !allow_unattested) || !challenge || !origin)
+        return usage("--csca, --reader-ca (or --allow-unattested), --challenge and --origin are "
+                     "required");
 
-    struct hv_options opt = {.origin = origin};
+    struct hv_options opt = {.origin = origin, .allow_unattested = allow_unattested};
     uint8_t chal[HV_CHALLENGE_MAX];
     if (hv_base64url_decode(challenge, strlen(challenge), chal, sizeof chal, &opt.challenge_len) !=
             HV_OK ||
@@ -144,7 +155,7 @@ int cmd_verify(int argc, char **argv)
     if (!trust)
         return print_failure(text, "HV_ERR_MEMORY", "out of memory");
     if (hv_trust_load_csca_dir(trust, csca, msg, sizeof msg) != HV_OK ||
-        hv_trust_load_reader_ca_file(trust, reader_ca, msg, sizeof msg) != HV_OK) {
+        (reader_ca && hv_trust_load_reader_ca_file(trust, reader_ca, msg, sizeof msg) != HV_OK)) {
         hv_trust_free(trust);
         return usage(msg);
     }

@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON *j = res.assertion_json ? cJSON_Parse(res.assertion_json) : NULL;
         const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "challenge");
-        if (!cJSON_IsString(f) || strcmp(f->valuestring, "hawiya-assertion/1") ||
+        if (!cJSON_IsString(f) || strcmp(f->valuestring, "hawiya-assertion/2") ||
             !cJSON_IsString(c) ||
             strcmp(c->valuestring, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"))
             __builtin_trap();

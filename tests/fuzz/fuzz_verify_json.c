@@ -2,9 +2,10 @@
  * Hostile assertions through hv_verify() with fixed trust anchors (the test
  * PKI's CSCAs and reader CA from pki_data) and the challenge, origin and
  * time of test_verify.c, so that the seeds (assertions unit_verify wrote)
- * reach every check. Invariants: a named result, a message on failure, an
- * identity exactly on success, and a verified assertion fails for any other
- * origin.
+ * reach every check. Unattested assertions are allowed. Invariants: a named
+ * result, a message on failure, an identity exactly on success, a verified
+ * assertion fails for any other origin, and an unattested one without
+ * allow_unattested.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -34,8 +35,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct hv_options opt = {
-        trust, challenge, sizeof challenge, "https://record.example", {2026, 1, 1, 0, 0, 0}};
+    struct hv_options opt = {.trust = trust,
+                             .challenge = challenge,
+                             .challenge_len = sizeof challenge,
+                             .origin = "https://record.example",
+                             .now = {2026, 1, 1, 0, 0, 0},
+                             .allow_unattested = true};
     struct hv_result res;
     enum hv_err e = hv_verify((const char *)data, size, &opt, &res);
     if (e != res.err || !strcmp(hv_err_str(e), "HV_ERR_UNKNOWN") || e == HV_ERR_ARGUMENT)
@@ -46,10 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (e == HV_OK) {
         cJSON *id = res.identity_json ? cJSON_Parse(res.identity_json) : NULL;
-        if (!cJSON_IsObject(id) || !res.reader_id[0] || res.counter > HV_MAX_COUNTER)
+        if (!cJSON_IsObject(id) || (res.attested ? !res.reader_id[0] || res.counter > HV_MAX_COUNTER
+                                                 : res.reader_id[0] || res.counter))
             __builtin_trap();
         cJSON_Delete(id);
         struct hv_result again;
+        if (!res.attested) { /* accepted only because the options allow it */
+            opt.allow_unattested = false;
+            if (hv_verify((const char *)data, size, &opt, &again) != HV_ERR_UNATTESTED)
+                __builtin_trap();
+            hv_result_free(&again);
+        }
         opt.origin = "https://other.example";
         if (hv_verify((const char *)data, size, &opt, &again) != HV_ERR_ORIGIN)
             __builtin_trap();

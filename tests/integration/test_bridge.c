@@ -370,7 +370,7 @@ static void authenticate_returns_verified_assertion(void **state)
     }
     cJSON *j = answer(fd);
     expect_num(j, "id", 7);
-    expect_str(j, "result.format", "hawiya-assertion/1");
+    expect_str(j, "result.format", "hawiya-assertion/2");
     expect_str(j, "result.origin", ORIGIN);
     expect_verified(get(j, "result"));
     cJSON_Delete(j);
@@ -626,11 +626,11 @@ static void waits_for_card_then_fifo(void **state)
         }
     j = answer(a);
     expect_str(j, "id", "A");
-    expect_str(j, "result.format", "hawiya-assertion/1");
+    expect_str(j, "result.format", "hawiya-assertion/2");
     cJSON_Delete(j);
     j = answer(b);
     expect_str(j, "id", "B");
-    expect_str(j, "result.format", "hawiya-assertion/1");
+    expect_str(j, "result.format", "hawiya-assertion/2");
     cJSON_Delete(j);
     close(a);
     close(b);
@@ -689,7 +689,7 @@ static void cli_commands(void **state)
              cli, sock_path, CHALLENGE, ORIGIN);
     j = run_json(cmd, &st);
     assert_int_equal(st, 0);
-    expect_str(j, "format", "hawiya-assertion/1");
+    expect_str(j, "format", "hawiya-assertion/2");
     cJSON_Delete(j);
     /* Two fields only: a usage error, nothing sent. */
     snprintf(cmd, sizeof cmd,

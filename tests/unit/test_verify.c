@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+#include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
@@ -246,11 +248,63 @@ struct recipe {
     uint64_t signed_counter;        /* the reader signs this counter ... */
     bool sign_other_counter;        /* ... instead of the one in the JSON */
     void (*tamper)(struct card *c); /* change the card files before anything is signed */
+    bool unattested;                /* no reader: "reader":{"attested":false} */
+    bool high_s;                    /* the reader's signature with n - s, which also verifies */
 };
+
+/*
+ * An ECDSA P-256 signature (DER) rewritten with s' = n - s when s is on the
+ * wrong side of n/2 for `high`: (r, s) and (r, n - s) both verify (SEC 1
+ * §4.1.4); the reader sends the low one. Returns the new length.
+ */
+static size_t set_s_half(uint8_t *sig, size_t len, size_t cap, bool high)
+{
+    mbedtls_mpi r, s, half;
+    mbedtls_ecp_group g;
+    unsigned char *p = sig, *end = sig + len;
+    size_t seq;
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    mbedtls_mpi_init(&half);
+    mbedtls_ecp_group_init(&g);
+    assert_int_equal(mbedtls_ecp_group_load(&g, MBEDTLS_ECP_DP_SECP256R1), 0);
+    assert_int_equal(
+        mbedtls_asn1_get_tag(&p, end, &seq, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE), 0);
+    assert_int_equal(mbedtls_asn1_get_mpi(&p, end, &r), 0);
+    assert_int_equal(mbedtls_asn1_get_mpi(&p, end, &s), 0);
+    assert_int_equal(mbedtls_mpi_copy(&half, &g.N), 0);
+    assert_int_equal(mbedtls_mpi_shift_r(&half, 1), 0);
+    bool is_high = mbedtls_mpi_cmp_mpi(&s, &half) > 0;
+    if (is_high != high)
+        assert_int_equal(mbedtls_mpi_sub_mpi(&s, &g.N, &s), 0);
+    uint8_t buf[80];
+    unsigned char *w = buf + sizeof buf;
+    int n = 0, k;
+    assert_true((k = mbedtls_asn1_write_mpi(&w, buf, &s)) > 0);
+    n += k;
+    assert_true((k = mbedtls_asn1_write_mpi(&w, buf, &r)) > 0);
+    n += k;
+    assert_true((k = mbedtls_asn1_write_len(&w, buf, (size_t)n)) > 0);
+    n += k;
+    assert_true((k = mbedtls_asn1_write_tag(&w, buf,
+                                            MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) > 0);
+    n += k;
+    assert_true((size_t)n <= cap);
+    memcpy(sig, w, (size_t)n);
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_mpi_free(&half);
+    mbedtls_ecp_group_free(&g);
+    return (size_t)n;
+}
 
 static struct hv_options options(void)
 {
-    return (struct hv_options){trust, challenge, sizeof challenge, ORIGIN, test_now};
+    return (struct hv_options){.trust = trust,
+                               .challenge = challenge,
+                               .challenge_len = sizeof challenge,
+                               .origin = ORIGIN,
+                               .now = test_now};
 }
 
 static uint8_t last_digest[HV_DIGEST_LEN], last_sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
@@ -272,11 +326,17 @@ static char *build(const struct recipe *rc)
         .dg15 = {c.f[C_DG15], c.n[C_DG15]},
         .ef_sod = {c.f[C_SOD], c.n[C_SOD]},
         .ef_cardaccess = {c.f[C_CARDACCESS], c.n[C_CARDACCESS]},
-        .reader_id = rc->reader_id ? rc->reader_id : "sim-0001",
+        .reader_id = rc->unattested  ? NULL
+                     : rc->reader_id ? rc->reader_id
+                                     : "sim-0001",
         .reader_certificate = {rc->cert ? rc->cert : reader_cert,
                                rc->cert ? rc->cert_len : reader_cert_len},
         .counter = 7,
     };
+    if (rc->unattested) {
+        ev.reader_certificate = (struct hv_bytes){NULL, 0};
+        ev.counter = 0;
+    }
     /* The card signs aa_challenge (INTERNAL AUTHENTICATE), ecdsa-plain-SHA256 per its DG14. */
     uint8_t aa[HV_AA_CHALLENGE_LEN], aa_sig[132], digest[HV_DIGEST_LEN],
         sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
@@ -290,17 +350,20 @@ static char *build(const struct recipe *rc)
                                   &aa_sig_len),
                      AA_OK);
     ev.aa_signature = (struct hv_bytes){aa_sig, aa_sig_len};
-    /* The reader signs the digest of everything (with another counter if asked). */
-    ev.counter = rc->sign_other_counter ? rc->signed_counter : 7;
-    assert_int_equal(hv_reader_digest(&ev, digest), HV_OK);
-    ev.counter = 7;
-    assert_int_equal(mbedtls_pk_sign(&reader_key, MBEDTLS_MD_SHA256, digest, sizeof digest, sig,
-                                     &sig_len, mbedtls_ctr_drbg_random, &r.drbg),
-                     0);
-    ev.reader_signature = (struct hv_bytes){sig, sig_len};
-    memcpy(last_digest, digest, sizeof digest);
-    memcpy(last_sig, sig, sig_len);
-    last_sig_len = sig_len;
+    /* The reader signs the digest of everything (with another counter if asked), low-S. */
+    if (!rc->unattested) {
+        ev.counter = rc->sign_other_counter ? rc->signed_counter : 7;
+        assert_int_equal(hv_reader_digest(&ev, digest), HV_OK);
+        ev.counter = 7;
+        assert_int_equal(mbedtls_pk_sign(&reader_key, MBEDTLS_MD_SHA256, digest, sizeof digest, sig,
+                                         &sig_len, mbedtls_ctr_drbg_random, &r.drbg),
+                         0);
+        sig_len = set_s_half(sig, sig_len, sizeof sig, rc->high_s);
+        ev.reader_signature = (struct hv_bytes){sig, sig_len};
+        memcpy(last_digest, digest, sizeof digest);
+        memcpy(last_sig, sig, sig_len);
+        last_sig_len = sig_len;
+    }
     char *json = NULL;
     assert_int_equal(hv_assertion_build(&ev, &json), HV_OK);
     assert_non_null(json);
@@ -358,6 +421,7 @@ static void good_assertion(void **state)
     assert_string_equal(res.message, "");
     assert_string_equal(res.reader_id, "sim-0001");
     assert_int_equal(res.counter, 7);
+    assert_true(res.attested);
     cJSON *id = cJSON_Parse(res.identity_json);
     assert_non_null(id);
     /* tests/data/personas.json, persona "default" */
@@ -380,7 +444,9 @@ static void good_assertion(void **state)
 
     /* The assertion itself: the format, the algorithm and the challenge as base64url. */
     cJSON *a = cJSON_Parse(json);
-    assert_string_equal(str(a, "format"), "hawiya-assertion/1");
+    assert_string_equal(str(a, "format"), "hawiya-assertion/2");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(a, "reader"), "attested")));
     assert_string_equal(str(a, "aa_algorithm"), "ecdsa-plain-SHA256");
     /* RFC 4648 §5 of 00 01 .. 1F, unpadded (Python: base64.urlsafe_b64encode) */
     assert_string_equal(str(a, "challenge"), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
@@ -506,7 +572,7 @@ static void altered_identity(void **state)
     memcpy(bad, json, pre);
     strcpy(bad + pre, "\"surname\":\"OTHER\",");
     strcat(bad, at);
-    expect(bad, &opt, HV_ERR_IDENTITY);
+    expect(bad, &opt, HV_ERR_FORMAT); /* refused as JSON before the identity is compared */
     free(bad);
     free(json);
 }
@@ -674,9 +740,9 @@ static void format_errors(void **state)
     struct hv_options opt = options();
     expect("", &opt, HV_ERR_FORMAT);
     expect("[]", &opt, HV_ERR_FORMAT);
-    expect("{\"format\":\"hawiya-assertion/1\"}", &opt, HV_ERR_FORMAT);
+    expect("{\"format\":\"hawiya-assertion/2\"}", &opt, HV_ERR_FORMAT);
     char *bad =
-        replace(json, "\"format\":\"hawiya-assertion/1\"", "\"format\":\"hawiya-assertion/2\"");
+        replace(json, "\"format\":\"hawiya-assertion/2\"", "\"format\":\"hawiya-assertion/1\"");
     expect(bad, &opt, HV_ERR_VERSION);
     free(bad);
     bad = replace(json, "\"origin\"", "\"extra\":1,\"origin\"");
@@ -960,6 +1026,288 @@ static void helpers(void **state)
     hv_trust_free(t);
 }
 
+/* --- hawiya-assertion/2: one reading of every byte, one spelling of every value --- */
+
+/* A session on a plain PC/SC reader: no reader block but {"attested":false}. */
+static void unattested_assertion(void **state)
+{
+    char *json = build(&(struct recipe){.unattested = true});
+    save("unattested.json", json);
+    assert_non_null(strstr(json, ",\"reader\":{\"attested\":false}}"));
+    struct hv_options opt = options();
+    expect(json, &opt, HV_ERR_UNATTESTED); /* not unless the platform allows it */
+    opt.allow_unattested = true;
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_OK);
+    assert_false(res.attested);
+    assert_string_equal(res.reader_id, "");
+    assert_int_equal(res.counter, 0);
+    hv_result_free(&res);
+    /* The card evidence still binds: another challenge, origin or card fails as before. */
+    opt.origin = "https://evil.example";
+    expect(json, &opt, HV_ERR_ORIGIN);
+    opt = options();
+    opt.allow_unattested = true;
+    opt.challenge = other_challenge;
+    expect(json, &opt, HV_ERR_CHALLENGE);
+    free(json);
+    struct card algeria;
+    card_load(&algeria, "algeria");
+    json = build(&(struct recipe){.unattested = true, .aa_key = &algeria.aa_key});
+    opt = options();
+    opt.allow_unattested = true;
+    expect(json, &opt, HV_ERR_AA_SIGNATURE);
+    free(json);
+    card_free(&algeria);
+    /* No reader CA at all is fine for a platform that takes unattested readers only. */
+    struct hv_trust *t = hv_trust_new();
+    char path[1024];
+    uint8_t *b;
+    size_t n;
+    snprintf(path, sizeof path, "%s/ca/csca.pem", pki_dir);
+    load(path, &b, &n);
+    assert_int_equal(hv_trust_add_csca(t, b, n), HV_OK);
+    free(b);
+    json = build(&(struct recipe){.unattested = true});
+    opt.trust = t;
+    expect(json, &opt, HV_OK);
+    opt.allow_unattested = false;
+    struct hv_result r2;
+    assert_int_equal(hv_verify(json, strlen(json), &opt, &r2), HV_ERR_ARGUMENT);
+    hv_result_free(&r2);
+    hv_trust_free(t);
+    free(json);
+}
+
+/* The unattested shape is exact, and an attested one cannot pass for it half way. */
+static void reader_block_shapes(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    const char *at = strstr(json, ",\"reader\":{");
+    assert_non_null(at);
+    size_t pre = (size_t)(at - json);
+    struct hv_options opt = options();
+    opt.allow_unattested = true;
+    static const struct {
+        const char *reader;
+        enum hv_err want;
+    } cases[] = {
+        {"{\"attested\":false}}", HV_OK}, /* stripped: only the card's evidence is left */
+        {"{\"attested\":false,\"id\":\"sim-0001\"}}", HV_ERR_FORMAT},
+        {"{\"attested\":true}}", HV_ERR_FORMAT},
+        {"{\"attested\":0}}", HV_ERR_FORMAT},
+        {"{\"attested\":\"false\"}}", HV_ERR_FORMAT},
+        {"{\"attested\":null}}", HV_ERR_FORMAT},
+        {"{}}", HV_ERR_FORMAT},
+        {"null}", HV_ERR_FORMAT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *bad = malloc(pre + 64);
+        memcpy(bad, json, pre);
+        strcpy(bad + pre, ",\"reader\":");
+        strcat(bad, cases[i].reader);
+        expect(bad, &opt, cases[i].want);
+        if (cases[i].want == HV_OK) {
+            struct hv_options strict = options();
+            expect(bad, &strict, HV_ERR_UNATTESTED);
+        }
+        free(bad);
+    }
+    /* No "reader" at all is not the unattested shape either. */
+    char *bad = malloc(pre + 2);
+    memcpy(bad, json, pre);
+    strcpy(bad + pre, "}");
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    free(json);
+}
+
+/* s and n - s both verify; only the low one is the reader's signature. */
+static void high_s_reader_signature(void **state)
+{
+    char *json = build(&(struct recipe){.high_s = true});
+    /* The high-S signature is a valid ECDSA signature of the digest ... */
+    assert_int_equal(mbedtls_pk_verify(&reader_key, MBEDTLS_MD_SHA256, last_digest,
+                                       sizeof last_digest, last_sig, last_sig_len),
+                     0);
+    /* ... and refused for being the second spelling. */
+    struct hv_options opt = options();
+    expect(json, &opt, HV_ERR_READER_SIGNATURE);
+    free(json);
+    /* The same with the low s verifies. */
+    json = build(&(struct recipe){0});
+    expect(json, &opt, HV_OK);
+    /* A non-minimal DER INTEGER (a 00 before r) is refused too, though libcrypto's parser and
+     * the arithmetic would take the value. */
+    uint8_t sig[80];
+    memcpy(sig, last_sig, last_sig_len);
+    assert_int_equal(sig[2], 0x02);
+    uint8_t longer[81];
+    longer[0] = 0x30;
+    longer[1] = (uint8_t)(sig[1] + 1);
+    longer[2] = 0x02;
+    longer[3] = (uint8_t)(sig[3] + 1);
+    longer[4] = 0x00;
+    memcpy(longer + 5, sig + 4, last_sig_len - 4);
+    char *b = b64(longer, last_sig_len + 1);
+    cJSON *a = cJSON_Parse(json);
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "reader"),
+                                           "signature", cJSON_CreateString(b));
+    char *bad = cJSON_PrintUnformatted(a);
+    expect(bad, &opt, HV_ERR_READER_SIGNATURE);
+    free(bad);
+    free(b);
+    cJSON_Delete(a);
+    free(json);
+}
+
+/*
+ * The card signed SHA-256-based bytes over (challenge C, origin O, DG1). In
+ * hawiya-assertion/1 those bytes were C || O || DG1 with no lengths, so the
+ * same signature fitted (C || "https://", "record.example"): a platform that
+ * issued the longer challenge for that origin would take it. Every field is
+ * now length-prefixed, and the shifted reading is refused, attested or not.
+ */
+static void boundary_shifted_challenge_origin(void **state)
+{
+    uint8_t longer[40];
+    memcpy(longer, challenge, 32);
+    memcpy(longer + 32, "https://", 8);
+    for (int unattested = 0; unattested < 2; unattested++) {
+        char *json = build(&(struct recipe){.unattested = unattested});
+        char *c40 = NULL;
+        {
+            size_t cap = 64, olen;
+            char *s = malloc(cap);
+            assert_int_equal(mbedtls_base64_encode((unsigned char *)s, cap, &olen, longer, 40), 0);
+            for (size_t i = 0; i < olen; i++)
+                s[i] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
+            while (olen && s[olen - 1] == '=')
+                olen--;
+            s[olen] = '\0';
+            c40 = s;
+        }
+        cJSON *a = cJSON_Parse(json);
+        cJSON_ReplaceItemInObjectCaseSensitive(a, "challenge", cJSON_CreateString(c40));
+        cJSON_ReplaceItemInObjectCaseSensitive(a, "origin", cJSON_CreateString("record.example"));
+        char *shifted = cJSON_PrintUnformatted(a);
+        struct hv_options opt = options();
+        opt.challenge = longer;
+        opt.challenge_len = sizeof longer;
+        opt.origin = "record.example";
+        opt.allow_unattested = true;
+        expect(shifted, &opt, HV_ERR_AA_CHALLENGE);
+        /* The v1 digest of both readings is the same: what the rule closes. */
+        uint8_t v1a[32], v1b[32];
+        mbedtls_sha256_context h;
+        const char *o = ORIGIN;
+        mbedtls_sha256_init(&h);
+        mbedtls_sha256_starts_ret(&h, 0);
+        mbedtls_sha256_update_ret(&h, challenge, 32);
+        mbedtls_sha256_update_ret(&h, (const uint8_t *)o, strlen(o));
+        mbedtls_sha256_finish_ret(&h, v1a);
+        mbedtls_sha256_starts_ret(&h, 0);
+        mbedtls_sha256_update_ret(&h, longer, 40);
+        mbedtls_sha256_update_ret(&h, (const uint8_t *)"record.example", 14);
+        mbedtls_sha256_finish_ret(&h, v1b);
+        mbedtls_sha256_free(&h);
+        assert_memory_equal(v1a, v1b, 32);
+        free(shifted);
+        free(c40);
+        cJSON_Delete(a);
+        free(json);
+    }
+}
+
+/* Every second spelling of a value the assertion holds is refused as JSON (HV_ERR_FORMAT),
+ * though cJSON alone would read it as the first and the assertion would verify. */
+static void non_canonical_json(void **state)
+{
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    expect(json, &opt, HV_OK);
+    static const struct {
+        const char *from, *to;
+    } spellings[] = {
+        /* the counter: one integer spelling */
+        {"\"counter\":7", "\"counter\":7.0"},
+        {"\"counter\":7", "\"counter\":7.00"},
+        {"\"counter\":7", "\"counter\":7e0"},
+        {"\"counter\":7", "\"counter\":7E0"},
+        {"\"counter\":7", "\"counter\":0.7e1"},
+        {"\"counter\":7", "\"counter\":70e-1"},
+        {"\"counter\":7", "\"counter\":07"},
+        {"\"counter\":7", "\"counter\":+7"},
+        {"\"counter\":7", "\"counter\":7."},
+        {"\"counter\":7", "\"counter\":\"7\""},
+        {"\"counter\":7", "\"counter\":0x7"},
+        /* strings: the escape-free spelling */
+        {"\"origin\":\"https://record.example\"", "\"origin\":\"https:\\/\\/record.example\""},
+        {"\"surname\":\"BENALI\"", "\"surname\":\"\\u0042ENALI\""},
+        {"\"surname\":\"BENALI\"", "\"surname\":\"\\u0042\\u0045NALI\""},
+        {"\"aa_algorithm\":\"ecdsa-plain-SHA256\"",
+         "\"aa_algorithm\":\"ecdsa-plain-SHA\\u0032\\u0035\\u0036\""},
+        {"\"format\":\"hawiya-assertion/2\"", "\"format\":\"hawiya-assertion\\/2\""},
+        /* booleans and names */
+        {"\"attested\":true", "\"attested\":True"},
+        {"\"attested\":true", "\"\\u0061ttested\":true"},
+        /* RFC 8259 only: no comments, trailing commas, single quotes */
+        {"\"attested\":true", "\"attested\":true,"},
+        {"\"origin\":", "/**/\"origin\":"},
+        {"\"origin\":\"https://record.example\"", "'origin':'https://record.example'"},
+    };
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        char *bad = replace(json, spellings[i].from, spellings[i].to);
+        struct hv_result res;
+        enum hv_err e = verify_with(bad, &opt, &res);
+        if (e != HV_ERR_FORMAT)
+            fail_msg("%s: got %s (%s), want HV_ERR_FORMAT", spellings[i].to, hv_err_str(e),
+                     res.message);
+        hv_result_free(&res);
+        free(bad);
+    }
+    /* The challenge: unpadded base64url only (the 32 bytes end with one '=' of padding). */
+    char *bad = replace(json, "Hh8\"", "Hh8=\"");
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    bad = replace(json, "Hh8\"", "Hh9\""); /* the last 2 bits not zero: the same 32 bytes */
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    /* A byte-order mark, as cJSON would skip it. */
+    size_t n = strlen(json);
+    bad = malloc(n + 4);
+    memcpy(bad, "\xEF\xBB\xBF", 3);
+    memcpy(bad + 3, json, n + 1);
+    expect(bad, &opt, HV_ERR_FORMAT);
+    free(bad);
+    /* Raw control characters inside a string (RFC 8259 §7: they must be escaped). */
+    static const char *const raw[] = {"\"BEN\tALI\"", "\"BEN\nALI\"",
+                                      "\"BEN\x01"
+                                      "ALI\"",
+                                      "\"BEN\x1f"
+                                      "ALI\""};
+    for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++) {
+        bad = replace(json, "\"BENALI\"", raw[i]);
+        expect(bad, &opt, HV_ERR_FORMAT);
+        free(bad);
+    }
+    /* Invalid UTF-8 in a string: a lone continuation, an overlong '/', a surrogate, past
+     * U+10FFFF, a truncated sequence, a byte never used. */
+    static const char *const utf8[] = {"\"BEN\x80LI\"",         "\"BEN\xC0\xAFLI\"",
+                                       "\"BEN\xED\xA0\x80LI\"", "\"BEN\xF4\x90\x80\x80LI\"",
+                                       "\"BEN\xE2\x82\"",       "\"BEN\xFFLI\""};
+    for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
+        bad = replace(json, "\"BENALI\"", utf8[i]);
+        expect(bad, &opt, HV_ERR_FORMAT);
+        free(bad);
+    }
+    /* Whitespace between tokens spells no value: still the same assertion. */
+    bad = replace(json, "\"counter\":7", "\"counter\" :\t7\r\n");
+    expect(bad, &opt, HV_OK);
+    free(bad);
+    free(json);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -1029,6 +1377,11 @@ int main(void)
         cmocka_unit_test(sod_and_aa_details),
         cmocka_unit_test(helpers),
         cmocka_unit_test(shared_trust_across_threads),
+        cmocka_unit_test(unattested_assertion),
+        cmocka_unit_test(reader_block_shapes),
+        cmocka_unit_test(high_s_reader_signature),
+        cmocka_unit_test(boundary_shifted_challenge_origin),
+        cmocka_unit_test(non_canonical_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

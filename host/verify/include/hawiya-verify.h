@@ -8,9 +8,12 @@
  * Active Authentication signature (9303-11 §6.1) over a challenge bound to
  * the platform's challenge, the origin and DG1 (hawiya/assertion.h), and the
  * reader's ECDSA P-256 attestation over all of it with its X.509 device
- * certificate. hv_verify() runs passive authentication (9303-11 §5.1), the
- * MRZ check digits (9303-3 §4.9), Active Authentication and the reader
- * checks, in a fixed order, and names the first failure.
+ * certificate, or says that no reader attested it (a session run by the
+ * bridge on a plain PC/SC reader), which a platform accepts only when it
+ * allows unattested readers. hv_verify() runs passive authentication
+ * (9303-11 §5.1), the MRZ check digits (9303-3 §4.9), Active
+ * Authentication and the reader checks, in a fixed order, and names the
+ * first failure.
  *
  * Thread safety: a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded; nothing else is global.
@@ -18,6 +21,7 @@
 #ifndef HAWIYA_VERIFY_H
 #define HAWIYA_VERIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,7 +31,7 @@
 extern "C" {
 #endif
 
-#define HV_FORMAT           "hawiya-assertion/1"
+#define HV_FORMAT           "hawiya-assertion/2"
 #define HV_MAX_ASSERTION    (1024u * 1024u) /* bytes of JSON hv_verify accepts */
 #define HV_CHALLENGE_MIN    32
 #define HV_CHALLENGE_MAX    64
@@ -41,7 +45,7 @@ enum hv_err {
     HV_ERR_ARGUMENT,           /* a NULL or out-of-range argument, unreadable trust files */
     HV_ERR_MEMORY,             /* allocation failed */
     HV_ERR_FORMAT,             /* not JSON, or a field missing, of the wrong type or encoding */
-    HV_ERR_VERSION,            /* "format" is not "hawiya-assertion/1" */
+    HV_ERR_VERSION,            /* "format" is not "hawiya-assertion/2" */
     HV_ERR_CHALLENGE,          /* not the challenge the platform expects (a replay) */
     HV_ERR_ORIGIN,             /* not the origin the platform expects */
     HV_ERR_SOD_MALFORMED,      /* EF.SOD does not parse */
@@ -53,10 +57,11 @@ enum hv_err {
     HV_ERR_DG1,                /* DG1 does not parse or an MRZ check digit fails */
     HV_ERR_LDS,                /* DG11, DG14 or DG15 does not parse */
     HV_ERR_IDENTITY,           /* "identity" is not exactly what DG1 (and DG11) say */
-    HV_ERR_AA_CHALLENGE,       /* aa_challenge is not SHA-256(challenge||origin||DG1)[0..8) */
+    HV_ERR_AA_CHALLENGE,       /* aa_challenge is not the one of hawiya/assertion.h */
     HV_ERR_AA_SIGNATURE,       /* the card's signature does not verify with DG15 / DG14 */
     HV_ERR_READER_UNTRUSTED,   /* the reader certificate does not chain to a reader CA */
-    HV_ERR_READER_SIGNATURE,   /* the reader's signature does not verify */
+    HV_ERR_READER_SIGNATURE,   /* the reader's signature does not verify, or is not low-S */
+    HV_ERR_UNATTESTED,         /* no reader attested the session, and the platform requires one */
 };
 
 /* The enumerator's name, e.g. "HV_ERR_DG_HASH". */
@@ -115,20 +120,30 @@ struct hv_bytes {
     size_t len; /* 0: absent */
 };
 
+/*
+ * What one session produced. The reader's part (reader_id, certificate,
+ * counter, signature) is all there for an attested session, or reader_id is
+ * NULL and the certificate and signature empty for an unattested one (the
+ * bridge ran the session on a plain PC/SC reader): hv_assertion_build()
+ * then writes "reader":{"attested":false}.
+ */
 struct hv_evidence {
     struct hv_bytes challenge; /* the platform's 32..64 bytes */
     const char *origin;
-    struct hv_bytes ef_com, dg1, dg11, dg14, dg15, ef_sod, ef_cardaccess;
+    struct hv_bytes ef_com, dg1, dg11, dg14, dg15, ef_sod,
+        ef_cardaccess; /* ef_com, dg11, dg14,
+                          ef_cardaccess optional */
     struct hv_bytes aa_signature;
-    const char *aa_algorithm;           /* NULL: derived from DG14 / DG15 (hv_aa_algorithm) */
-    const char *reader_id;              /* 1..64 characters of A-Z a-z 0-9 - _ . */
+    const char *aa_algorithm; /* NULL: derived from DG14 / DG15 (hv_aa_algorithm) */
+    const char *reader_id;    /* 1..64 characters of A-Z a-z 0-9 - _ .; NULL: unattested */
     struct hv_bytes reader_certificate; /* DER */
     uint64_t counter;                   /* <= HV_MAX_COUNTER */
-    struct hv_bytes reader_signature;   /* DER ECDSA over hv_reader_digest(); may be empty
+    struct hv_bytes reader_signature;   /* DER ECDSA over hv_reader_digest(), low-S; may be empty
                                            for hv_reader_digest() itself */
 };
 
-/* aa_challenge = SHA-256(challenge || origin || DG1)[0..8) (hawiya/assertion.h). */
+/* aa_challenge: the first 8 bytes of the card-challenge digest of hawiya/assertion.h
+ * over the challenge, the origin and DG1. */
 enum hv_err hv_aa_challenge(const struct hv_evidence *ev, uint8_t out[HV_AA_CHALLENGE_LEN]);
 
 /* The digest the reader signs (assertion_tbs_digest of hawiya/assertion.h). */
@@ -142,7 +157,7 @@ enum hv_err hv_reader_digest(const struct hv_evidence *ev, uint8_t out[HV_DIGEST
 enum hv_err hv_aa_algorithm(const uint8_t *dg14, size_t dg14_len, const uint8_t *dg15,
                             size_t dg15_len, char *out, size_t cap);
 
-/* The assertion as compact JSON in *json (malloc'd; free()). */
+/* The assertion as compact JSON in *json (malloc'd; free()), attested or not (see hv_evidence). */
 enum hv_err hv_assertion_build(const struct hv_evidence *ev, char **json);
 
 /* --- verifying an assertion (the platform) ---------------------------------- */
@@ -151,8 +166,9 @@ struct hv_options {
     const struct hv_trust *trust;
     const uint8_t *challenge; /* the challenge this platform issued */
     size_t challenge_len;
-    const char *origin; /* the origin it expects */
-    struct hv_time now; /* for certificate validity */
+    const char *origin;    /* the origin it expects */
+    struct hv_time now;    /* for certificate validity and the document's expiry */
+    bool allow_unattested; /* accept an assertion no reader attested (else HV_ERR_UNATTESTED) */
 };
 
 struct hv_result {
@@ -160,8 +176,9 @@ struct hv_result {
     char message[256];   /* a human-readable reason, "" on success */
     unsigned failed_dg;  /* HV_ERR_DG_HASH: the data group */
     char *identity_json; /* HV_OK: the verified identity, compact JSON (malloc'd) */
-    char reader_id[HV_READER_ID_MAX + 1]; /* HV_OK: the attesting reader */
-    uint64_t counter;                     /* HV_OK: its counter */
+    char reader_id[HV_READER_ID_MAX + 1]; /* HV_OK and attested: the attesting reader, else "" */
+    uint64_t counter;                     /* HV_OK and attested: its counter, else 0 */
+    bool attested; /* HV_OK: a reader attested the session (false: allowed by allow_unattested) */
 };
 
 /*

@@ -2,6 +2,7 @@
  * The assertion's identity mapping and its builder (docs/assertion.md): the
  * one definition of the JSON that the bridge writes and hv_verify() reads.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ const char *hv_err_str(enum hv_err e)
     case HV_ERR_AA_SIGNATURE: return "HV_ERR_AA_SIGNATURE";
     case HV_ERR_READER_UNTRUSTED: return "HV_ERR_READER_UNTRUSTED";
     case HV_ERR_READER_SIGNATURE: return "HV_ERR_READER_SIGNATURE";
+    case HV_ERR_UNATTESTED: return "HV_ERR_UNATTESTED";
     }
     return "HV_ERR_UNKNOWN";
 }
@@ -211,14 +213,19 @@ static struct assertion_bytes ab(struct hv_bytes b)
     return (struct assertion_bytes){b.len ? b.p : NULL, b.p ? b.len : 0};
 }
 
-static bool evidence_ok(const struct hv_evidence *ev)
+/* The card's part of the evidence, which every assertion has. */
+static bool card_evidence_ok(const struct hv_evidence *ev)
 {
     return ev && ev->origin && ev->origin[0] && ev->challenge.p &&
            ev->challenge.len >= HV_CHALLENGE_MIN && ev->challenge.len <= HV_CHALLENGE_MAX &&
            ev->dg1.p && ev->dg1.len && ev->dg15.p && ev->dg15.len && ev->ef_sod.p &&
-           ev->ef_sod.len && ev->ef_com.p && ev->ef_com.len && ev->aa_signature.p &&
-           ev->aa_signature.len && ev->reader_id && hvi_reader_id_ok(ev->reader_id) &&
-           ev->counter <= HV_MAX_COUNTER;
+           ev->ef_sod.len && ev->aa_signature.p && ev->aa_signature.len;
+}
+
+/* The reader's part, for an attested assertion (the signature may be absent while it is made). */
+static bool reader_evidence_ok(const struct hv_evidence *ev)
+{
+    return ev->reader_id && hvi_reader_id_ok(ev->reader_id) && ev->counter <= HV_MAX_COUNTER;
 }
 
 enum hv_err hv_aa_challenge(const struct hv_evidence *ev, uint8_t out[HV_AA_CHALLENGE_LEN])
@@ -233,20 +240,20 @@ enum hv_err hv_aa_challenge(const struct hv_evidence *ev, uint8_t out[HV_AA_CHAL
 enum hv_err hv_reader_digest(const struct hv_evidence *ev, uint8_t out[HV_DIGEST_LEN])
 {
     struct assertion_evidence e;
-    if (!evidence_ok(ev))
+    if (!card_evidence_ok(ev) || !reader_evidence_ok(ev))
         return HV_ERR_ARGUMENT;
     memset(&e, 0, sizeof e);
     if (hv_aa_challenge(ev, e.aa_challenge) != HV_OK)
         return HV_ERR_ARGUMENT;
     e.challenge = ab(ev->challenge);
     e.origin = (struct assertion_bytes){(const uint8_t *)ev->origin, strlen(ev->origin)};
+    e.ef_cardaccess = ab(ev->ef_cardaccess);
     e.ef_com = ab(ev->ef_com);
     e.dg1 = ab(ev->dg1);
     e.dg11 = ab(ev->dg11);
     e.dg14 = ab(ev->dg14);
     e.dg15 = ab(ev->dg15);
     e.ef_sod = ab(ev->ef_sod);
-    e.ef_cardaccess = ab(ev->ef_cardaccess);
     e.aa_signature = ab(ev->aa_signature);
     e.counter = ev->counter;
     e.reader_id = (struct assertion_bytes){(const uint8_t *)ev->reader_id, strlen(ev->reader_id)};
@@ -270,8 +277,14 @@ enum hv_err hv_assertion_build(const struct hv_evidence *ev, char **json)
     if (!json)
         return HV_ERR_ARGUMENT;
     *json = NULL;
-    if (!evidence_ok(ev) || !ev->reader_certificate.p || !ev->reader_certificate.len ||
-        !ev->reader_signature.p || !ev->reader_signature.len)
+    if (!card_evidence_ok(ev))
+        return HV_ERR_ARGUMENT;
+    /* Attested: the reader's id, certificate and signature; unattested: none of them. */
+    bool attested = ev->reader_id != NULL;
+    if (attested
+            ? !reader_evidence_ok(ev) || !ev->reader_certificate.p || !ev->reader_certificate.len ||
+                  !ev->reader_signature.p || !ev->reader_signature.len
+            : ev->reader_certificate.len || ev->reader_signature.len || ev->counter)
         return HV_ERR_ARGUMENT;
     if (hv_aa_challenge(ev, aa) != HV_OK)
         return HV_ERR_ARGUMENT;
@@ -306,10 +319,16 @@ enum hv_err hv_assertion_build(const struct hv_evidence *ev, char **json)
          add_b64(o, "aa_signature", ev->aa_signature) &&
          cJSON_AddStringToObject(o, "aa_algorithm", algorithm) &&
          (r = cJSON_AddObjectToObject(o, "reader")) != NULL &&
-         cJSON_AddStringToObject(r, "id", ev->reader_id) &&
-         add_b64(r, "certificate", ev->reader_certificate) &&
-         cJSON_AddNumberToObject(r, "counter", (double)ev->counter) &&
-         add_b64(r, "signature", ev->reader_signature);
+         cJSON_AddBoolToObject(r, "attested", attested);
+    if (ok && attested) {
+        /* The counter as digits: cJSON would print a double with %.15g/%.17g. */
+        char digits[24];
+        snprintf(digits, sizeof digits, "%llu", (unsigned long long)ev->counter);
+        ok = cJSON_AddStringToObject(r, "id", ev->reader_id) &&
+             add_b64(r, "certificate", ev->reader_certificate) &&
+             cJSON_AddItemToObject(r, "counter", cJSON_CreateRaw(digits)) &&
+             add_b64(r, "signature", ev->reader_signature);
+    }
     free(chal);
     if (ok)
         *json = cJSON_PrintUnformatted(o);

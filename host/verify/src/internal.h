@@ -58,6 +58,14 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
                              const uint8_t *cert, size_t cert_len, const uint8_t *digest,
                              const uint8_t *sig, size_t sig_len, char *msg, size_t cap);
 
+/*
+ * The assertion's JSON text is RFC 8259 with one spelling per value
+ * (json_strict.c says which); why (may be NULL) receives the first reason.
+ */
+#define HVI_JSON_MAX_DEPTH   8
+#define HVI_JSON_MAX_MEMBERS 32
+bool hvi_json_strict(const char *text, size_t len, char *why, size_t cap);
+
 /* True if needle[0..m) occurs in hay[0..n) (memmem is a GNU extension). */
 bool hvi_contains(const void *hay, size_t n, const char *needle, size_t m);
 

@@ -292,6 +292,43 @@ static bool cn_is(const mbedtls_x509_crt *c, const char *id)
     return found == 1 && same;
 }
 
+/* One DER INTEGER at *p (short form, as a P-256 signature's are): minimal, positive. */
+static bool der_positive_int(const uint8_t **p, const uint8_t *end, mbedtls_mpi *v)
+{
+    if (end - *p < 3 || (*p)[0] != 0x02 || (*p)[1] == 0 || (*p)[1] >= 0x80 ||
+        (*p)[1] > end - *p - 2)
+        return false;
+    const uint8_t *c = *p + 2;
+    size_t n = (*p)[1];
+    if ((c[0] & 0x80) || (n > 1 && c[0] == 0 && !(c[1] & 0x80)))
+        return false;
+    *p = c + n;
+    return mbedtls_mpi_read_binary(v, c, n) == 0 && mbedtls_mpi_cmp_int(v, 0) > 0;
+}
+
+/*
+ * The reader signature in its one encoding: DER Ecdsa-Sig-Value with
+ * minimal INTEGERs, 0 < r < n and 0 < s <= n/2 (hawiya/assertion.h: the
+ * reader writes the low one of s and n - s, which both verify).
+ */
+static bool ecdsa_der_low_s(const mbedtls_ecp_group *grp, const uint8_t *sig, size_t len)
+{
+    mbedtls_mpi r, s, half;
+    if (len < 8 || sig[0] != 0x30 || sig[1] >= 0x80 || sig[1] != len - 2)
+        return false;
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&s);
+    mbedtls_mpi_init(&half);
+    const uint8_t *p = sig + 2, *end = sig + len;
+    bool ok = der_positive_int(&p, end, &r) && der_positive_int(&p, end, &s) && p == end &&
+              mbedtls_mpi_cmp_mpi(&r, &grp->N) < 0 && mbedtls_mpi_copy(&half, &grp->N) == 0 &&
+              mbedtls_mpi_shift_r(&half, 1) == 0 && mbedtls_mpi_cmp_mpi(&s, &half) <= 0;
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&s);
+    mbedtls_mpi_free(&half);
+    return ok;
+}
+
 enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now, const char *id,
                              const uint8_t *cert, size_t cert_len, const uint8_t *digest,
                              const uint8_t *sig, size_t sig_len, char *msg, size_t cap)
@@ -335,6 +372,11 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
         mbedtls_x509_crt_check_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
         snprintf(msg, cap, "reader certificate key is not an ECDSA P-256 signing key");
         e = HV_ERR_READER_UNTRUSTED;
+        goto out;
+    }
+    if (!ecdsa_der_low_s(&mbedtls_pk_ec(crt.pk)->grp, sig, sig_len)) {
+        snprintf(msg, cap, "reader signature is not DER with minimal integers and a low s");
+        e = HV_ERR_READER_SIGNATURE;
         goto out;
     }
     if (sigverify_pk(&hvi_libcrypto_engine, MBEDTLS_PK_ECDSA, NULL, &crt.pk, MBEDTLS_MD_SHA256,

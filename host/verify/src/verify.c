@@ -49,7 +49,7 @@ static const struct {
     bool in_reader;
     bool required;
 } fields[F_N] = {
-    [F_EF_COM] = {"ef_com", false, true},
+    [F_EF_COM] = {"ef_com", false, false},
     [F_DG1] = {"dg1", false, true},
     [F_DG11] = {"dg11", false, false},
     [F_DG14] = {"dg14", false, false},
@@ -67,12 +67,14 @@ static const char *const top_keys[] = {
     "dg1",           "dg11",         "dg14",         "dg15",         "sod",
     "ef_cardaccess", "aa_challenge", "aa_signature", "aa_algorithm", "reader",
 };
-static const char *const reader_keys[] = {"id", "certificate", "counter", "signature"};
+/* "reader": {"attested":true, id, certificate, counter, signature} or {"attested":false}. */
+static const char *const reader_keys[] = {"attested", "id", "certificate", "counter", "signature"};
 
 struct ctx {
     struct hv_result *res;
     cJSON *root;
     const char *format, *origin, *aa_algorithm, *reader_id;
+    bool attested;
     const cJSON *identity;
     uint8_t challenge[HV_CHALLENGE_MAX];
     size_t challenge_len;
@@ -124,17 +126,17 @@ static const char *get_string(const cJSON *o, const char *key)
 static enum hv_err check_shape(struct ctx *c, const char *json, size_t len)
 {
     const char *bad = NULL;
-    /* A raw or escaped NUL would make C strings shorter than the JSON text says. */
-    if (len > HV_MAX_ASSERTION || memchr(json, '\0', len) || hvi_contains(json, len, "\\u0000", 6))
+    char why[128];
+    /* A raw NUL would make C strings shorter than the JSON text says (an escaped one is
+     * refused by hvi_json_strict). */
+    if (len > HV_MAX_ASSERTION || memchr(json, '\0', len))
         return fail(c, HV_ERR_FORMAT, "not a JSON text of at most %u bytes without NUL",
                     HV_MAX_ASSERTION);
-    const char *end = NULL;
-    c->root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!hvi_json_strict(json, len, why, sizeof why))
+        return fail(c, HV_ERR_FORMAT, "not strict JSON: %s", why);
+    c->root = cJSON_ParseWithLength(json, len);
     if (!c->root)
         return fail(c, HV_ERR_FORMAT, "not JSON");
-    for (; end && end < json + len; end++)
-        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n')
-            return fail(c, HV_ERR_FORMAT, "bytes after the JSON object");
     if (!cJSON_IsObject(c->root))
         return fail(c, HV_ERR_FORMAT, "not a JSON object");
     if (!only_known_keys(c->root, top_keys, sizeof top_keys / sizeof top_keys[0], &bad))
@@ -142,7 +144,13 @@ static enum hv_err check_shape(struct ctx *c, const char *json, size_t len)
     const cJSON *reader = cJSON_GetObjectItemCaseSensitive(c->root, "reader");
     if (!cJSON_IsObject(reader))
         return fail(c, HV_ERR_FORMAT, "\"reader\" is not an object");
-    if (!only_known_keys(reader, reader_keys, sizeof reader_keys / sizeof reader_keys[0], &bad))
+    const cJSON *attested = cJSON_GetObjectItemCaseSensitive(reader, "attested");
+    if (!cJSON_IsBool(attested))
+        return fail(c, HV_ERR_FORMAT, "\"reader.attested\" is not true or false");
+    c->attested = cJSON_IsTrue(attested);
+    /* Unattested: "attested" and nothing else; attested: every member. */
+    size_t n_reader_keys = c->attested ? sizeof reader_keys / sizeof reader_keys[0] : 1;
+    if (!only_known_keys(reader, reader_keys, n_reader_keys, &bad))
         return fail(c, HV_ERR_FORMAT, "unknown or repeated member \"reader.%.64s\"", bad);
     c->identity = cJSON_GetObjectItemCaseSensitive(c->root, "identity");
     if (!cJSON_IsObject(c->identity))
@@ -156,28 +164,42 @@ static enum hv_err check_shape(struct ctx *c, const char *json, size_t len)
     c->origin = get_string(c->root, "origin");
     c->aa_algorithm = get_string(c->root, "aa_algorithm");
     const char *ch = get_string(c->root, "challenge");
+    /* One spelling: unpadded base64url, as the builder writes it. */
+    char *again = NULL;
     if (hv_base64url_decode(ch, strlen(ch), c->challenge, sizeof c->challenge, &c->challenge_len) !=
             HV_OK ||
-        c->challenge_len < HV_CHALLENGE_MIN)
-        return fail(c, HV_ERR_FORMAT, "\"challenge\" is not base64url of %d to %d bytes",
+        c->challenge_len < HV_CHALLENGE_MIN ||
+        !(again = hvi_b64url_encode(c->challenge, c->challenge_len)) || strcmp(again, ch) != 0) {
+        free(again);
+        return fail(c, HV_ERR_FORMAT,
+                    "\"challenge\" is not unpadded canonical base64url of %d to %d bytes",
                     HV_CHALLENGE_MIN, HV_CHALLENGE_MAX);
+    }
+    free(again);
     if (!c->origin[0])
         return fail(c, HV_ERR_FORMAT, "\"origin\" is empty");
 
-    c->reader_id = get_string(reader, "id");
-    if (!c->reader_id || !hvi_reader_id_ok(c->reader_id))
-        return fail(c, HV_ERR_FORMAT, "\"reader.id\" is not 1 to %d characters of A-Z a-z 0-9 -_.",
-                    HV_READER_ID_MAX);
-    const cJSON *counter = cJSON_GetObjectItemCaseSensitive(reader, "counter");
-    double v = cJSON_IsNumber(counter) ? counter->valuedouble : -1;
-    if (!(v >= 0 && v <= (double)HV_MAX_COUNTER) || v != (double)(uint64_t)v)
-        return fail(c, HV_ERR_FORMAT, "\"reader.counter\" is not an integer 0 .. 2^53-1");
-    c->counter = (uint64_t)v;
+    if (c->attested) {
+        c->reader_id = get_string(reader, "id");
+        if (!c->reader_id || !hvi_reader_id_ok(c->reader_id))
+            return fail(c, HV_ERR_FORMAT,
+                        "\"reader.id\" is not 1 to %d characters of A-Z a-z 0-9 -_.",
+                        HV_READER_ID_MAX);
+        /* hvi_json_strict let through only digits without a leading zero, so the double
+         * is exact up to 2^53 - 1 and anything larger rounds to at least 2^53. */
+        const cJSON *counter = cJSON_GetObjectItemCaseSensitive(reader, "counter");
+        double v = cJSON_IsNumber(counter) ? counter->valuedouble : -1;
+        if (!(v >= 0 && v <= (double)HV_MAX_COUNTER) || v != (double)(uint64_t)v)
+            return fail(c, HV_ERR_FORMAT, "\"reader.counter\" is not an integer 0 .. 2^53-1");
+        c->counter = (uint64_t)v;
+    }
 
     for (size_t f = 0; f < F_N; f++) {
         const cJSON *o = fields[f].in_reader ? reader : c->root;
         const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, fields[f].key);
         const char *where = fields[f].in_reader ? "reader." : "";
+        if (fields[f].in_reader && !c->attested)
+            continue;
         if (!it) {
             if (fields[f].required)
                 return fail(c, HV_ERR_FORMAT, "\"%s%s\" is missing", where, fields[f].key);
@@ -404,6 +426,9 @@ static enum hv_err run(struct ctx *c, const char *json, size_t len, const struct
         return fail(c, HV_ERR_CHALLENGE, "not the expected challenge");
     if (strcmp(c->origin, opt->origin) != 0)
         return fail(c, HV_ERR_ORIGIN, "not the expected origin");
+    if (!c->attested && !opt->allow_unattested)
+        return fail(c, HV_ERR_UNATTESTED,
+                    "no reader attested this session, and unattested readers are not allowed");
     if ((e = check_passive(c, opt)) != HV_OK || (e = check_identity(c, identity)) != HV_OK)
         return e;
 
@@ -426,9 +451,12 @@ static enum hv_err run(struct ctx *c, const char *json, size_t len, const struct
         return fail(c, HV_ERR_FORMAT, "no aa_challenge from challenge, origin and DG1");
     if (memcmp(aa, c->b[F_AA_CHALLENGE], sizeof aa) != 0)
         return fail(c, HV_ERR_AA_CHALLENGE,
-                    "\"aa_challenge\" is not SHA-256(challenge || origin || DG1)[0..8)");
+                    "\"aa_challenge\" is not the card-challenge digest of challenge, origin "
+                    "and DG1");
     if ((e = check_aa(c)) != HV_OK)
         return e;
+    if (!c->attested)
+        return HV_OK; /* allowed above: the card's evidence is the whole of it */
     if (hv_reader_digest(&ev, digest) != HV_OK)
         return fail(c, HV_ERR_FORMAT, "no reader digest from the evidence");
     e = hvi_check_reader(opt->trust, &opt->now, c->reader_id, c->b[F_READER_CERTIFICATE],
@@ -447,7 +475,7 @@ enum hv_err hv_verify(const char *json, size_t len, const struct hv_options *opt
     struct ctx c = {.res = res};
     if (!json || !opt || !opt->trust || !opt->origin || !opt->challenge ||
         opt->challenge_len < HV_CHALLENGE_MIN || opt->challenge_len > HV_CHALLENGE_MAX ||
-        opt->trust->n_csca == 0 || opt->trust->n_reader_ca == 0)
+        opt->trust->n_csca == 0 || (opt->trust->n_reader_ca == 0 && !opt->allow_unattested))
         return fail(&c, HV_ERR_ARGUMENT, "options: trust anchors, challenge or origin missing");
     cJSON *identity = NULL;
     enum hv_err e = run(&c, json, len, opt, &identity);
@@ -456,8 +484,11 @@ enum hv_err hv_verify(const char *json, size_t len, const struct hv_options *opt
         if (!res->identity_json)
             e = fail(&c, HV_ERR_MEMORY, "out of memory");
         else {
-            snprintf(res->reader_id, sizeof res->reader_id, "%s", c.reader_id);
-            res->counter = c.counter;
+            res->attested = c.attested;
+            if (c.attested) {
+                snprintf(res->reader_id, sizeof res->reader_id, "%s", c.reader_id);
+                res->counter = c.counter;
+            }
             res->message[0] = '\0';
         }
     }
