@@ -61,7 +61,9 @@ static int fixed_payload(uint8_t type)
     case SIMLINE_RST: return 1;
     case SIMLINE_SYNC: return 0;
     case SIMLINE_PRESENCE: return 1;
-    case SIMLINE_IO: return -1;
+    case SIMLINE_RF_FIELD: return 1;
+    case SIMLINE_IO:
+    case SIMLINE_RF_FRAME: return -1;
     }
     return -2;
 }
@@ -77,7 +79,7 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
     if (in[1] != 0)
         return SIMLINE_ERR_BAD_RESERVED;
     size_t plen = get16(in + 2);
-    if (fixed >= 0 ? plen != (size_t)fixed : (plen < 10 || plen > SIMLINE_MAX_PAYLOAD))
+    if (fixed >= 0 ? plen != (size_t)fixed : (plen < 9 || plen > SIMLINE_MAX_PAYLOAD))
         return SIMLINE_ERR_BAD_LENGTH;
     *used = SIMLINE_HEADER_SIZE + plen;
     if (len < *used)
@@ -92,12 +94,32 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
     case SIMLINE_CLK: m->u.clk_hz = get32(p); break;
     case SIMLINE_RST:
     case SIMLINE_PRESENCE:
+    case SIMLINE_RF_FIELD:
         if (p[0] > 1)
             return SIMLINE_ERR_BAD_VALUE;
-        m->u.rst_level = p[0]; /* same storage as present */
+        m->u.rst_level = p[0]; /* same storage as present and field */
         break;
     case SIMLINE_SYNC: break;
+    case SIMLINE_RF_FRAME: {
+        uint16_t bits = get16(p + 4), coll = get16(p + 6);
+        if (p[2] > 7 || bits == 0 || plen != 8 + simline_rf_bytes(p[2], bits) ||
+            simline_rf_bytes(p[2], bits) > SIMLINE_RF_MAX)
+            return SIMLINE_ERR_BAD_LENGTH;
+        if (p[0] > 1 || p[1] > 3 || (p[3] & ~0x03u) != 0 ||
+            ((p[3] & SIMLINE_RF_COLLISION) && (coll < p[2] || coll >= p[2] + bits)))
+            return SIMLINE_ERR_BAD_VALUE;
+        m->u.rf.type = p[0];
+        m->u.rf.rate = p[1];
+        m->u.rf.align = p[2];
+        m->u.rf.flags = p[3];
+        m->u.rf.n_bits = bits;
+        m->u.rf.coll_bit = (p[3] & SIMLINE_RF_COLLISION) ? coll : 0;
+        m->u.rf.data = p + 8;
+        break;
+    }
     case SIMLINE_IO: {
+        if (plen < 10)
+            return SIMLINE_ERR_BAD_LENGTH;
         uint16_t n = get16(p + 6);
         if (n == 0 || n > SIMLINE_MAX_IO || plen != 8 + 2 * (size_t)n)
             return SIMLINE_ERR_BAD_LENGTH;
@@ -121,7 +143,16 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
     if (fixed == -2)
         return SIMLINE_ERR_BAD_TYPE;
     size_t plen = (size_t)fixed;
-    if (fixed < 0) {
+    if (m->type == SIMLINE_RF_FRAME) {
+        const struct simline_rf *f = &m->u.rf;
+        size_t nb = simline_rf_bytes(f->align, f->n_bits);
+        if (f->n_bits == 0 || f->align > 7 || nb > SIMLINE_RF_MAX || f->type > 1 || f->rate > 3 ||
+            (f->flags & ~0x03u) != 0 ||
+            ((f->flags & SIMLINE_RF_COLLISION) &&
+             (f->coll_bit < f->align || f->coll_bit >= f->align + f->n_bits)))
+            return SIMLINE_ERR_BAD_VALUE;
+        plen = 8 + nb;
+    } else if (fixed < 0) {
         if (m->u.io.n == 0 || m->u.io.n > SIMLINE_MAX_IO || m->u.io.etu_ps == 0 ||
             m->u.io.char_etu < 11)
             return SIMLINE_ERR_BAD_VALUE;
@@ -140,11 +171,21 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
     case SIMLINE_CLK: put32(p, m->u.clk_hz); break;
     case SIMLINE_RST:
     case SIMLINE_PRESENCE:
+    case SIMLINE_RF_FIELD:
         if (m->u.rst_level > 1)
             return SIMLINE_ERR_BAD_VALUE;
         p[0] = m->u.rst_level;
         break;
     case SIMLINE_SYNC: break;
+    case SIMLINE_RF_FRAME:
+        p[0] = m->u.rf.type;
+        p[1] = m->u.rf.rate;
+        p[2] = m->u.rf.align;
+        p[3] = m->u.rf.flags;
+        put16(p + 4, m->u.rf.n_bits);
+        put16(p + 6, (m->u.rf.flags & SIMLINE_RF_COLLISION) ? m->u.rf.coll_bit : 0);
+        memcpy(p + 8, m->u.rf.data, plen - 8);
+        break;
     case SIMLINE_IO:
         put32(p, m->u.io.etu_ps);
         p[4] = m->u.io.char_etu;
@@ -159,6 +200,11 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
     }
     *out_len = SIMLINE_HEADER_SIZE + plen;
     return SIMLINE_OK;
+}
+
+size_t simline_rf_bytes(uint8_t align, uint16_t n_bits)
+{
+    return ((size_t)align + n_bits + 7) / 8;
 }
 
 uint64_t simline_char_time_ns(const struct simline_msg *io, size_t i)

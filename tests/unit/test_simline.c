@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "hawiya/simline.h"
@@ -106,13 +107,68 @@ static void hostile_records(void **state)
     assert_string_equal(simline_err_str(SIMLINE_ERR_BAD_LENGTH), "SIMLINE_ERR_BAD_LENGTH");
 }
 
+/* RF records: a Type A anticollision answer starting at bit 2 of its first
+ * byte, with a collision at bit 9; the field switch; hostile variants. */
+static void rf_records(void **state)
+{
+    (void)state;
+    const uint8_t bits[4] = {0xFC, 0x12, 0x34, 0x56};
+    struct simline_msg m = {.type = SIMLINE_RF_FRAME, .t_ns = 0x0102};
+    m.u.rf = (struct simline_rf){.type = 0,
+                                 .rate = 3,
+                                 .align = 2,
+                                 .flags = SIMLINE_RF_COLLISION,
+                                 .n_bits = 30,
+                                 .coll_bit = 9,
+                                 .data = bits};
+    uint8_t buf[64];
+    size_t n, used;
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_OK);
+    const uint8_t want[12 + 12] = {0x08, 0x00, 0x0C, 0x00, 0x02, 0x01, 0,    0,
+                                   0,    0,    0,    0,    0x00, 0x03, 0x02, 0x01,
+                                   30,   0,    9,    0,    0xFC, 0x12, 0x34, 0x56};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(buf, want, n);
+    struct simline_msg d;
+    assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_OK);
+    assert_int_equal(used, n);
+    assert_int_equal(d.u.rf.n_bits, 30);
+    assert_int_equal(d.u.rf.coll_bit, 9);
+    assert_int_equal(simline_rf_bytes(2, 30), 4);
+
+    /* collision bit outside the frame, align 8, too many bytes, unknown flags */
+    uint8_t bad[sizeof want];
+    memcpy(bad, want, sizeof bad);
+    bad[18] = 40;
+    assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_ERR_BAD_VALUE);
+    memcpy(bad, want, sizeof bad);
+    bad[14] = 8;
+    assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    memcpy(bad, want, sizeof bad);
+    bad[15] = 0x80;
+    assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_ERR_BAD_VALUE);
+    memcpy(bad, want, sizeof bad);
+    bad[16] = 31; /* 33 bits need 5 bytes, 4 given */
+    assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    m.u.rf.n_bits = 8 * (SIMLINE_RF_MAX + 1);
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_ERR_BAD_VALUE);
+
+    struct simline_msg f = {.type = SIMLINE_RF_FIELD, .t_ns = 5};
+    f.u.field = 1;
+    assert_int_equal(simline_encode(&f, buf, sizeof buf, &n), SIMLINE_OK);
+    assert_int_equal(n, 13);
+    assert_int_equal(buf[0], 0x07);
+    assert_int_equal(buf[12], 0x01);
+    buf[12] = 2;
+    assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_ERR_BAD_VALUE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(etu_default_speed),
-        cmocka_unit_test(io_record_exact_bytes),
-        cmocka_unit_test(fixed_records),
-        cmocka_unit_test(hostile_records),
+        cmocka_unit_test(etu_default_speed), cmocka_unit_test(io_record_exact_bytes),
+        cmocka_unit_test(fixed_records),     cmocka_unit_test(hostile_records),
+        cmocka_unit_test(rf_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,19 @@
  * them stamped with its start time, then SYNC ("quiet until you send again"),
  * so the reader can decide a timeout in simulated time without sleeping.
  * PRESENCE may come at any moment (a card removed by a test).
+ *
+ * The same records carry the contactless interface on a socket of its own
+ * (the reader's antenna and the cards in its field, ISO/IEC 14443): RF_FIELD
+ * switches the reader's carrier on or off, RF_FRAME is one frame on the air
+ * either way, stamped with its start, in its type (A or B) and bit rate
+ * (fc/128 x 2^rate), as the bits that were sent: `align` bits of the first
+ * byte are not part of the frame (a Type A anticollision answer starts in
+ * the middle of a byte, 14443-3 6.5.3.2), then `n_bits` bits, CRC bytes
+ * included as sent. Several cards answering at once arrive as one frame;
+ * for Type A, a collision flag and the first colliding bit (counted from
+ * bit 0 of byte 0). Presence has no record: a reader learns of a card only
+ * by polling, as with a real antenna. The card side ends every answer with
+ * SYNC as on the contact line.
  */
 #ifndef HAWIYA_SIMLINE_H
 #define HAWIYA_SIMLINE_H
@@ -33,6 +46,7 @@
 #define SIMLINE_HEADER_SIZE 12
 #define SIMLINE_MAX_IO      1024 /* characters in one IO record */
 #define SIMLINE_MAX_PAYLOAD (8 + 2 * SIMLINE_MAX_IO)
+#define SIMLINE_RF_MAX      1024 /* bytes of one RF frame (FSC / FSD up to 1024) */
 
 enum simline_type {
     SIMLINE_VCC = 1,      /* reader -> card: u16 millivolts, 0 = off */
@@ -41,7 +55,14 @@ enum simline_type {
     SIMLINE_IO = 4,       /* both: u32 etu in ps, u8 etu per char, 0, u16 n, n bytes, n flags */
     SIMLINE_SYNC = 5,     /* card -> reader: no payload; quiet until the reader sends */
     SIMLINE_PRESENCE = 6, /* card -> reader: u8 1 = card in the slot, 0 = removed */
+    SIMLINE_RF_FIELD = 7, /* reader -> cards: u8 1 = carrier on, 0 = off */
+    SIMLINE_RF_FRAME = 8, /* both: u8 type, u8 rate, u8 align, u8 flags, u16 n_bits,
+                           * u16 collision bit, ceil((align + n_bits) / 8) bytes */
 };
+
+/* RF_FRAME flags. */
+#define SIMLINE_RF_COLLISION 0x01 /* Type A: answers collided from coll_bit on */
+#define SIMLINE_RF_DAMAGED   0x02 /* the receiver sees a damaged frame (Type B collision, noise) */
 
 /* Per-character flags of an IO record. */
 #define SIMLINE_CHAR_PARITY_ERROR 0x01
@@ -58,6 +79,17 @@ enum simline_err {
 
 const char *simline_err_str(enum simline_err e);
 
+/* One RF frame on the air. */
+struct simline_rf {
+    uint8_t type;  /* enum iso14443_type */
+    uint8_t rate;  /* enum iso14443_rate */
+    uint8_t align; /* 0..7 */
+    uint8_t flags; /* SIMLINE_RF_* */
+    uint16_t n_bits;
+    uint16_t coll_bit;   /* with SIMLINE_RF_COLLISION: align <= coll_bit < align + n_bits */
+    const uint8_t *data; /* (align + n_bits + 7) / 8 bytes */
+};
+
 struct simline_msg {
     enum simline_type type;
     uint64_t t_ns; /* simulated time at which the event starts */
@@ -66,6 +98,8 @@ struct simline_msg {
         uint32_t clk_hz;
         uint8_t rst_level;
         uint8_t present;
+        uint8_t field;
+        struct simline_rf rf;
         struct {
             uint32_t etu_ps;      /* the sender's ETU */
             uint8_t char_etu;     /* ETUs from one character's start to the next's, >= 11 */
@@ -82,6 +116,9 @@ struct simline_msg {
  * the record needs in all. IO pointers point into `in`.
  */
 enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_msg *m, size_t *used);
+
+/* Bytes an RF frame of `align` + `n_bits` bits takes. */
+size_t simline_rf_bytes(uint8_t align, uint16_t n_bits);
 
 /* Encodes one record; IO records take chars/flags (flags may be NULL: all zero). */
 enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_t cap,

@@ -1,0 +1,529 @@
+/*
+ * Type A activation, both roles of hawiya/iso14443a.h, through a little
+ * "air" of this test's own: the PCD's frame goes to every card in the
+ * field, their answers are superposed bit by bit and the first bit where
+ * they differ is reported as a collision, as a real front end does.
+ * Expected frames are written out byte for byte from 14443-3 clause 6 and
+ * 14443-4 clause 5 (WUPA 52, SEL 93 20, SELECT 93 70 + CLn + BCC + CRC_A,
+ * RATS E0 80 31 73, PPS D0 11 0F); ATS examples: the DESFire EV1 ATS
+ * 06 75 77 81 02 80 that reader logs show, and our Moroccan persona's.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hawiya/iso14443a.h"
+
+/* TL 0A, T0 78 (TA TB TC, FSCI 8), TA 77, TB 71 (FWI 7, SFGI 1), TC 02, then 80 73 84 21 C0. */
+static const uint8_t ma_ats[] = {0x0A, 0x78, 0x77, 0x71, 0x02, 0x80, 0x73, 0x84, 0x21, 0xC0};
+
+struct air {
+    struct iso14443a_picc *cards[3];
+    size_t n;
+    uint8_t frame[300];
+    uint8_t rx[300];
+    /* what the PCD sent last, with CRC */
+    uint8_t sent[300];
+    size_t sent_bits;
+};
+
+/* One frame through the air: returns the PCD's view of the answers. */
+static struct iso14443_rx air_xfer(struct air *a, const struct iso14443_act *act)
+{
+    struct iso14443_rx rx = {.kind = ISO14443_RX_TIMEOUT};
+    size_t bits = act->tx.bits;
+    memcpy(a->sent, act->tx.data, (bits + 7) / 8);
+    if (act->tx.crc) {
+        assert_int_equal(bits % 8, 0);
+        iso14443_crc_append(ISO14443_A, a->sent, bits / 8);
+        bits += 16;
+    }
+    a->sent_bits = bits;
+    struct iso14443a_picc_out outs[3];
+    size_t answers = 0, first = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        iso14443a_picc_frame(a->cards[i], a->sent, bits, &outs[i]);
+        if (outs[i].kind == ISO14443A_PICC_ANSWER) {
+            assert_int_equal(outs[i].align, act->tx.rx_align);
+            if (answers++ == 0)
+                first = i;
+        }
+    }
+    if (answers == 0)
+        return rx;
+    const struct iso14443a_picc_out *o = &outs[first];
+    size_t nbytes = (o->align + o->bits + 7) / 8;
+    memcpy(a->rx, o->data, nbytes);
+    rx.kind = ISO14443_RX_FRAME;
+    rx.data = a->rx;
+    rx.bits = o->bits;
+    /* Superposition: a bit is seen as 1 if any card sends 1; the first bit
+     * where the cards disagree is the collision. */
+    uint8_t all[300];
+    memcpy(all, a->rx, nbytes);
+    for (size_t i = first + 1; i < a->n; i++) {
+        if (outs[i].kind != ISO14443A_PICC_ANSWER)
+            continue;
+        assert_int_equal(outs[i].bits, o->bits);
+        for (size_t k = 0; k < nbytes; k++) {
+            a->rx[k] |= outs[i].data[k];
+            all[k] &= outs[i].data[k];
+        }
+    }
+    for (size_t b = o->align; b < o->align + o->bits; b++)
+        if ((a->rx[b / 8] ^ all[b / 8]) >> (b % 8) & 1u) {
+            rx.kind = ISO14443_RX_COLLISION;
+            rx.coll_bit = (uint16_t)b;
+            break;
+        }
+    if (rx.kind == ISO14443_RX_FRAME && act->tx.crc) {
+        if (!iso14443_crc_ok(ISO14443_A, a->rx, o->bits / 8)) {
+            rx.kind = ISO14443_RX_ERROR;
+            return rx;
+        }
+        rx.bits -= 16;
+    }
+    return rx;
+}
+
+static void picc(struct iso14443a_picc *c, const uint8_t *uid, size_t n, uint8_t sak,
+                 const uint8_t *ats, size_t ats_len)
+{
+    struct iso14443a_picc_config cfg = {.uid_len = n, .sak = sak, .ats = ats, .ats_len = ats_len};
+    cfg.atqa[0] = (uint8_t)((n == 4 ? 0x00 : n == 7 ? 0x40 : 0x80) | 0x04);
+    memcpy(cfg.uid, uid, n);
+    assert_int_equal(iso14443a_picc_init(c, &cfg), ISO14443_OK);
+    iso14443a_picc_field(c, true);
+}
+
+static const struct iso14443a_pcd_config PCD = {
+    .wakeup = true, .iso_dep = true, .fsdi = 8, .cid = 0, .max_rate = ISO14443_848};
+
+/* Runs the PCD to its end; returns the final action. */
+static struct iso14443_act run(struct air *a, struct iso14443a_pcd *p,
+                               const struct iso14443a_pcd_config *cfg, unsigned *frames)
+{
+    struct iso14443_act act;
+    iso14443a_pcd_begin(p, cfg, &act);
+    unsigned k = 0;
+    while (act.kind == ISO14443_ACT_SEND && k < 200) {
+        struct iso14443_rx rx = air_xfer(a, &act);
+        iso14443a_pcd_step(p, &rx, &act);
+        k++;
+    }
+    if (frames)
+        *frames = k;
+    return act;
+}
+
+static void single_uid_frames(void **state)
+{
+    (void)state;
+    static const uint8_t uid[4] = {0x08, 0x12, 0x34, 0x56};
+    struct iso14443a_picc c;
+    picc(&c, uid, 4, 0x20, ma_ats, sizeof ma_ats);
+    struct air a = {.cards = {&c}, .n = 1};
+    struct iso14443a_pcd p;
+    struct iso14443_act act;
+    struct iso14443_rx rx;
+
+    assert_int_equal(iso14443a_pcd_begin(&p, &PCD, &act), ISO14443_OK);
+    assert_int_equal(act.tx.bits, 7);
+    assert_int_equal(act.tx.data[0], 0x52); /* WUPA */
+    rx = air_xfer(&a, &act);
+    assert_int_equal(rx.kind, ISO14443_RX_FRAME);
+    assert_int_equal(rx.bits, 16);
+    assert_int_equal(rx.data[0], 0x04);
+
+    iso14443a_pcd_step(&p, &rx, &act);
+    const uint8_t anticol[2] = {0x93, 0x20};
+    assert_int_equal(act.tx.bits, 16);
+    assert_memory_equal(act.tx.data, anticol, 2);
+    rx = air_xfer(&a, &act);
+    const uint8_t cl1[5] = {0x08, 0x12, 0x34, 0x56, 0x08 ^ 0x12 ^ 0x34 ^ 0x56};
+    assert_int_equal(rx.bits, 40);
+    assert_memory_equal(rx.data, cl1, 5);
+
+    iso14443a_pcd_step(&p, &rx, &act);
+    assert_int_equal(act.tx.bits, 56);
+    assert_true(act.tx.crc);
+    rx = air_xfer(&a, &act);
+    const uint8_t select[9] = {0x93, 0x70, 0x08, 0x12, 0x34, 0x56, 0x08 ^ 0x12 ^ 0x34 ^ 0x56};
+    assert_memory_equal(a.sent, select, 7);
+    assert_true(iso14443_crc_ok(ISO14443_A, a.sent, 9));
+    assert_int_equal(rx.bits, 8);
+    assert_int_equal(rx.data[0], 0x20);
+
+    iso14443a_pcd_step(&p, &rx, &act);
+    const uint8_t rats[4] = {0xE0, 0x80, 0x31, 0x73};
+    rx = air_xfer(&a, &act);
+    assert_int_equal(a.sent_bits, 32);
+    assert_memory_equal(a.sent, rats, 4);
+    assert_int_equal(rx.bits, 8 * sizeof ma_ats);
+    assert_memory_equal(rx.data, ma_ats, sizeof ma_ats);
+
+    /* TA 77: 848 kbit/s both ways; TB SFGI 1: SFGT before the PPS. */
+    iso14443a_pcd_step(&p, &rx, &act);
+    assert_int_equal(act.tx.guard_ns, iso14443_sfgt_ns(1));
+    assert_int_equal(act.tx_rate, ISO14443_106);
+    const uint8_t pps[3] = {0xD0, 0x11, 0x0F};
+    assert_int_equal(act.tx.bits, 24);
+    assert_memory_equal(act.tx.data, pps, 3);
+    assert_int_equal(act.tx.timeout_ns, iso14443_fwt_ns(7));
+    rx = air_xfer(&a, &act);
+    assert_int_equal(rx.bits, 8);
+    assert_int_equal(rx.data[0], 0xD0);
+    iso14443a_pcd_step(&p, &rx, &act);
+    assert_int_equal(act.kind, ISO14443_ACT_DONE);
+    assert_int_equal(act.tx_rate, ISO14443_848);
+    assert_int_equal(act.rx_rate, ISO14443_848);
+    assert_int_equal(p.uid_len, 4);
+    assert_memory_equal(p.uid, uid, 4);
+    assert_int_equal(p.sak, 0x20);
+    assert_int_equal(p.ats.fsci, 8);
+    assert_int_equal(p.ats.fwi, 7);
+    assert_int_equal(p.ats.hist_len, 5);
+    assert_memory_equal(p.ats.raw + p.ats.hist_off, ma_ats + 5, 5);
+    assert_int_equal(c.state, ISO14443A_PICC_PROTOCOL);
+}
+
+static void cascade_levels(void **state)
+{
+    (void)state;
+    static const uint8_t uid7[7] = {0x04, 0x9C, 0x49, 0x6A, 0x2F, 0x58, 0x80};
+    static const uint8_t uid10[10] = {0x04, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09};
+    const uint8_t *uids[2] = {uid7, uid10};
+    size_t lens[2] = {7, 10};
+    for (int t = 0; t < 2; t++) {
+        struct iso14443a_picc c;
+        picc(&c, uids[t], lens[t], 0x20, ma_ats, sizeof ma_ats);
+        struct air a = {.cards = {&c}, .n = 1};
+        struct iso14443a_pcd p;
+        struct iso14443a_pcd_config cfg = PCD;
+        cfg.max_rate = ISO14443_106; /* no PPS */
+        unsigned frames;
+        struct iso14443_act act = run(&a, &p, &cfg, &frames);
+        assert_int_equal(act.kind, ISO14443_ACT_DONE);
+        assert_int_equal(p.uid_len, lens[t]);
+        assert_memory_equal(p.uid, uids[t], lens[t]);
+        /* WUPA, then anticollision + SELECT per level, then RATS */
+        assert_int_equal(frames, 1 + 2 * (lens[t] == 7 ? 2 : 3) + 1);
+        assert_int_equal(act.tx_rate, ISO14443_106);
+        /* SFGT is still due before the first block */
+        assert_int_equal(act.tx.guard_ns, iso14443_sfgt_ns(1));
+    }
+    /* CL1 of a double size UID starts with the cascade tag 88. */
+    uint8_t cln[5];
+    assert_true(iso14443a_uid_cln(uid7, 7, 1, cln));
+    const uint8_t want1[5] = {0x88, 0x04, 0x9C, 0x49, 0x88 ^ 0x04 ^ 0x9C ^ 0x49};
+    assert_memory_equal(cln, want1, 5);
+    assert_true(iso14443a_uid_cln(uid7, 7, 2, cln));
+    const uint8_t want2[5] = {0x6A, 0x2F, 0x58, 0x80, 0x6A ^ 0x2F ^ 0x58 ^ 0x80};
+    assert_memory_equal(cln, want2, 5);
+    assert_false(iso14443a_uid_cln(uid7, 7, 3, cln));
+    assert_false(iso14443a_uid_cln(uid7, 5, 1, cln));
+}
+
+/* Two cards in the field: the anticollision loop picks one (the bit 1 at
+ * the first collision), HLTA puts it aside, the next REQA finds the other. */
+static void two_cards_collide(void **state)
+{
+    (void)state;
+    static const uint8_t u1[4] = {0x08, 0x12, 0x34, 0x56}; /* differs from u2 at bit 9 */
+    static const uint8_t u2[4] = {0x08, 0x10, 0x34, 0x56};
+    struct iso14443a_picc c1, c2;
+    picc(&c1, u1, 4, 0x20, ma_ats, sizeof ma_ats);
+    picc(&c2, u2, 4, 0x20, ma_ats, sizeof ma_ats);
+    struct air a = {.cards = {&c1, &c2}, .n = 2};
+    struct iso14443a_pcd p;
+    struct iso14443a_pcd_config cfg = PCD;
+    cfg.iso_dep = false;
+    cfg.wakeup = false;
+    struct iso14443_act act;
+    iso14443a_pcd_begin(&p, &cfg, &act);
+    struct iso14443_rx rx = air_xfer(&a, &act); /* same ATQA: no collision */
+    assert_int_equal(rx.kind, ISO14443_RX_FRAME);
+    iso14443a_pcd_step(&p, &rx, &act);
+    rx = air_xfer(&a, &act);
+    assert_int_equal(rx.kind, ISO14443_RX_COLLISION);
+    assert_int_equal(rx.coll_bit, 9);
+    iso14443a_pcd_step(&p, &rx, &act);
+    /* NVB 32: 3 whole bytes (SEL, NVB, 08) and 2 more bits (bit 9 = 1, bit 8 = 0) */
+    const uint8_t again[4] = {0x93, 0x32, 0x08, 0x02};
+    assert_int_equal(act.tx.bits, 26);
+    assert_int_equal(act.tx.rx_align, 2);
+    assert_memory_equal(act.tx.data, again, 4);
+    rx = air_xfer(&a, &act);
+    assert_int_equal(rx.kind, ISO14443_RX_FRAME);
+    assert_int_equal(rx.bits, 30);
+    while (act.kind == ISO14443_ACT_SEND) {
+        iso14443a_pcd_step(&p, &rx, &act);
+        if (act.kind == ISO14443_ACT_SEND)
+            rx = air_xfer(&a, &act);
+    }
+    assert_int_equal(act.kind, ISO14443_ACT_DONE);
+    assert_memory_equal(p.uid, u1, 4);
+    assert_int_equal(c1.state, ISO14443A_PICC_ACTIVE);
+    assert_int_equal(c2.state, ISO14443A_PICC_IDLE); /* another UID was selected */
+
+    iso14443a_pcd_hlta(&p, &act);
+    const uint8_t hlta[4] = {0x50, 0x00, 0x57, 0xCD};
+    rx = air_xfer(&a, &act);
+    assert_memory_equal(a.sent, hlta, 4);
+    assert_int_equal(rx.kind, ISO14443_RX_TIMEOUT);
+    assert_int_equal(c1.state, ISO14443A_PICC_HALT);
+
+    /* REQA wakes only the card still IDLE. */
+    act = run(&a, &p, &cfg, NULL);
+    assert_int_equal(act.kind, ISO14443_ACT_DONE);
+    assert_memory_equal(p.uid, u2, 4);
+    /* WUPA wakes the halted one too: they collide again and c1 wins. */
+    iso14443a_picc_field(&c2, true);
+    cfg.wakeup = true;
+    act = run(&a, &p, &cfg, NULL);
+    assert_int_equal(act.kind, ISO14443_ACT_DONE);
+    assert_memory_equal(p.uid, u1, 4);
+}
+
+static void three_cards_seven_byte(void **state)
+{
+    (void)state;
+    static const uint8_t u[3][7] = {{0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66},
+                                    {0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x67},
+                                    {0x04, 0x11, 0x22, 0xB3, 0x44, 0x55, 0x66}};
+    struct iso14443a_picc c[3];
+    for (int i = 0; i < 3; i++)
+        picc(&c[i], u[i], 7, 0x20, ma_ats, sizeof ma_ats);
+    struct air a = {.cards = {&c[0], &c[1], &c[2]}, .n = 3};
+    struct iso14443a_pcd p;
+    struct iso14443a_pcd_config cfg = PCD;
+    cfg.iso_dep = false;
+    bool seen[3] = {false};
+    for (int round = 0; round < 3; round++) {
+        struct iso14443_act act = run(&a, &p, &cfg, NULL);
+        cfg.wakeup = false; /* REQA from now on: halted cards stay quiet */
+        assert_int_equal(act.kind, ISO14443_ACT_DONE);
+        assert_int_equal(p.uid_len, 7);
+        int who = -1;
+        for (int i = 0; i < 3; i++)
+            if (!memcmp(p.uid, u[i], 7))
+                who = i;
+        assert_true(who >= 0 && !seen[who]);
+        seen[who] = true;
+        iso14443a_pcd_hlta(&p, &act);
+        air_xfer(&a, &act);
+    }
+    struct iso14443_act act = run(&a, &p, &cfg, NULL);
+    assert_int_equal(act.kind, ISO14443_ACT_NO_CARD);
+}
+
+static void not_iso_dep_and_errors(void **state)
+{
+    (void)state;
+    static const uint8_t uid[4] = {0x01, 0x02, 0x03, 0x04};
+    struct iso14443a_picc c;
+    picc(&c, uid, 4, 0x08, NULL, 0); /* a MIFARE Classic-like SAK */
+    struct air a = {.cards = {&c}, .n = 1};
+    struct iso14443a_pcd p;
+    struct iso14443_act act = run(&a, &p, &PCD, NULL);
+    assert_int_equal(act.kind, ISO14443_ACT_DONE);
+    assert_int_equal(p.sak, 0x08);
+
+    /* Nobody in the field. */
+    struct air empty = {.n = 0};
+    act = run(&empty, &p, &PCD, NULL);
+    assert_int_equal(act.kind, ISO14443_ACT_NO_CARD);
+
+    /* The card leaves after its ATQA: anticollision gets nothing. */
+    picc(&c, uid, 4, 0x20, ma_ats, sizeof ma_ats);
+    iso14443a_pcd_begin(&p, &PCD, &act);
+    struct iso14443_rx rx = air_xfer(&a, &act);
+    iso14443a_pcd_step(&p, &rx, &act);
+    struct iso14443_rx none = {.kind = ISO14443_RX_TIMEOUT};
+    for (int i = 0; i < 3; i++)
+        iso14443a_pcd_step(&p, &none, &act);
+    assert_int_equal(act.kind, ISO14443_ACT_ERROR);
+    assert_int_equal(act.err, ISO14443_ERR_NO_ANSWER);
+
+    /* A UID CLn whose BCC is wrong, three times: ISO14443_ERR_BCC. */
+    iso14443a_pcd_begin(&p, &PCD, &act);
+    const uint8_t atqa[2] = {0x04, 0x00}, bad[5] = {1, 2, 3, 4, 5};
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = atqa, .bits = 16};
+    iso14443a_pcd_step(&p, &rx, &act);
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = bad, .bits = 40};
+    for (int i = 0; i < 3; i++)
+        iso14443a_pcd_step(&p, &rx, &act);
+    assert_int_equal(act.kind, ISO14443_ACT_ERROR);
+    assert_int_equal(act.err, ISO14443_ERR_BCC);
+
+    /* ATQA with two anticollision bits, or UID size 11 (RFU). */
+    const uint8_t two_bits[2] = {0x05, 0x00}, rfu[2] = {0xC4, 0x00};
+    iso14443a_pcd_begin(&p, &PCD, &act);
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = two_bits, .bits = 16};
+    assert_int_equal(iso14443a_pcd_step(&p, &rx, &act), ISO14443_ERR_ATQA);
+    iso14443a_pcd_begin(&p, &PCD, &act);
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = rfu, .bits = 16};
+    assert_int_equal(iso14443a_pcd_step(&p, &rx, &act), ISO14443_ERR_ATQA);
+
+    /* SAK with the cascade bit after a CLn without the cascade tag. */
+    iso14443a_pcd_begin(&p, &PCD, &act);
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = atqa, .bits = 16};
+    iso14443a_pcd_step(&p, &rx, &act);
+    const uint8_t good[5] = {1, 2, 3, 4, 1 ^ 2 ^ 3 ^ 4}, sak[1] = {0x04};
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = good, .bits = 40};
+    iso14443a_pcd_step(&p, &rx, &act);
+    rx = (struct iso14443_rx){.kind = ISO14443_RX_FRAME, .data = sak, .bits = 8};
+    assert_int_equal(iso14443a_pcd_step(&p, &rx, &act), ISO14443_ERR_SAK);
+
+    struct iso14443a_pcd_config bad_cfg = PCD;
+    bad_cfg.cid = 15;
+    assert_int_equal(iso14443a_pcd_begin(&p, &bad_cfg, &act), ISO14443_ERR_PARAM);
+    assert_int_equal(act.kind, ISO14443_ACT_ERROR);
+}
+
+static void ats_layouts(void **state)
+{
+    (void)state;
+    struct iso14443a_ats s;
+    /* DESFire EV1: FSCI 5 (64 bytes), TA 77, FWI 8, SFGI 1, CID, hist 80. */
+    const uint8_t desfire[] = {0x06, 0x75, 0x77, 0x81, 0x02, 0x80};
+    assert_int_equal(iso14443a_ats_parse(desfire, sizeof desfire, &s), ISO14443_OK);
+    assert_int_equal(iso14443_fs(s.fsci), 64);
+    assert_int_equal(s.ta, 0x77);
+    assert_int_equal(s.fwi, 8);
+    assert_int_equal(s.sfgi, 1);
+    assert_true(s.cid);
+    assert_false(s.nad);
+    assert_int_equal(s.hist_len, 1);
+    assert_int_equal(s.raw[s.hist_off], 0x80);
+    unsigned ds, dr;
+    bool same;
+    iso14443a_ats_rates(&s, &ds, &dr, &same);
+    assert_int_equal(ds, 0x0F);
+    assert_int_equal(dr, 0x0F);
+    assert_false(same);
+
+    /* TL alone: every default (FSCI 2, FWI 4, CID yes, NAD no, 106 only). */
+    const uint8_t tl[] = {0x01};
+    assert_int_equal(iso14443a_ats_parse(tl, 1, &s), ISO14443_OK);
+    assert_int_equal(s.fsci, 2);
+    assert_int_equal(s.fwi, 4);
+    assert_true(s.cid);
+    assert_int_equal(s.hist_len, 0);
+
+    /* Only T0 with TB: TA default 00, TC default 02. */
+    const uint8_t t0tb[] = {0x03, 0x28, 0xE0};
+    assert_int_equal(iso14443a_ats_parse(t0tb, 3, &s), ISO14443_OK);
+    assert_int_equal(s.fwi, 14);
+    assert_int_equal(s.ta, 0);
+    /* FWI F and SFGI F are RFU: read as 4 and 0. */
+    const uint8_t rfu[] = {0x03, 0x28, 0xFF};
+    assert_int_equal(iso14443a_ats_parse(rfu, 3, &s), ISO14443_OK);
+    assert_int_equal(s.fwi, 4);
+    assert_int_equal(s.sfgi, 0);
+    /* TA with b4 set: 106 kbit/s only. */
+    const uint8_t ta_rfu[] = {0x03, 0x18, 0xFF};
+    assert_int_equal(iso14443a_ats_parse(ta_rfu, 3, &s), ISO14443_OK);
+    iso14443a_ats_rates(&s, &ds, &dr, &same);
+    assert_int_equal(ds, 1);
+    assert_int_equal(dr, 1);
+
+    /* TL disagreeing with the length, or interface bytes beyond it. */
+    const uint8_t short_tl[] = {0x05, 0x78, 0x77};
+    assert_int_equal(iso14443a_ats_parse(short_tl, 3, &s), ISO14443_ERR_ATS);
+    const uint8_t missing[] = {0x03, 0x78, 0x77};
+    assert_int_equal(iso14443a_ats_parse(missing, 3, &s), ISO14443_ERR_ATS);
+    assert_int_equal(iso14443a_ats_parse(missing, 0, &s), ISO14443_ERR_ATS);
+
+    assert_int_equal(iso14443a_ats_parse(ma_ats, sizeof ma_ats, &s), ISO14443_OK);
+    assert_int_equal(s.hist_len, 5);
+}
+
+static void picc_states(void **state)
+{
+    (void)state;
+    static const uint8_t uid[4] = {0x08, 0xAA, 0xBB, 0xCC};
+    struct iso14443a_picc c;
+    struct iso14443a_picc_out out;
+    picc(&c, uid, 4, 0x20, ma_ats, sizeof ma_ats);
+    const uint8_t reqa = 0x26, wupa = 0x52;
+    iso14443a_picc_field(&c, false);
+    iso14443a_picc_frame(&c, &reqa, 7, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_SILENT); /* no field, no card */
+    iso14443a_picc_field(&c, true);
+    iso14443a_picc_frame(&c, &reqa, 7, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_ANSWER);
+    assert_int_equal(c.state, ISO14443A_PICC_READY);
+    /* SEL of level 2 while at level 1: not for us. */
+    const uint8_t cl2[2] = {0x95, 0x20};
+    iso14443a_picc_frame(&c, cl2, 16, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_SILENT);
+    assert_int_equal(c.state, ISO14443A_PICC_READY);
+    /* A garbage frame in READY: back to IDLE. */
+    const uint8_t junk[2] = {0x12, 0x34};
+    iso14443a_picc_frame(&c, junk, 16, &out);
+    assert_int_equal(c.state, ISO14443A_PICC_IDLE);
+
+    /* Select, HLTA, then only WUPA wakes it. */
+    struct air a = {.cards = {&c}, .n = 1};
+    struct iso14443a_pcd p;
+    struct iso14443a_pcd_config cfg = PCD;
+    cfg.iso_dep = false;
+    struct iso14443_act act = run(&a, &p, &cfg, NULL);
+    assert_int_equal(act.kind, ISO14443_ACT_DONE);
+    uint8_t hlta[4] = {0x50, 0x00, 0x57, 0xCD};
+    iso14443a_picc_frame(&c, hlta, 32, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_SILENT);
+    assert_int_equal(c.state, ISO14443A_PICC_HALT);
+    iso14443a_picc_frame(&c, &reqa, 7, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_SILENT);
+    iso14443a_picc_frame(&c, &wupa, 7, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_ANSWER);
+
+    /* RATS with CID 15 (RFU) is refused; a PPS only right after the ATS. */
+    iso14443a_picc_field(&c, true);
+    act = run(&a, &p, &cfg, NULL);
+    assert_int_equal(c.state, ISO14443A_PICC_ACTIVE);
+    uint8_t rats15[4] = {0xE0, 0x8F};
+    iso14443_crc_append(ISO14443_A, rats15, 2);
+    iso14443a_picc_frame(&c, rats15, 32, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_SILENT);
+    assert_int_equal(c.state, ISO14443A_PICC_IDLE);
+    act = run(&a, &p, &cfg, NULL);
+    assert_int_equal(c.state, ISO14443A_PICC_ACTIVE);
+    uint8_t rats[4] = {0xE0, 0x81, 0, 0};
+    iso14443_crc_append(ISO14443_A, rats, 2);
+    iso14443a_picc_frame(&c, rats, 32, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_ANSWER);
+    assert_int_equal(c.cid, 1);
+    uint8_t block[4] = {0x0A, 0x01};
+    iso14443_crc_append(ISO14443_A, block, 2);
+    uint8_t pps[5] = {0xD1, 0x11, 0x05};
+    iso14443_crc_append(ISO14443_A, pps, 3);
+    iso14443a_picc_frame(&c, block, 32, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_BLOCK);
+    assert_int_equal(out.block_len, 2);
+    iso14443a_picc_frame(&c, pps, 40, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_BLOCK); /* too late: a (bad) block */
+    /* A damaged block is ignored. */
+    block[2] ^= 1;
+    iso14443a_picc_frame(&c, block, 32, &out);
+    assert_int_equal(out.kind, ISO14443A_PICC_SILENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(single_uid_frames),
+        cmocka_unit_test(cascade_levels),
+        cmocka_unit_test(two_cards_collide),
+        cmocka_unit_test(three_cards_seven_byte),
+        cmocka_unit_test(not_iso_dep_and_errors),
+        cmocka_unit_test(ats_layouts),
+        cmocka_unit_test(picc_states),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
