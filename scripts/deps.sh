@@ -8,8 +8,11 @@ PACKAGES=(
     gcc make cmake pkg-config clang libclang-rt-14-dev clang-format git
     # libraries
     libcmocka-dev libmbedtls-dev libpcsclite-dev libusb-1.0-0-dev libcjson-dev libssl-dev
+    libusbredirparser-dev
     # tools the tests drive
     pcscd pcsc-tools openssl
+    # the USB tests' Linux guest (tests/usb): QEMU, and what its image is made of
+    qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
 )
 
 missing=()

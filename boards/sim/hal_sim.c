@@ -23,6 +23,7 @@
 #include "hal/uart_sc.h"
 #include "hawiya/atr.h"
 #include "hawiya/simline.h"
+#include "usb_ccid.h"
 
 #define RXQ_SIZE 8192u /* characters buffered from the card, a power of two */
 
@@ -55,6 +56,7 @@ static struct {
 
     uint64_t rng_state;
     struct sim_line_stats stats;
+    struct usb_ccid *usb; /* usbredir mode: the host link is this USB device */
 } S = {.card_fd = -1, .listen_fd = -1, .host_fd = -1};
 
 /* HAWIYA_SIM_TRACE=1 in the environment: every character and fault on stderr. */
@@ -455,8 +457,15 @@ static void host_accept(void)
     S.host_fd = fd;
 }
 
+void sim_board_use_usb(struct usb_ccid *u)
+{
+    S.usb = u;
+}
+
 bool hal_host_connected(void)
 {
+    if (S.usb)
+        return usb_ccid_host_connected(S.usb);
     if (S.host_fd < 0)
         host_accept();
     return S.host_fd >= 0;
@@ -464,6 +473,8 @@ bool hal_host_connected(void)
 
 enum host_rx hal_host_recv(uint8_t *buf, size_t cap, size_t *n)
 {
+    if (S.usb)
+        return usb_ccid_host_recv(S.usb, buf, cap, n);
     *n = 0;
     if (S.host_fd < 0) {
         host_accept();
@@ -502,12 +513,18 @@ static void host_write(const uint8_t *msg, size_t n)
 
 void hal_host_send(const uint8_t *msg, size_t n)
 {
-    host_write(msg, n);
+    if (S.usb)
+        usb_ccid_host_send(S.usb, msg, n);
+    else
+        host_write(msg, n);
 }
 
 void hal_host_notify(const uint8_t *msg, size_t n)
 {
-    host_write(msg, n);
+    if (S.usb)
+        usb_ccid_host_notify(S.usb, msg, n);
+    else
+        host_write(msg, n);
 }
 
 /* ---- hal/board ------------------------------------------------------------ */
@@ -522,11 +539,20 @@ void hal_idle(uint32_t max_ms)
     }
     if (S.card_fd >= 0)
         p[n++] = (struct pollfd){.fd = S.card_fd, .events = POLLIN};
-    p[n++] = (struct pollfd){.fd = S.host_fd >= 0 ? S.host_fd : S.listen_fd, .events = POLLIN};
+    int host = n;
+    if (S.cfg.usbredir)
+        p[n++] = (struct pollfd){.fd = sim_usbredir_fd(), .events = POLLIN};
+    else
+        p[n++] = (struct pollfd){.fd = S.host_fd >= 0 ? S.host_fd : S.listen_fd, .events = POLLIN};
     if (poll(p, (nfds_t)n, (int)max_ms) <= 0)
         return;
     if (S.card_fd >= 0 && (p[0].revents & (POLLIN | POLLHUP)))
         card_pump(0);
+    if (S.cfg.usbredir) {
+        if (p[host].revents & (POLLIN | POLLHUP | POLLERR))
+            sim_usbredir_service(true);
+        return;
+    }
     if (S.host_fd < 0)
         host_accept();
 }
@@ -625,6 +651,12 @@ int sim_board_init(const struct sim_config *cfg)
         return -1;
     }
 
+    if (cfg->usbredir) {
+        if (sim_usbredir_listen(cfg->usbredir) < 0)
+            return -1;
+        card_pump(1000);
+        return 0;
+    }
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     /* Listening under a temporary name first: whoever sees the socket can connect. */
     if (strlen(cfg->host_path) + 4 >= sizeof a.sun_path) {
@@ -655,5 +687,7 @@ void sim_board_close(void)
         close(S.listen_fd);
         unlink(S.cfg.host_path);
     }
+    if (S.cfg.usbredir)
+        sim_usbredir_close();
     S.card_fd = S.host_fd = S.listen_fd = -1;
 }

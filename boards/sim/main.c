@@ -8,6 +8,7 @@
 #include "session.h"
 #include "hal/board.h"
 #include "sim_board.h"
+#include "usb_ccid.h"
 
 static volatile sig_atomic_t stop;
 
@@ -19,7 +20,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hawiya-sim-reader --card PATH --host PATH [--state DIR]\n"
+    fprintf(f, "usage: hawiya-sim-reader --card PATH (--host PATH | --usbredir PATH|PORT)\n"
+               "         [--state DIR]\n"
                "         [--fault-rate R] [--fault-seed N] [--fault-kinds flip,drop,dup]\n"
                "         [--classes CBA] [--clk-max HZ] [--max-baud BPS] [--realtime]\n");
 }
@@ -62,6 +64,7 @@ static unsigned parse_kinds(const char *s)
  * live in static storage. */
 static struct ccid_device dev;
 static struct session session;
+static struct usb_ccid usb;
 
 int main(int argc, char **argv)
 {
@@ -91,6 +94,8 @@ int main(int argc, char **argv)
             cfg.card_path = v;
         else if (!strcmp(a, "--host"))
             cfg.host_path = v;
+        else if (!strcmp(a, "--usbredir"))
+            cfg.usbredir = v;
         else if (!strcmp(a, "--state"))
             cfg.state_dir = v;
         else if (!strcmp(a, "--fault-rate"))
@@ -110,7 +115,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!cfg.card_path || !cfg.host_path || !cfg.classes || !cfg.fault_kinds ||
+    if (!cfg.card_path || !cfg.host_path == !cfg.usbredir || !cfg.classes || !cfg.fault_kinds ||
         cfg.fault_rate < 0 || cfg.fault_rate > 1) {
         usage(stderr);
         return 2;
@@ -131,6 +136,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "hawiya-sim-reader: no device key; attestation is off\n");
     dev.escape = session_escape;
     dev.escape_ctx = &session;
+    if (cfg.usbredir) {
+        usb_ccid_init(&usb, &dev, "Hawiya", "Hawiya eID Reader", "SIM0001");
+        sim_board_use_usb(&usb);
+        usb_device_attach(&usb.usb, true);
+    }
     while (!stop) {
         hal_idle(50);
         ccid_device_poll(&dev);

@@ -10,6 +10,11 @@
  * With `realtime` set, the board also sleeps so that simulated time never
  * runs ahead of the wall clock (for demos).
  *
+ * With `usbredir` set, the host link is USB instead: the firmware's USB
+ * device layer (firmware/include/usb_ccid.h) on this board's device
+ * controller (usbredir.c), which a QEMU guest's usb-redir device reaches
+ * through the usbredir protocol on a UNIX socket or a TCP port on loopback.
+ *
  * Fault injection corrupts characters on the line in both directions at a
  * given rate and seed: a flipped bit (seen as a parity error, as a real UART
  * would), a dropped or a duplicated character.
@@ -27,6 +32,7 @@
 struct sim_config {
     const char *card_path; /* UNIX socket of hawiya-vcard's card line */
     const char *host_path; /* UNIX socket this board listens on for the host */
+    const char *usbredir;  /* or: usbredir on this UNIX socket PATH or loopback PORT */
     const char *state_dir; /* where the "flash" records live */
     double fault_rate;     /* probability per character, 0 = off */
     uint64_t fault_seed;
@@ -36,8 +42,12 @@ struct sim_config {
     uint32_t clk_max_hz;
 };
 
+struct usb_ccid;
+
 /* Opens the sockets; returns 0, or -1 with a message on stderr. */
 int sim_board_init(const struct sim_config *cfg);
+/* In usbredir mode: the USB device whose host link hal/host_link.h is. */
+void sim_board_use_usb(struct usb_ccid *u);
 void sim_board_close(void);
 
 /* Line statistics since the last reset of the counters. */
@@ -47,5 +57,18 @@ struct sim_line_stats {
     uint64_t faults;  /* characters corrupted, dropped or duplicated */
 };
 void sim_line_stats(struct sim_line_stats *s, bool reset);
+
+/* usbredir.c: the device controller seen by a QEMU guest. */
+struct sim_usb_stats {
+    uint64_t connections, resets, stalls, cancelled;
+    uint64_t out_packets, in_packets, in_zlps, interrupt_packets;
+};
+int sim_usbredir_listen(const char *where);
+/* The fd to poll: the guest's connection, or the listening socket. */
+int sim_usbredir_fd(void);
+/* Accepts a guest or reads what it sent (never blocks). */
+void sim_usbredir_service(bool readable);
+void sim_usbredir_stats(struct sim_usb_stats *s);
+void sim_usbredir_close(void);
 
 #endif

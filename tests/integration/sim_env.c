@@ -39,10 +39,12 @@ static bool wait_for_socket(const char *path)
     return false;
 }
 
-int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+/* The virtual card with its control socket, in a fresh temporary directory. */
+static int start_vcard(struct sim_env *e, const char *personas, const char *persona)
 {
-    const char *vcard = getenv("HAWIYA_VCARD"), *reader = getenv("HAWIYA_SIM_READER"),
-               *personas = getenv("HAWIYA_PERSONAS");
+    const char *vcard = getenv("HAWIYA_VCARD"), *reader = getenv("HAWIYA_SIM_READER");
+    if (!personas)
+        personas = getenv("HAWIYA_PERSONAS");
     memset(e, 0, sizeof *e);
     e->link.fd = -1;
     if (!vcard || !reader || !personas) {
@@ -56,6 +58,7 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
     snprintf(e->host_path, sizeof e->host_path, "%s/host.sock", e->dir);
     snprintf(e->control_path, sizeof e->control_path, "%s/control.sock", e->dir);
     snprintf(e->state_path, sizeof e->state_path, "%s/state", e->dir);
+    snprintf(e->usb_path, sizeof e->usb_path, "%s/usb.sock", e->dir);
 
     /* With the test PKI (HAWIYA_PKI_DIR, the pki_data target) the card has its
      * eMRTD application: PACE, secure messaging, signed data groups. */
@@ -69,9 +72,20 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
         sim_env_stop(e);
         return -1;
     }
+    return 0;
+}
 
-    char *rargv[32] = {(char *)reader, "--card",  e->line_path, "--host",
-                       e->host_path,   "--state", e->state_path};
+int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+{
+    if (start_vcard(e, NULL, persona) < 0)
+        return -1;
+    char *rargv[32] = {getenv("HAWIYA_SIM_READER"),
+                       "--card",
+                       e->line_path,
+                       "--host",
+                       e->host_path,
+                       "--state",
+                       e->state_path};
     int n = 7;
     for (int i = 0; reader_args && reader_args[i] && n < 31; i++)
         rargv[n++] = (char *)reader_args[i];
@@ -96,6 +110,27 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
     }
     /* The reader reports the slot as soon as the host connects. */
     ccid_link_wait_notify(&e->link, 10000);
+    return 0;
+}
+
+int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona)
+{
+    if (start_vcard(e, personas, persona) < 0)
+        return -1;
+    char *rargv[] = {getenv("HAWIYA_SIM_READER"),
+                     "--card",
+                     e->line_path,
+                     "--usbredir",
+                     e->usb_path,
+                     "--state",
+                     e->state_path,
+                     NULL};
+    e->reader = spawn(rargv);
+    /* Renamed into place after listen(): a guest can connect once it is there. */
+    if (!wait_for_socket(e->usb_path)) {
+        sim_env_stop(e);
+        return -1;
+    }
     return 0;
 }
 

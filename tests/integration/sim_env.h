@@ -14,13 +14,17 @@
 
 struct sim_env {
     char dir[256];
-    char line_path[300], host_path[300], control_path[300], state_path[300];
+    char line_path[300], host_path[300], control_path[300], state_path[300], usb_path[300];
     pid_t vcard, reader;
     struct ccid_link link;
 };
 
 /* reader_args: extra arguments for hawiya-sim-reader (NULL-terminated), may be NULL. */
 int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args);
+/* The same with the reader's host link on USB: hawiya-sim-reader --usbredir
+ * e->usb_path, for a QEMU guest's usb-redir device; no CCID link is opened.
+ * personas: a persona file (NULL: HAWIYA_PERSONAS). */
+int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona);
 void sim_env_stop(struct sim_env *e);
 /* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);

@@ -1,0 +1,178 @@
+#define _GNU_SOURCE /* pipe2 */
+#include "guest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int build_image(const char *dir, const char *const *programs)
+{
+    const char *script = getenv("HAWIYA_GUEST_IMAGE"), *init = getenv("HAWIYA_GUEST_INIT");
+    if (!script || !init) {
+        fprintf(stderr, "guest: HAWIYA_GUEST_IMAGE and HAWIYA_GUEST_INIT must be set\n");
+        return -1;
+    }
+    char cmd[4096];
+    int k = snprintf(cmd, sizeof cmd, "sh '%s' '%s' '%s'", script, dir, init);
+    for (size_t i = 0; programs && programs[i] && k > 0 && (size_t)k < sizeof cmd; i++)
+        k += snprintf(cmd + k, sizeof cmd - (size_t)k, " '%s'", programs[i]);
+    if (k <= 0 || (size_t)k >= sizeof cmd)
+        return -1;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void handle_line(struct sim_env *env, const char *line, struct guest_result *res, bool *done)
+{
+    char reply[256];
+    if (!strncmp(line, "@@CARD remove", 13)) {
+        res->card_removals++;
+        if (sim_env_control(env, "remove", reply, sizeof reply) != 0)
+            fprintf(stderr, "guest: vcard remove failed\n");
+    } else if (!strncmp(line, "@@CARD insert", 13)) {
+        res->card_insertions++;
+        if (sim_env_control(env, "insert", reply, sizeof reply) != 0)
+            fprintf(stderr, "guest: vcard insert failed\n");
+    } else if (!strncmp(line, "@@BENCH ", 8) && res->n_bench < GUEST_MAX_BENCH) {
+        char name[48];
+        double v;
+        if (sscanf(line + 8, "%47s %lf", name, &v) == 2) {
+            snprintf(res->bench_name[res->n_bench], sizeof res->bench_name[0], "%s", name);
+            res->bench_value[res->n_bench++] = v;
+        }
+    } else if (!strncmp(line, "@@EXIT ", 7)) {
+        res->exit_status = atoi(line + 7);
+        *done = true;
+    }
+}
+
+int guest_run(struct sim_env *env, const char *const *programs, const char *test, const char *args,
+              int timeout_s, struct guest_result *res)
+{
+    const char *dir = getenv("HAWIYA_GUEST_DIR");
+    memset(res, 0, sizeof *res);
+    res->exit_status = -1;
+    if (!dir || build_image(dir, programs) < 0)
+        return -1;
+
+    char initrd[512], kernel[512], append[512], chardev[512];
+    snprintf(initrd, sizeof initrd, "%s/initrd.%d", env->dir, (int)getpid());
+    snprintf(kernel, sizeof kernel, "%s/vmlinux", dir);
+    char cat[2048];
+    snprintf(cat, sizeof cat, "cat '%s/base.cpio' '%s/test.cpio' > '%s'", dir, dir, initrd);
+    if (system(cat) != 0)
+        return -1;
+    /* random.trust_cpu: pcscd waits for entropy otherwise; quiet: only our lines. */
+    snprintf(append, sizeof append,
+             "console=ttyS0 quiet random.trust_cpu=on panic=-1 hawiya_test=%s hawiya_args=%s", test,
+             args ? args : "");
+    snprintf(chardev, sizeof chardev, "socket,id=ur0,path=%s", env->usb_path);
+
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], 1);
+        dup2(out[1], 2);
+        char *argv[] = {"qemu-system-x86_64",
+                        "-machine",
+                        "q35",
+                        "-cpu",
+                        "max",
+                        "-m",
+                        "512",
+                        "-nic",
+                        "none",
+                        "-display",
+                        "none",
+                        "-monitor",
+                        "none",
+                        "-serial",
+                        "stdio",
+                        "-no-reboot",
+                        "-kernel",
+                        kernel,
+                        "-initrd",
+                        initrd,
+                        "-append",
+                        append,
+                        "-device",
+                        "qemu-xhci,id=xhci",
+                        "-chardev",
+                        chardev,
+                        "-device",
+                        "usb-redir,chardev=ur0,bus=xhci.0",
+                        NULL};
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    if (pid < 0) {
+        close(out[0]);
+        return -1;
+    }
+
+    char buf[8192];
+    size_t len = 0;
+    bool done = false;
+    while (!done) {
+        int left_ms = (int)((t0 + timeout_s - now_s()) * 1000);
+        if (left_ms <= 0) {
+            fprintf(stderr, "guest: no @@EXIT within %d s\n", timeout_s);
+            break;
+        }
+        struct pollfd p = {.fd = out[0], .events = POLLIN};
+        int r = poll(&p, 1, left_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;
+        ssize_t k = read(out[0], buf + len, sizeof buf - 1 - len);
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+        buf[len] = '\0';
+        char *nl;
+        while ((nl = strchr(buf, '\n')) != NULL) {
+            *nl = '\0';
+            if (nl > buf && nl[-1] == '\r')
+                nl[-1] = '\0';
+            fprintf(stderr, "guest| %s\n", buf);
+            handle_line(env, buf, res, &done);
+            len -= (size_t)(nl + 1 - buf);
+            memmove(buf, nl + 1, len + 1);
+        }
+        if (len == sizeof buf - 1)
+            len = 0; /* a line longer than the buffer: dropped */
+    }
+    /* The guest powers itself off; give it a moment, then make sure. */
+    for (int i = 0; i < 100 && waitpid(pid, NULL, WNOHANG) == 0; i++) {
+        struct timespec d = {0, 50000000};
+        nanosleep(&d, NULL);
+    }
+    if (waitpid(pid, NULL, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    close(out[0]);
+    unlink(initrd);
+    res->wall_s = now_s() - t0;
+    return done ? 0 : -1;
+}

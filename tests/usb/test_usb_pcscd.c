@@ -1,0 +1,56 @@
+/*
+ * Our USB CCID reader under the real PC/SC stack: the sim board's USB device
+ * (firmware/include/usb_ccid.h) reaches a QEMU guest through usbredir, and
+ * inside it Debian's own pcscd and libccid, configured as an administrator
+ * would (tests/usb/guest_image.sh), enumerate it by its VID:PID and drive
+ * it for tests/usb/guest_pcsc.c: descriptors, ATR and T=1, APDUs of every
+ * length short and extended, SCardControl to the reader's escape, card
+ * removal and insertion. The guest's figures go to the log for tests/bench.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "guest.h"
+
+static struct sim_env env;
+
+static int teardown(void **state)
+{
+    (void)state;
+    sim_env_stop(&env);
+    return 0;
+}
+
+static void pcscd_and_libccid_drive_our_reader(void **state)
+{
+    (void)state;
+    const char *personas = getenv("HAWIYA_USB_PERSONAS"), *client = getenv("HAWIYA_GUEST_PCSC");
+    assert_non_null(personas);
+    assert_non_null(client);
+    assert_int_equal(sim_env_start_usbredir(&env, personas, "usb-sweep"), 0);
+    const char *programs[] = {client, NULL};
+    struct guest_result res;
+    /* ATR of the persona usb-sweep (tests/usb/personas.json). */
+    assert_int_equal(guest_run(&env, programs, "pcsc", "3B95968031FE458073B421402F", 600, &res), 0);
+    fprintf(stderr, "guest: %.1f s from QEMU's start to its power-off\n", res.wall_s);
+    for (size_t i = 0; i < res.n_bench; i++)
+        fprintf(stderr, "bench_usb: %s %.0f\n", res.bench_name[i], res.bench_value[i]);
+    assert_int_equal(res.exit_status, 0);
+    assert_int_equal(res.card_removals, 1);
+    assert_int_equal(res.card_insertions, 1);
+    assert_true(res.n_bench >= 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(pcscd_and_libccid_drive_our_reader, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
