@@ -8,12 +8,18 @@ PACKAGES=(
     gcc make cmake pkg-config clang libclang-rt-14-dev clang-format git
     # libraries
     libcmocka-dev libmbedtls-dev libpcsclite-dev libusb-1.0-0-dev libcjson-dev libssl-dev
-    libusbredirparser-dev
+    libusbredirparser-dev libwebsockets-dev libuv1-dev libmicrohttpd-dev
     # tools the tests drive
     pcscd pcsc-tools openssl
     # the USB tests' Linux guest (tests/usb): QEMU, and what its image is made of
     qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
+    # the browser tests (tests/web): Debian's Chromium, and fonts with Arabic glyphs
+    chromium fonts-dejavu-core
 )
+# node and npm for the browser tests: Debian's, unless the machine already has
+# them (a Node.js from elsewhere bundles its own npm, which Debian's would conflict with)
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

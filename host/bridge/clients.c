@@ -1,9 +1,11 @@
 /*
  * Client connections of hawiya-bridge (docs/bridge-protocol.md
- * "Connecting", "Framing"): the listening UNIX socket with its SO_PEERCRED
- * check, one JSON request per line, bounded non-blocking buffers. A client
- * is not read while more than OUT_PAUSE of its answers are unsent, and is
- * dropped above OUT_MAX, so slow or silent clients hold up nobody else.
+ * "Connecting", "Framing"), whatever their transport (daemon.h, struct
+ * client_transport): bounded buffers, a request at most BRIDGE_LINE_MAX
+ * bytes, a client not read while more than OUT_PAUSE of its answers are
+ * unsent and dropped above OUT_MAX, so slow or silent clients hold up nobody
+ * else. And the UNIX socket transport: the listening socket with its
+ * SO_PEERCRED check, one JSON request per line.
  */
 #define _GNU_SOURCE /* struct ucred (SO_PEERCRED), accept4 */
 #include <errno.h>
@@ -29,6 +31,12 @@
 /* ---- output ------------------------------------------------------------- */
 
 void client_flush(struct client *c)
+{
+    if (!c->dead)
+        c->tp->flush(c);
+}
+
+static void unix_flush(struct client *c)
 {
     size_t off = 0;
     while (off < c->out_len) {
@@ -82,6 +90,7 @@ void client_send_line(struct client *c, char *line)
     memcpy(c->out + c->out_len, line, n);
     c->out_len += n;
     free(line);
+    c->last_active = bridge_now_ms();
     client_flush(c);
 }
 
@@ -131,8 +140,21 @@ void client_drop(struct client *c, const char *why)
     if (c->dead)
         return;
     c->dead = true;
-    bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu closed: %s", (unsigned long long)c->cid, why);
+    bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu (%s) closed: %s", (unsigned long long)c->cid,
+               c->tp->name, why);
     sessions_drop_client(b, c);
+    c->tp->close(c, why);
+    if (c->in)
+        wipe(c->in, c->in_cap);
+    free(c->in);
+    free(c->out);
+    c->in = c->out = NULL;
+    c->in_len = c->in_cap = c->out_len = c->out_cap = 0;
+}
+
+static void unix_close(struct client *c, const char *why)
+{
+    (void)why;
     /* Leave unread input behind and Linux resets the peer instead of
      * letting it read our last answer: drain what is there first. */
     char buf[4096];
@@ -142,17 +164,68 @@ void client_drop(struct client *c, const char *why)
         drained += (size_t)k;
     close(c->fd);
     c->fd = -1;
-    if (c->in)
-        wipe(c->in, c->in_cap);
-    free(c->in);
-    free(c->out);
-    c->in = c->out = NULL;
-    c->in_len = c->in_cap = c->out_len = c->out_cap = 0;
+}
+
+static void too_large(struct client *c)
+{
+    char msg[80];
+    snprintf(msg, sizeof msg, "a request line is at most %u bytes", BRIDGE_LINE_MAX);
+    bridge_log(BRIDGE_LOG_INFO, ++c->b->next_seq, "client %llu: TOO_LARGE",
+               (unsigned long long)c->cid);
+    client_send_error(c, NULL, BRIDGE_ERR_TOO_LARGE, msg);
+    client_drop(c, "request line too large");
+}
+
+bool client_message(struct client *c, const char *p, size_t n, bool final)
+{
+    if (c->dead)
+        return false;
+    if (n > BRIDGE_LINE_MAX - c->in_len) {
+        too_large(c);
+        return false;
+    }
+    if (c->in_len + n > c->in_cap) {
+        size_t cap = c->in_cap ? c->in_cap : 1024;
+        while (cap < c->in_len + n)
+            cap *= 2;
+        if (cap > BRIDGE_LINE_MAX)
+            cap = BRIDGE_LINE_MAX;
+        char *q = malloc(cap);
+        if (!q) {
+            client_drop(c, "out of memory");
+            return false;
+        }
+        if (c->in_len)
+            memcpy(q, c->in, c->in_len);
+        if (c->in)
+            wipe(c->in, c->in_cap);
+        free(c->in);
+        c->in = q;
+        c->in_cap = cap;
+    }
+    if (n)
+        memcpy(c->in + c->in_len, p, n);
+    c->in_len += n;
+    c->last_active = bridge_now_ms();
+    if (!final)
+        return true;
+    size_t len = c->in_len;
+    c->in_len = 0;
+    /* RFC 8259 §2 allows whitespace after the value; a line's LF is not part of it either. */
+    while (len && (c->in[len - 1] == ' ' || c->in[len - 1] == '\t' || c->in[len - 1] == '\n' ||
+                   c->in[len - 1] == '\r'))
+        len--;
+    bridge_handle_line(c, c->in, len); /* wipes the request */
+    if (!c->dead && c->in_cap > 4096) {
+        free(c->in); /* an idle client keeps no buffer */
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    return true;
 }
 
 void client_process_lines(struct client *c)
 {
-    struct bridge *b = c->b;
     size_t start = 0;
     while (!c->dead && c->out_len <= OUT_PAUSE) {
         char *nl = memchr(c->in + start, '\n', c->in_len - start);
@@ -170,14 +243,8 @@ void client_process_lines(struct client *c)
         wipe(c->in + c->in_len - start, start);
         c->in_len -= start;
     }
-    if (c->in_len >= IN_LIMIT && !memchr(c->in, '\n', c->in_len)) {
-        char msg[80];
-        snprintf(msg, sizeof msg, "a request line is at most %u bytes", BRIDGE_LINE_MAX);
-        bridge_log(BRIDGE_LOG_INFO, ++b->next_seq, "client %llu: TOO_LARGE",
-                   (unsigned long long)c->cid);
-        client_send_error(c, NULL, BRIDGE_ERR_TOO_LARGE, msg);
-        client_drop(c, "request line too large");
-    }
+    if (c->in_len >= IN_LIMIT && !memchr(c->in, '\n', c->in_len))
+        too_large(c);
 }
 
 void client_read(struct client *c)
@@ -209,6 +276,7 @@ void client_read(struct client *c)
         return;
     }
     c->in_len += (size_t)k;
+    c->last_active = bridge_now_ms();
     client_process_lines(c);
     if (!c->dead && c->in_len == 0 && c->in_cap > 4096) {
         free(c->in); /* an idle client keeps no buffer */
@@ -254,24 +322,11 @@ void clients_accept(struct bridge *b)
             close(fd);
             continue;
         }
-        if (b->n_clients >= MAX_CLIENTS) {
-            bridge_log(BRIDGE_LOG_WARN, 0, "too many clients, one refused");
-            close(fd);
-            continue;
-        }
-        if (b->n_clients == b->cap_clients) {
-            size_t cap = b->cap_clients ? b->cap_clients * 2 : 64;
-            struct client **p = realloc(b->clients, cap * sizeof *p);
-            if (!p) {
-                close(fd);
-                continue;
-            }
-            b->clients = p;
-            b->cap_clients = cap;
-        }
-        struct client *c = calloc(1, sizeof *c);
+        struct client *c = client_new(b, &unix_transport);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
         if (!c || epoll_ctl(b->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            if (c)
+                b->n_clients--; /* the newest: nothing refers to it yet */
             free(c);
             close(fd);
             continue;
@@ -279,12 +334,36 @@ void clients_accept(struct bridge *b)
         c->w.kind = WATCH_CLIENT;
         c->ep_events = EPOLLIN;
         c->fd = fd;
-        c->b = b;
-        c->cid = ++b->next_cid;
-        b->clients[b->n_clients++] = c;
         bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu: uid %u connected", (unsigned long long)c->cid,
                    (unsigned)cr.uid);
     }
+}
+
+struct client *client_new(struct bridge *b, const struct client_transport *tp)
+{
+    if (b->n_clients >= MAX_CLIENTS) {
+        bridge_log(BRIDGE_LOG_WARN, 0, "too many clients, one refused");
+        return NULL;
+    }
+    if (b->n_clients == b->cap_clients) {
+        size_t cap = b->cap_clients ? b->cap_clients * 2 : 64;
+        struct client **p = realloc(b->clients, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        b->clients = p;
+        b->cap_clients = cap;
+    }
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->w.kind = WATCH_CLIENT;
+    c->tp = tp;
+    c->fd = -1;
+    c->b = b;
+    c->cid = ++b->next_cid;
+    c->last_active = bridge_now_ms();
+    b->clients[b->n_clients++] = c;
+    return c;
 }
 
 void clients_reap(struct bridge *b)
@@ -376,13 +455,18 @@ int listener_open(const struct bridge *b, const char *path)
     return fd;
 }
 
-/* Read while our answers drain (back-pressure above OUT_PAUSE); write while any wait. */
+/* Read while our answers drain (back-pressure above OUT_PAUSE). */
 void client_watch(struct client *c)
 {
+    if (!c->dead)
+        c->tp->watch(c, c->out_len <= OUT_PAUSE);
+}
+
+/* epoll: read while readable, write while answers wait. */
+static void unix_watch(struct client *c, bool readable)
+{
     struct bridge *b = c->b;
-    if (c->dead)
-        return;
-    uint32_t want = (c->out_len <= OUT_PAUSE ? EPOLLIN : 0u) | (c->out_len ? EPOLLOUT : 0u);
+    uint32_t want = (readable ? EPOLLIN : 0u) | (c->out_len ? EPOLLOUT : 0u);
     if (want == c->ep_events)
         return;
     struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -403,3 +487,10 @@ void client_event(struct client *c, uint32_t events)
     if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
         client_read(c);
 }
+
+const struct client_transport unix_transport = {
+    .name = "unix",
+    .flush = unix_flush,
+    .watch = unix_watch,
+    .close = unix_close,
+};

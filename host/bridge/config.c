@@ -25,6 +25,8 @@ void bridge_config_defaults(struct bridge_config *c)
     c->timeout_ms = 30000;
     c->queue_max = 8;
     c->log_level = BRIDGE_LOG_INFO;
+    c->ws_max_per_origin = 8;
+    c->ws_idle_ms = 600000;
 }
 
 static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
@@ -38,6 +40,28 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
         return false;
     *out = (uint32_t)v;
     return true;
+}
+
+/* Loopback only, by construction: the three spellings name the loopback
+ * interface (RFC 6761 §6.3 for localhost, which then means both). */
+static bool parse_websocket(struct bridge_config *c, const char *value)
+{
+    static const struct {
+        const char *prefix;
+        bool v4, v6;
+    } hosts[] = {{"127.0.0.1:", true, false}, {"[::1]:", false, true}, {"localhost:", true, true}};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        size_t n = strlen(hosts[i].prefix);
+        uint32_t port;
+        if (strncmp(value, hosts[i].prefix, n) || !parse_u32(value + n, 1, 65535, &port))
+            continue;
+        snprintf(c->websocket, sizeof c->websocket, "%s", value);
+        c->ws_port = (uint16_t)port;
+        c->ws_ipv4 = hosts[i].v4;
+        c->ws_ipv6 = hosts[i].v6;
+        return true;
+    }
+    return false;
 }
 
 bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *err, size_t cap)
@@ -118,6 +142,23 @@ bool bridge_config_set(struct bridge_config *c, const char *key, const char *val
     } else if (!strcmp(key, "queue_max")) {
         if (!parse_u32(value, 1, 1000, &c->queue_max)) {
             snprintf(err, cap, "queue_max: 1 to 1000");
+            return false;
+        }
+    } else if (!strcmp(key, "websocket")) {
+        if (!parse_websocket(c, value)) {
+            snprintf(err, cap,
+                     "websocket: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT "
+                     "(loopback only)");
+            return false;
+        }
+    } else if (!strcmp(key, "websocket_max_per_origin")) {
+        if (!parse_u32(value, 1, 1000, &c->ws_max_per_origin)) {
+            snprintf(err, cap, "websocket_max_per_origin: 1 to 1000");
+            return false;
+        }
+    } else if (!strcmp(key, "websocket_idle_ms")) {
+        if (!parse_u32(value, 1000, 86400000, &c->ws_idle_ms)) {
+            snprintf(err, cap, "websocket_idle_ms: 1000 to 86400000");
             return false;
         }
     } else if (!strcmp(key, "log")) {

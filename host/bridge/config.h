@@ -43,9 +43,16 @@ struct bridge_config {
     uint32_t queue_max;  /* authenticate requests queued per reader */
     bool log_syslog;
     enum bridge_log_level log_level;
+    /* The loopback WebSocket for browsers (websocket.h); ws_port 0 = off. */
+    char websocket[32]; /* as configured: "127.0.0.1:PORT", "[::1]:PORT", "localhost:PORT" */
+    uint16_t ws_port;
+    bool ws_ipv4, ws_ipv6;      /* which loopback addresses to listen on */
+    uint32_t ws_max_per_origin; /* open WebSocket connections per page origin */
+    uint32_t ws_idle_ms;        /* a WebSocket silent this long is closed */
 };
 
-/* Defaults: the per-user socket path, 30 s timeout, 8 queued, stderr, info. */
+/* Defaults: the per-user socket path, 30 s timeout, 8 queued, stderr, info,
+ * no WebSocket (8 connections per origin, 10 min idle when configured). */
 void bridge_config_defaults(struct bridge_config *c);
 /* The default socket path: /run/hawiya/bridge.sock for root, else
  * $XDG_RUNTIME_DIR/hawiya/bridge.sock (or /tmp/hawiya-UID/bridge.sock). */

@@ -5,9 +5,13 @@
  *   loop.c      the event loop: epoll over the listener, clients, readers'
  *               notification links, the workers' wake pipe and the stop
  *               signals; timers. It knows no backend and no transport.
- *   clients.c   client connections: the listening UNIX socket and its peer
- *               check, line framing, bounded buffers, back-pressure,
- *               subscribers and broadcast.
+ *   clients.c   client connections, whatever their transport: bounded
+ *               buffers, back-pressure, limits, subscribers and broadcast;
+ *               and the UNIX socket transport (listener, peer check, line
+ *               framing).
+ *   websocket.c the loopback WebSocket transport for browsers (RFC 6455
+ *               through libwebsockets): origin and Host checks at the
+ *               handshake, one JSON object per text message.
  *   methods.c   one JSON request line -> the method it names
  *               (docs/bridge-protocol.md "Methods").
  *   sessions.c  the readers: one worker thread and one FIFO queue of
@@ -42,16 +46,52 @@
 #define PROGRESS_RING 64u
 
 /* What an epoll event is about: the first member of each watched object. */
-enum watch_kind { WATCH_LISTEN, WATCH_WAKE, WATCH_SIGNAL, WATCH_READER, WATCH_CLIENT };
+enum watch_kind {
+    WATCH_LISTEN,
+    WATCH_WAKE,
+    WATCH_SIGNAL,
+    WATCH_READER,
+    WATCH_CLIENT,
+    WATCH_WS_LISTEN, /* a loopback WebSocket listener (websocket.c) */
+    WATCH_WS_LOOP,   /* the WebSocket library's own poll set, nested in ours */
+};
 struct watch {
     enum watch_kind kind;
 };
 
+struct client;
+
+/*
+ * How a client's messages travel. methods.c and sessions.c see only struct
+ * client and client_send_*(); the buffers, back-pressure and limits of
+ * clients.c hold for every transport. c->out is always a queue of answers,
+ * one JSON object and its LF each: the UNIX socket sends it as it is, the
+ * WebSocket one text message per object.
+ */
+struct client_transport {
+    const char *name; /* "unix", "websocket" */
+    /* Send what can be sent of c->out now. */
+    void (*flush)(struct client *c);
+    /* Once per loop turn: take requests only while `readable` (back-pressure). */
+    void (*watch)(struct client *c, bool readable);
+    /* c is being dropped (its sessions are already cancelled): end the
+     * connection. It may take over c->out to deliver the last answers. */
+    void (*close)(struct client *c, const char *why);
+};
+extern const struct client_transport unix_transport;      /* clients.c */
+extern const struct client_transport websocket_transport; /* websocket.c */
+
 struct client {
     struct watch w;
     struct bridge *b;
-    uint32_t ep_events; /* the events registered with epoll */
-    int fd;
+    const struct client_transport *tp;
+    uint32_t ep_events; /* unix: the events registered with epoll */
+    int fd;             /* unix: the connection; websocket: -1 */
+    void *conn;         /* websocket: the library's connection (NULL once it is gone) */
+    /* websocket: the page's origin as its browser vouched for it (the
+     * handshake's Origin); "" on the UNIX socket, where the request names it */
+    char origin[BRIDGE_ORIGIN_MAX + 1];
+    int64_t last_active; /* last message in either direction (idle timeout) */
     uint64_t cid;
     char *in;
     size_t in_len, in_cap;
@@ -104,6 +144,8 @@ struct reader {
     bool done, quit;  /* shared with the worker, under mu */
 };
 
+struct ws_server; /* websocket.c */
+
 struct progress_msg {
     uint64_t seq;
     uint64_t rid;
@@ -128,6 +170,7 @@ struct bridge {
     size_t ring_n;
     int sig_fd; /* SIGTERM and SIGINT, read as events (signalfd) */
     struct watch w_signal;
+    struct ws_server *ws; /* NULL unless `websocket =` is configured */
     bool stop;
 };
 
@@ -138,6 +181,13 @@ void bridge_wake(struct bridge *b); /* from any thread */
 /* clients.c */
 int listener_open(const struct bridge *b, const char *path);
 void clients_accept(struct bridge *b);
+/* A new client of transport tp, counted against the bridge's limits; NULL
+ * when refused (too many clients, out of memory). */
+struct client *client_new(struct bridge *b, const struct client_transport *tp);
+/* One piece of a message-framed request (a WebSocket text message arrives
+ * in fragments): handled once `final`. false: the request is over
+ * BRIDGE_LINE_MAX bytes, TOO_LARGE was answered and c dropped. */
+bool client_message(struct client *c, const char *p, size_t n, bool final);
 void clients_reap(struct bridge *b);
 void client_watch(struct client *c);
 void client_flush(struct client *c);
@@ -153,6 +203,16 @@ void client_send_error(struct client *c, const cJSON *id, enum bridge_err e, con
 void client_send_result(struct client *c, const cJSON *id, cJSON *result);
 /* An event (consumed) to every subscriber, and to `also` (a requester). */
 void bridge_broadcast(struct bridge *b, cJSON *ev, struct client *also);
+
+/* websocket.c: the loopback WebSocket (docs/bridge-protocol.md "WebSocket") */
+bool websocket_open(struct bridge *b); /* false: cannot listen (port taken, ...) */
+void websocket_accept(struct bridge *b, struct watch *listener);
+/* Runs the library's ready work without waiting (its poll set is nested in ours). */
+void websocket_service(struct bridge *b);
+/* The earliest instant the loop must wake for the library, no later than `next`. */
+int64_t websocket_next_timer(struct bridge *b, int64_t now, int64_t next);
+void websocket_check_idle(struct bridge *b, int64_t now);
+void websocket_shutdown(struct bridge *b);
 
 /* methods.c */
 void bridge_handle_line(struct client *c, char *line, size_t len);

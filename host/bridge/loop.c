@@ -1,8 +1,10 @@
 /*
  * hawiya-bridge's event loop (bridge.h): one thread, epoll over the
  * listening socket, every client, every idle reader's notification link,
- * the workers' wake pipe and a signalfd for SIGTERM / SIGINT. Which backend
- * a reader has and how a client is framed are the other files' business.
+ * the workers' wake pipe, a signalfd for SIGTERM / SIGINT and, with a
+ * WebSocket, its listeners and the WebSocket library's own poll set (one
+ * epoll descriptor, nested: websocket.c). Which backend a reader has and
+ * how a client is framed are the other files' business.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "bridge.h"
@@ -88,12 +90,18 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
         bridge_log(BRIDGE_LOG_ERROR, 0, "epoll: %s", strerror(errno));
         return 1;
     }
+    if (cfg->ws_port && !websocket_open(b)) {
+        websocket_shutdown(b);
+        return 1;
+    }
     struct epoll_event evs[EPOLL_BATCH];
     while (!b->stop) {
         int64_t now = bridge_now_ms();
         int64_t next = readers_next_timer(b, now + 1000);
         for (size_t i = 0; i < b->n_clients; i++)
             client_watch(b->clients[i]);
+        websocket_service(b); /* also applies what client_watch changed */
+        next = websocket_next_timer(b, now, next);
         int timeout = next > now ? (int)(next - now) : 0;
         int k = epoll_wait(b->ep, evs, (int)EPOLL_BATCH, timeout);
         if (k < 0 && errno != EINTR)
@@ -111,6 +119,10 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
                 struct signalfd_siginfo si;
                 if (read(b->sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
                     b->stop = true;
+            } else if (w->kind == WATCH_WS_LISTEN) {
+                websocket_accept(b, w);
+            } else if (w->kind == WATCH_WS_LOOP) {
+                /* serviced below, after the other events */
             } else if (w->kind == WATCH_READER) {
                 struct reader *r = (struct reader *)w;
                 /* The event may predate a session that took the link since. */
@@ -127,13 +139,16 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
             readers_drain_wake(b);
         if (accept)
             clients_accept(b);
+        websocket_service(b);
         readers_reconnect(b, now);
         readers_check_deadlines(b, now);
+        websocket_check_idle(b, now);
         clients_reap(b);
     }
     bridge_log(BRIDGE_LOG_INFO, 0, "stopping");
     for (size_t i = 0; i < b->n_clients; i++)
         client_drop(b->clients[i], "bridge stopping");
+    websocket_shutdown(b);
     clients_reap(b);
     free(b->clients);
     bool joined = readers_stop(b);

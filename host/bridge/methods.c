@@ -148,6 +148,10 @@ static void m_diagnose(struct client *c, const cJSON *id)
 
     cJSON *cf = cJSON_AddObjectToObject(res, "config");
     cJSON_AddStringToObject(cf, "socket", cfg->socket);
+    if (cfg->ws_port)
+        cJSON_AddStringToObject(cf, "websocket", cfg->websocket);
+    else
+        cJSON_AddNullToObject(cf, "websocket");
     cJSON *o = cJSON_AddArrayToObject(cf, "origins");
     for (size_t i = 0; i < cfg->n_origin; i++)
         cJSON_AddItemToArray(o, cJSON_CreateString(cfg->origin[i]));
@@ -166,6 +170,15 @@ static void m_diagnose(struct client *c, const cJSON *id)
 static void m_authenticate(struct client *c, struct bridge_request *req, uint64_t seq)
 {
     struct bridge *b = c->b;
+    /* On the WebSocket the page's browser named its origin at the handshake
+     * (checked against the allow-list there): that one is bound into the
+     * assertion, and a request naming another is refused. */
+    if (c->origin[0] && strcmp(c->origin, req->origin)) {
+        client_send_error(c, req->id, BRIDGE_ERR_ORIGIN_NOT_ALLOWED,
+                          "origin: not this page's origin (the WebSocket handshake's Origin)");
+        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: ORIGIN_NOT_ALLOWED (not the page's)");
+        return;
+    }
     bool allowed = false;
     for (size_t i = 0; i < b->cfg->n_origin && !allowed; i++)
         allowed = !strcmp(b->cfg->origin[i], req->origin);

@@ -38,6 +38,59 @@ static void default_socket(void **state)
     assert_false(c.log_syslog);
     assert_int_equal(c.log_level, BRIDGE_LOG_INFO);
     assert_int_equal(c.n_origin + c.n_reader + c.n_allow_uid + c.n_allow_gid, 0);
+    assert_int_equal(c.ws_port, 0); /* no WebSocket unless configured */
+    assert_int_equal(c.ws_max_per_origin, 8);
+    assert_int_equal(c.ws_idle_ms, 600000);
+}
+
+static void websocket_loopback_only(void **state)
+{
+    static const struct {
+        const char *value;
+        unsigned port;
+        bool v4, v6;
+    } ok[] = {
+        {"127.0.0.1:47123", 47123, true, false},
+        {"[::1]:1", 1, false, true},
+        {"localhost:65535", 65535, true, true},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct bridge_config c;
+        char err[256] = "";
+        bridge_config_defaults(&c);
+        assert_true(bridge_config_set(&c, "websocket", ok[i].value, err, sizeof err));
+        assert_string_equal(c.websocket, ok[i].value);
+        assert_int_equal(c.ws_port, ok[i].port);
+        assert_int_equal(c.ws_ipv4, ok[i].v4);
+        assert_int_equal(c.ws_ipv6, ok[i].v6);
+    }
+    /* Every other address, and malformed ports, are refused. */
+    static const char *const bad[] = {
+        "0.0.0.0:8080",
+        "192.168.1.2:8080",
+        "127.0.0.2:8080",
+        "[::]:8080",
+        "[::ffff:127.0.0.1]:8080",
+        "example.com:8080",
+        "localhost.:8080",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:",
+        "127.0.0.1:+80",
+        "127.0.0.1: 80",
+        "127.0.0.1",
+        "8080",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct bridge_config c;
+        char err[256] = "";
+        bridge_config_defaults(&c);
+        assert_false(bridge_config_set(&c, "websocket", bad[i], err, sizeof err));
+        assert_string_equal(err, "websocket: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT "
+                                 "(loopback only)");
+        assert_int_equal(c.ws_port, 0);
+    }
 }
 
 static void every_key(void **state)
@@ -54,6 +107,9 @@ static void every_key(void **state)
                                "timeout_ms = 600000\n"
                                "queue_max = 1000\n"
                                "log = syslog\n"
+                               "websocket = localhost:47123\n"
+                               "websocket_max_per_origin = 2\n"
+                               "websocket_idle_ms = 1000\n"
                                "log_level = debug"; /* no final LF */
     struct bridge_config c;
     char err[256] = "";
@@ -77,6 +133,10 @@ static void every_key(void **state)
     assert_int_equal(c.queue_max, 1000);
     assert_true(c.log_syslog);
     assert_int_equal(c.log_level, BRIDGE_LOG_DEBUG);
+    assert_int_equal(c.ws_port, 47123);
+    assert_true(c.ws_ipv4 && c.ws_ipv6);
+    assert_int_equal(c.ws_max_per_origin, 2);
+    assert_int_equal(c.ws_idle_ms, 1000);
 }
 
 static void errors_name_file_line_and_reason(void **state)
@@ -99,6 +159,10 @@ static void errors_name_file_line_and_reason(void **state)
         {"log_level = verbose\n", "t.conf:1: log_level: error, warn, info or debug"},
         {"origin =\n", "t.conf:1: origin: empty, too long or too many"},
         {"socket =  \n", "t.conf:1: socket: empty or too long"},
+        {"websocket = 0.0.0.0:80\n",
+         "t.conf:1: websocket: 127.0.0.1:PORT, [::1]:PORT or localhost:PORT (loopback only)"},
+        {"websocket_max_per_origin = 0\n", "t.conf:1: websocket_max_per_origin: 1 to 1000"},
+        {"websocket_idle_ms = 999\n", "t.conf:1: websocket_idle_ms: 1000 to 86400000"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct bridge_config c;
@@ -172,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(default_socket),
         cmocka_unit_test(every_key),
+        cmocka_unit_test(websocket_loopback_only),
         cmocka_unit_test(errors_name_file_line_and_reason),
         cmocka_unit_test(limits),
         cmocka_unit_test(load_file),
