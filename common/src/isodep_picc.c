@@ -39,7 +39,7 @@ static uint8_t nad_reply(uint8_t nad)
 static size_t inf_max(const struct isodep_picc *c, bool nad)
 {
     size_t fs = c->cfg.fsc < ISODEP_FRAME_MAX ? c->cfg.fsc : ISODEP_FRAME_MAX;
-    return fs - ISO14443_CRC_LEN - 1 - (c->cfg.cid_on ? 1u : 0u) - (nad ? 1u : 0u);
+    return fs - ISO14443_CRC_LEN - 1 - (c->cid_reply ? 1u : 0u) - (nad ? 1u : 0u);
 }
 
 /* The response part at off with the current block number. */
@@ -47,7 +47,7 @@ static enum isodep_err send_i(struct isodep_picc *c, struct isodep_action *act)
 {
     bool nad = c->nad_reply && c->off == 0;
     bool more = c->rlen - c->off > c->chunk;
-    enum isodep_err e = send_block(c, act, isodep_pcb_i(c->bn, more, c->cfg.cid_on, nad),
+    enum isodep_err e = send_block(c, act, isodep_pcb_i(c->bn, more, c->cid_reply, nad),
                                    nad_reply(c->nad), c->rapdu + c->off, c->chunk);
     if (e != ISODEP_OK)
         return e;
@@ -67,12 +67,12 @@ static enum isodep_err send_next_i(struct isodep_picc *c, struct isodep_action *
 
 static enum isodep_err send_ack(struct isodep_picc *c, struct isodep_action *act)
 {
-    return send_block(c, act, isodep_pcb_r(c->bn, false, c->cfg.cid_on), 0, NULL, 0);
+    return send_block(c, act, isodep_pcb_r(c->bn, false, c->cid_reply), 0, NULL, 0);
 }
 
 static enum isodep_err send_wtx(struct isodep_picc *c, struct isodep_action *act)
 {
-    return send_block(c, act, isodep_pcb_s(ISODEP_S_WTX, c->cfg.cid_on), 0, &c->wtxm, 1);
+    return send_block(c, act, isodep_pcb_s(ISODEP_S_WTX, c->cid_reply), 0, &c->wtxm, 1);
 }
 
 enum isodep_err isodep_picc_init(struct isodep_picc *c, const struct isodep_config *cfg,
@@ -173,11 +173,13 @@ enum isodep_err isodep_picc_step(struct isodep_picc *c, const struct isodep_even
     if ((b.has_cid && (!c->cfg.cid_on || b.cid != c->cfg.cid)) || (!b.has_cid && c->cfg.cid != 0) ||
         (b.has_nad && !c->cfg.nad_on))
         return ISODEP_OK;
+    /* 7.1.1.2: the PICC answers with a CID when the PCD's block had one. */
+    c->cid_reply = b.has_cid;
 
     if (b.type == ISODEP_BLOCK_S && b.s_type == ISODEP_S_DESELECT) {
         /* 7.3: answered, then the PICC goes to HALT */
         enum isodep_err e =
-            send_block(c, act, isodep_pcb_s(ISODEP_S_DESELECT, c->cfg.cid_on), 0, NULL, 0);
+            send_block(c, act, isodep_pcb_s(ISODEP_S_DESELECT, c->cid_reply), 0, NULL, 0);
         if (e == ISODEP_OK)
             act->kind = ISODEP_ACT_DESELECTED;
         c->state = ISODEP_PICC_HALTED;

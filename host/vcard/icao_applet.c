@@ -247,9 +247,18 @@ static enum vcard_applet_result protected_command(struct icao_applet *ia, struct
     size_t data_cap = sm_room(cap < sizeof ia->data ? cap : sizeof ia->data, cap, ia->sm.block,
                               (in.ins & 1) != 0);
     switch (in.ins) {
-    case INS_SELECT:
     case INS_READ_BINARY:
     case INS_READ_BINARY_ODD:
+        /* A card whose response buffer cannot hold the protected answer to
+         * this Le refuses it (what chips limited below 256 bytes do); the
+         * reader should have asked for less (EF.ATR/INFO says how much). */
+        if (in.ne > data_cap && c->persona->max_ne < APDU_NE_SHORT) {
+            isw = SW_WRONG_LENGTH;
+            break;
+        }
+        isw = vcard_fs_command(c, &in, VFS_SEC_SM, ia->data, data_cap, &n);
+        break;
+    case INS_SELECT:
     case INS_GET_CHALLENGE:
         isw = vcard_fs_command(c, &in, VFS_SEC_SM, ia->data, data_cap, &n);
         break;

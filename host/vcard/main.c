@@ -3,7 +3,7 @@
  * hawiya-vcard: the virtual eID card on a simulated card line.
  *
  *   hawiya-vcard --line PATH --personas FILE [--persona ID] [--control PATH] [--absent]
- *                [--pki DIR]
+ *                [--pki DIR] [--rf PATH [--field]]
  *
  * --pki DIR: the test PKI's output directory (what the pki_data target makes,
  * BUILD/pki): the card of persona ID is DIR/cards/ID (docs/pki.md); its LDS
@@ -11,10 +11,19 @@
  * messaging, AA, CA: icao_applet.c) is registered. Without it the card has
  * only the persona's placeholder files.
  * Listens on the card-line socket for one reader (hawiya-sim-reader) and
- * plays the persona's card on it (card_line.c). The control socket takes one
- * command per line, for tests and the demo:
- *   remove | insert | persona ID (a different card is in the slot) | stats
+ * plays the persona's card on it (card_line.c).
+ * --rf PATH: a second socket for one reader's RF field (ISO/IEC 14443,
+ * rf_field.c), for personas with a contactless interface; --field: the card
+ * starts in the field instead of the contact slot. A card is in one place
+ * at a time: tapping it takes it out of the slot, inserting it takes it out
+ * of the field.
+ * The control socket takes one command per line, for tests and the demo:
+ *   remove | insert | persona ID (a different card, where the old one was) | stats
  *   remove-after MS (mid-exchange, in simulated time) | pps-mute on|off
+ *   tap (the card enters the field) | tap ID (a second card, persona ID,
+ *   enters the field with it: anticollision) | leave (every card leaves the field)
+ *   leave-after MS | leave-after-frames N (the card leaves the field MS of
+ *   simulated time later, or after N more frames from the reader: mid-exchange)
  * and answers "ok" or "ok {json}" or "error WHAT".
  */
 #include <errno.h>
@@ -33,6 +42,7 @@
 #include "icao_applet.h"
 #include "persona.h"
 #include "pki_card.h"
+#include "rf_field.h"
 #include "vcard.h"
 
 static int rng(void *ctx, uint8_t *out, size_t n)
@@ -86,62 +96,95 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* The program's state, on the heap: the persona holds its files. */
+/* One card: its persona (which holds its files), APDU core, keys and eMRTD application. */
+struct chip {
+    struct persona persona;
+    struct vcard card;
+    struct pki_card pki;
+    struct icao_applet icao;
+};
+
+/* The program's state, on the heap. chips[0] is the card of --persona, in
+ * the contact slot or in the field; chips[1] a second card in the field. */
 struct vcard_state {
     const char *personas_path;
     const char *pki_dir; /* NULL: no ICAO application */
-    bool present;
-    int reader_fd;
-    struct persona persona;
-    struct vcard card;
+    bool present;        /* chips[0] in the contact slot */
+    bool tapped;         /* chips[0] in the RF field */
+    int reader_fd, rf_fd;
+    struct chip chips[RF_FIELD_CARDS];
     struct card_line line;
-    struct pki_card pki;
-    struct icao_applet icao;
+    struct rf_field rf;
     uint8_t inbuf[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
+    uint8_t rfbuf[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
 };
 
 /* The persona's PKI card: its files into the persona, the applet over its keys. */
-static int load_pki(struct vcard_state *st, const char *id)
+static int load_pki(struct vcard_state *st, struct chip *ch, const char *id)
 {
     char dir[4096], msg[256];
     struct pki_card_diag diag;
-    icao_applet_wipe(&st->icao);
-    pki_card_free(&st->pki);
+    icao_applet_wipe(&ch->icao);
+    pki_card_free(&ch->pki);
     if ((size_t)snprintf(dir, sizeof dir, "%s/cards/%s", st->pki_dir, id) >= sizeof dir) {
         fprintf(stderr, "hawiya-vcard: --pki path too long\n");
         return -1;
     }
-    if (pki_card_load(&st->pki, dir, &diag) != PKI_CARD_OK ||
-        pki_card_install(&st->pki, &st->persona, &diag) != PKI_CARD_OK) {
+    if (pki_card_load(&ch->pki, dir, &diag) != PKI_CARD_OK ||
+        pki_card_install(&ch->pki, &ch->persona, &diag) != PKI_CARD_OK) {
         pki_card_diag_format(&diag, msg, sizeof msg);
         fprintf(stderr, "hawiya-vcard: %s: %s\n", dir, msg);
         return -1;
     }
-    if (icao_applet_init(&st->icao, &st->pki, &st->persona, rng, NULL) != ICAO_APPLET_OK) {
+    if (icao_applet_init(&ch->icao, &ch->pki, &ch->persona, rng, NULL) != ICAO_APPLET_OK) {
         fprintf(stderr, "hawiya-vcard: %s: no eMRTD application\n", dir);
         return -1;
     }
     return 0;
 }
 
-static int load_card(struct vcard_state *st, const char *id)
+static int load_chip(struct vcard_state *st, struct chip *ch, const char *id)
 {
     struct persona_diag diag;
-    enum persona_err pe = persona_load_file(st->personas_path, id, &st->persona, &diag);
+    enum persona_err pe = persona_load_file(st->personas_path, id, &ch->persona, &diag);
     if (pe != PERSONA_OK) {
         char msg[256];
         persona_diag_format(&diag, msg, sizeof msg);
         fprintf(stderr, "hawiya-vcard: %s: %s\n", st->personas_path, msg);
         return -1;
     }
-    if (st->pki_dir && load_pki(st, id) != 0)
+    if (st->pki_dir && load_pki(st, ch, id) != 0)
         return -1;
-    if (vcard_init(&st->card, &st->persona, rng, NULL) != VCARD_OK ||
-        (st->pki_dir && icao_applet_register(&st->icao, &st->card) != ICAO_APPLET_OK) ||
-        card_line_init(&st->line, &st->card, &st->persona, st->present) != 0) {
+    if (vcard_init(&ch->card, &ch->persona, rng, NULL) != VCARD_OK ||
+        (st->pki_dir && icao_applet_register(&ch->icao, &ch->card) != ICAO_APPLET_OK)) {
         fprintf(stderr, "hawiya-vcard: persona '%s' does not make a card\n", id);
         return -1;
     }
+    return 0;
+}
+
+static uint32_t seed(void)
+{
+    uint32_t s = 0;
+    rng(NULL, (uint8_t *)&s, sizeof s);
+    return s | 1u;
+}
+
+/* The card of --persona (or `persona ID`), on the contact line and the RF field. */
+static int load_card(struct vcard_state *st, const char *id)
+{
+    if (load_chip(st, &st->chips[0], id) != 0)
+        return -1;
+    struct persona *p = &st->chips[0].persona;
+    if (card_line_init(&st->line, &st->chips[0].card, p, st->present && p->contact) != 0) {
+        fprintf(stderr, "hawiya-vcard: persona '%s' does not make a card\n", id);
+        return -1;
+    }
+    rf_field_unplace(&st->rf, 0);
+    if (p->contactless && rf_field_place(&st->rf, 0, &st->chips[0].card, p, seed()) != 0)
+        return -1;
+    if (st->tapped && p->contactless)
+        rf_field_enter(&st->rf, 0);
     return 0;
 }
 
@@ -153,9 +196,88 @@ static void flush_line(struct vcard_state *st)
     st->line.out_len = 0;
 }
 
+static void flush_rf(struct vcard_state *st)
+{
+    if (st->rf_fd >= 0 && st->rf.out_len && write_all(st->rf_fd, st->rf.out, st->rf.out_len))
+        st->rf_fd = -1;
+    st->rf.out_len = 0;
+}
+
+/* The card leaves the slot for the field, or the field for the slot. */
+static void to_field(struct vcard_state *st, bool field)
+{
+    const struct persona *p = &st->chips[0].persona;
+    if (field) {
+        if (st->present)
+            card_line_set_present(&st->line, false);
+        st->present = false;
+        st->tapped = true;
+        rf_field_enter(&st->rf, 0);
+    } else {
+        st->tapped = false;
+        rf_field_leave(&st->rf, 0);
+        st->present = p->contact;
+        card_line_set_present(&st->line, st->present);
+    }
+}
+
+static int parse_count(const char *s, unsigned long max, unsigned long *v)
+{
+    char *end;
+    *v = strtoul(s, &end, 10);
+    return (*s == '\0' || *end != '\0' || *v > max) ? -1 : 0;
+}
+
+/* Control commands for the RF field; false if `cmd` is not one of them. */
+static bool rf_command(struct vcard_state *st, const char *cmd, char *reply, size_t cap)
+{
+    unsigned long v;
+    const struct persona *p = &st->chips[0].persona;
+    if (!strcmp(cmd, "tap")) {
+        if (!p->contactless) {
+            snprintf(reply, cap, "error persona has no contactless interface\n");
+            return true;
+        }
+        to_field(st, true);
+    } else if (!strncmp(cmd, "tap ", 4)) {
+        /* a second card joins the first in the field */
+        rf_field_unplace(&st->rf, 1);
+        if (load_chip(st, &st->chips[1], cmd + 4) != 0 ||
+            rf_field_place(&st->rf, 1, &st->chips[1].card, &st->chips[1].persona, seed()) != 0) {
+            snprintf(reply, cap, "error persona\n");
+            return true;
+        }
+        rf_field_enter(&st->rf, 1);
+    } else if (!strcmp(cmd, "leave")) {
+        st->tapped = false;
+        for (unsigned i = 0; i < RF_FIELD_CARDS; i++)
+            rf_field_leave(&st->rf, i);
+    } else if (!strncmp(cmd, "leave-after ", 12)) {
+        if (parse_count(cmd + 12, 3600000, &v) != 0) {
+            snprintf(reply, cap, "error bad time\n");
+            return true;
+        }
+        st->tapped = false;
+        rf_field_leave_after(&st->rf, 0, (uint64_t)v * 1000000u);
+    } else if (!strncmp(cmd, "leave-after-frames ", 19)) {
+        if (parse_count(cmd + 19, 1000000, &v) != 0) {
+            snprintf(reply, cap, "error bad count\n");
+            return true;
+        }
+        st->tapped = false;
+        rf_field_leave_after_frames(&st->rf, 0, (long)v);
+    } else {
+        return false;
+    }
+    snprintf(reply, cap, "ok\n");
+    return true;
+}
+
 static void control_command(struct vcard_state *st, char *cmd, char *reply, size_t cap)
 {
     cmd[strcspn(cmd, "\r\n")] = '\0';
+    if (rf_command(st, cmd, reply, cap))
+        return;
     if (!strcmp(cmd, "remove")) {
         st->present = false;
         card_line_set_present(&st->line, false);
@@ -175,31 +297,49 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
         st->line.pps_mute = !strcmp(cmd, "pps-mute on");
         snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "insert")) {
-        st->present = true;
-        card_line_set_present(&st->line, true);
+        if (!st->chips[0].persona.contact) {
+            snprintf(reply, cap, "error persona has no contact interface\n");
+            return;
+        }
+        to_field(st, false);
         snprintf(reply, cap, "ok\n");
     } else if (!strncmp(cmd, "persona ", 8)) {
-        /* A different card: out of the slot, swapped, back in. */
+        /* A different card: out of the slot (or the field), swapped, back in. */
+        bool was_present = st->present;
         card_line_set_present(&st->line, false);
         flush_line(st);
-        st->present = true;
+        st->present = false;
         if (load_card(st, cmd + 8) != 0) {
             snprintf(reply, cap, "error persona\n");
             return;
         }
-        card_line_set_present(&st->line, true);
+        const struct persona *p = &st->chips[0].persona;
+        if (st->tapped && !p->contactless)
+            st->tapped = false;
+        st->present = (was_present || !st->tapped) && p->contact;
+        if (!st->present && !st->tapped && p->contactless) {
+            st->tapped = true; /* a contactless-only card goes to the field */
+            rf_field_enter(&st->rf, 0);
+        }
+        card_line_set_present(&st->line, st->present);
         snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "stats")) {
-        snprintf(
-            reply, cap,
-            "ok {\"persona\":\"%s\",\"present\":%s,\"vcc_mv\":%u,\"clk_hz\":%lu,"
-            "\"fi\":%u,\"di\":%u,\"char_etu\":%u,\"protocol\":%u,\"apdus\":%llu,\"card_ns\":%llu,"
-            "\"now_ns\":%llu,\"wtx\":%llu}\n",
-            st->persona.id, st->present ? "true" : "false", st->line.vcc_mv,
-            (unsigned long)st->line.clk_hz, st->line.fi, st->line.di, st->line.char_etu,
-            st->line.protocol, (unsigned long long)st->line.stats.apdus,
-            (unsigned long long)st->line.stats.card_ns, (unsigned long long)st->line.now_ns,
-            (unsigned long long)st->line.stats.wtx);
+        const struct rf_card *rc = &st->rf.cards[0];
+        snprintf(reply, cap,
+                 "ok {\"persona\":\"%s\",\"present\":%s,\"vcc_mv\":%u,\"clk_hz\":%lu,"
+                 "\"fi\":%u,\"di\":%u,\"char_etu\":%u,\"protocol\":%u,\"apdus\":%llu,"
+                 "\"card_ns\":%llu,\"now_ns\":%llu,\"wtx\":%llu,\"in_field\":%s,"
+                 "\"rf_field\":%s,\"rf_frames\":%llu,\"rf_apdus\":%llu,\"rf_card_ns\":%llu,"
+                 "\"rf_wtx\":%llu,\"rf_now_ns\":%llu,\"rf_dsi\":%u,\"rf_dri\":%u}\n",
+                 st->chips[0].persona.id, st->present ? "true" : "false", st->line.vcc_mv,
+                 (unsigned long)st->line.clk_hz, st->line.fi, st->line.di, st->line.char_etu,
+                 st->line.protocol, (unsigned long long)st->line.stats.apdus,
+                 (unsigned long long)st->line.stats.card_ns, (unsigned long long)st->line.now_ns,
+                 (unsigned long long)st->line.stats.wtx, rc->in_field ? "true" : "false",
+                 st->rf.field_on ? "true" : "false", (unsigned long long)st->rf.frames_rx,
+                 (unsigned long long)rc->stats.apdus, (unsigned long long)rc->stats.card_ns,
+                 (unsigned long long)rc->stats.wtx, (unsigned long long)st->rf.now_ns,
+                 (unsigned)rc->dsi, (unsigned)rc->dri);
     } else {
         snprintf(reply, cap, "error unknown command\n");
     }
@@ -208,25 +348,86 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
 static void usage(FILE *f)
 {
     fprintf(f, "usage: hawiya-vcard --line PATH --personas FILE [--persona ID] "
-               "[--control PATH] [--absent] [--pki DIR]\n");
+               "[--control PATH] [--absent] [--pki DIR] [--rf PATH [--field]]\n");
+}
+
+/* Records from one reader socket into card_line (contact) or rf_field. */
+static void reader_input(struct vcard_state *st, bool rf, const struct simline_msg *m)
+{
+    if (rf) {
+        rf_field_input(&st->rf, m);
+        flush_rf(st);
+    } else {
+        card_line_input(&st->line, m);
+        flush_line(st);
+    }
+}
+
+/* Reads what a reader sent and feeds every whole record; false when the
+ * reader went away or sent garbage (its socket is closed). */
+static bool pump(struct vcard_state *st, bool rf, int *fd, uint8_t *buf, size_t cap, size_t *len)
+{
+    ssize_t r = read(*fd, buf + *len, cap - *len);
+    if (r <= 0) {
+        close(*fd);
+        *fd = -1;
+        return false;
+    }
+    *len += (size_t)r;
+    size_t off = 0;
+    for (;;) {
+        struct simline_msg m;
+        size_t used;
+        enum simline_err e = simline_decode(buf + off, *len - off, &m, &used);
+        if (e == SIMLINE_ERR_INCOMPLETE)
+            break;
+        if (e != SIMLINE_OK) {
+            fprintf(stderr, "hawiya-vcard: bad record from the reader: %s\n", simline_err_str(e));
+            close(*fd);
+            *fd = -1;
+            *len = 0;
+            return false;
+        }
+        reader_input(st, rf, &m);
+        off += used;
+    }
+    memmove(buf, buf + off, *len - off);
+    *len -= off;
+    return true;
+}
+
+static void free_state(struct vcard_state *st)
+{
+    for (unsigned i = 0; i < RF_FIELD_CARDS; i++) {
+        icao_applet_wipe(&st->chips[i].icao);
+        pki_card_free(&st->chips[i].pki);
+        persona_clear(&st->chips[i].persona);
+    }
+    free(st);
 }
 
 int main(int argc, char **argv)
 {
-    const char *line_path = NULL, *control_path = NULL, *id = "default";
+    const char *line_path = NULL, *control_path = NULL, *rf_path = NULL, *id = "default";
     struct vcard_state *st = calloc(1, sizeof *st);
     if (!st)
         return 1;
     st->present = true;
-    st->reader_fd = -1;
+    st->reader_fd = st->rf_fd = -1;
+    rf_field_init(&st->rf);
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--absent")) {
             st->present = false;
             continue;
         }
+        if (!strcmp(argv[i], "--field")) {
+            st->tapped = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             usage(stderr);
+            free(st);
             return 2;
         }
         const char *v = argv[++i];
@@ -240,18 +441,28 @@ int main(int argc, char **argv)
             control_path = v;
         else if (!strcmp(argv[i - 1], "--pki"))
             st->pki_dir = v;
+        else if (!strcmp(argv[i - 1], "--rf"))
+            rf_path = v;
         else {
             usage(stderr);
+            free(st);
             return 2;
         }
     }
-    if (!line_path || !st->personas_path) {
+    if (!line_path || !st->personas_path || (st->tapped && !rf_path)) {
         usage(stderr);
+        free(st);
         return 2;
     }
+    if (st->tapped)
+        st->present = false; /* one card, one place */
     int rc = 1;
     if (load_card(st, id) != 0)
         goto out;
+    if (st->tapped && !st->chips[0].persona.contactless) {
+        fprintf(stderr, "hawiya-vcard: persona '%s' has no contactless interface\n", id);
+        goto out;
+    }
 
     /* SIGINT and SIGTERM end the loop through a signalfd. */
     sigset_t stop_signals;
@@ -264,17 +475,19 @@ int main(int argc, char **argv)
 
     int line_fd = listen_unix(line_path);
     int ctl_fd = control_path ? listen_unix(control_path) : -1;
-    if (sig_fd < 0 || line_fd < 0 || (control_path && ctl_fd < 0))
+    int rf_listen = rf_path ? listen_unix(rf_path) : -1;
+    if (sig_fd < 0 || line_fd < 0 || (control_path && ctl_fd < 0) || (rf_path && rf_listen < 0))
         goto out;
 
-    size_t in_len = 0;
+    size_t in_len = 0, rf_len = 0;
     for (;;) {
-        struct pollfd p[3] = {
+        struct pollfd p[4] = {
             {.fd = st->reader_fd >= 0 ? st->reader_fd : line_fd, .events = POLLIN},
             {.fd = ctl_fd, .events = POLLIN},
             {.fd = sig_fd, .events = POLLIN},
+            {.fd = st->rf_fd >= 0 ? st->rf_fd : rf_listen, .events = POLLIN},
         };
-        if (poll(p, 3, 200) <= 0)
+        if (poll(p, 4, 200) <= 0)
             continue;
         if (p[2].revents)
             break;
@@ -286,46 +499,32 @@ int main(int argc, char **argv)
             st->line.out_len = 0;
             card_line_set_present(&st->line, st->present);
             flush_line(st);
-        } else if (p[0].revents) {
-            ssize_t r = read(st->reader_fd, st->inbuf + in_len, sizeof st->inbuf - in_len);
-            if (r <= 0) {
-                close(st->reader_fd);
-                st->reader_fd = -1;
-                card_line_input(&st->line, &(struct simline_msg){.type = SIMLINE_VCC});
-                st->line.out_len = 0;
-                continue;
-            }
-            in_len += (size_t)r;
-            size_t off = 0;
-            for (;;) {
-                struct simline_msg m;
-                size_t used;
-                enum simline_err e = simline_decode(st->inbuf + off, in_len - off, &m, &used);
-                if (e == SIMLINE_ERR_INCOMPLETE)
-                    break;
-                if (e != SIMLINE_OK) {
-                    fprintf(stderr, "hawiya-vcard: bad record from the reader: %s\n",
-                            simline_err_str(e));
-                    close(st->reader_fd);
-                    st->reader_fd = -1;
-                    off = in_len = 0;
-                    break;
-                }
-                card_line_input(&st->line, &m);
-                flush_line(st);
-                off += used;
-            }
-            memmove(st->inbuf, st->inbuf + off, in_len - off);
-            in_len -= off;
+        } else if (p[0].revents &&
+                   !pump(st, false, &st->reader_fd, st->inbuf, sizeof st->inbuf, &in_len)) {
+            card_line_input(&st->line, &(struct simline_msg){.type = SIMLINE_VCC});
+            st->line.out_len = 0;
+            in_len = 0;
+        }
+        if (rf_listen >= 0 && p[3].revents && st->rf_fd < 0) {
+            st->rf_fd = accept4(rf_listen, NULL, NULL, SOCK_CLOEXEC);
+            rf_len = 0;
+            rf_field_new_reader(&st->rf);
+            st->rf.out_len = 0;
+        } else if (rf_listen >= 0 && p[3].revents &&
+                   !pump(st, true, &st->rf_fd, st->rfbuf, sizeof st->rfbuf, &rf_len)) {
+            rf_field_new_reader(&st->rf);
+            st->rf.out_len = 0;
+            rf_len = 0;
         }
         if (ctl_fd >= 0 && p[1].revents) {
             int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
             if (c >= 0) {
-                char cmd[128] = {0}, reply[512];
+                char cmd[128] = {0}, reply[768];
                 struct pollfd cp = {.fd = c, .events = POLLIN};
                 if (poll(&cp, 1, 1000) > 0 && read(c, cmd, sizeof cmd - 1) > 0) {
                     control_command(st, cmd, reply, sizeof reply);
                     flush_line(st);
+                    flush_rf(st);
                     write_all(c, (const uint8_t *)reply, strlen(reply));
                 }
                 close(c);
@@ -335,11 +534,10 @@ int main(int argc, char **argv)
     unlink(line_path);
     if (control_path)
         unlink(control_path);
+    if (rf_path)
+        unlink(rf_path);
     rc = 0;
 out:
-    icao_applet_wipe(&st->icao);
-    pki_card_free(&st->pki);
-    persona_clear(&st->persona);
-    free(st);
+    free_state(st);
     return rc;
 }

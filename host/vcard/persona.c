@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hawiya/hex.h"
+#include "hawiya/iso14443b.h"
 #include "hawiya/wipe.h"
 
 /*
@@ -387,7 +388,9 @@ static enum persona_err parse_apdu(struct ctx *c, const cJSON *o, struct persona
         if (p->extended_length)
             nc = 65535, ne = 65536;
         TRY(get_uint(c, a, "max_command_data", 1, p->extended_length ? 65535 : 255, false, &nc));
-        TRY(get_uint(c, a, "max_response_data", 256, p->extended_length ? 65536 : 256, false, &ne));
+        /* a short-length card may hold less than 256 response bytes (EF.ATR/INFO says so) */
+        TRY(get_uint(c, a, "max_response_data", p->extended_length ? 256 : 16,
+                     p->extended_length ? 65536 : 256, false, &ne));
         pop(c, saved);
     }
     p->max_nc = nc;
@@ -636,10 +639,108 @@ static bool id_valid(const char *s)
     return true;
 }
 
+/* "interfaces": ["contact", "contactless"] in any order, at least one. */
+static enum persona_err parse_interfaces(struct ctx *c, const cJSON *o, struct persona *p)
+{
+    const cJSON *it = get(o, "interfaces");
+    p->contact = true;
+    p->contactless = false;
+    if (!it)
+        return PERSONA_OK;
+    if (!cJSON_IsArray(it))
+        return fail(c, PERSONA_ERR_TYPE, "interfaces");
+    p->contact = false;
+    int n = 0;
+    for (const cJSON *e = it->child; e; e = e->next, n++) {
+        if (!cJSON_IsString(e))
+            return fail(c, PERSONA_ERR_TYPE, "interfaces");
+        bool *slot = !strcmp(e->valuestring, "contact")       ? &p->contact
+                     : !strcmp(e->valuestring, "contactless") ? &p->contactless
+                                                              : NULL;
+        if (!slot || *slot)
+            return fail(c, PERSONA_ERR_FORMAT, "interfaces");
+        *slot = true;
+    }
+    if (n == 0)
+        return fail(c, PERSONA_ERR_RANGE, "interfaces");
+    return PERSONA_OK;
+}
+
+static enum persona_err get_hex_exact(struct ctx *c, const cJSON *o, const char *key, uint8_t *out,
+                                      size_t min, size_t cap, size_t *n)
+{
+    const char *s;
+    TRY(get_string(c, o, key, true, &s));
+    return get_hex(c, key, s, out, min, cap, n, PERSONA_ERR_RANGE);
+}
+
+/* ISO/IEC 14443-3 6.5.4 / 14443-4 5.2 (Type A), 14443-3 7.9 (Type B). */
+static enum persona_err parse_contactless(struct ctx *c, const cJSON *o, struct persona *p)
+{
+    static const char *const keys_a[] = {"type", "atqa", "uid", "sak", "ats", NULL};
+    static const char *const keys_b[] = {"type", "pupi", "app_data", "protocol_info", "mbli", NULL};
+    const cJSON *j;
+    char saved[sizeof c->field];
+    TRY(get_object(c, o, "contactless", p->contactless, &j));
+    if (!j)
+        return PERSONA_OK;
+    if (!p->contactless)
+        return fail(c, PERSONA_ERR_FORMAT, "contactless"); /* not among the interfaces */
+    push(c, "contactless", saved);
+    struct persona_contactless *cl = &p->cl;
+    const char *type;
+    size_t n;
+    TRY(get_string(c, j, "type", true, &type));
+    if (!strcmp(type, "A")) {
+        cl->type = ISO14443_A;
+        TRY(check_keys(c, j, keys_a));
+        TRY(get_hex_exact(c, j, "atqa", cl->atqa, 2, 2, &n));
+        unsigned bf = cl->atqa[0] & 0x1F;
+        size_t size_code = cl->atqa[0] >> 6;
+        if (bf == 0 || (bf & (bf - 1)) != 0 || size_code == 3)
+            return fail(c, PERSONA_ERR_FORMAT, "atqa");
+        TRY(get_hex_exact(c, j, "uid", cl->uid, 4, sizeof cl->uid, &cl->uid_len));
+        /* the UID size the ATQA announces (6.3.2: 4, 7, 10 bytes); a single
+         * size UID never starts with the cascade tag 88 */
+        if (cl->uid_len != 4 + 3 * size_code || (cl->uid_len == 4 && cl->uid[0] == 0x88))
+            return fail(c, PERSONA_ERR_FORMAT, "uid");
+        TRY(get_hex_exact(c, j, "sak", &cl->sak, 1, 1, &n));
+        if (cl->sak & ISO14443A_SAK_CASCADE)
+            return fail(c, PERSONA_ERR_FORMAT, "sak");
+        TRY(get_hex_exact(c, j, "ats", cl->ats, 1, sizeof cl->ats, &cl->ats_len));
+        struct iso14443a_ats ats;
+        if (iso14443a_ats_parse(cl->ats, cl->ats_len, &ats) != ISO14443_OK)
+            return fail(c, PERSONA_ERR_FORMAT, "ats");
+        if (!(cl->sak & ISO14443A_SAK_ISO_DEP))
+            return fail(c, PERSONA_ERR_FORMAT, "sak"); /* an eID speaks 14443-4 */
+    } else if (!strcmp(type, "B")) {
+        cl->type = ISO14443_B;
+        TRY(check_keys(c, j, keys_b));
+        TRY(get_hex_exact(c, j, "pupi", cl->pupi, 4, 4, &n));
+        TRY(get_hex_exact(c, j, "app_data", cl->app_data, 4, 4, &n));
+        TRY(get_hex_exact(c, j, "protocol_info", cl->proto, 3, 4, &cl->proto_len));
+        uint8_t q[13] = {ISO14443B_ATQB};
+        memcpy(q + 1, cl->pupi, 4);
+        memcpy(q + 5, cl->app_data, 4);
+        memcpy(q + 9, cl->proto, cl->proto_len);
+        struct iso14443b_atqb atqb;
+        if (iso14443b_atqb_parse(q, 9 + cl->proto_len, &atqb) != ISO14443_OK || !atqb.iso_dep)
+            return fail(c, PERSONA_ERR_FORMAT, "protocol_info");
+        uint32_t mbli = 0;
+        TRY(get_uint(c, j, "mbli", 0, 15, false, &mbli));
+        cl->mbli = (uint8_t)mbli;
+    } else {
+        return fail(c, PERSONA_ERR_FORMAT, "type");
+    }
+    pop(c, saved);
+    return PERSONA_OK;
+}
+
 static enum persona_err parse_persona(struct ctx *c, const cJSON *o, struct persona *p)
 {
-    static const char *const keys[] = {"id",     "description", "atr",   "protocols", "apdu",
-                                       "timing", "holder",      "flags", "files",     NULL};
+    static const char *const keys[] = {"id",    "description", "atr",         "protocols",
+                                       "apdu",  "timing",      "holder",      "flags",
+                                       "files", "interfaces",  "contactless", NULL};
     const char *s;
     TRY(check_keys(c, o, keys));
     TRY(get_string(c, o, "description", true, &s));
@@ -647,6 +748,8 @@ static enum persona_err parse_persona(struct ctx *c, const cJSON *o, struct pers
         return fail(c, PERSONA_ERR_RANGE, "description");
     memcpy(p->description, s, strlen(s) + 1);
     TRY(parse_atr(c, o, p));
+    TRY(parse_interfaces(c, o, p));
+    TRY(parse_contactless(c, o, p));
     TRY(parse_apdu(c, o, p));
     TRY(parse_timing(c, o, p));
     TRY(parse_holder(c, o, p));

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hawiya/iso14443a.h"
 #include "vfs.h"
 
 #define PERSONA_ID_MAX        32
@@ -106,17 +107,41 @@ struct persona_flags {
     bool bac_only;      /* no PACE: no EF.CardAccess, BAC only */
 };
 
+/* The contactless side of a dual-interface or contactless card (ISO/IEC
+ * 14443): what it answers while being activated. Type A: ATQA, UID, the
+ * final SAK and the ATS (TL..Tk: FSCI, bit rates, FWI / SFGI, CID / NAD and
+ * the historical bytes the reader turns into the PC/SC ATR). Type B: PUPI,
+ * the ATQB's application data and protocol info, the MBLI of its answer to
+ * ATTRIB. */
+struct persona_contactless {
+    enum iso14443_type type;
+    uint8_t atqa[2];
+    uint8_t uid[ISO14443A_UID_MAX];
+    size_t uid_len;
+    uint8_t sak;
+    uint8_t ats[ISO14443A_ATS_MAX];
+    size_t ats_len;
+    uint8_t pupi[4];
+    uint8_t app_data[4];
+    uint8_t proto[4];
+    size_t proto_len; /* 3, or 4 for an extended ATQB */
+    uint8_t mbli;
+};
+
 struct persona {
     char id[PERSONA_ID_MAX + 1];
     char description[PERSONA_DESC_MAX + 1];
     uint8_t atr[PERSONA_ATR_MAX];
     size_t atr_len;
+    /* "interfaces": the contact slot (7816-3), the RF field (14443), or both */
+    bool contact, contactless;
+    struct persona_contactless cl;
     uint8_t protocols[2]; /* preference order, e.g. {1, 0}; 0xFF = unused */
     size_t n_protocols;
     /* 7816-4 §5.1: whether the card takes extended length fields, and its limits on Nc, Ne. */
     bool extended_length;
     size_t max_nc; /* 1..65535 (255 at most without extended length) */
-    size_t max_ne; /* 256..65536 (256 without extended length) */
+    size_t max_ne; /* 256..65536; 16..256 without extended length */
     struct persona_timing timing;
     struct persona_holder holder;
     struct persona_flags flags;

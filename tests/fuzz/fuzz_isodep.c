@@ -1,9 +1,9 @@
 /* libFuzzer target: arbitrary blocks and events fed to both roles of the
  * ISO/IEC 14443-4 block protocol (hawiya/isodep.h). Every block either side
  * sends must decode, stay within the frame size the other side announced,
- * carry the CID in use, and every length reported must fit its buffer. The
- * input also decides when the PCD checks presence or deselects and when the
- * PICC asks for more time. */
+ * carry the CID in use (the PICC: when the PCD's block had one), and every length reported must fit
+ * its buffer. The input also decides when the PCD checks presence or deselects and when the PICC
+ * asks for more time. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t rbuf[700], cbuf[700], apdu[800];
 
 /* SEND from either side, and the PICC's DESELECTED (its S(DESELECT) response). */
-static void check_sent(const struct isodep_action *a, const struct isodep_config *c, size_t fs,
+static void check_sent(const struct isodep_action *a, bool cid_on, uint8_t cid, size_t fs,
                        bool picc)
 {
     if (a->kind != ISODEP_ACT_SEND && !(picc && a->kind == ISODEP_ACT_DESELECTED))
@@ -24,8 +24,8 @@ static void check_sent(const struct isodep_action *a, const struct isodep_config
     struct isodep_block b;
     size_t cap = fs < ISODEP_FRAME_MAX ? fs : ISODEP_FRAME_MAX;
     if (a->block == NULL || a->block_len + 2 > cap ||
-        isodep_block_decode(a->block, a->block_len, &b) != ISODEP_OK || b.has_cid != c->cid_on ||
-        (b.has_cid && b.cid != c->cid))
+        isodep_block_decode(a->block, a->block_len, &b) != ISODEP_OK || b.has_cid != cid_on ||
+        (b.has_cid && b.cid != cid))
         __builtin_trap();
 }
 
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         isodep_picc_init(&c, &cc, cbuf, sizeof cbuf) != ISODEP_OK)
         __builtin_trap();
     isodep_pcd_transceive_begin(&p, apdu, alen, rbuf, sizeof rbuf, &pa);
-    check_sent(&pa, &pc, pc.fsc, false);
+    check_sent(&pa, pc.cid_on, pc.cid, pc.fsc, false);
 
     uint8_t blk[64];
     size_t i = 3;
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ev.len = n;
         }
         isodep_pcd_step(&p, &ev, &pa);
-        check_sent(&pa, &pc, pc.fsc, false);
+        check_sent(&pa, pc.cid_on, pc.cid, pc.fsc, false);
         if (pa.kind == ISODEP_ACT_DONE && pa.apdu_len > sizeof rbuf)
             __builtin_trap();
         if (pa.kind == ISODEP_ACT_ERROR && p.state != ISODEP_PCD_DEAD && pa.err != ISODEP_ERR_STATE)
@@ -93,11 +93,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 isodep_pcd_deselect_begin(&p, &pa);
             else
                 isodep_pcd_transceive_begin(&p, apdu, alen, rbuf, sizeof rbuf, &pa);
-            check_sent(&pa, &pc, pc.fsc, false);
+            check_sent(&pa, pc.cid_on, pc.cid, pc.fsc, false);
         }
 
         isodep_picc_step(&c, &ev, &ca);
-        check_sent(&ca, &cc, cc.fsc, true);
+        check_sent(&ca, c.cid_reply, cc.cid, cc.fsc, true);
         if (ca.kind == ISODEP_ACT_DELIVER_APDU && ca.apdu_len > sizeof cbuf)
             __builtin_trap();
         if (c.state == ISODEP_PICC_BUSY) {
@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
             else if ((kind & 0xC0) == 0x80 && isodep_picc_respond(&c, apdu, alen, &ca) != ISODEP_OK)
                 __builtin_trap();
-            check_sent(&ca, &cc, cc.fsc, true);
+            check_sent(&ca, c.cid_reply, cc.cid, cc.fsc, true);
         }
         if (c.state == ISODEP_PICC_HALTED && (kind & 0x10))
             isodep_picc_init(&c, &cc, cbuf, sizeof cbuf);

@@ -111,9 +111,10 @@ static uint16_t fs_sm(const char *cmd, uint8_t *out, size_t cap, size_t *n)
 
 static void every_persona_loads(void **state)
 {
-    static const char *const want[] = {"default",    "algeria",  "morocco-cnie", "t0-only",
-                                       "inverse",    "slow",     "expired",      "wrong-dg-hash",
-                                       "bad-aa-key", "bac-only", "class-ab"};
+    static const char *const want[] = {
+        "default",  "algeria",    "morocco-cnie",  "t0-only",        "inverse",
+        "slow",     "expired",    "wrong-dg-hash", "bad-aa-key",     "bac-only",
+        "class-ab", "morocco-cl", "algeria-cl",    "morocco-cl-only"};
     FILE *f = fopen(data_path("personas.json"), "rb");
     assert_non_null(f);
     static char json[1 << 20];

@@ -117,7 +117,8 @@ enum isodep_err isodep_block_decode(const uint8_t *buf, size_t len, struct isode
 struct isodep_config {
     size_t fsc;      /* PCD: the PICC's FSC; PICC: the PCD's FSD (frame it accepts) */
     size_t fsd;      /* PCD: our FSD; PICC: its own FSC (frames it takes) */
-    bool cid_on;     /* blocks carry a CID byte */
+    bool cid_on;     /* PCD: blocks carry a CID byte; PICC: it takes blocks with a CID
+                      * (and answers with one when the PCD's block had one) */
     uint8_t cid;     /* 0..14 */
     bool nad_on;     /* PCD: a NAD goes with each command; PICC: it understands NAD */
     uint8_t nad;     /* PCD: the NAD it sends */
@@ -223,6 +224,7 @@ struct isodep_picc {
     size_t ccap, clen;
     bool overflow;
     bool nad_reply; /* the command came with a NAD: the response's first block carries one */
+    bool cid_reply; /* the last block came with a CID: ours carry one too */
     uint8_t nad;
     const uint8_t *rapdu;
     size_t rlen, off, chunk;
