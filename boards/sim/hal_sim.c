@@ -22,40 +22,23 @@
 #include "hal/timer.h"
 #include "hal/uart_sc.h"
 #include "hawiya/atr.h"
-#include "hawiya/simline.h"
+#include "hawiya/simline_port.h"
 #include "usb_ccid.h"
 
-#define RXQ_SIZE 8192u /* characters buffered from the card, a power of two */
-
-struct rx_char {
-    uint64_t t_ns;
-    uint32_t etu_ps;
-    uint8_t raw, flags, char_etu;
-};
+#define RX_CHARS 8192u /* characters buffered from the card */
+#define RX_RECS  256u
 
 /* The board is the one place where the firmware has global state. */
 static struct {
     struct sim_config cfg;
     int card_fd, listen_fd, host_fd;
-
-    uint64_t now_ns;
     struct timespec wall_start;
 
-    uint8_t in[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
-    size_t in_len;
-    struct rx_char rxq[RXQ_SIZE];
-    unsigned rx_head, rx_count;
-    unsigned outstanding; /* records sent to the card not yet answered by SYNC */
-    bool present;
-    uint32_t insertions;
-
-    enum sc_class vcc;
-    uint32_t clk_hz;
-    struct sc_line_config line;
-    uint32_t etu_ps;
-
-    uint64_t rng_state;
-    struct sim_line_stats stats;
+    struct simline_port line;
+    uint8_t in[2 * SIMLINE_RECORD_MAX];
+    struct simline_port_rec recs[RX_RECS];
+    uint8_t chars[2 * RX_CHARS];
+    uint8_t tx[SIMLINE_PORT_TX_SIZE(SIMLINE_MAX_IO)];
     struct usb_ccid *usb; /* usbredir mode: the host link is this USB device */
 } S = {.card_fd = -1, .listen_fd = -1, .host_fd = -1};
 
@@ -69,19 +52,17 @@ static void sim_log(const char *what, const char *detail)
 
 /* ---- simulated time ------------------------------------------------------ */
 
-static void advance_to(uint64_t t_ns)
+/* Sleeps until the wall clock has caught up with simulated time (--realtime). */
+static void line_advanced(void *ctx, uint64_t now_ns)
 {
-    if (t_ns <= S.now_ns)
-        return;
-    S.now_ns = t_ns;
+    (void)ctx;
     if (!S.cfg.realtime)
         return;
-    /* Sleep until the wall clock has caught up with simulated time. */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t wall = (int64_t)(now.tv_sec - S.wall_start.tv_sec) * 1000000000 +
                    (now.tv_nsec - S.wall_start.tv_nsec);
-    int64_t ahead = (int64_t)S.now_ns - wall;
+    int64_t ahead = (int64_t)now_ns - wall;
     /* Sleep in slices of a few ms, not per character: the demo's timing stays
      * true to a millisecond and the board's CPU time stays the firmware's. */
     if (ahead > 2000000) {
@@ -92,7 +73,12 @@ static void advance_to(uint64_t t_ns)
 
 uint64_t hal_now_ns(void)
 {
-    return S.now_ns;
+    return S.line.now_ns;
+}
+
+uint64_t hal_cpu_instructions(void)
+{
+    return 0; /* a process cannot count its instructions exactly */
 }
 
 uint64_t hal_cpu_ns(void)
@@ -102,47 +88,7 @@ uint64_t hal_cpu_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* ---- fault injection (xorshift64*, seeded, so a failing run can be replayed) */
-
-static uint64_t prng(void)
-{
-    uint64_t x = S.rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    S.rng_state = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-/* Which fault hits this character: 0 or one SIM_FAULT_* bit. */
-static unsigned fault_for_char(void)
-{
-    if (S.cfg.fault_rate <= 0 || S.cfg.fault_kinds == 0)
-        return 0;
-    if ((double)(prng() >> 11) / (double)(1ull << 53) >= S.cfg.fault_rate)
-        return 0;
-    unsigned kinds[3], n = 0;
-    for (unsigned k = SIM_FAULT_FLIP; k <= SIM_FAULT_DUP; k <<= 1)
-        if (S.cfg.fault_kinds & k)
-            kinds[n++] = k;
-    S.stats.faults++;
-    return kinds[prng() % n];
-}
-
 /* ---- the card socket ---------------------------------------------------- */
-
-static void card_disconnect(const char *why)
-{
-    if (S.card_fd >= 0) {
-        sim_log("card line closed", why);
-        close(S.card_fd);
-    }
-    S.card_fd = -1;
-    S.present = false;
-    S.outstanding = 0;
-    S.rx_count = 0;
-    S.in_len = 0;
-}
 
 static int connect_unix(const char *path)
 {
@@ -160,99 +106,62 @@ static int connect_unix(const char *path)
     return fd;
 }
 
-static void queue_io(const struct simline_msg *m)
+static bool line_write(void *ctx, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < m->u.io.n; i++) {
-        if (S.rx_count == RXQ_SIZE) {
-            sim_log("receive overrun", "characters dropped");
-            return;
-        }
-        struct rx_char *c = &S.rxq[(S.rx_head + S.rx_count++) % RXQ_SIZE];
-        c->t_ns = simline_char_time_ns(m, i);
-        c->etu_ps = m->u.io.etu_ps;
-        c->char_etu = m->u.io.char_etu;
-        c->raw = m->u.io.chars[i];
-        c->flags = m->u.io.flags[i];
-        S.stats.chars_from_card++;
-        S.stats.line_ns += (uint64_t)c->etu_ps * c->char_etu / 1000;
-    }
-}
-
-/* Reads what the card sent; blocks up to `wait_ms` (-1 = without limit) for the first byte. */
-static void card_pump(int wait_ms)
-{
-    if (S.card_fd < 0)
-        return;
-    struct pollfd p = {.fd = S.card_fd, .events = POLLIN};
-    if (poll(&p, 1, wait_ms) <= 0)
-        return;
-    ssize_t r = read(S.card_fd, S.in + S.in_len, sizeof S.in - S.in_len);
-    if (r <= 0) {
-        card_disconnect(r == 0 ? "peer closed" : strerror(errno));
-        return;
-    }
-    S.in_len += (size_t)r;
-
-    size_t off = 0;
-    for (;;) {
-        struct simline_msg m;
-        size_t used;
-        enum simline_err e = simline_decode(S.in + off, S.in_len - off, &m, &used);
-        if (e == SIMLINE_ERR_INCOMPLETE)
-            break;
-        if (e != SIMLINE_OK) {
-            card_disconnect(simline_err_str(e));
-            return;
-        }
-        switch (m.type) {
-        case SIMLINE_IO: queue_io(&m); break;
-        case SIMLINE_SYNC:
-            if (S.outstanding > 0)
-                S.outstanding--;
-            break;
-        case SIMLINE_PRESENCE:
-            if (m.u.present && !S.present)
-                S.insertions++;
-            if (!m.u.present)
-                S.rx_count = 0;
-            S.present = m.u.present;
-            break;
-        default: card_disconnect("unexpected record from the card"); return;
-        }
-        off += used;
-    }
-    memmove(S.in, S.in + off, S.in_len - off);
-    S.in_len -= off;
-}
-
-static void card_send_record(const struct simline_msg *m)
-{
-    uint8_t buf[SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD];
-    size_t n;
-    if (S.card_fd < 0 || simline_encode(m, buf, sizeof buf, &n) != SIMLINE_OK)
-        return;
+    (void)ctx;
     for (size_t off = 0; off < n;) {
-        ssize_t w = send(S.card_fd, buf + off, n - off, MSG_NOSIGNAL);
-        if (w <= 0) {
-            card_disconnect(strerror(errno));
-            return;
-        }
+        ssize_t w = send(S.card_fd, p + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
         off += (size_t)w;
     }
-    S.outstanding++;
+    return true;
 }
 
-static void card_send_simple(enum simline_type type, uint32_t value)
+static long line_read(void *ctx, uint8_t *buf, size_t cap, int wait_ms)
 {
-    struct simline_msg m = {.type = type, .t_ns = S.now_ns};
-    switch (type) {
-    case SIMLINE_VCC: m.u.vcc_mv = (uint16_t)value; break;
-    case SIMLINE_CLK: m.u.clk_hz = value; break;
-    case SIMLINE_RST: m.u.rst_level = (uint8_t)value; break;
-    default: return;
-    }
-    card_send_record(&m);
+    (void)ctx;
+    struct pollfd p = {.fd = S.card_fd, .events = POLLIN};
+    if (poll(&p, 1, wait_ms) <= 0)
+        return 0;
+    ssize_t r = read(S.card_fd, buf, cap);
+    return r > 0 ? (long)r : -1;
 }
+
+static void line_closed(void *ctx, const char *why)
+{
+    (void)ctx;
+    sim_log("card line closed", why);
+    if (S.card_fd >= 0)
+        close(S.card_fd);
+    S.card_fd = -1;
+}
+
+static void line_trace(void *ctx, const char *what, uint64_t t_ns, const uint8_t *chars,
+                       const uint8_t *flags, size_t n, unsigned fault)
+{
+    (void)ctx;
+    if (!trace)
+        return;
+    if (!strcmp(what, "tx fault")) {
+        fprintf(stderr, "sim-trace: tx fault %u on %02X\n", fault, chars[0]);
+        return;
+    }
+    fprintf(stderr, "sim-trace: %llu %s", (unsigned long long)t_ns, what);
+    for (size_t j = 0; j < n; j++)
+        fprintf(stderr, " %02X%s", chars[j], flags && flags[j] ? "!" : "");
+    if (!strcmp(what, "rx"))
+        fprintf(stderr, " fault %u", fault);
+    fprintf(stderr, "\n");
+}
+
+static const struct simline_port_ops line_ops = {
+    .write = line_write,
+    .read = line_read,
+    .closed = line_closed,
+    .advanced = line_advanced,
+    .trace = line_trace,
+};
 
 /* ---- hal/uart_sc --------------------------------------------------------- */
 
@@ -263,11 +172,7 @@ unsigned hal_sc_classes(void)
 
 void hal_sc_vcc(enum sc_class c)
 {
-    static const uint16_t millivolts[] = {0, 1800, 3000, 5000};
-    S.vcc = c;
-    card_send_simple(SIMLINE_VCC, millivolts[c]);
-    if (c == SC_CLASS_OFF)
-        S.rx_count = 0;
+    simline_port_vcc(&S.line, (unsigned)c);
 }
 
 uint32_t hal_sc_clk_max(void)
@@ -279,167 +184,55 @@ uint32_t hal_sc_clk(uint32_t hz)
 {
     if (hz > S.cfg.clk_max_hz)
         hz = S.cfg.clk_max_hz;
-    S.clk_hz = hz;
-    S.etu_ps = simline_etu_ps(S.line.fi, S.line.di, S.clk_hz);
-    card_send_simple(SIMLINE_CLK, hz);
+    simline_port_clk(&S.line, hz);
     return hz;
 }
 
 void hal_sc_rst(bool high)
 {
-    card_send_simple(SIMLINE_RST, high);
+    simline_port_rst(&S.line, high);
 }
 
 void hal_sc_configure(const struct sc_line_config *cfg)
 {
-    S.line = *cfg;
-    S.etu_ps = simline_etu_ps(cfg->fi, cfg->di, S.clk_hz);
-}
-
-static uint8_t to_line(uint8_t v)
-{
-    return S.line.convention == SC_CONVENTION_INVERSE ? atr_inverse_byte(v) : v;
+    simline_port_configure(&S.line, cfg->fi, cfg->di, cfg->char_etu, cfg->t0_error_signal,
+                           cfg->convention == SC_CONVENTION_INVERSE);
 }
 
 void hal_sc_send(const uint8_t *chars, size_t n)
 {
-    uint8_t raw[SIMLINE_MAX_IO * 2], flags[SIMLINE_MAX_IO * 2];
-    uint64_t char_ns = (uint64_t)S.etu_ps * S.line.char_etu / 1000;
-
-    while (n > 0) {
-        size_t take = n < SIMLINE_MAX_IO ? n : SIMLINE_MAX_IO, k = 0;
-        for (size_t i = 0; i < take; i++) {
-            unsigned f = fault_for_char();
-            uint8_t r = to_line(chars[i]);
-            if (trace && f)
-                fprintf(stderr, "sim-trace: tx fault %u on %02X\n", f, chars[i]);
-            if (f == SIM_FAULT_DROP)
-                continue;
-            if (f == SIM_FAULT_FLIP && S.line.t0_error_signal) {
-                /* T=0 (§7.3): the card signals the error and we repeat the
-                 * character: it arrives intact, two character times late. */
-                S.now_ns += 2 * char_ns;
-                f = 0;
-            }
-            raw[k] = r;
-            flags[k++] = f == SIM_FAULT_FLIP ? SIMLINE_CHAR_PARITY_ERROR : 0;
-            if (f == SIM_FAULT_DUP) {
-                raw[k] = r;
-                flags[k++] = 0;
-            }
-        }
-        for (size_t off = 0; off < k;) {
-            struct simline_msg m = {.type = SIMLINE_IO, .t_ns = S.now_ns};
-            size_t part = k - off < SIMLINE_MAX_IO ? k - off : SIMLINE_MAX_IO;
-            m.u.io.etu_ps = S.etu_ps;
-            m.u.io.char_etu = (uint8_t)S.line.char_etu;
-            m.u.io.n = (uint16_t)part;
-            m.u.io.chars = raw + off;
-            m.u.io.flags = flags + off;
-            card_send_record(&m);
-            if (trace) {
-                fprintf(stderr, "sim-trace: %llu tx", (unsigned long long)S.now_ns);
-                for (size_t j = 0; j < part; j++)
-                    fprintf(stderr, " %02X%s", raw[off + j], flags[off + j] ? "!" : "");
-                fprintf(stderr, "\n");
-            }
-            advance_to(S.now_ns + part * char_ns);
-            S.stats.chars_to_card += part;
-            S.stats.line_ns += part * char_ns;
-            off += part;
-        }
-        chars += take;
-        n -= take;
-    }
-}
-
-/* The receiving UART samples at its own ETU: 7816-3 §7.1 allows the card's
- * clock-derived ETU to differ only slightly; a different Fi/Di reads as garbage. */
-static bool etu_matches(uint32_t theirs)
-{
-    uint64_t a = theirs, b = S.etu_ps;
-    uint64_t d = a > b ? a - b : b - a;
-    return d * 50 <= b;
+    simline_port_send(&S.line, chars, n);
 }
 
 enum sc_rx hal_sc_recv(uint8_t *c, uint64_t deadline_ns)
 {
-    for (;;) {
-        if (S.card_fd < 0 || !S.present || S.vcc == SC_CLASS_OFF)
-            return SC_RX_REMOVED;
-        if (S.rx_count > 0) {
-            struct rx_char *q = &S.rxq[S.rx_head];
-            if (q->t_ns > deadline_ns) {
-                advance_to(deadline_ns);
-                return SC_RX_TIMEOUT;
-            }
-            struct rx_char ch = *q;
-            uint64_t char_ns = (uint64_t)ch.etu_ps * ch.char_etu / 1000;
-            unsigned f = fault_for_char();
-            if (f == SIM_FAULT_DUP) {
-                /* The same character again, one character time later. */
-                q->t_ns += char_ns;
-            } else {
-                S.rx_head = (S.rx_head + 1) % RXQ_SIZE;
-                S.rx_count--;
-            }
-            advance_to((ch.t_ns > S.now_ns ? ch.t_ns : S.now_ns) + char_ns);
-            if (trace)
-                fprintf(stderr, "sim-trace: %llu rx %02X%s fault %u\n", (unsigned long long)ch.t_ns,
-                        ch.raw, ch.flags ? "!" : "", f);
-            if (f == SIM_FAULT_DROP)
-                continue;
-            if (f == SIM_FAULT_FLIP && S.line.t0_error_signal) {
-                advance_to(S.now_ns + 2 * char_ns); /* signalled and repeated */
-                f = 0;
-            }
-            if (!etu_matches(ch.etu_ps)) {
-                *c = (uint8_t)(ch.raw ^ 0xA5);
-                return SC_RX_PARITY_ERROR;
-            }
-            *c = S.line.convention == SC_CONVENTION_INVERSE ? atr_inverse_byte(ch.raw) : ch.raw;
-            if (f == SIM_FAULT_FLIP) {
-                *c ^= (uint8_t)(1u << (prng() % 8));
-                return SC_RX_PARITY_ERROR;
-            }
-            return (ch.flags & SIMLINE_CHAR_PARITY_ERROR) ? SC_RX_PARITY_ERROR : SC_RX_OK;
-        }
-        if (S.outstanding == 0) {
-            /* The card has said it is quiet: nothing can come before the deadline. */
-            advance_to(deadline_ns);
-            return SC_RX_TIMEOUT;
-        }
-        /* A card that never answers is a broken simulation, not a slow card. */
-        unsigned before = S.outstanding;
-        size_t before_rx = S.rx_count;
-        card_pump(30000);
-        if (S.card_fd >= 0 && S.outstanding == before && S.rx_count == before_rx && S.present)
-            card_disconnect("no answer from the card process for 30 s");
+    switch (simline_port_recv(&S.line, c, deadline_ns)) {
+    case SIMLINE_RX_OK: return SC_RX_OK;
+    case SIMLINE_RX_PARITY_ERROR: return SC_RX_PARITY_ERROR;
+    case SIMLINE_RX_TIMEOUT: return SC_RX_TIMEOUT;
+    case SIMLINE_RX_REMOVED: break;
     }
+    return SC_RX_REMOVED;
 }
 
 void hal_sc_flush(void)
 {
-    card_pump(0);
-    S.rx_count = 0;
+    simline_port_flush(&S.line);
 }
 
 bool hal_sc_present(void)
 {
-    card_pump(0);
-    return S.card_fd >= 0 && S.present;
+    return simline_port_present(&S.line);
 }
 
 uint32_t hal_sc_insertions(void)
 {
-    card_pump(0);
-    return S.insertions;
+    return simline_port_insertions(&S.line);
 }
 
 void hal_delay_ns(uint64_t ns)
 {
-    advance_to(S.now_ns + ns);
-    card_pump(0);
+    simline_port_delay(&S.line, ns);
 }
 
 /* ---- hal/host_link ------------------------------------------------------- */
@@ -536,6 +329,8 @@ void hal_idle(uint32_t max_ms)
     if (S.card_fd < 0) {
         /* The card process may come back (a test restarting it). */
         S.card_fd = connect_unix(S.cfg.card_path);
+        if (S.card_fd >= 0)
+            simline_port_up(&S.line);
     }
     if (S.card_fd >= 0)
         p[n++] = (struct pollfd){.fd = S.card_fd, .events = POLLIN};
@@ -547,7 +342,7 @@ void hal_idle(uint32_t max_ms)
     if (poll(p, (nfds_t)n, (int)max_ms) <= 0)
         return;
     if (S.card_fd >= 0 && (p[0].revents & (POLLIN | POLLHUP)))
-        card_pump(0);
+        simline_port_pump(&S.line, 0);
     if (S.cfg.usbredir) {
         if (p[host].revents & (POLLIN | POLLHUP | POLLERR))
             sim_usbredir_service(true);
@@ -623,17 +418,31 @@ bool hal_rng(uint8_t *buf, size_t n)
 
 void sim_line_stats(struct sim_line_stats *s, bool reset)
 {
-    *s = S.stats;
+    *s = (struct sim_line_stats){.chars_to_card = S.line.stats.chars_to_card,
+                                 .chars_from_card = S.line.stats.chars_from_card,
+                                 .line_ns = S.line.stats.line_ns,
+                                 .faults = S.line.stats.faults};
     if (reset)
-        memset(&S.stats, 0, sizeof S.stats);
+        memset(&S.line.stats, 0, sizeof S.line.stats);
 }
 
 int sim_board_init(const struct sim_config *cfg)
 {
     S.cfg = *cfg;
     trace = getenv("HAWIYA_SIM_TRACE") != NULL;
-    S.rng_state = cfg->fault_seed ? cfg->fault_seed : 0x9E3779B97F4A7C15ull;
-    S.line = (struct sc_line_config){.fi = 372, .di = 1, .char_etu = 12};
+    const struct simline_port_config pc = {.fault_rate = cfg->fault_rate,
+                                           .fault_seed = cfg->fault_seed,
+                                           .fault_kinds = cfg->fault_kinds,
+                                           .stall_ms = 30000};
+    const struct simline_port_buffers pb = {.in = S.in,
+                                            .in_cap = sizeof S.in,
+                                            .recs = S.recs,
+                                            .rec_cap = RX_RECS,
+                                            .chars = S.chars,
+                                            .char_cap = RX_CHARS,
+                                            .tx = S.tx,
+                                            .tx_cap = sizeof S.tx};
+    simline_port_init(&S.line, &line_ops, NULL, &pc, &pb);
     clock_gettime(CLOCK_MONOTONIC, &S.wall_start);
 
     if (cfg->state_dir)
@@ -650,11 +459,12 @@ int sim_board_init(const struct sim_config *cfg)
                 strerror(errno));
         return -1;
     }
+    simline_port_up(&S.line);
 
     if (cfg->usbredir) {
         if (sim_usbredir_listen(cfg->usbredir) < 0)
             return -1;
-        card_pump(1000);
+        simline_port_pump(&S.line, 1000);
         return 0;
     }
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -673,7 +483,7 @@ int sim_board_init(const struct sim_config *cfg)
         return -1;
     }
     /* The card reports its presence as soon as it accepts the connection. */
-    card_pump(1000);
+    simline_port_pump(&S.line, 1000);
     return 0;
 }
 

@@ -42,24 +42,6 @@ static unsigned parse_classes(const char *s)
     return m;
 }
 
-static unsigned parse_kinds(const char *s)
-{
-    unsigned k = 0;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", s);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(t, "flip"))
-            k |= SIM_FAULT_FLIP;
-        else if (!strcmp(t, "drop"))
-            k |= SIM_FAULT_DROP;
-        else if (!strcmp(t, "dup"))
-            k |= SIM_FAULT_DUP;
-        else
-            return 0;
-    }
-    return k;
-}
-
 /* The device and the session are large (message and file buffers); they
  * live in static storage. */
 static struct ccid_device dev;
@@ -69,7 +51,7 @@ static struct usb_ccid usb;
 int main(int argc, char **argv)
 {
     struct sim_config cfg = {
-        .fault_kinds = SIM_FAULT_FLIP,
+        .fault_kinds = SIMLINE_FAULT_FLIP,
         .classes = (1u << SC_CLASS_A) | (1u << SC_CLASS_B) | (1u << SC_CLASS_C),
         .clk_max_hz = 20000000,
     };
@@ -103,7 +85,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--fault-seed"))
             cfg.fault_seed = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--fault-kinds"))
-            cfg.fault_kinds = parse_kinds(v);
+            cfg.fault_kinds = simline_fault_kinds(v);
         else if (!strcmp(a, "--classes"))
             cfg.classes = parse_classes(v);
         else if (!strcmp(a, "--clk-max"))

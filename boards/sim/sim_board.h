@@ -25,9 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SIM_FAULT_FLIP 0x1u
-#define SIM_FAULT_DROP 0x2u
-#define SIM_FAULT_DUP  0x4u
+#include "hawiya/simline_port.h"
 
 struct sim_config {
     const char *card_path; /* UNIX socket of hawiya-vcard's card line */
@@ -36,7 +34,7 @@ struct sim_config {
     const char *state_dir; /* where the "flash" records live */
     double fault_rate;     /* probability per character, 0 = off */
     uint64_t fault_seed;
-    unsigned fault_kinds; /* SIM_FAULT_* */
+    unsigned fault_kinds; /* SIMLINE_FAULT_* (hawiya/simline_port.h) */
     bool realtime;
     unsigned classes; /* voltage classes offered, bit mask of 1 << enum sc_class */
     uint32_t clk_max_hz;

@@ -32,6 +32,17 @@ static bool challenge_ok(const struct assertion_bytes *c)
     return c->p && c->len >= ASSERTION_CHALLENGE_MIN && c->len <= ASSERTION_CHALLENGE_MAX;
 }
 
+/* A length that fits the 4-byte length field (always, where size_t is 32 bits). */
+static bool fits_u32(size_t len)
+{
+#if SIZE_MAX > 0xFFFFFFFFu
+    return len <= 0xFFFFFFFFu;
+#else
+    (void)len;
+    return true;
+#endif
+}
+
 enum assertion_err assertion_aa_challenge(const struct assertion_bytes *challenge,
                                           const struct assertion_bytes *origin,
                                           const struct assertion_bytes *dg1,
@@ -41,8 +52,8 @@ enum assertion_err assertion_aa_challenge(const struct assertion_bytes *challeng
     mbedtls_sha256_context ctx;
     if (!challenge_ok(challenge))
         return ASSERTION_ERR_CHALLENGE;
-    if (!origin->p || !origin->len || !dg1->p || !dg1->len || (uint64_t)origin->len > 0xFFFFFFFFu ||
-        (uint64_t)dg1->len > 0xFFFFFFFFu)
+    if (!origin->p || !origin->len || !dg1->p || !dg1->len || !fits_u32(origin->len) ||
+        !fits_u32(dg1->len))
         return ASSERTION_ERR_FIELD;
     mbedtls_sha256_init(&ctx);
     int r = mbedtls_sha256_starts_ret(&ctx, 0) ||
@@ -97,14 +108,13 @@ static enum assertion_err length_ok(enum assertion_field tag, size_t len)
     case ASSERTION_EF_CARDACCESS:
     case ASSERTION_EF_COM:
     case ASSERTION_DG11:
-    case ASSERTION_DG14: return (uint64_t)len <= 0xFFFFFFFFu ? ASSERTION_OK : ASSERTION_ERR_FIELD;
+    case ASSERTION_DG14: return fits_u32(len) ? ASSERTION_OK : ASSERTION_ERR_FIELD;
     case ASSERTION_ORIGIN:
     case ASSERTION_DG1:
     case ASSERTION_DG15:
     case ASSERTION_EF_SOD:
     case ASSERTION_AA_SIGNATURE:
-    case ASSERTION_READER_ID:
-        return len > 0 && (uint64_t)len <= 0xFFFFFFFFu ? ASSERTION_OK : ASSERTION_ERR_FIELD;
+    case ASSERTION_READER_ID: return len > 0 && fits_u32(len) ? ASSERTION_OK : ASSERTION_ERR_FIELD;
     }
     return ASSERTION_ERR_ORDER;
 }

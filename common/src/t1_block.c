@@ -1,6 +1,7 @@
 /* T=1 block codec, ISO/IEC 7816-3:2006 11.3 and 11.4, shared by both roles. */
 #include <string.h>
 
+#include "hawiya/crc16.h"
 #include "hawiya/t1.h"
 
 const char *t1_err_str(enum t1_err e)
@@ -61,15 +62,7 @@ uint8_t t1_lrc(const uint8_t *p, size_t n)
 
 uint16_t t1_crc(const uint8_t *p, size_t n)
 {
-    /* ISO/IEC 13239: x^16+x^12+x^5+1 taken LSB first (0x8408), preset FFFF,
-     * final complement. */
-    uint16_t crc = 0xFFFF;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        for (int b = 0; b < 8; b++)
-            crc = (crc & 1u) ? (uint16_t)((crc >> 1) ^ 0x8408u) : (uint16_t)(crc >> 1);
-    }
-    return (uint16_t)~crc;
+    return (uint16_t)~crc16_13239_update(CRC16_13239_INIT, p, n);
 }
 
 uint8_t t1_nad_reply(uint8_t nad)

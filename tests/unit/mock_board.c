@@ -34,6 +34,11 @@ uint64_t hal_now_ns(void)
     return mock_board.now_ns;
 }
 
+uint64_t hal_cpu_instructions(void)
+{
+    return 0;
+}
+
 uint64_t hal_cpu_ns(void)
 {
     /* Some CPU time per look, so costs are non-zero and reproducible. */
