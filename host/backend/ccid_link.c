@@ -40,15 +40,32 @@ enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path)
     return CCID_LINK_OK;
 }
 
+void ccid_link_open_io(struct ccid_link *l, const struct ccid_link_io *io)
+{
+    memset(l, 0, sizeof *l);
+    l->fd = -1;
+    l->io = *io;
+}
+
 void ccid_link_close(struct ccid_link *l)
 {
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
+    l->io.recv = NULL;
+    l->io.send = NULL;
+    l->in_len = 0;
 }
 
-static enum ccid_link_err send_all(struct ccid_link *l, const uint8_t *p, size_t n)
+static bool link_open(const struct ccid_link *l)
 {
+    return l->fd >= 0 || l->io.recv;
+}
+
+static enum ccid_link_err send_all(struct ccid_link *l, const uint8_t *p, size_t n, int timeout_ms)
+{
+    if (l->io.send)
+        return l->io.send(l->io.ctx, p, n, timeout_ms) ? CCID_LINK_OK : CCID_LINK_ERR_IO;
     while (n > 0) {
         ssize_t w = send(l->fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
@@ -83,6 +100,17 @@ static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size
                 return CCID_LINK_OK;
             if (e != CCID_ERR_NEED_MORE)
                 return CCID_LINK_ERR_PROTOCOL;
+        }
+        if (l->in_len == sizeof l->in)
+            return CCID_LINK_ERR_PROTOCOL;
+        if (l->io.recv) {
+            int k = l->io.recv(l->io.ctx, l->in + l->in_len, sizeof l->in - l->in_len, timeout_ms);
+            if (k == 0)
+                return CCID_LINK_ERR_TIMEOUT;
+            if (k < 0)
+                return CCID_LINK_ERR_IO;
+            l->in_len += (size_t)k;
+            continue;
         }
         struct pollfd p = {.fd = l->fd, .events = POLLIN};
         int r = poll(&p, 1, timeout_ms);
@@ -119,12 +147,12 @@ enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
                                       int timeout_ms)
 {
     size_t n;
-    if (l->fd < 0)
+    if (!link_open(l))
         return CCID_LINK_ERR_IO;
     req->seq = l->seq++;
     if (ccid_encode(req, l->out, sizeof l->out, &n) != CCID_OK)
         return CCID_LINK_ERR_PROTOCOL;
-    enum ccid_link_err e = send_all(l, l->out, n);
+    enum ccid_link_err e = send_all(l, l->out, n, timeout_ms);
     if (e != CCID_LINK_OK)
         return e;
     for (;;) {

@@ -5,6 +5,10 @@
  * time-extension answers (§6.2.6, bmCommandStatus 2: the reader asks for more
  * time, at least once a second while the card works) and interrupt-IN
  * notifications (§6.3: card inserted or removed), which it records.
+ *
+ * The bytes move over a socket (the sim board's host link) by default, or
+ * over the caller's transport (struct ccid_link_io: the USB bulk pipes of
+ * the libusb backend, where interrupt-IN notifications come apart).
  */
 #ifndef HAWIYA_CCID_LINK_H
 #define HAWIYA_CCID_LINK_H
@@ -27,8 +31,19 @@ enum ccid_link_err {
 
 const char *ccid_link_err_str(enum ccid_link_err e);
 
+/* A transport other than a socket. */
+struct ccid_link_io {
+    /* Sends n bytes within timeout_ms; false on failure. */
+    bool (*send)(void *ctx, const uint8_t *p, size_t n, int timeout_ms);
+    /* Receives up to cap bytes within timeout_ms: how many (> 0), 0 when
+     * nothing came in time, -1 when the transport failed. */
+    int (*recv)(void *ctx, uint8_t *p, size_t cap, int timeout_ms);
+    void *ctx;
+};
+
 struct ccid_link {
     int fd;
+    struct ccid_link_io io; /* used when io.recv is set */
     uint8_t seq;
     uint8_t in[CCID_MAX_MESSAGE_SIZE];
     size_t in_len;
@@ -43,6 +58,8 @@ struct ccid_link {
 };
 
 enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path);
+/* A link over `io` (fd stays -1). */
+void ccid_link_open_io(struct ccid_link *l, const struct ccid_link_io *io);
 void ccid_link_close(struct ccid_link *l);
 
 /*

@@ -65,6 +65,18 @@ struct bridge_progress {
 /* Reports a step; false = stop (cancelled). */
 typedef bool (*bridge_progress_fn)(void *ctx, const struct bridge_progress *p);
 
+struct ccid_link;
+
+/*
+ * Our reader's whole attested session over a CCID link (reader_auth.c), the
+ * reader's reports in report[0..cap) (wiped after). *card_gone: the reader
+ * found the slot empty or the card removed.
+ */
+enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report, size_t cap,
+                                           const struct bridge_auth *a, bridge_progress_fn progress,
+                                           void *ctx, struct bridge_auth_result *res,
+                                           bool *card_gone);
+
 enum bridge_monitor { BRIDGE_MONITOR_OK, BRIDGE_MONITOR_BROKEN };
 
 struct bridge_backend_ops {
@@ -85,6 +97,7 @@ struct bridge_backend_ops {
 };
 
 extern const struct bridge_backend_ops bridge_backend_sim;
+extern const struct bridge_backend_ops bridge_backend_usb; /* backend_usb.c: libusb */
 
 /* Every backend (backends.c), and the one bridge.conf's `reader = KIND:...` names. */
 extern const struct bridge_backend_ops *const bridge_backends[];

@@ -5,6 +5,7 @@
 
 const struct bridge_backend_ops *const bridge_backends[] = {
     &bridge_backend_sim,
+    &bridge_backend_usb,
 };
 const size_t bridge_n_backends = sizeof bridge_backends / sizeof bridge_backends[0];
 

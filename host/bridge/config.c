@@ -78,10 +78,25 @@ bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *e
     }
     struct bridge_reader_config *r = &c->reader[c->n_reader];
     size_t bl = (size_t)(a - spec), nl = (size_t)(b - a - 1), pl = strlen(b + 1);
-    if (bl != 3 || strncmp(spec, "sim", 3)) {
-        snprintf(err, cap, "reader: unknown backend (only \"sim\" so far)");
+    bool usb = bl == 3 && !strncmp(spec, "usb", 3);
+    if (bl != 3 || (strncmp(spec, "sim", 3) && !usb)) {
+        snprintf(err, cap, "reader: unknown backend (sim, usb)");
         return false;
     }
+    /* usb: VID:PID in hex, then optionally :SERIAL (printable, no space). */
+    size_t used = 9;
+    bool hex = true;
+    for (size_t i = 0; usb && i < used; i++)
+        hex = hex && (i == 4 ? b[1 + i] == ':' : isxdigit((unsigned char)b[1 + i]) != 0);
+    if (usb && (!hex || (b[1 + used] != '\0' && b[1 + used] != ':'))) {
+        snprintf(err, cap, "reader: usb:NAME:VID:PID[:SERIAL], VID and PID in 4 hex digits");
+        return false;
+    }
+    for (const char *q = b + 1 + used; usb && *q; q++)
+        if (*q <= ' ' || *q > '~') {
+            snprintf(err, cap, "reader: a USB serial number is printable ASCII");
+            return false;
+        }
     if (nl == 0 || nl > BRIDGE_READER_NAME_MAX || pl == 0 || pl >= sizeof r->path) {
         snprintf(err, cap, "reader: bad name or path length");
         return false;

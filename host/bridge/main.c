@@ -7,12 +7,13 @@
 
 static int usage(FILE *f)
 {
-    fprintf(
-        f, "usage: hawiya-bridge [--config FILE] [--socket PATH] [--reader sim:NAME:PATH]...\n"
-           "  --config FILE   key = value settings (default /etc/hawiya/bridge.conf)\n"
-           "  --socket PATH   the client socket (default /run/hawiya/bridge.sock for root,\n"
-           "                  else $XDG_RUNTIME_DIR/hawiya/bridge.sock)\n"
-           "  --reader SPEC   a reader, repeatable: sim:NAME:PATH (the sim board's host socket)\n");
+    fprintf(f,
+            "usage: hawiya-bridge [--config FILE] [--socket PATH] [--reader sim:NAME:PATH]...\n"
+            "  --config FILE   key = value settings (default /etc/hawiya/bridge.conf)\n"
+            "  --socket PATH   the client socket (default /run/hawiya/bridge.sock for root,\n"
+            "                  else $XDG_RUNTIME_DIR/hawiya/bridge.sock)\n"
+            "  --reader SPEC   a reader, repeatable: sim:NAME:PATH (the sim board's host socket)\n"
+            "                  or usb:NAME:VID:PID[:SERIAL] (our reader over libusb)\n");
     return f == stderr ? 2 : 0;
 }
 

@@ -113,10 +113,10 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
     return 0;
 }
 
-int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona)
+static void stop_child(pid_t pid);
+
+static int start_reader_usbredir(struct sim_env *e)
 {
-    if (start_vcard(e, personas, persona) < 0)
-        return -1;
     char *rargv[] = {getenv("HAWIYA_SIM_READER"),
                      "--card",
                      e->line_path,
@@ -132,6 +132,21 @@ int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *
         return -1;
     }
     return 0;
+}
+
+int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona)
+{
+    if (start_vcard(e, personas, persona) < 0)
+        return -1;
+    return start_reader_usbredir(e);
+}
+
+int sim_env_reader_usbredir(struct sim_env *e)
+{
+    ccid_link_close(&e->link);
+    stop_child(e->reader);
+    e->reader = 0;
+    return start_reader_usbredir(e);
 }
 
 static void stop_child(pid_t pid)

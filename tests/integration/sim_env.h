@@ -25,6 +25,9 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
  * e->usb_path, for a QEMU guest's usb-redir device; no CCID link is opened.
  * personas: a persona file (NULL: HAWIYA_PERSONAS). */
 int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona);
+/* Restarts a running env's reader with its host link on USB (e->usb_path),
+ * the same card line and state (its device key and certificate kept). */
+int sim_env_reader_usbredir(struct sim_env *e);
 void sim_env_stop(struct sim_env *e);
 /* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);

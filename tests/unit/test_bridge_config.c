@@ -102,6 +102,8 @@ static void every_key(void **state)
                                "origin=https://staging.record.example\n"
                                "reader = sim:desk:/run/hawiya/desk.sock\n"
                                "reader = sim:counter-2:/tmp/c.sock\n"
+                               "reader = usb:kiosk:1209:0001:SIM0001\n"
+                               "reader = usb:any:1209:0001\n"
                                "allow_uid = 0\n"
                                "allow_gid = 4294967294\n"
                                "timeout_ms = 600000\n"
@@ -120,7 +122,11 @@ static void every_key(void **state)
     assert_int_equal(c.n_origin, 2);
     assert_string_equal(c.origin[0], "https://record.example");
     assert_string_equal(c.origin[1], "https://staging.record.example");
-    assert_int_equal(c.n_reader, 2);
+    assert_int_equal(c.n_reader, 4);
+    assert_string_equal(c.reader[2].backend, "usb");
+    assert_string_equal(c.reader[2].name, "kiosk");
+    assert_string_equal(c.reader[2].path, "1209:0001:SIM0001");
+    assert_string_equal(c.reader[3].path, "1209:0001");
     assert_string_equal(c.reader[0].backend, "sim");
     assert_string_equal(c.reader[0].name, "desk");
     assert_string_equal(c.reader[0].path, "/run/hawiya/desk.sock");
@@ -152,7 +158,17 @@ static void errors_name_file_line_and_reason(void **state)
         {"allow_uid = -1\n", "t.conf:1: allow_uid: a number (at most 32 entries)"},
         {"allow_gid = 4294967295\n", "t.conf:1: allow_gid: a number (at most 32 entries)"},
         {"reader = desk\n", "t.conf:1: reader: expected BACKEND:NAME:PATH"},
-        {"reader = pcsc:desk:/x\n", "t.conf:1: reader: unknown backend (only \"sim\" so far)"},
+        {"reader = pcsc:desk:/x\n", "t.conf:1: reader: unknown backend (sim, usb)"},
+        {"reader = usb:desk:1209\n",
+         "t.conf:1: reader: usb:NAME:VID:PID[:SERIAL], VID and PID in 4 hex digits"},
+        {"reader = usb:desk:1209:1\n",
+         "t.conf:1: reader: usb:NAME:VID:PID[:SERIAL], VID and PID in 4 hex digits"},
+        {"reader = usb:desk:1209:00g1\n",
+         "t.conf:1: reader: usb:NAME:VID:PID[:SERIAL], VID and PID in 4 hex digits"},
+        {"reader = usb:desk:1209:0001x\n",
+         "t.conf:1: reader: usb:NAME:VID:PID[:SERIAL], VID and PID in 4 hex digits"},
+        {"reader = usb:desk:1209:0001:A B\n",
+         "t.conf:1: reader: a USB serial number is printable ASCII"},
         {"reader = sim:d/e:/x\n", "t.conf:1: reader: a name is letters, digits, '-', '_', '.'"},
         {"reader = sim:d:/x\nreader = sim:d:/y\n", "t.conf:2: reader: duplicate name"},
         {"log = journald\n", "t.conf:1: log: stderr or syslog"},

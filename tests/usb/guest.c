@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* pipe2 */
 #include "guest.h"
 
+#include "hawiya/base64.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -53,6 +55,13 @@ static void handle_line(struct sim_env *env, const char *line, struct guest_resu
         if (sscanf(line + 8, "%47s %lf", name, &v) == 2) {
             snprintf(res->bench_name[res->n_bench], sizeof res->bench_name[0], "%s", name);
             res->bench_value[res->n_bench++] = v;
+        }
+    } else if (!strncmp(line, "@@ASSERTION ", 12) && !res->assertion) {
+        size_t n = strlen(line + 12), k = 0;
+        res->assertion = malloc(n + 1);
+        if (res->assertion && base64url_decode(line + 12, n, (uint8_t *)res->assertion, n, &k)) {
+            res->assertion[k] = '\0';
+            res->assertion_len = k;
         }
     } else if (!strncmp(line, "@@EXIT ", 7)) {
         res->exit_status = atoi(line + 7);

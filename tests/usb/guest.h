@@ -2,10 +2,10 @@
  * guest: boots the USB test guest (tests/usb/guest_image.sh) under QEMU
  * (qemu-system-x86_64, TCG) with our reader on its xHCI bus through
  * usb-redir, and follows its serial console: "@@CARD remove|insert" lines
- * are carried out on the virtual card, "@@BENCH NAME VALUE" lines kept,
- * "@@EXIT n" ends the run. Every bound is generous wall-clock time (a loaded
- * 2-core machine boots the guest in 3-10 s); QEMU is killed at the end
- * whatever happened.
+ * are carried out on the virtual card, "@@BENCH NAME VALUE" and
+ * "@@ASSERTION BASE64URL" lines kept, "@@EXIT n" ends the run. Every bound is generous wall-clock
+ * time (a loaded 2-core machine boots the guest in 3-10 s); QEMU is killed at the end whatever
+ * happened.
  */
 #ifndef HAWIYA_TEST_GUEST_H
 #define HAWIYA_TEST_GUEST_H
@@ -23,6 +23,8 @@ struct guest_result {
     char bench_name[GUEST_MAX_BENCH][48];
     double bench_value[GUEST_MAX_BENCH];
     size_t n_bench;
+    char *assertion; /* "@@ASSERTION B64URL": the decoded bytes, NUL-ended (free it) */
+    size_t assertion_len;
 };
 
 /*
