@@ -63,6 +63,15 @@ static void line_advanced(void *ctx, uint64_t now_ns)
     int64_t wall = (int64_t)(now.tv_sec - S.wall_start.tv_sec) * 1000000000 +
                    (now.tv_nsec - S.wall_start.tv_nsec);
     int64_t ahead = (int64_t)now_ns - wall;
+    /* Simulated time stands still while the reader idles: once it has fallen
+     * behind the wall clock, pace from here on, or every session after the
+     * first would run at full speed (the desk page shows the steps live). */
+    if (ahead < -20000000) {
+        int64_t ns = S.wall_start.tv_nsec - ahead % 1000000000;
+        S.wall_start.tv_sec += -ahead / 1000000000 + ns / 1000000000;
+        S.wall_start.tv_nsec = ns % 1000000000;
+        return;
+    }
     /* Sleep in slices of a few ms, not per character: the demo's timing stays
      * true to a millisecond and the board's CPU time stays the firmware's. */
     if (ahead > 2000000) {
