@@ -166,6 +166,41 @@ static void unix_close(struct client *c, const char *why)
     c->fd = -1;
 }
 
+/* Grows c->in to hold at least `need` bytes (doubling, at most `limit`);
+ * the old buffer, which may hold a CAN, is wiped. false: c was dropped. */
+static bool in_grow(struct client *c, size_t need, size_t limit)
+{
+    size_t cap = c->in_cap ? c->in_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    if (cap > limit)
+        cap = limit;
+    char *q = malloc(cap);
+    if (!q) {
+        client_drop(c, "out of memory");
+        return false;
+    }
+    if (c->in_len)
+        memcpy(q, c->in, c->in_len);
+    if (c->in)
+        wipe(c->in, c->in_cap);
+    free(c->in);
+    c->in = q;
+    c->in_cap = cap;
+    return true;
+}
+
+/* An idle client keeps no large buffer. */
+static void in_shrink(struct client *c)
+{
+    if (!c->dead && c->in_len == 0 && c->in_cap > 4096) {
+        wipe(c->in, c->in_cap);
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+}
+
 static void too_large(struct client *c)
 {
     char msg[80];
@@ -184,25 +219,8 @@ bool client_message(struct client *c, const char *p, size_t n, bool final)
         too_large(c);
         return false;
     }
-    if (c->in_len + n > c->in_cap) {
-        size_t cap = c->in_cap ? c->in_cap : 1024;
-        while (cap < c->in_len + n)
-            cap *= 2;
-        if (cap > BRIDGE_LINE_MAX)
-            cap = BRIDGE_LINE_MAX;
-        char *q = malloc(cap);
-        if (!q) {
-            client_drop(c, "out of memory");
-            return false;
-        }
-        if (c->in_len)
-            memcpy(q, c->in, c->in_len);
-        if (c->in)
-            wipe(c->in, c->in_cap);
-        free(c->in);
-        c->in = q;
-        c->in_cap = cap;
-    }
+    if (c->in_len + n > c->in_cap && !in_grow(c, c->in_len + n, BRIDGE_LINE_MAX))
+        return false;
     if (n)
         memcpy(c->in + c->in_len, p, n);
     c->in_len += n;
@@ -216,11 +234,7 @@ bool client_message(struct client *c, const char *p, size_t n, bool final)
                    c->in[len - 1] == '\r'))
         len--;
     bridge_handle_line(c, c->in, len); /* wipes the request */
-    if (!c->dead && c->in_cap > 4096) {
-        free(c->in); /* an idle client keeps no buffer */
-        c->in = NULL;
-        c->in_cap = 0;
-    }
+    in_shrink(c);
     return true;
 }
 
@@ -251,23 +265,8 @@ void client_read(struct client *c)
 {
     if (c->in_len == IN_LIMIT)
         return; /* lines wait for our answers to drain */
-    if (c->in_len == c->in_cap) {
-        size_t cap = c->in_cap ? c->in_cap * 2 : 1024;
-        if (cap > IN_LIMIT)
-            cap = IN_LIMIT;
-        char *p = malloc(cap);
-        if (!p) {
-            client_drop(c, "out of memory");
-            return;
-        }
-        if (c->in_len)
-            memcpy(p, c->in, c->in_len);
-        if (c->in)
-            wipe(c->in, c->in_cap);
-        free(c->in);
-        c->in = p;
-        c->in_cap = cap;
-    }
+    if (c->in_len == c->in_cap && !in_grow(c, c->in_cap + 1, IN_LIMIT))
+        return;
     ssize_t k = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
     if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
@@ -278,11 +277,7 @@ void client_read(struct client *c)
     c->in_len += (size_t)k;
     c->last_active = bridge_now_ms();
     client_process_lines(c);
-    if (!c->dead && c->in_len == 0 && c->in_cap > 4096) {
-        free(c->in); /* an idle client keeps no buffer */
-        c->in = NULL;
-        c->in_cap = 0;
-    }
+    in_shrink(c);
 }
 
 static bool peer_allowed(const struct bridge *b, int fd, struct ucred *cr)
