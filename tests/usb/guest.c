@@ -38,9 +38,28 @@ static int build_image(const char *dir, const char *const *programs)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void handle_line(struct sim_env *env, const char *line, struct guest_result *res, bool *done)
+uint64_t guest_process_cpu_ns(pid_t pid)
+{
+    char path[64];
+    unsigned long long ns = 0;
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%llu", &ns) != 1)
+            ns = 0;
+        fclose(f);
+    }
+    return ns;
+}
+
+static void handle_line(struct sim_env *env, const char *line, struct guest_result *res, bool *done,
+                        uint64_t *mark_ns)
 {
     char reply[256];
+    if (!strncmp(line, "@@MARK", 6)) {
+        *mark_ns = guest_process_cpu_ns(env->reader);
+        return;
+    }
     if (!strncmp(line, "@@CARD remove", 13)) {
         res->card_removals++;
         if (sim_env_control(env, "remove", reply, sizeof reply) != 0)
@@ -52,9 +71,13 @@ static void handle_line(struct sim_env *env, const char *line, struct guest_resu
     } else if (!strncmp(line, "@@BENCH ", 8) && res->n_bench < GUEST_MAX_BENCH) {
         char name[48];
         double v;
-        if (sscanf(line + 8, "%47s %lf", name, &v) == 2) {
-            snprintf(res->bench_name[res->n_bench], sizeof res->bench_name[0], "%s", name);
-            res->bench_value[res->n_bench++] = v;
+        unsigned runs = 1;
+        if (sscanf(line + 8, "%47s %lf %u", name, &v, &runs) >= 2) {
+            size_t i = res->n_bench++;
+            snprintf(res->bench_name[i], sizeof res->bench_name[0], "%s", name);
+            res->bench_value[i] = v;
+            res->bench_runs[i] = runs;
+            res->bench_reader_cpu_ns[i] = (double)(guest_process_cpu_ns(env->reader) - *mark_ns);
         }
     } else if (!strncmp(line, "@@ASSERTION ", 12) && !res->assertion) {
         size_t n = strlen(line + 12), k = 0;
@@ -141,6 +164,7 @@ int guest_run(struct sim_env *env, const char *const *programs, const char *test
     char buf[8192];
     size_t len = 0;
     bool done = false;
+    uint64_t mark_ns = guest_process_cpu_ns(env->reader);
     while (!done) {
         int left_ms = (int)((t0 + timeout_s - now_s()) * 1000);
         if (left_ms <= 0) {
@@ -164,7 +188,7 @@ int guest_run(struct sim_env *env, const char *const *programs, const char *test
             if (nl > buf && nl[-1] == '\r')
                 nl[-1] = '\0';
             fprintf(stderr, "guest| %s\n", buf);
-            handle_line(env, buf, res, &done);
+            handle_line(env, buf, res, &done, &mark_ns);
             len -= (size_t)(nl + 1 - buf);
             memmove(buf, nl + 1, len + 1);
         }

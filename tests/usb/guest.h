@@ -2,7 +2,7 @@
  * guest: boots the USB test guest (tests/usb/guest_image.sh) under QEMU
  * (qemu-system-x86_64, TCG) with our reader on its xHCI bus through
  * usb-redir, and follows its serial console: "@@CARD remove|insert" lines
- * are carried out on the virtual card, "@@BENCH NAME VALUE" and
+ * are carried out on the virtual card, "@@MARK", "@@BENCH NAME VALUE RUNS" and
  * "@@ASSERTION BASE64URL" lines kept, "@@EXIT n" ends the run. Every bound is generous wall-clock
  * time (a loaded 2-core machine boots the guest in 3-10 s); QEMU is killed at the end whatever
  * happened.
@@ -11,8 +11,13 @@
 #define HAWIYA_TEST_GUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "sim_env.h"
+
+/* CPU time a process has used so far, in ns (/proc/PID/schedstat); 0 if unknown. */
+uint64_t guest_process_cpu_ns(pid_t pid);
 
 #define GUEST_MAX_BENCH 16
 
@@ -20,8 +25,11 @@ struct guest_result {
     int exit_status; /* the guest test's, or -1 when it never said */
     unsigned card_removals, card_insertions;
     double wall_s;
+    /* "@@BENCH NAME VALUE RUNS": the reader's CPU time since the last "@@MARK" too */
     char bench_name[GUEST_MAX_BENCH][48];
     double bench_value[GUEST_MAX_BENCH];
+    unsigned bench_runs[GUEST_MAX_BENCH];
+    double bench_reader_cpu_ns[GUEST_MAX_BENCH];
     size_t n_bench;
     char *assertion; /* "@@ASSERTION B64URL": the decoded bytes, NUL-ended (free it) */
     size_t assertion_len;

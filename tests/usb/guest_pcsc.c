@@ -8,10 +8,10 @@
  * Le 65536) checked byte for byte against the persona's counter file
  * (tests/usb/personas.json: EF 0F0F, byte i = i mod 256), SCardControl to
  * the reader's INFO escape, and card removal and insertion (asked of the
- * host with "@@CARD remove|insert" on the console). It prints the time per
- * APDU through libccid as "@@BENCH".
+ * host with "@@CARD remove|insert" on the console). With "bench" it prints
+ * the time per APDU through libccid as "@@BENCH NAME US RUNS" (bench_usb).
  *
- * usage: guest_pcsc ATR_HEX
+ * usage: guest_pcsc ATR_HEX [bench]
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -338,31 +338,37 @@ static double now_us(void)
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-/* Figures for tests/bench: wall time per APDU through pcscd, libccid and USB. */
+/* Figures for bench_usb: wall time per APDU through pcscd, libccid and USB;
+ * "@@MARK" lets the host sample the reader's CPU time around each series. */
+static bool benchmark;
+
 static void bench(void **state)
 {
     (void)state;
     select_ef();
     const unsigned sizes[] = {8, 256, 4096};
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        unsigned runs = sizes[s] > 256 ? 20 : 100;
+    for (size_t s = 0; benchmark && s < sizeof sizes / sizeof sizes[0]; s++) {
+        unsigned runs = sizes[s] > 256 ? 50 : 200;
+        printf("@@MARK\n");
+        fflush(stdout);
         double t0 = now_us();
         for (unsigned i = 0; i < runs; i++)
             read_expect(0, sizes[s], sizes[s] > 256);
-        printf("@@BENCH read_binary_%u_us %.0f\n", sizes[s], (now_us() - t0) / runs);
+        printf("@@BENCH read_binary_%u %.0f %u\n", sizes[s], (now_us() - t0) / runs, runs);
+        fflush(stdout);
     }
-    fflush(stdout);
     SCardDisconnect(card, SCARD_UNPOWER_CARD);
     SCardReleaseContext(ctx);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: guest_pcsc ATR_HEX\n");
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "bench"))) {
+        fprintf(stderr, "usage: guest_pcsc ATR_HEX [bench]\n");
         return 2;
     }
     want_atr_hex = argv[1];
+    benchmark = argc == 3;
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* In this order: each needs the state the one before left. */
     const struct CMUnitTest tests[] = {

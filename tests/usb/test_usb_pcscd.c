@@ -5,7 +5,7 @@
  * would (tests/usb/guest_image.sh), enumerate it by its VID:PID and drive
  * it for tests/usb/guest_pcsc.c: descriptors, ATR and T=1, APDUs of every
  * length short and extended, SCardControl to the reader's escape, card
- * removal and insertion. The guest's figures go to the log for tests/bench.
+ * removal and insertion (bench_usb times the same path).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,12 +39,9 @@ static void pcscd_and_libccid_drive_our_reader(void **state)
     /* ATR of the persona usb-sweep (tests/usb/personas.json). */
     assert_int_equal(guest_run(&env, programs, "pcsc", "3B95968031FE458073B421402F", 600, &res), 0);
     fprintf(stderr, "guest: %.1f s from QEMU's start to its power-off\n", res.wall_s);
-    for (size_t i = 0; i < res.n_bench; i++)
-        fprintf(stderr, "bench_usb: %s %.0f\n", res.bench_name[i], res.bench_value[i]);
     assert_int_equal(res.exit_status, 0);
     assert_int_equal(res.card_removals, 1);
     assert_int_equal(res.card_insertions, 1);
-    assert_true(res.n_bench >= 3);
 }
 
 int main(void)
