@@ -141,11 +141,16 @@ int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *
     return start_reader_usbredir(e);
 }
 
-int sim_env_reader_usbredir(struct sim_env *e)
+void sim_env_reader_stop(struct sim_env *e)
 {
     ccid_link_close(&e->link);
     stop_child(e->reader);
     e->reader = 0;
+}
+
+int sim_env_reader_usbredir(struct sim_env *e)
+{
+    sim_env_reader_stop(e);
     return start_reader_usbredir(e);
 }
 

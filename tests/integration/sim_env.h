@@ -28,6 +28,8 @@ int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *
 /* Restarts a running env's reader with its host link on USB (e->usb_path),
  * the same card line and state (its device key and certificate kept). */
 int sim_env_reader_usbredir(struct sim_env *e);
+/* Stops the reader alone (on USB: the device is unplugged). */
+void sim_env_reader_stop(struct sim_env *e);
 void sim_env_stop(struct sim_env *e);
 /* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);

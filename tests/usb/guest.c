@@ -64,6 +64,13 @@ static void handle_line(struct sim_env *env, const char *line, struct guest_resu
         res->card_removals++;
         if (sim_env_control(env, "remove", reply, sizeof reply) != 0)
             fprintf(stderr, "guest: vcard remove failed\n");
+    } else if (!strncmp(line, "@@UNPLUG", 8)) {
+        res->unplugs++;
+        sim_env_reader_stop(env);
+    } else if (!strncmp(line, "@@PLUG", 6)) {
+        res->plugs++;
+        if (sim_env_reader_usbredir(env) != 0)
+            fprintf(stderr, "guest: the reader did not start again\n");
     } else if (!strncmp(line, "@@CARD insert", 13)) {
         res->card_insertions++;
         if (sim_env_control(env, "insert", reply, sizeof reply) != 0)
@@ -112,7 +119,8 @@ int guest_run(struct sim_env *env, const char *const *programs, const char *test
     snprintf(append, sizeof append,
              "console=ttyS0 quiet random.trust_cpu=on panic=-1 hawiya_test=%s hawiya_args=%s", test,
              args ? args : "");
-    snprintf(chardev, sizeof chardev, "socket,id=ur0,path=%s", env->usb_path);
+    /* reconnect: a reader stopped and started again is plugged in again. */
+    snprintf(chardev, sizeof chardev, "socket,id=ur0,path=%s,reconnect=1", env->usb_path);
 
     int out[2];
     if (pipe2(out, O_CLOEXEC) < 0)

@@ -2,7 +2,9 @@
  * guest: boots the USB test guest (tests/usb/guest_image.sh) under QEMU
  * (qemu-system-x86_64, TCG) with our reader on its xHCI bus through
  * usb-redir, and follows its serial console: "@@CARD remove|insert" lines
- * are carried out on the virtual card, "@@MARK", "@@BENCH NAME VALUE RUNS" and
+ * are carried out on the virtual card, "@@UNPLUG" stops the reader (QEMU
+ * sees the device go) and "@@PLUG" starts it again (QEMU reconnects
+ * within a second and the guest sees it come), "@@MARK", "@@BENCH NAME VALUE RUNS" and
  * "@@ASSERTION BASE64URL" lines kept, "@@EXIT n" ends the run. Every bound is generous wall-clock
  * time (a loaded 2-core machine boots the guest in 3-10 s); QEMU is killed at the end whatever
  * happened.
@@ -23,7 +25,7 @@ uint64_t guest_process_cpu_ns(pid_t pid);
 
 struct guest_result {
     int exit_status; /* the guest test's, or -1 when it never said */
-    unsigned card_removals, card_insertions;
+    unsigned card_removals, card_insertions, unplugs, plugs;
     double wall_s;
     /* "@@BENCH NAME VALUE RUNS": the reader's CPU time since the last "@@MARK" too */
     char bench_name[GUEST_MAX_BENCH][48];

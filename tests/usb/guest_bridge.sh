@@ -7,7 +7,9 @@
 #  3. one authentication; the assertion goes to the host ("@@ASSERTION",
 #     base64url), which verifies it with libhawiya-verify;
 #  4. the card taken out and put back: the bridge hears both on the
-#     interrupt pipe.
+#     interrupt pipe;
+#  5. the reader unplugged and plugged in again: the bridge sees it go,
+#     takes it back, and authenticates again.
 set -u
 CH=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 OR=https://record.example
@@ -79,6 +81,19 @@ wait_for 30 grep -q "reader u1: card removed" $LOG || fail "removal not seen"
 echo "@@CARD insert"
 wait_for 30 grep -q "reader u1: card inserted" $LOG || fail "insertion not seen"
 step "bridge saw the card leave and come back"
+
+# 5. The reader unplugged (libusb's hot-plug callback, or its interrupt
+#    pipe failing), then plugged in again: the bridge takes it back by itself.
+echo "@@UNPLUG"
+wait_for 30 grep -q "reader u1 lost" $LOG || fail "the unplug was not seen"
+step "bridge saw the reader unplugged"
+echo "@@PLUG"
+wait_for 60 sh -c "[ \$(grep -c 'reader u1 connected' $LOG) -ge 2 ]" ||
+    fail "the reader plugged in again was not taken back"
+wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q present" || fail "no card after replug"
+echo 123456 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
+    >/tmp/assertion2.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth after replug"; }
+step "reader back, authenticated again"
 
 # A clean stop (and, in a sanitizer build, no leak report).
 kill $BRIDGE

@@ -7,8 +7,9 @@
  * cases 2, 3 and 4, Le 1-256 and Lc 1-255 each, extended up to Lc 65535 and
  * Le 65536) checked byte for byte against the persona's counter file
  * (tests/usb/personas.json: EF 0F0F, byte i = i mod 256), SCardControl to
- * the reader's INFO escape, and card removal and insertion (asked of the
- * host with "@@CARD remove|insert" on the console). With "bench" it prints
+ * the reader's INFO escape, card removal and insertion (asked of the host
+ * with "@@CARD remove|insert" on the console), and the reader unplugged and
+ * plugged in again ("@@UNPLUG", "@@PLUG": pcscd hears of it through udevd). With "bench" it prints
  * the time per APDU through libccid as "@@BENCH NAME US RUNS" (bench_usb).
  *
  * usage: guest_pcsc ATR_HEX [bench]
@@ -331,6 +332,45 @@ static void removal_and_insertion(void **state)
     read_expect(1234, 100, false);
 }
 
+/* pcscd's hot-plug (libudev, udevd running): the reader unplugged goes from
+ * the list, plugged in again comes back, and works. */
+static bool reader_listed_now(void)
+{
+    char list[4096];
+    DWORD n = sizeof list;
+    if (SCardListReaders(ctx, NULL, list, &n) != SCARD_S_SUCCESS)
+        return false;
+    for (const char *p = list; *p; p += strlen(p) + 1)
+        if (strstr(p, "Hawiya"))
+            return true;
+    return false;
+}
+
+static void wait_listed(bool want, int seconds)
+{
+    time_t end = time(NULL) + seconds;
+    while (reader_listed_now() != want) {
+        assert_true(time(NULL) < end);
+        struct timespec t = {0, 200000000};
+        nanosleep(&t, NULL);
+    }
+}
+
+static void reader_unplugged_and_back(void **state)
+{
+    (void)state;
+    SCardDisconnect(card, SCARD_LEAVE_CARD);
+    printf("@@UNPLUG\n");
+    fflush(stdout);
+    wait_listed(false, 30);
+    printf("@@PLUG\n");
+    fflush(stdout);
+    wait_listed(true, 60);
+    connect_card();
+    select_ef();
+    read_expect(4321, 200, false);
+}
+
 static double now_us(void)
 {
     struct timespec t;
@@ -379,6 +419,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(extended_apdus),
         cmocka_unit_test(escape_info),
         cmocka_unit_test(removal_and_insertion),
+        cmocka_unit_test(reader_unplugged_and_back),
         cmocka_unit_test(bench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

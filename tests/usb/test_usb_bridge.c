@@ -4,8 +4,9 @@
  * the guest hawiya-bridge drives it over libusb with no pcscd
  * (tests/usb/guest_bridge.sh): it leaves the reader to pcscd while pcscd
  * holds it and says so, claims it once pcscd is gone, runs one attested
- * authentication through the reader's escape commands, and hears the card
- * leave and come back on the interrupt pipe. The assertion comes back to the
+ * authentication through the reader's escape commands, hears the card
+ * leave and come back on the interrupt pipe, and sees the reader unplugged
+ * and takes it back when it is plugged in again. The assertion comes back to the
  * host and is verified here with libhawiya-verify against the test PKI.
  */
 #include <stdarg.h>
@@ -61,6 +62,8 @@ static void bridge_drives_our_reader_over_libusb(void **state)
     assert_int_equal(res.exit_status, 0);
     assert_int_equal(res.card_removals, 1);
     assert_int_equal(res.card_insertions, 1);
+    assert_int_equal(res.unplugs, 1);
+    assert_int_equal(res.plugs, 1);
     assert_non_null(res.assertion);
 
     /* The platform's check: the card's evidence and the reader's signature. */

@@ -5,7 +5,8 @@
  * would (tests/usb/guest_image.sh), enumerate it by its VID:PID and drive
  * it for tests/usb/guest_pcsc.c: descriptors, ATR and T=1, APDUs of every
  * length short and extended, SCardControl to the reader's escape, card
- * removal and insertion (bench_usb times the same path).
+ * removal and insertion, the reader unplugged and plugged in again
+ * (bench_usb times the same path).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +43,8 @@ static void pcscd_and_libccid_drive_our_reader(void **state)
     assert_int_equal(res.exit_status, 0);
     assert_int_equal(res.card_removals, 1);
     assert_int_equal(res.card_insertions, 1);
+    assert_int_equal(res.unplugs, 1);
+    assert_int_equal(res.plugs, 1);
 }
 
 int main(void)
