@@ -24,6 +24,7 @@
 #include "hawiya/atr.h"
 #include "hawiya/simline_port.h"
 #include "usb_ccid.h"
+#include "safe_path.h"
 
 #define RX_CHARS 8192u /* characters buffered from the card */
 #define RX_RECS  256u
@@ -40,6 +41,7 @@ static struct {
     uint8_t chars[2 * RX_CHARS];
     uint8_t tx[SIMLINE_PORT_TX_SIZE(SIMLINE_MAX_IO)];
     struct usb_ccid *usb; /* usbredir mode: the host link is this USB device */
+    uint32_t host_attachments;
 } S = {.card_fd = -1, .listen_fd = -1, .host_fd = -1};
 
 /* HAWIYA_SIM_TRACE=1 in the environment: every character and fault on stderr. */
@@ -257,6 +259,12 @@ static void host_accept(void)
         return;
     }
     S.host_fd = fd;
+    S.host_attachments++;
+}
+
+uint32_t hal_host_attachments(void)
+{
+    return S.host_attachments;
 }
 
 void sim_board_use_usb(struct usb_ccid *u)
@@ -366,45 +374,232 @@ const char *hal_board_name(void)
     return "sim";
 }
 
-/* ---- hal/flash: one file per record, replaced atomically by rename ------- */
+/* ---- hal/flash: a flash image and an OTP image in the state directory --- */
 
-static const char *const record_files[] = {"device_key.der", "device_cert.der", "counter"};
+/*
+ * The state directory stands in for the chip: flash.img (SIM_FLASH_SECTORS x
+ * SIM_FLASH_SECTOR bytes, as the STM32F405's two 16 KiB sectors) and
+ * otp.img (SIM_OTP_SIZE bytes, as its OTP area). The board makes both, all
+ * 0xFF, only when it makes the directory itself (a new chip); a directory
+ * that exists without them, or with files of another size or kind, or
+ * that anyone else can write, is a flash that cannot be used: the firmware
+ * then reports its state, it never starts a new identity. Files are opened
+ * relative to the directory without following symlinks, made with O_EXCL
+ * under a temporary name and renamed into place without replacing anything.
+ * Without --state the flash is RAM, for one run.
+ */
+#define SIM_FLASH_SECTOR  16384u
+#define SIM_FLASH_SECTORS 2u
+#define SIM_FLASH_BYTES   (SIM_FLASH_SECTOR * SIM_FLASH_SECTORS)
+#define SIM_OTP_SIZE      512u
+#define SIM_PROG_UNIT     8u
 
-static int record_path(enum flash_record r, char *path, size_t cap, const char *suffix)
+static struct {
+    bool usable;  /* the flash can be used */
+    int flash_fd; /* -1: RAM */
+    int otp_fd;   /* -1: RAM, or no OTP (otp_ok false) */
+    bool otp_ok;
+    uint8_t ram[SIM_FLASH_BYTES], otp_ram[SIM_OTP_SIZE];
+} F = {.flash_fd = -1, .otp_fd = -1};
+
+static bool io_at(int fd, bool write, uint8_t *buf, size_t n, off_t off)
 {
-    int k = snprintf(path, cap, "%s/%s%s", S.cfg.state_dir, record_files[r], suffix);
-    return k > 0 && (size_t)k < cap ? 0 : -1;
-}
-
-bool hal_flash_read(enum flash_record r, uint8_t *buf, size_t cap, size_t *n)
-{
-    char path[4096];
-    *n = 0;
-    if ((unsigned)r > FLASH_COUNTER || record_path(r, path, sizeof path, "") < 0)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t k = read(fd, buf, cap);
-    close(fd);
-    if (k < 0)
-        return false;
-    *n = (size_t)k;
+    while (n > 0) {
+        ssize_t k = write ? pwrite(fd, buf, n, off) : pread(fd, buf, n, off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        buf += k;
+        n -= (size_t)k;
+        off += k;
+    }
     return true;
 }
 
-bool hal_flash_write(enum flash_record r, const uint8_t *buf, size_t n)
+/* Reads or writes the flash (otp false) or OTP image. */
+static bool image_io(bool otp, bool write, uint8_t *buf, size_t n, size_t off)
 {
-    char path[4096], tmp[4096];
-    if ((unsigned)r > FLASH_COUNTER || record_path(r, path, sizeof path, "") < 0 ||
-        record_path(r, tmp, sizeof tmp, ".tmp") < 0)
+    int fd = otp ? F.otp_fd : F.flash_fd;
+    uint8_t *ram = otp ? F.otp_ram : F.ram;
+    if (fd < 0) {
+        if (write)
+            memcpy(ram + off, buf, n);
+        else
+            memcpy(buf, ram + off, n);
+        return true;
+    }
+    /* Written through to the disk before the firmware goes on: the counter
+     * must be on disk before the signature leaves. */
+    return io_at(fd, write, buf, n, (off_t)off) && (!write || fdatasync(fd) == 0);
+}
+
+bool hal_flash_info(struct hal_flash_info *info)
+{
+    if (!F.usable)
         return false;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    *info = (struct hal_flash_info){.sector_size = SIM_FLASH_SECTOR,
+                                    .sectors = SIM_FLASH_SECTORS,
+                                    .prog_unit = SIM_PROG_UNIT,
+                                    .otp_size = F.otp_ok ? SIM_OTP_SIZE : 0};
+    return true;
+}
+
+static bool in_flash(uint32_t sector, uint32_t offset, size_t n)
+{
+    return F.usable && sector < SIM_FLASH_SECTORS && offset <= SIM_FLASH_SECTOR &&
+           n <= SIM_FLASH_SECTOR - offset;
+}
+
+bool hal_flash_read(uint32_t sector, uint32_t offset, uint8_t *buf, size_t n)
+{
+    return in_flash(sector, offset, n) &&
+           image_io(false, false, buf, n, (size_t)sector * SIM_FLASH_SECTOR + offset);
+}
+
+/* Programming needs erased bytes (what an ECC flash demands): a firmware bug
+ * that writes over data fails here as it would on such a chip. */
+static bool program(bool otp, const uint8_t *buf, size_t n, size_t off)
+{
+    uint8_t old[256];
+    for (size_t done = 0; done < n;) {
+        size_t k = n - done < sizeof old ? n - done : sizeof old;
+        if (!image_io(otp, false, old, k, off + done))
+            return false;
+        for (size_t i = 0; i < k; i++)
+            if (old[i] != 0xFF)
+                return false;
+        for (size_t i = 0; i < k; i++)
+            old[i] &= buf[done + i];
+        if (!image_io(otp, true, old, k, off + done))
+            return false;
+        done += k;
+    }
+    return true;
+}
+
+bool hal_flash_program(uint32_t sector, uint32_t offset, const uint8_t *buf, size_t n)
+{
+    if (!in_flash(sector, offset, n) || offset % SIM_PROG_UNIT || n % SIM_PROG_UNIT)
+        return false;
+    return program(false, buf, n, (size_t)sector * SIM_FLASH_SECTOR + offset);
+}
+
+bool hal_flash_erase(uint32_t sector)
+{
+    uint8_t ff[SIM_FLASH_SECTOR];
+    if (!in_flash(sector, 0, SIM_FLASH_SECTOR))
+        return false;
+    memset(ff, 0xFF, sizeof ff);
+    return image_io(false, true, ff, sizeof ff, (size_t)sector * SIM_FLASH_SECTOR);
+}
+
+bool hal_otp_read(uint32_t offset, uint8_t *buf, size_t n)
+{
+    return F.otp_ok && offset <= SIM_OTP_SIZE && n <= SIM_OTP_SIZE - offset &&
+           image_io(true, false, buf, n, offset);
+}
+
+bool hal_otp_program(uint32_t offset, const uint8_t *buf, size_t n)
+{
+    return F.otp_ok && offset <= SIM_OTP_SIZE && n <= SIM_OTP_SIZE - offset &&
+           program(true, buf, n, offset);
+}
+
+/* Makes `name` in dirfd: `size` bytes of 0xFF, O_EXCL under a temporary
+ * name, synced, then renamed into place only if nothing is there. */
+static bool make_image(int dirfd, const char *name, size_t size)
+{
+    char tmp[64];
+    uint8_t ff[4096];
+    snprintf(tmp, sizeof tmp, "%s.new", name);
+    unlinkat(dirfd, tmp, 0); /* a leftover of a start cut short, in our own directory */
+    int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return false;
-    bool ok = write(fd, buf, n) == (ssize_t)n && fsync(fd) == 0;
+    memset(ff, 0xFF, sizeof ff);
+    bool ok = true;
+    for (size_t off = 0; ok && off < size; off += sizeof ff)
+        ok = io_at(fd, true, ff, size - off < sizeof ff ? size - off : sizeof ff, (off_t)off);
+    ok = ok && fsync(fd) == 0;
     close(fd);
-    return ok && rename(tmp, path) == 0;
+    ok = ok && renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0 && fsync(dirfd) == 0;
+    if (!ok)
+        unlinkat(dirfd, tmp, 0);
+    return ok;
+}
+
+/* Opens an image: a regular file of ours, exactly `size` bytes, one link, no
+ * access for group or others (it holds the device key). -1 with why. */
+static int open_image(int dirfd, const char *name, size_t size, char *why, size_t cap)
+{
+    int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0) {
+        snprintf(why, cap, "%s: %s", name, strerror(errno));
+        return -1;
+    }
+    const char *bad = NULL;
+    if (fstat(fd, &st) < 0)
+        bad = strerror(errno);
+    else if (!S_ISREG(st.st_mode))
+        bad = "not a regular file";
+    else if (st.st_uid != geteuid())
+        bad = "not ours";
+    else if (st.st_mode & 077)
+        bad = "group or others may access it";
+    else if (st.st_nlink != 1)
+        bad = "it has other names (hard links)";
+    else if ((size_t)st.st_size != size)
+        bad = "not the size of the chip's flash";
+    if (bad) {
+        snprintf(why, cap, "%s: %s", name, bad);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void flash_open(const char *dir)
+{
+    char why[512];
+    if (!dir) {
+        memset(F.ram, 0xFF, sizeof F.ram);
+        memset(F.otp_ram, 0xFF, sizeof F.otp_ram);
+        F.usable = F.otp_ok = true;
+        return;
+    }
+    struct safe_dir want = {.mode = 0700, .create = true, .no_symlinks = true};
+    bool created;
+    int dirfd = safe_dir_open(dir, &want, &created, why, sizeof why);
+    if (dirfd >= 0) {
+        /* safe_dir_open gives an O_PATH descriptor; the images need a real one. */
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", dirfd);
+        int d = open(self, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(dirfd);
+        dirfd = d;
+        if (dirfd < 0)
+            snprintf(why, sizeof why, "%s: %s", dir, strerror(errno));
+    }
+    if (dirfd < 0) {
+        sim_log("the flash (state directory) cannot be used", why);
+        return;
+    }
+    if (created && (!make_image(dirfd, "flash.img", SIM_FLASH_BYTES) ||
+                    !make_image(dirfd, "otp.img", SIM_OTP_SIZE)))
+        sim_log("cannot make the flash images", strerror(errno));
+    F.flash_fd = open_image(dirfd, "flash.img", SIM_FLASH_BYTES, why, sizeof why);
+    if (F.flash_fd < 0) {
+        sim_log("the flash cannot be used", why);
+    } else {
+        F.usable = true;
+        F.otp_fd = open_image(dirfd, "otp.img", SIM_OTP_SIZE, why, sizeof why);
+        F.otp_ok = F.otp_fd >= 0;
+        if (!F.otp_ok)
+            sim_log("the OTP cannot be used", why);
+    }
+    close(dirfd);
 }
 
 /* ---- hal/rng --------------------------------------------------------------- */
@@ -454,8 +649,7 @@ int sim_board_init(const struct sim_config *cfg)
     simline_port_init(&S.line, &line_ops, NULL, &pc, &pb);
     clock_gettime(CLOCK_MONOTONIC, &S.wall_start);
 
-    if (cfg->state_dir)
-        mkdir(cfg->state_dir, 0700);
+    flash_open(cfg->state_dir);
 
     /* hawiya-vcard may still be starting: retry for 5 s. */
     for (int i = 0; i < 100 && S.card_fd < 0; i++) {
@@ -482,12 +676,24 @@ int sim_board_init(const struct sim_config *cfg)
         fprintf(stderr, "sim-board: host socket path too long\n");
         return -1;
     }
+    /* The host link is the USB cable: only a directory of ours, and a socket
+     * only we can open (0600), whatever the umask. */
+    char why[512], name[256];
+    int dirfd = safe_parent_open(cfg->host_path, NULL, NULL, name, sizeof name, why, sizeof why);
+    if (dirfd < 0) {
+        fprintf(stderr, "sim-board: refusing the host socket: %s\n", why);
+        return -1;
+    }
+    close(dirfd);
     snprintf(a.sun_path, sizeof a.sun_path, "%s.new", cfg->host_path);
     unlink(a.sun_path);
     unlink(cfg->host_path);
     S.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (S.listen_fd < 0 || bind(S.listen_fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(S.listen_fd, 4) < 0 || rename(a.sun_path, cfg->host_path) < 0) {
+    mode_t old_mask = umask(0177);
+    int bound = S.listen_fd < 0 ? -1 : bind(S.listen_fd, (struct sockaddr *)&a, sizeof a);
+    umask(old_mask);
+    if (bound < 0 || chmod(a.sun_path, 0600) < 0 || listen(S.listen_fd, 4) < 0 ||
+        rename(a.sun_path, cfg->host_path) < 0) {
         fprintf(stderr, "sim-board: cannot listen on %s: %s\n", cfg->host_path, strerror(errno));
         return -1;
     }

@@ -114,10 +114,12 @@ int main(int argc, char **argv)
         return 1;
     ccid_device_init(&dev, &lim);
     session_init(&session);
-    if (!session.attest_ok)
-        fprintf(stderr, "hawiya-sim-reader: no device key; attestation is off\n");
+    if (session.attest.state != ATTEST_OK)
+        fprintf(stderr, "hawiya-sim-reader: attestation is off: %s (%s)\n",
+                attest_err_str(session.attest.state), store_err_str(session.attest.store.state));
     dev.escape = session_escape;
     dev.escape_ctx = &session;
+    dev.host_gone = session_host_gone;
     if (cfg.usbredir) {
         usb_ccid_init(&usb, &dev, "Hawiya", "Hawiya eID Reader", "SIM0001");
         sim_board_use_usb(&usb);

@@ -19,6 +19,10 @@ enum host_rx {
 
 /* True while a host is attached (USB configured; a socket client connected). */
 bool hal_host_connected(void);
+/* Hosts attached since start (USB: each configuration after a bus reset;
+ * the sim board: each connection accepted). When it changes, the host the
+ * firmware was serving is gone, even if the firmware never saw it leave. */
+uint32_t hal_host_attachments(void);
 
 /* Returns up to `cap` bytes the host sent (a CCID message may arrive in pieces). */
 enum host_rx hal_host_recv(uint8_t *buf, size_t cap, size_t *n);

@@ -12,6 +12,13 @@
  * command APDUs in XfrBlock and gets whole response APDUs back.
  * PC_to_RDR_Escape carries the reader's own commands (the session of the
  * ICAO issue); an escape handler can be installed for them.
+ *
+ * A host that goes away, however it goes (its link closes, or a new host
+ * attaches in its place), takes its state with it: the card is powered
+ * down, the receive buffer (which held its messages, a CAN among them) is
+ * wiped, the escape handler is told (host_gone), and the next host gets
+ * the slot's true state in a NotifySlotChange at once. A card exchange
+ * under way is abandoned at the next time extension.
  */
 #ifndef HAWIYA_FW_CCID_DEVICE_H
 #define HAWIYA_FW_CCID_DEVICE_H
@@ -38,12 +45,16 @@ struct ccid_device;
  * returns a CCID bError (0xFF..0x80 or 0 for not supported) or -1 on success. */
 typedef int (*ccid_escape_fn)(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n,
                               uint8_t *out, size_t cap, size_t *out_len);
+/* The host went away (USB reset or unplug; the sim board's socket closed,
+ * or another host took its place): whatever it had started must end. */
+typedef void (*ccid_host_gone_fn)(void *ctx, struct ccid_device *d);
 
 struct ccid_device {
     struct slot slot;
     struct ccid_descriptor desc;
     ccid_escape_fn escape;
     void *escape_ctx;
+    ccid_host_gone_fn host_gone; /* called with escape_ctx */
 
     uint8_t rx[CCID_DEVICE_MAX_MESSAGE];
     size_t rx_len;
@@ -55,6 +66,7 @@ struct ccid_device {
     uint8_t busy_seq;
     uint64_t time_extensions; /* sent since start */
     bool host_connected;
+    uint32_t host_attach; /* hal_host_attachments() of the host we serve */
 };
 
 void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim);
@@ -63,7 +75,8 @@ void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim);
 enum ccid_icc_status ccid_device_icc_status(const struct ccid_device *d);
 
 /* One turn of the main loop: host messages, card presence. Never blocks
- * longer than a card exchange takes. */
+ * longer than a card exchange takes. Every message is wiped from the
+ * receive buffer once handled. */
 void ccid_device_poll(struct ccid_device *d);
 
 #endif

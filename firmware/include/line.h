@@ -21,8 +21,10 @@
 #define LINE_T1_BGT_ETU 22u
 
 /* Called while a wait goes on, `tick_ns` after the previous call or after
- * line_tick_restart(); `waited_ns` since that restart. */
-typedef void (*line_tick_fn)(void *ctx, uint64_t waited_ns);
+ * line_tick_restart(); `waited_ns` since that restart. Returns false to
+ * abandon the exchange (the host that asked for it is gone): the wait then
+ * ends as if the card had left, and the slot looks at the card again. */
+typedef bool (*line_tick_fn)(void *ctx, uint64_t waited_ns);
 
 struct line {
     uint32_t clk_hz;

@@ -27,7 +27,6 @@ struct session {
     struct attest attest;
     /* PACE's and CA's curves with mbedTLS's table of G, kept between cards. */
     struct ecp_groups groups;
-    bool attest_ok;
     bool active;
     struct emrtd em;
     uint8_t challenge[ASSERTION_CHALLENGE_MAX];
@@ -51,5 +50,7 @@ struct session {
 void session_init(struct session *s);
 int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n, uint8_t *out,
                    size_t cap, size_t *out_len);
+/* ccid_device's host_gone: the session of a host that went away ends, wiped. */
+void session_host_gone(void *ctx, struct ccid_device *d);
 
 #endif

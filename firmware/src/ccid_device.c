@@ -5,6 +5,7 @@
 #include "hal/board.h"
 #include "hal/host_link.h"
 #include "hal/timer.h"
+#include "hawiya/wipe.h"
 
 static void send_msg(struct ccid_device *d, const struct ccid_msg *m)
 {
@@ -61,18 +62,26 @@ static uint8_t slot_berror(enum slot_err e)
     return CCID_BERROR_HW_ERROR;
 }
 
+/* The host we serve is still there (no other took its place). */
+static bool same_host(const struct ccid_device *d)
+{
+    return d->host_connected && hal_host_connected() && hal_host_attachments() == d->host_attach;
+}
+
 /* Called from the line driver while the card works (at least once a second). */
-static void on_tick(void *ctx, uint64_t waited_ns)
+static bool on_tick(void *ctx, uint64_t waited_ns)
 {
     struct ccid_device *d = ctx;
     if (!d->busy)
-        return;
+        return true;
     /* §6.2.6: bmCommandStatus "time extension", bError the multiplier. */
     struct ccid_msg m = {.type = CCID_RDR_TO_PC_DATA_BLOCK, .slot = 0, .seq = d->busy_seq};
     m.status = ccid_status(ccid_device_icc_status(d), CCID_CMD_TIME_EXTENSION);
     m.error = d->slot.last_wtx ? d->slot.last_wtx : 1;
     send_msg(d, &m);
     d->time_extensions++;
+    /* Nobody to answer any more: stop working the card for them. */
+    return same_host(d);
 }
 
 void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
@@ -237,6 +246,18 @@ static void notify_slot(struct ccid_device *d)
         hal_host_notify(buf, n);
 }
 
+/* The host went away: its card session and its bytes go with it. */
+static void host_reset(struct ccid_device *d)
+{
+    slot_power_off(&d->slot);
+    wipe(d->rx, sizeof d->rx);
+    d->rx_len = 0;
+    d->busy = false;
+    d->host_connected = false;
+    if (d->host_gone)
+        d->host_gone(d->escape_ctx, d);
+}
+
 /* A malformed message still gets an answer with its bSeq, naming the bad byte. */
 static void reject(struct ccid_device *d, const uint8_t *raw, size_t len, enum ccid_err e,
                    size_t bad_offset)
@@ -254,8 +275,13 @@ void ccid_device_poll(struct ccid_device *d)
     if (changed && d->host_connected)
         notify_slot(d);
 
+    /* A host that left without a word (its link failed under a send, or
+     * another attached in its place) is gone all the same. */
+    if (d->host_connected && !same_host(d))
+        host_reset(d);
     if (!d->host_connected && hal_host_connected()) {
         d->host_connected = true;
+        d->host_attach = hal_host_attachments();
         /* §6.3.1: tell a new host at once whether a card is in. */
         notify_slot(d);
     }
@@ -264,9 +290,7 @@ void ccid_device_poll(struct ccid_device *d)
     enum host_rx r = hal_host_recv(d->rx + d->rx_len, sizeof d->rx - d->rx_len, &got);
     if (r == HOST_RX_CLOSED) {
         /* The host went away (USB reset): the card goes down with it. */
-        slot_power_off(&d->slot);
-        d->rx_len = 0;
-        d->host_connected = false;
+        host_reset(d);
         return;
     }
     if (r != HOST_RX_OK)
@@ -281,6 +305,7 @@ void ccid_device_poll(struct ccid_device *d)
         if (e != CCID_OK) {
             /* A length we can never hold: answer and drop what we have. */
             reject(d, d->rx, d->rx_len, e, 1);
+            wipe(d->rx, d->rx_len);
             d->rx_len = 0;
             return;
         }
@@ -293,5 +318,6 @@ void ccid_device_poll(struct ccid_device *d)
             reject(d, d->rx, n, e == CCID_OK ? CCID_ERR_UNKNOWN_TYPE : e, bad);
         memmove(d->rx, d->rx + n, d->rx_len - n);
         d->rx_len -= n;
+        wipe(d->rx + d->rx_len, n); /* the message (an escape may carry a CAN) */
     }
 }

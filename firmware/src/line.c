@@ -76,7 +76,8 @@ enum line_rx line_recv(struct line *l, uint8_t *c, uint64_t deadline_ns)
         enum sc_rx r = hal_sc_recv(c, slice);
         if (r == SC_RX_TIMEOUT && ticking) {
             l->tick_base_ns = slice;
-            l->tick(l->tick_ctx, slice - start);
+            if (!l->tick(l->tick_ctx, slice - start))
+                return LINE_RX_REMOVED;
             continue;
         }
         switch (r) {

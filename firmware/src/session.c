@@ -15,7 +15,7 @@ void session_init(struct session *s)
 {
     memset(s, 0, sizeof *s);
     ecp_groups_init(&s->groups);
-    s->attest_ok = attest_init(&s->attest) == ATTEST_OK;
+    attest_init(&s->attest);
 }
 
 static void end(struct session *s, struct ccid_device *d)
@@ -28,6 +28,13 @@ static void end(struct session *s, struct ccid_device *d)
     s->active = false;
     /* The card's own session (PACE keys, selected files) ends with it. */
     slot_power_off(&d->slot);
+}
+
+void session_host_gone(void *ctx, struct ccid_device *d)
+{
+    struct session *s = ctx;
+    if (s->active)
+        end(s, d);
 }
 
 /* A report under construction. */
@@ -113,6 +120,9 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     struct tlv ch, org, can, mrz, fl;
     if (s->active)
         end(s, d);
+    /* A reader that cannot attest says so before the holder waits for a card session. */
+    if (s->attest.state != ATTEST_OK)
+        return failed(s, d, r, "begin", attest_err_str(s->attest.state), 0, NULL);
     if (!param(p, n, RESC_T_CHALLENGE, &ch) || ch.len < ASSERTION_CHALLENGE_MIN ||
         ch.len > ASSERTION_CHALLENGE_MAX || !param(p, n, RESC_T_ORIGIN, &org) || org.len == 0 ||
         org.len > sizeof s->origin)
@@ -187,8 +197,8 @@ static int attest_and_report(struct session *s, struct ccid_device *d, struct re
     const struct emrtd_evidence *ev = &s->em.ev;
     if (!ev->aa)
         return failed(s, d, r, "attest", "RESC_ERR_NO_AA", 0, &m);
-    if (!s->attest_ok)
-        return failed(s, d, r, "attest", "ATTEST_ERR_KEY", 0, &m);
+    if (s->attest.state != ATTEST_OK)
+        return failed(s, d, r, "attest", attest_err_str(s->attest.state), 0, &m);
     struct assertion_evidence a = {
         .challenge = {s->challenge, s->challenge_len},
         .origin = {s->origin, s->origin_len},
@@ -204,8 +214,9 @@ static int attest_and_report(struct session *s, struct ccid_device *d, struct re
 
     uint8_t digest[ASSERTION_DIGEST_LEN], sig[ATTEST_SIG_MAX];
     size_t sig_len;
-    if (attest_next_counter(&s->attest, &a.counter) != ATTEST_OK)
-        return failed(s, d, r, "attest", "ATTEST_ERR_FLASH", 0, &m);
+    enum attest_err ce = attest_next_counter(&s->attest, &a.counter);
+    if (ce != ATTEST_OK)
+        return failed(s, d, r, "attest", attest_err_str(ce), 0, &m);
     enum assertion_err ae = assertion_tbs_digest(&a, digest);
     if (ae != ASSERTION_OK)
         return failed(s, d, r, "attest", assertion_err_str(ae), 0, &m);
@@ -285,13 +296,16 @@ int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n
         return 10; /* bError: the offset of the first byte of abData */
     switch (in[0]) {
     case RESC_INFO:
-        put_str(&r, RESC_T_READER_ID, s->attest_ok ? s->attest.id : "");
+        put_str(&r, RESC_T_READER_ID, s->attest.ready ? s->attest.id : "");
         if (s->attest.cert_len)
             put(&r, RESC_T_READER_CRT, s->attest.cert, s->attest.cert_len);
-        if (s->attest_ok)
+        if (s->attest.ready)
             put(&r, RESC_T_PUBLIC_KEY, s->attest.point, sizeof s->attest.point);
         put_u64(&r, RESC_T_COUNTER, s->attest.counter);
         put_str(&r, RESC_T_VERSION, FIRMWARE_VERSION);
+        /* What stops attestation, by name; and the store's own state. */
+        put_str(&r, RESC_T_ATTEST_STATE, attest_err_str(s->attest.state));
+        put_str(&r, RESC_T_STORE_STATE, store_err_str(s->attest.store.state));
         break;
     case RESC_SET_CERT: {
         struct tlv t;

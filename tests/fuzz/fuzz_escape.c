@@ -13,7 +13,8 @@
  * Invariants: every bulk-IN message decodes (ccid_decode) as an RDR_to_PC
  * message, every interrupt-IN one as NotifySlotChange; a successful Escape
  * answer is a sequence of BER-TLV objects; whenever no session is active
- * its CAN and MRZ buffers are all zero; and after the stream, AUTH_BEGIN
+ * its CAN and MRZ buffers are all zero; a host that goes away leaves no
+ * session and an all-zero receive buffer; and after the stream, AUTH_BEGIN
  * with a CAN then AUTH_ABORT leaves the CAN buffer zero.
  */
 #include <stdbool.h>
@@ -34,9 +35,8 @@ static struct ccid_device dev;
 static struct session ses;
 static unsigned scripted_answers; /* RDR_to_PC_Escape with our scripted bSeq */
 
-/* The flash after the first start: the device key is made once. */
-static uint8_t key_der[MOCK_FLASH_MAX];
-static size_t key_len;
+/* The flash and OTP after the first start: the device key is made once. */
+static uint8_t flash_after[MOCK_FLASH_BYTES], otp_after[MOCK_OTP_BYTES];
 
 static bool all_zero(const void *p, size_t n)
 {
@@ -118,6 +118,9 @@ static void send_escape(const uint8_t *req, size_t n)
     mock_board.host_in_len = mock_board.host_in_pos;
     mock_board.host_closed = true;
     ccid_device_poll(&dev);
+    /* The host is gone: no session, and nothing it sent stays in the buffer. */
+    if (ses.active || dev.rx_len || !all_zero(dev.rx, sizeof dev.rx))
+        __builtin_trap();
     mock_board.host_closed = false;
     mock_board.host_in = msg;
     mock_board.host_in_len = len;
@@ -143,16 +146,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mock_board_reset(1);
     if (keyed) {
         /* The same reader every run: its key from flash, not a new one. */
-        memcpy(mock_board.flash[FLASH_DEVICE_KEY], key_der, key_len);
-        mock_board.flash_len[FLASH_DEVICE_KEY] = key_len;
-        mock_board.flash_has[FLASH_DEVICE_KEY] = true;
+        memcpy(mock_board.flash, flash_after, sizeof flash_after);
+        memcpy(mock_board.otp, otp_after, sizeof otp_after);
     }
     session_init(&ses);
-    if (!ses.attest_ok)
+    if (ses.attest.state != ATTEST_OK)
         __builtin_trap();
     if (!keyed) {
-        key_len = mock_board.flash_len[FLASH_DEVICE_KEY];
-        memcpy(key_der, mock_board.flash[FLASH_DEVICE_KEY], key_len);
+        memcpy(flash_after, mock_board.flash, sizeof flash_after);
+        memcpy(otp_after, mock_board.otp, sizeof otp_after);
         keyed = true;
     }
 
@@ -167,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ccid_device_init(&dev, &lim);
     dev.escape = session_escape;
     dev.escape_ctx = &ses;
+    dev.host_gone = session_host_gone;
     pump(size - 1);
 
     /* Whatever came before: a CAN goes down, the session is aborted, the CAN is gone. */

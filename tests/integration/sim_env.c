@@ -26,17 +26,29 @@ static pid_t spawn(char *const argv[])
     return pid;
 }
 
-static bool wait_for_socket(const char *path)
+/* Waits for `path` to be a socket, or for `pid` to exit (*status then). */
+static bool wait_for_socket_of(const char *path, pid_t pid, int *status)
 {
     /* Generous: under ASan on a loaded 2-core machine a start takes seconds. */
     for (int i = 0; i < 2000; i++) {
         struct stat st;
         if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
             return true;
+        int ws;
+        if (pid > 0 && waitpid(pid, &ws, WNOHANG) == pid) {
+            if (status)
+                *status = ws;
+            return false;
+        }
         struct timespec d = {0, 10000000};
         nanosleep(&d, NULL);
     }
     return false;
+}
+
+static bool wait_for_socket(const char *path)
+{
+    return wait_for_socket_of(path, 0, NULL);
 }
 
 /* The virtual card with its control socket, in a fresh temporary directory. */
@@ -75,10 +87,10 @@ static int start_vcard(struct sim_env *e, const char *personas, const char *pers
     return 0;
 }
 
-int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+/* Starts hawiya-sim-reader on e's paths and links to it; if it exits first,
+ * its wait status in *status. */
+static int start_reader(struct sim_env *e, const char *const *reader_args, int *status)
 {
-    if (start_vcard(e, NULL, persona) < 0)
-        return -1;
     char *rargv[32] = {getenv("HAWIYA_SIM_READER"),
                        "--card",
                        e->line_path,
@@ -91,8 +103,9 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
         rargv[n++] = (char *)reader_args[i];
     rargv[n] = NULL;
     e->reader = spawn(rargv);
-    if (!wait_for_socket(e->host_path)) {
-        sim_env_stop(e);
+    if (!wait_for_socket_of(e->host_path, e->reader, status)) {
+        if (status && *status != -1)
+            e->reader = 0; /* reaped */
         return -1;
     }
     /* The socket file exists from bind(); connect() works only after listen(). */
@@ -104,12 +117,21 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
             nanosleep(&d, NULL);
         }
     }
-    if (!linked) {
+    if (!linked)
+        return -1;
+    /* The reader reports the slot as soon as the host connects. */
+    ccid_link_wait_notify(&e->link, 10000);
+    return 0;
+}
+
+int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+{
+    if (start_vcard(e, NULL, persona) < 0)
+        return -1;
+    if (start_reader(e, reader_args, NULL) != 0) {
         sim_env_stop(e);
         return -1;
     }
-    /* The reader reports the slot as soon as the host connects. */
-    ccid_link_wait_notify(&e->link, 10000);
     return 0;
 }
 
@@ -182,6 +204,16 @@ void sim_env_stop(struct sim_env *e)
             fprintf(stderr, "sim_env: could not remove %s\n", e->dir);
         e->dir[0] = '\0';
     }
+}
+
+int sim_env_restart_reader(struct sim_env *e, const char *const *reader_args, int *status)
+{
+    ccid_link_close(&e->link);
+    stop_child(e->reader);
+    e->reader = 0;
+    if (status)
+        *status = -1;
+    return start_reader(e, reader_args, status);
 }
 
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap)

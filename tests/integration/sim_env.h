@@ -31,6 +31,10 @@ int sim_env_reader_usbredir(struct sim_env *e);
 /* Stops the reader alone (on USB: the device is unplugged). */
 void sim_env_reader_stop(struct sim_env *e);
 void sim_env_stop(struct sim_env *e);
+/* Stops the reader and starts it again on the same sockets and state
+ * directory; 0 once linked again, -1 if it did not come up (if it exited,
+ * its wait status in *status, else -1). */
+int sim_env_restart_reader(struct sim_env *e, const char *const *reader_args, int *status);
 /* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);
 /* One number from the vcard's "stats" ("now_ns", "card_ns", "vcc_mv", "wtx"...); -1 if absent. */

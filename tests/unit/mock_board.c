@@ -8,6 +8,19 @@ void mock_board_reset(uint64_t seed)
 {
     memset(&mock_board, 0, sizeof mock_board);
     mock_board.rng_state = seed ? seed : 0x9E3779B97F4A7C15ull;
+    memset(mock_board.flash, 0xFF, sizeof mock_board.flash);
+    memset(mock_board.otp, 0xFF, sizeof mock_board.otp);
+    mock_board.sector_size = MOCK_FLASH_SECTOR;
+    mock_board.sectors = 2;
+    mock_board.prog_unit = 8;
+    mock_board.otp_size = MOCK_OTP_BYTES;
+    mock_board.flash_budget = -1;
+}
+
+void mock_board_power_cycle(void)
+{
+    mock_board.powered_off = false;
+    mock_board.flash_budget = -1;
 }
 
 /* ---- board ---------------------------------------------------------------- */
@@ -70,26 +83,107 @@ bool hal_rng(uint8_t *buf, size_t n)
 
 /* ---- flash ---------------------------------------------------------------- */
 
-bool hal_flash_read(enum flash_record r, uint8_t *buf, size_t cap, size_t *n)
+static bool in_area(uint32_t sector, uint32_t offset, size_t n)
 {
-    *n = 0;
-    if ((unsigned)r >= MOCK_FLASH_RECORDS || !mock_board.flash_has[r] ||
-        mock_board.flash_len[r] > cap)
+    return sector < mock_board.sectors && offset <= mock_board.sector_size &&
+           n <= mock_board.sector_size - offset &&
+           (size_t)mock_board.sectors * mock_board.sector_size <= MOCK_FLASH_BYTES;
+}
+
+static uint8_t *at(uint32_t sector, uint32_t offset)
+{
+    return mock_board.flash + (size_t)sector * mock_board.sector_size + offset;
+}
+
+/* Spends the power budget on n bytes; false (and power off) after `*done` of them. */
+static bool spend(size_t n, size_t *done)
+{
+    *done = n;
+    if (mock_board.flash_budget < 0)
+        return true;
+    if ((size_t)mock_board.flash_budget >= n) {
+        mock_board.flash_budget -= (long)n;
+        return true;
+    }
+    *done = (size_t)mock_board.flash_budget;
+    mock_board.flash_budget = 0;
+    mock_board.powered_off = true;
+    return false;
+}
+
+bool hal_flash_info(struct hal_flash_info *info)
+{
+    if (mock_board.flash_missing || mock_board.powered_off)
         return false;
-    memcpy(buf, mock_board.flash[r], mock_board.flash_len[r]);
-    *n = mock_board.flash_len[r];
+    *info = (struct hal_flash_info){.sector_size = mock_board.sector_size,
+                                    .sectors = mock_board.sectors,
+                                    .prog_unit = mock_board.prog_unit,
+                                    .otp_size = mock_board.otp_size};
     return true;
 }
 
-bool hal_flash_write(enum flash_record r, const uint8_t *buf, size_t n)
+bool hal_flash_read(uint32_t sector, uint32_t offset, uint8_t *buf, size_t n)
 {
-    if (mock_board.flash_fail || (unsigned)r >= MOCK_FLASH_RECORDS || n > MOCK_FLASH_MAX)
+    if (mock_board.flash_missing || mock_board.powered_off || !in_area(sector, offset, n))
         return false;
-    memcpy(mock_board.flash[r], buf, n);
-    mock_board.flash_len[r] = n;
-    mock_board.flash_has[r] = true;
-    mock_board.flash_writes++;
+    memcpy(buf, at(sector, offset), n);
     return true;
+}
+
+bool hal_flash_program(uint32_t sector, uint32_t offset, const uint8_t *buf, size_t n)
+{
+    if (mock_board.flash_missing || mock_board.powered_off || mock_board.flash_fail ||
+        !in_area(sector, offset, n) || offset % mock_board.prog_unit || n % mock_board.prog_unit)
+        return false;
+    uint8_t *p = at(sector, offset);
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0xFF)
+            return false; /* a unit is programmed once between erases */
+    mock_board.flash_programs++;
+    size_t done;
+    bool whole = spend(n, &done);
+    for (size_t i = 0; i < done; i++)
+        p[i] &= buf[i];
+    if (!whole)
+        p[done] &= (uint8_t)(buf[done] | (uint8_t)~mock_board.flash_torn_mask);
+    return whole;
+}
+
+bool hal_flash_erase(uint32_t sector)
+{
+    if (mock_board.flash_missing || mock_board.powered_off || mock_board.flash_fail ||
+        !in_area(sector, 0, mock_board.sector_size))
+        return false;
+    mock_board.flash_erases++;
+    if (sector < 16)
+        mock_board.erases_per_sector[sector]++;
+    size_t done;
+    bool whole = spend(mock_board.sector_size, &done);
+    memset(at(sector, 0), 0xFF, done);
+    return whole;
+}
+
+bool hal_otp_read(uint32_t offset, uint8_t *buf, size_t n)
+{
+    if (mock_board.powered_off || offset > mock_board.otp_size || n > mock_board.otp_size - offset)
+        return false;
+    memcpy(buf, mock_board.otp + offset, n);
+    return true;
+}
+
+bool hal_otp_program(uint32_t offset, const uint8_t *buf, size_t n)
+{
+    if (mock_board.powered_off || mock_board.flash_fail || offset > mock_board.otp_size ||
+        n > mock_board.otp_size - offset)
+        return false;
+    size_t done;
+    bool whole = spend(n, &done);
+    for (size_t i = 0; i < done; i++)
+        mock_board.otp[offset + i] &= buf[i];
+    if (!whole)
+        mock_board.otp[offset + done] &=
+            (uint8_t)(buf[done] | (uint8_t)~mock_board.flash_torn_mask);
+    return whole;
 }
 
 /* ---- host link ------------------------------------------------------------ */
@@ -97,6 +191,11 @@ bool hal_flash_write(enum flash_record r, const uint8_t *buf, size_t n)
 bool hal_host_connected(void)
 {
     return mock_board.host_connected;
+}
+
+uint32_t hal_host_attachments(void)
+{
+    return mock_board.host_attachments;
 }
 
 enum host_rx hal_host_recv(uint8_t *buf, size_t cap, size_t *n)

@@ -82,9 +82,10 @@ static int setup(void **state)
     mock_board.on_send = capture;
     ccid_device_init(&dev, &lim);
     session_init(&ses);
-    assert_true(ses.attest_ok);
+    assert_int_equal(ses.attest.state, ATTEST_OK);
     dev.escape = session_escape;
     dev.escape_ctx = &ses;
+    dev.host_gone = session_host_gone;
     return 0;
 }
 
@@ -159,12 +160,14 @@ static void info_answers_id_key_counter_version(void **state)
     assert_int_equal(tlv_find(a.data, a.len, RESC_T_PUBLIC_KEY, &t), TLV_OK);
     assert_int_equal(t.len, 65);
     assert_int_equal(t.value[0], 0x04);
-    assert_true(mock_board.flash_has[FLASH_DEVICE_KEY]);
+    uint8_t der[256];
+    size_t der_len;
+    struct store st;
+    assert_int_equal(store_open(&st), STORE_OK); /* what is in the flash, read afresh */
+    assert_int_equal(store_get(&st, ATTEST_REC_KEY, der, sizeof der, &der_len), STORE_OK);
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
-    assert_int_equal(mbedtls_pk_parse_key(&pk, mock_board.flash[FLASH_DEVICE_KEY],
-                                          mock_board.flash_len[FLASH_DEVICE_KEY], NULL, 0),
-                     0);
+    assert_int_equal(mbedtls_pk_parse_key(&pk, der, der_len, NULL, 0), 0);
     uint8_t q[65];
     size_t qlen;
     const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(pk);
@@ -200,7 +203,7 @@ static void set_cert_for_another_key_is_refused(void **state)
     /* §6.2.6: bError is the offset of the byte in error, 11 = abData[1], the certificate. */
     assert_int_equal(a.error, 11);
     assert_int_equal(a.len, 0);
-    assert_false(mock_board.flash_has[FLASH_DEVICE_CERT]);
+    assert_false(store_has(&ses.attest.store, ATTEST_REC_CERT));
     assert_int_equal(ses.attest.cert_len, 0);
 
     /* Without the certificate object at all: refused the same way. */
@@ -241,9 +244,13 @@ static void set_cert_for_own_key_is_stored(void **state)
     struct ccid_msg a;
     escape(req, pos, &a);
     assert_ok(&a);
-    assert_true(mock_board.flash_has[FLASH_DEVICE_CERT]);
-    assert_int_equal(mock_board.flash_len[FLASH_DEVICE_CERT], n);
-    assert_memory_equal(mock_board.flash[FLASH_DEVICE_CERT], cert, n);
+    uint8_t stored[1024];
+    size_t stored_len;
+    struct store st;
+    assert_int_equal(store_open(&st), STORE_OK);
+    assert_int_equal(store_get(&st, ATTEST_REC_CERT, stored, sizeof stored, &stored_len), STORE_OK);
+    assert_int_equal(stored_len, n);
+    assert_memory_equal(stored, cert, n);
 
     static const uint8_t info[] = {RESC_INFO};
     struct tlv t;
@@ -325,9 +332,12 @@ static void auth_begin_without_card_fails_at_atr_and_wipes_can(void **state)
     assert_int_equal(ses.can_len, 0);
     assert_true(all_zero(ses.can, sizeof ses.can));
     assert_true(all_zero(ses.mrz, sizeof ses.mrz));
-    /* The CAN never comes back up. */
+    /* The CAN never comes back up, and the message that brought it is
+     * wiped from the device's receive buffer. */
     for (size_t i = 0; i + 6 <= a.len; i++)
         assert_false(memcmp(a.data + i, "123456", 6) == 0);
+    assert_int_equal(dev.rx_len, 0);
+    assert_true(all_zero(dev.rx, sizeof dev.rx));
 
     /* Nothing is left to continue. */
     static const uint8_t next[] = {RESC_AUTH_NEXT};
@@ -367,6 +377,66 @@ static void auth_next_without_session(void **state)
     assert_int_equal(a.len, 0);
 }
 
+/* A host that vanishes (its link closed, or another host attached in its
+ * place without the firmware seeing the first leave): the card goes down,
+ * half a message it sent is wiped, and the next host hears at once that a
+ * card is in. */
+static unsigned notifies;
+static bool last_present;
+
+static void count_notify(void *ctx, bool notify, const uint8_t *msg, size_t n)
+{
+    capture(ctx, notify, msg, n);
+    struct ccid_interrupt it;
+    if (notify && ccid_decode_interrupt(msg, n, 0, &it) == CCID_OK) {
+        notifies++;
+        last_present = ccid_slot_present(&it, 0);
+    }
+}
+
+static void host_gone_resets_and_next_host_is_told(void **state)
+{
+    (void)state;
+    mock_board.on_send = count_notify;
+    mock_board.host_attachments = 1;
+    mock_board.card_present = true;
+    mock_board.insertions = 1;
+    notifies = 0;
+    ccid_device_poll(&dev);
+    assert_true(notifies >= 1);
+    assert_true(last_present);
+
+    /* Half of an escape carrying a CAN, then the host silently replaced. */
+    uint8_t req[256], msg[300];
+    size_t len;
+    size_t n = auth_begin(req, sizeof req, 32, "654321");
+    struct ccid_msg m = {.type = CCID_PC_TO_RDR_ESCAPE, .seq = 9, .data = req, .len = (uint32_t)n};
+    assert_int_equal(ccid_encode(&m, msg, sizeof msg, &len), CCID_OK);
+    mock_board.host_in = msg;
+    mock_board.host_in_len = len - 3;
+    mock_board.host_in_pos = 0;
+    ccid_device_poll(&dev);
+    assert_true(dev.rx_len > 0);
+    unsigned before = notifies;
+    mock_board.host_attachments = 2;
+    mock_board.host_in_len = mock_board.host_in_pos; /* the new host sent nothing yet */
+    ccid_device_poll(&dev);
+    assert_int_equal(notifies, before + 1); /* the new host hears at once */
+    assert_true(last_present);              /* the card is still in */
+    assert_int_equal(dev.rx_len, 0);
+    assert_true(all_zero(dev.rx, sizeof dev.rx));
+    assert_int_equal(mock_board.vcc, SC_CLASS_OFF);
+
+    /* The link closing does the same. */
+    mock_board.host_closed = true;
+    ccid_device_poll(&dev);
+    assert_false(dev.host_connected);
+    assert_false(ses.active);
+    mock_board.host_closed = false;
+    ccid_device_poll(&dev);
+    assert_int_equal(notifies, before + 2);
+}
+
 static void unknown_escape_is_not_supported(void **state)
 {
     (void)state;
@@ -396,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(auth_begin_with_mute_card_fails_at_atr, setup, teardown),
         cmocka_unit_test_setup_teardown(auth_next_without_session, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_escape_is_not_supported, setup, teardown),
+        cmocka_unit_test_setup_teardown(host_gone_resets_and_next_host_is_told, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,10 @@
 #define RESC_T_PUBLIC_KEY 0xA2 /* P-256 point, uncompressed */
 #define RESC_T_COUNTER    0xA3 /* 8 bytes, big-endian */
 #define RESC_T_VERSION    0xA4 /* UTF-8 */
+#define RESC_T_ATTEST_STATE                                                                        \
+    0xA5                        /* ASCII: ATTEST_OK, or what stops attestation (ATTEST_ERR_...)    \
+                                 */
+#define RESC_T_STORE_STATE 0xA6 /* ASCII: the record store's state (STORE_OK, STORE_ERR_...) */
 
 /* Step report. */
 #define RESC_T_STEP       0x90 /* ASCII: atr, cardaccess, pace, bac, select, read, ca, aa, attest */
