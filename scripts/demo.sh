@@ -43,7 +43,7 @@ wait_socket "$T/card.sock"
 PIDS+=($!)
 wait_socket "$T/reader.sock"
 echo "== the reader makes its device key; the test manufacturer CA certifies it"
-"$B/host/pki/hawiya-pki" provision --ca "$B/pki/ca" --reader "$T/reader.sock"
+"$B/host/pki/hawiya-pki" provision --ca "$B/pki" --reader "$T/reader.sock"
 
 cat >"$T/bridge.conf" <<CONF
 origin = $ORIGIN
@@ -62,5 +62,7 @@ echo "$CAN" | "$B/host/cli/hawiya" auth --socket "$T/bridge.sock" --challenge "$
 echo "   assertion: $(wc -c <"$T/assertion.json") bytes of JSON"
 
 echo "== the platform server: hawiya verify"
-"$B/host/cli/hawiya" verify --csca "$B/pki/ca" --reader-ca "$B/pki/ca/reader-ca.pem" \
+# Two trust stores that never mix: the states' CSCAs (with their CRLs) vouch for documents,
+# the reader manufacturer's CA for readers.
+"$B/host/cli/hawiya" verify --csca "$B/pki/csca" --reader-ca "$B/pki/reader-ca" --crl "$B/pki/crl" \
     --challenge "$CHALLENGE" --origin "$ORIGIN" --text <"$T/assertion.json"

@@ -15,6 +15,9 @@ PACKAGES=(
     qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
     # the browser tests (tests/web): Debian's Chromium, and fonts with Arabic glyphs
     chromium fonts-dejavu-core
+    # the verifier's tests: an independent implementation of the assertion digests, and the
+    # ISO 3166-1 list its country table is checked against
+    python3 iso-codes
 )
 # node and npm for the browser tests: Debian's, unless the machine already has
 # them (a Node.js from elsewhere bundles its own npm, which Debian's would conflict with)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `hawiya verify` end to end on the assertions unit_verify wrote (the fixture
 # verify_assertions): the good one prints the identity and exits 0, bad ones
-# print their error code and exit 1, usage errors exit 2, hostile stdin
+# print their error code and exit 1; trust stores that hold what does not
+# belong there, and usage errors, exit 2 naming the file; hostile stdin
 # (garbage, > 1 MiB) exits 1 without crashing.
 # usage: cli_verify.sh HAWIYA PKI_DIR ASSERTION_DIR
 set -u
@@ -11,14 +12,13 @@ origin=https://record.example
 now=20260101000000Z
 fails=0
 
-# Only the CSCAs in the --csca directory, as a platform would keep them.
-csca=$dir/csca
-rm -rf "$csca" && mkdir -p "$csca" && cp "$pki"/ca/csca-*.der "$csca"/ || exit 1
+# The test PKI's stores, as a platform keeps them: CSCAs, the reader CA, CRLs, apart.
+csca=$pki/csca rca=$pki/reader-ca crl=$pki/crl
 
 run() { # expected-exit file pattern [extra args]
     want=$1 file=$2 pattern=$3
     shift 3
-    out=$("$hawiya" verify --csca "$csca" --reader-ca "$pki/ca/reader-ca.pem" \
+    out=$("$hawiya" verify --csca "$csca" --reader-ca "$rca" --crl "$crl" \
         --challenge "$ch" --origin "$origin" --now "$now" "$@" < "$file")
     rc=$?
     if [ "$rc" -ne "$want" ] || ! printf '%s' "$out" | grep -q -- "$pattern"; then
@@ -30,17 +30,41 @@ run() { # expected-exit file pattern [extra args]
 }
 
 run 0 "$dir/good.json" '"verified":true,"identity":{"document_type":"ID","issuing_state":"MAR","document_number":"AB1234567","surname":"BENALI","given_names":"MOHAMED AMINE","nationality":"MAR","birth_date":"900115","sex":"M","expiry_date":"310514"'
-run 0 "$dir/good.json" '"reader":{"id":"sim-0001","counter":7}'
+run 0 "$dir/good.json" '"document_expired":false,"attested":true,"reader":{"id":"sim-0001","counter":7}}$'
 run 1 "$dir/bad-dg1.json" '"verified":false,"error":"HV_ERR_DG_HASH"'
 run 1 "$dir/bad-identity.json" '"verified":false,"error":"HV_ERR_IDENTITY"'
 run 1 "$dir/bad-reader.json" '"verified":false,"error":"HV_ERR_READER_UNTRUSTED"'
-run 1 "$dir/good.json" '"error":"HV_ERR_CERT_EXPIRED"' --now 20370101000000Z
+run 1 "$dir/good.json" '"error":"HV_ERR_DOCUMENT_EXPIRED"' --now 20370101000000Z
 run 1 "$dir/good.json" '"error":"HV_ERR_ORIGIN"' --origin https://evil.example
+
+# Documents the stores refuse, each with its error.
+run 1 "$dir/reader-signed.json" '"error":"HV_ERR_DS_UNTRUSTED"'
+run 1 "$dir/ds-reader-ca.json" '"error":"HV_ERR_DS_UNTRUSTED"'
+run 1 "$dir/csca-signed.json" '"error":"HV_ERR_DS_UNTRUSTED","message":"the EF.SOD signer is not a Document Signer: a CA certificate'
+run 1 "$dir/cross-country.json" '"error":"HV_ERR_DS_UNTRUSTED","message":"a Document Signer of DZ signed a document of issuing state MAR (MA)"'
+run 1 "$dir/revoked-ds.json" '"error":"HV_ERR_REVOKED"'
+# Without the CRLs the revoked DS's document verifies: the CRL is what refuses it.
+out=$("$hawiya" verify --csca "$csca" --reader-ca "$rca" --challenge "$ch" --origin "$origin" \
+    --now "$now" < "$dir/revoked-ds.json")
+case $out in *'"verified":true'*) echo "ok: revoked-ds without --crl" ;;
+*) echo "FAIL: revoked-ds without --crl: $out"; fails=$((fails + 1)) ;; esac
+
+# The expired document: refused, or accepted and said so.
+run 1 "$dir/expired.json" '"error":"HV_ERR_DOCUMENT_EXPIRED"'
+run 0 "$dir/expired.json" '"expiry_date":"200101",.*},"document_expired":true,"attested":true' --allow-expired-document
+run 0 "$dir/expired.json" '^  document     ID MAR AB1234567, expires 200101 (YYMMDD): EXPIRED (accepted)$' --allow-expired-document --text
+
+# The CSCAs from the test PKI's master list instead of the directory.
+out=$("$hawiya" verify --csca-masterlist "$pki/masterlist/csca-masterlist.ml" \
+    --masterlist-signer "$pki/masterlist/ml-signer.pem" --reader-ca "$rca" --crl "$crl" \
+    --challenge "$ch" --origin "$origin" --now "$now" < "$dir/good.json")
+case $out in *'"verified":true'*) echo "ok: --csca-masterlist" ;;
+*) echo "FAIL: --csca-masterlist: $out"; fails=$((fails + 1)) ;; esac
 
 # Unattested (a plain PC/SC reader): refused unless the platform allows it; then said so.
 run 1 "$dir/unattested.json" '"verified":false,"error":"HV_ERR_UNATTESTED"'
-run 0 "$dir/unattested.json" '"expiry_date":"310514".*},"attested":false}$' --allow-unattested
-run 0 "$dir/good.json" '},"attested":true,"reader":{"id":"sim-0001","counter":7}}$' --allow-unattested
+run 0 "$dir/unattested.json" '"expiry_date":"310514".*},"document_expired":false,"attested":false}$' --allow-unattested
+run 0 "$dir/good.json" '"attested":true,"reader":{"id":"sim-0001","counter":7}}$' --allow-unattested
 run 0 "$dir/unattested.json" '^VERIFIED without a reader attestation (allowed)' --allow-unattested --text
 out=$("$hawiya" verify --csca "$csca" --challenge "$ch" --origin "$origin" --now "$now" \
     --allow-unattested < "$dir/unattested.json")
@@ -63,10 +87,42 @@ run 1 /dev/null '"error":"HV_ERR_FORMAT"'
 head -c 1100000 /dev/zero | tr '\0' ' ' > "$dir/big.json"
 run 1 "$dir/big.json" '"error":"HV_ERR_FORMAT"'
 
-# Usage errors: exit 2.
-for args in "--challenge" "--challenge AAAA" "--now 2026" "--csca /nonexistent" "--bogus x"; do
+# A trust store holding what is not its role: exit 2, the file named on stderr. The old demo's
+# mistake first: the reader CA among the CSCAs.
+mixed=$dir/mixed-csca
+for intruder in reader-ca/reader-ca.pem ds/ds-MAR.pem bad/ds-MAR-ca.pem crl/csca-MAR.crl; do
+    rm -rf "$mixed" && mkdir -p "$mixed" && cp "$csca"/csca-*.der "$mixed"/ &&
+        cp "$pki/$intruder" "$mixed/" || exit 1
+    name=$(basename "$intruder")
+    err=$("$hawiya" verify --csca "$mixed" --reader-ca "$rca" --challenge "$ch" \
+        --origin "$origin" --now "$now" < "$dir/good.json" 2>&1 >/dev/null)
+    rc=$?
+    if [ "$rc" -ne 2 ] || ! printf '%s' "$err" | grep -q "$mixed/$name: "; then
+        echo "FAIL: --csca with $name: exit $rc, stderr: $err"
+        fails=$((fails + 1))
+    else
+        echo "ok: --csca with $name: exit 2, $err"
+    fi
+done
+for bad in "--reader-ca $csca/csca-MAR.pem" "--reader-ca $csca" "--ds $csca/csca-MAR.der" \
+    "--crl $pki/ds/ds-MAR.pem" "--csca-masterlist $pki/cards/default/sod.bin"; do
     # shellcheck disable=SC2086
-    "$hawiya" verify --csca "$csca" --reader-ca "$pki/ca/reader-ca.pem" --challenge "$ch" \
+    err=$("$hawiya" verify --csca "$csca" --masterlist-signer "$pki/masterlist/ml-signer.pem" \
+        --allow-unattested \
+        --challenge "$ch" --origin "$origin" --now "$now" $bad < "$dir/good.json" 2>&1 >/dev/null)
+    rc=$?
+    file=${bad#* }
+    if [ "$rc" -ne 2 ] || ! printf '%s' "$err" | grep -q "$file"; then
+        echo "FAIL: $bad: exit $rc, stderr: $err"
+        fails=$((fails + 1))
+    fi
+done
+
+# Usage errors: exit 2.
+for args in "--challenge" "--challenge AAAA" "--now 2026" "--csca /nonexistent" "--bogus x" \
+    "--csca-masterlist $pki/masterlist/csca-masterlist.ml"; do
+    # shellcheck disable=SC2086
+    "$hawiya" verify --csca "$csca" --reader-ca "$rca" --challenge "$ch" \
         --origin "$origin" $args < "$dir/good.json" > /dev/null 2>&1
     rc=$?
     if [ "$rc" -ne 2 ]; then
@@ -74,6 +130,9 @@ for args in "--challenge" "--challenge AAAA" "--now 2026" "--csca /nonexistent" 
         fails=$((fails + 1))
     fi
 done
+"$hawiya" verify --challenge "$ch" --origin "$origin" --reader-ca "$rca" < "$dir/good.json" \
+    > /dev/null 2>&1
+[ $? -eq 2 ] || { echo "FAIL: no CSCA store: not a usage error"; fails=$((fails + 1)); }
 
 [ "$fails" -eq 0 ] && echo "all passed"
 exit "$fails"

@@ -38,9 +38,9 @@ ${CC:-cc} -std=c11 -Wall -Wextra -Werror ${PLATFORM_CFLAGS:-} $cflags -o "$tmp/p
 
 libdir=$(pkg-config --variable=libdir hawiya-verify)
 # Its own CSCA directory: cli_verify rebuilds $dir/csca and may run at the same time.
-mkdir -p "$tmp/csca" && cp "$pki"/ca/csca-*.der "$tmp/csca"/ || { echo "FAIL: CSCAs"; exit 1; }
+mkdir -p "$tmp/csca" && cp "$pki"/csca/csca-*.der "$tmp/csca"/ || { echo "FAIL: CSCAs"; exit 1; }
 check() { # file expected-exit expected-output
-    out=$(LD_LIBRARY_PATH=$libdir "$tmp/platform_check" "$tmp/csca" "$pki/ca/reader-ca.pem" "$1")
+    out=$(LD_LIBRARY_PATH=$libdir "$tmp/platform_check" "$tmp/csca" "$pki/reader-ca/reader-ca.pem" "$1")
     rc=$?
     if [ "$rc" -ne "$2" ] || [ "$out" != "$3" ]; then
         fail "$1: exit $rc, '$out' (want $2, '$3')"

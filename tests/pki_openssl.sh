@@ -3,8 +3,11 @@
 # code with: RFC 5652 CMS verification of every EF.SOD against the CSCA
 # (DS -> CSCA chain), the LDSSecurityObject's hashes against sha256sum of
 # each DG file (ICAO 9303-10 §4.6.2), X.509 chains of the DS and reader
-# certificates (RFC 5280), and that each bad persona fails the check that
-# matches its flag. Usage: pki_openssl.sh HAWIYA_PKI PERSONAS.json WORKDIR
+# certificates (RFC 5280), the CSCA master list (a CMS SignedData of
+# id-icao-cscaMasterList by the Master List Signer) and every CRL against
+# its issuer, the profiles of each role and of the bad certificates, and
+# that each bad persona fails the check that matches its flag.
+# Usage: pki_openssl.sh HAWIYA_PKI PERSONAS.json WORKDIR
 set -u
 PKI=$1
 PERSONAS=$2
@@ -36,29 +39,105 @@ check "init" "$PKI" init --out "$CA" --seed 7 --personas "$PERSONAS"
 check "init again" "$PKI" init --out "$WORK/ca2" --seed 7 --personas "$PERSONAS"
 check "same seed, same files" diff -r "$CA" "$WORK/ca2"
 check "init seed 8" "$PKI" init --out "$WORK/ca3" --seed 8 --personas "$PERSONAS"
-check_not "another seed, same CSCA" cmp -s "$CA/csca-MAR.der" "$WORK/ca3/csca-MAR.der"
+check_not "another seed, same CSCA" cmp -s "$CA/csca/csca-MAR.der" "$WORK/ca3/csca/csca-MAR.der"
+# The stores apart: csca/ holds CSCAs only, reader-ca/ the reader CA only.
+check "csca/ holds CSCAs only" test "$(ls "$CA/csca")" = "$(printf 'csca-DZA.der\ncsca-DZA.pem\ncsca-MAR.der\ncsca-MAR.pem\ncsca.pem')"
+check "reader-ca/ holds the reader CA only" test "$(ls "$CA/reader-ca")" = "$(printf 'reader-ca.der\nreader-ca.pem')"
 
 # CSCA profile (9303-12): self-signed, cA, keyCertSign; every DS chains to its CSCA.
-for c in "$CA"/csca-*.pem; do
+for c in "$CA"/csca/csca-*.pem; do
     check "$c self-signed" openssl verify -CAfile "$c" -attime $NOW "$c"
     openssl x509 -in "$c" -noout -ext basicConstraints,keyUsage >"$WORK/ext.txt" 2>&1
     check "$c is a CA" grep -q "CA:TRUE" "$WORK/ext.txt"
     check "$c keyCertSign" grep -q "Certificate Sign" "$WORK/ext.txt"
 done
-for d in "$CA"/ds-*.pem; do
+for d in "$CA"/ds/ds-*.pem; do
     case $d in
     *-old.pem)
-        check_not "$d valid at now" openssl verify -CAfile "$CA/csca.pem" -attime $NOW "$d"
-        check "$d valid in 2015" openssl verify -CAfile "$CA/csca.pem" -attime $IN_2015 "$d"
+        check_not "$d valid at now" openssl verify -CAfile "$CA/csca/csca.pem" -attime $NOW "$d"
+        check "$d valid in 2015" openssl verify -CAfile "$CA/csca/csca.pem" -attime $IN_2015 "$d"
         ;;
     *)
-        check "$d valid at now" openssl verify -CAfile "$CA/csca.pem" -attime $NOW "$d"
+        check "$d valid at now" openssl verify -CAfile "$CA/csca/csca.pem" -attime $NOW "$d"
         ;;
     esac
+    openssl x509 -in "$d" -noout -ext basicConstraints,keyUsage >"$WORK/ext.txt" 2>&1
+    check "$d keyUsage digitalSignature only" grep -qx " *Digital Signature" "$WORK/ext.txt"
+    check_not "$d is a CA" grep -q "CA:TRUE" "$WORK/ext.txt"
 done
 
+# The reader CA: self-signed, a CA, and the Hawiya reader-CA policy no CSCA has.
+RPOL=2.25.51346283052073480999273905127589327071
+check "reader CA self-signed" openssl verify -CAfile "$CA/reader-ca/reader-ca.pem" -attime $NOW \
+    "$CA/reader-ca/reader-ca.pem"
+openssl x509 -in "$CA/reader-ca/reader-ca.pem" -noout -ext certificatePolicies >"$WORK/ext.txt" 2>&1
+check "reader CA policy" grep -q "Policy: $RPOL" "$WORK/ext.txt"
+openssl x509 -in "$CA/csca/csca-MAR.pem" -noout -ext certificatePolicies >"$WORK/ext.txt" 2>&1
+check_not "CSCA without the reader policy" grep -q "$RPOL" "$WORK/ext.txt"
+
+# The bad Document Signers, each breaking one rule of the 9303-12 DS profile.
+bad_ext() { openssl x509 -in "$CA/bad/ds-MAR-$1.pem" -noout -ext basicConstraints,keyUsage 2>&1; }
+check "bad ds-ca is CA:TRUE" sh -c "openssl x509 -in '$CA/bad/ds-MAR-ca.pem' -noout -ext basicConstraints | grep -q CA:TRUE"
+bad_ext keycertsign >"$WORK/ext.txt"
+check "bad ds-keycertsign: keyCertSign" grep -qx " *Certificate Sign" "$WORK/ext.txt"
+bad_ext no-keyusage >"$WORK/ext.txt"
+check_not "bad ds-no-keyusage: no keyUsage" grep -q "Key Usage" "$WORK/ext.txt"
+openssl x509 -in "$CA/bad/ds-MAR-no-country.pem" -noout -subject >"$WORK/ext.txt" 2>&1
+check_not "bad ds-no-country: no C=" grep -q "C = " "$WORK/ext.txt"
+check "bad ds-reader-ca chains to the reader CA" openssl verify -CAfile \
+    "$CA/reader-ca/reader-ca.pem" -attime $NOW "$CA/bad/ds-MAR-reader-ca.pem"
+check_not "bad ds-reader-ca chains to a CSCA" openssl verify -CAfile "$CA/csca/csca.pem" \
+    -attime $NOW "$CA/bad/ds-MAR-reader-ca.pem"
+
+# CRLs: each verifies with its issuer's key; a CSCA's revokes its revoked DS.
+for s in MAR DZA; do
+    check "csca-$s.crl signed by its CSCA" openssl crl -inform DER -in "$CA/crl/csca-$s.crl" \
+        -CAfile "$CA/csca/csca-$s.pem" -noout
+    check_not "csca-$s.crl signed by the reader CA" openssl crl -inform DER \
+        -in "$CA/crl/csca-$s.crl" -CAfile "$CA/reader-ca/reader-ca.pem" -noout
+    openssl x509 -in "$CA/ds/ds-$s-revoked.pem" -pubkey -noout >/dev/null
+    serial=$(openssl x509 -in "$CA/ds/ds-$s-revoked.pem" -noout -serial | cut -d= -f2)
+    openssl crl -inform DER -in "$CA/crl/csca-$s.crl" -noout -text >"$WORK/crl.txt" 2>&1
+    check "csca-$s.crl revokes ds-$s-revoked ($serial)" grep -q "Serial Number: $serial" "$WORK/crl.txt"
+    check "csca-$s.crl has a CRL number" grep -q "X509v3 CRL Number" "$WORK/crl.txt"
+    cat "$CA/csca/csca-$s.pem" >"$WORK/chain.pem"
+    openssl crl -inform DER -in "$CA/crl/csca-$s.crl" -out "$WORK/crl.pem"
+    check_not "ds-$s-revoked fails openssl verify -crl_check" openssl verify -crl_check \
+        -CAfile "$WORK/chain.pem" -CRLfile "$WORK/crl.pem" -attime $NOW "$CA/ds/ds-$s-revoked.pem"
+    check "ds-$s passes openssl verify -crl_check" openssl verify -crl_check \
+        -CAfile "$WORK/chain.pem" -CRLfile "$WORK/crl.pem" -attime $NOW "$CA/ds/ds-$s.pem"
+done
+check "reader-ca.crl signed by the reader CA" openssl crl -inform DER -in "$CA/crl/reader-ca.crl" \
+    -CAfile "$CA/reader-ca/reader-ca.pem" -noout
+
+# The CSCA master list: CMS verification with the Master List Signer's CSCA, the content type,
+# and its content listing every CSCA.
+ML=$CA/masterlist/csca-masterlist.ml
+check "master list verifies (signer -> CSCA)" openssl cms -verify -inform DER -in "$ML" \
+    -CAfile "$CA/csca/csca.pem" -purpose any -binary -attime $NOW -out "$WORK/ml.der"
+openssl cms -cmsout -print -inform DER -in "$ML" >"$WORK/ml.txt" 2>&1
+check "master list eContentType id-icao-cscaMasterList" grep -q "eContentType: .*(2.23.136.1.1.2)" "$WORK/ml.txt"
+openssl asn1parse -inform DER -in "$WORK/ml.der" >"$WORK/mlc.txt" 2>&1
+check "CscaMasterList v0" sh -c "sed -n 2p '$WORK/mlc.txt' | grep -q 'INTEGER *:00'"
+for s in MAR DZA; do
+    subj=$(openssl x509 -in "$CA/csca/csca-$s.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+    found=no
+    # Each certificate of the certList, by fingerprint.
+    for off in $(awk '/d=2 .*SEQUENCE/ { split($1, a, ":"); print a[1] }' "$WORK/mlc.txt"); do
+        openssl asn1parse -inform DER -in "$WORK/ml.der" -offset "$off" -out "$WORK/one.der" \
+            -noout 2>/dev/null
+        fp=$(openssl x509 -inform DER -in "$WORK/one.der" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+        [ "$fp" = "$subj" ] && found=yes
+    done
+    check "master list holds csca-$s" test "$found" = yes
+done
+openssl x509 -in "$CA/masterlist/ml-signer.pem" -noout -ext extendedKeyUsage >"$WORK/ext.txt" 2>&1
+check "ML signer extKeyUsage 2.23.136.1.1.3" grep -q "2.23.136.1.1.3" "$WORK/ext.txt"
+check_not "master list verifies with the reader CA" openssl cms -verify -inform DER -in "$ML" \
+    -CAfile "$CA/reader-ca/reader-ca.pem" -purpose any -binary -attime $NOW -out "$WORK/x.der"
+
 # RFC 5758 §3.2: ecdsa-with-SHA256 has no parameters (not even NULL) in any certificate.
-for c in "$CA"/*.pem; do
+for c in "$CA"/*/*.pem; do
     openssl asn1parse -in "$c" >"$WORK/asn1.txt" 2>&1
     check "$c parses" grep -q "ecdsa-with-SHA256" "$WORK/asn1.txt"
     check_not "$c has a NULL" grep -q "prim: NULL" "$WORK/asn1.txt"
@@ -84,21 +163,21 @@ for id in $ids; do
     tail -c +$(($(hdr_len "$D/sod.bin") + 1)) "$D/sod.bin" >"$D/sod.cms"
     if flag expired; then
         check_not "$id: SOD verifies at now" openssl cms -verify -inform DER -in "$D/sod.cms" \
-            -CAfile "$CA/csca.pem" -purpose any -binary -attime $NOW -out "$D/econtent.der"
+            -CAfile "$CA/csca/csca.pem" -purpose any -binary -attime $NOW -out "$D/econtent.der"
         cp "$WORK/last.log" "$D/verify-now.log"
         check "$id: DS expired at now" grep -q "certificate has expired" "$D/verify-now.log"
         check "$id: SOD verifies in 2015" openssl cms -verify -inform DER -in "$D/sod.cms" \
-            -CAfile "$CA/csca.pem" -purpose any -binary -attime $IN_2015 -out "$D/econtent.der"
+            -CAfile "$CA/csca/csca.pem" -purpose any -binary -attime $IN_2015 -out "$D/econtent.der"
         exp=$(sed -n 's/.*"mrz":[^,]*,[[:space:]]*"[0-9]\{7\}[MF<]\([0-9]\{6\}\).*/\1/p' "$D/manifest.json")
         check "$id: document expiry $exp before 260101" test "$exp" -lt 260101
     else
         check "$id: SOD verifies (DS -> CSCA)" openssl cms -verify -inform DER -in "$D/sod.cms" \
-            -CAfile "$CA/csca.pem" -purpose any -binary -attime $NOW -out "$D/econtent.der"
+            -CAfile "$CA/csca/csca.pem" -purpose any -binary -attime $NOW -out "$D/econtent.der"
     fi
     # And with the current time, as a verifier would run it today.
     if ! flag expired; then
         check "$id: SOD verifies today" openssl cms -verify -inform DER -in "$D/sod.cms" \
-            -CAfile "$CA/csca.pem" -purpose any -binary -out "$D/econtent-today.der"
+            -CAfile "$CA/csca/csca.pem" -purpose any -binary -out "$D/econtent-today.der"
     fi
 
     # LDSSecurityObject: "INTEGER :0N" then "OCTET STRING [HEX DUMP]:hash" per DG.
@@ -140,9 +219,35 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/reader.key" 2>/dev/n
 openssl ec -in "$WORK/reader.key" -pubout -out "$WORK/reader.pub" 2>/dev/null
 check "reader cert" "$PKI" reader --ca "$CA" --pubkey "$WORK/reader.pub" --id HWR-00042 \
     --out "$WORK/reader.pem"
-check "reader cert chains to the reader CA" openssl verify -CAfile "$CA/reader-ca.pem" \
+check "reader cert chains to the reader CA" openssl verify -CAfile "$CA/reader-ca/reader-ca.pem" \
     -attime $NOW "$WORK/reader.pem"
-check_not "reader cert chains to a CSCA" openssl verify -CAfile "$CA/csca.pem" "$WORK/reader.pem"
+check_not "reader cert chains to a CSCA" openssl verify -CAfile "$CA/csca/csca.pem" "$WORK/reader.pem"
+openssl x509 -in "$WORK/reader.pem" -noout -ext keyUsage,basicConstraints >"$WORK/ext.txt" 2>&1
+check "reader cert keyUsage digitalSignature" grep -qx " *Digital Signature" "$WORK/ext.txt"
+check "reader cert not a CA" grep -q "CA:FALSE" "$WORK/ext.txt"
+
+# `hawiya-pki crl` revokes the reader; openssl then refuses its certificate.
+check "crl revoking the reader" "$PKI" crl --ca "$CA" --issuer reader-ca --revoke "$WORK/reader.pem" \
+    --out "$WORK/reader.crl"
+openssl crl -inform DER -in "$WORK/reader.crl" -out "$WORK/reader-crl.pem"
+check_not "revoked reader fails -crl_check" openssl verify -crl_check -CAfile \
+    "$CA/reader-ca/reader-ca.pem" -CRLfile "$WORK/reader-crl.pem" -attime $NOW "$WORK/reader.pem"
+
+# `openssl cms -verify` refuses an EF.SOD whose digestAlgorithms do not name the SignerInfo's
+# (the rule sod_parse follows): SHA-256 in the set made SHA-384, signature untouched.
+D=$WORK/cards/default
+python3 - "$D/sod.cms" "$WORK/sod-dalg.cms" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+pat = bytes.fromhex("020103310d300b0609608648016503040201")
+i = b.find(pat)
+assert i > 0
+b[i + len(pat) - 1] = 2
+open(sys.argv[2], "wb").write(b)
+PY
+check_not "openssl: digestAlgorithms without the signer's" openssl cms -verify -inform DER \
+    -in "$WORK/sod-dalg.cms" -CAfile "$CA/csca/csca.pem" -purpose any -binary -attime $NOW \
+    -out "$WORK/x.der"
 openssl x509 -in "$WORK/reader.pem" -noout -subject -pubkey >"$WORK/reader.txt" 2>&1
 openssl asn1parse -in "$WORK/reader.pem" >"$WORK/asn1.txt" 2>&1
 check_not "reader cert has a NULL" grep -q "prim: NULL" "$WORK/asn1.txt"
@@ -172,6 +277,10 @@ exit_is 2 "bad seed" "$PKI" init --out "$WORK/x" --seed 12x
 exit_is 1 "unknown persona" "$PKI" card --ca "$CA" --personas "$PERSONAS" --persona nobody --out "$WORK/x"
 exit_is 1 "no CA directory" "$PKI" card --ca "$WORK/none" --personas "$PERSONAS" --persona default \
     --out "$WORK/x"
+exit_is 2 "ds-cert without ds-key" "$PKI" card --ca "$CA" --personas "$PERSONAS" --persona default \
+    --out "$WORK/x" --ds-cert "$CA/ds/ds-MAR.der"
+exit_is 1 "crl by an unknown CSCA" "$PKI" crl --ca "$CA" --issuer csca-XYZ --out "$WORK/x.crl"
+exit_is 2 "crl without --out" "$PKI" crl --ca "$CA" --issuer reader-ca
 exit_is 1 "unknown state" "$PKI" init --out "$WORK/x" --states XYZ
 
 echo "pki_openssl: $pass passed, $fail failed"

@@ -37,6 +37,7 @@ const char *sod_err_str(enum sod_err e)
     case SOD_ERR_MESSAGE_DIGEST: return "SOD_ERR_MESSAGE_DIGEST";
     case SOD_ERR_DG_MISSING: return "SOD_ERR_DG_MISSING";
     case SOD_ERR_DG_HASH: return "SOD_ERR_DG_HASH";
+    case SOD_ERR_DIGEST_ALGORITHMS: return "SOD_ERR_DIGEST_ALGORITHMS";
     }
     return "SOD_ERR_UNKNOWN";
 }
@@ -152,6 +153,8 @@ static bool oid_is(const struct der_obj *o, const uint8_t *oid, size_t n)
 static const uint8_t oid_signed_data[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02};
 /* 2.23.136.1.1.1 id-icao-mrtd-security-ldsSecurityObject (9303-10 §4.6.2) */
 static const uint8_t oid_ldsso[] = {0x67, 0x81, 0x08, 0x01, 0x01, 0x01};
+/* 2.23.136.1.1.2 id-icao-cscaMasterList (9303-12) */
+const uint8_t sod_oid_csca_master_list[6] = {0x67, 0x81, 0x08, 0x01, 0x01, 0x02};
 /* 1.2.840.113549.1.9.3 / .4 / .5: contentType, messageDigest, signingTime (RFC 5652 §11) */
 static const uint8_t oid_content_type[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x03};
 static const uint8_t oid_message_digest[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x04};
@@ -465,7 +468,7 @@ static enum sod_err signed_attrs(struct der_obj *a0, struct sod *out)
             if (have_ct || v.tag != 0x06)
                 return SOD_ERR_BAD_SIGNED_ATTRS;
             /* §11.1: it must name the eContentType. */
-            if (!oid_is(&v, oid_ldsso, sizeof oid_ldsso))
+            if (!oid_is(&v, out->econtent_type, out->econtent_type_len))
                 return SOD_ERR_BAD_SIGNED_ATTRS;
             have_ct = true;
         } else if (md) {
@@ -562,13 +565,15 @@ static enum sod_err signed_data(struct der *d, struct sod *out)
     /* §5.1 asks for 3 when eContentType is not id-data; early SODs wrote 1. */
     if (out->version != 3 && out->version != 1)
         return SOD_ERR_BAD_VERSION;
-    /* digestAlgorithms: a SET of AlgorithmIdentifier; unknown ones are allowed here. */
-    if ((e = der_get(s, 0x31, &o)) != SOD_OK)
+    /* digestAlgorithms: a SET of AlgorithmIdentifier; unknown ones are allowed here, but the
+     * SignerInfo's must be one of them (checked below, as `openssl cms -verify` does). */
+    struct der_obj digest_algs;
+    if ((e = der_get(s, 0x31, &digest_algs)) != SOD_OK)
         return e;
-    while (der_more(&o.val)) {
+    for (struct der da = digest_algs.val; der_more(&da);) {
         struct der_obj a, p;
         bool has;
-        if ((e = alg_id(&o.val, &a, &p, &has)) != SOD_OK)
+        if ((e = alg_id(&da, &a, &p, &has)) != SOD_OK)
             return e;
     }
     /* EncapsulatedContentInfo ::= SEQUENCE { eContentType, eContent [0] EXPLICIT OCTET STRING } */
@@ -576,8 +581,9 @@ static enum sod_err signed_data(struct der *d, struct sod *out)
         return e;
     if ((e = der_get(&eci.val, 0x06, &oid)) != SOD_OK)
         return e;
-    if (!oid_is(&oid, oid_ldsso, sizeof oid_ldsso))
+    if (!oid_is(&oid, out->econtent_type, out->econtent_type_len))
         return SOD_ERR_BAD_CONTENT_TYPE;
+    out->econtent_type = oid.val.p; /* from here on, the bytes of the object itself */
     if ((e = der_get(&eci.val, 0xA0, &o)) != SOD_OK)
         return e;
     if ((e = der_end(&eci.val)) != SOD_OK)
@@ -589,7 +595,8 @@ static enum sod_err signed_data(struct der *d, struct sod *out)
         return e;
     out->econtent = ec.val.p;
     out->econtent_len = (size_t)(ec.val.end - ec.val.p);
-    if ((e = lds_security_object(&ec.val, out)) != SOD_OK)
+    if (oid_is(&oid, oid_ldsso, sizeof oid_ldsso) &&
+        (e = lds_security_object(&ec.val, out)) != SOD_OK)
         return e;
     if (der_peek(s) == 0xA0) {
         if ((e = der_any(s, &o)) != SOD_OK)
@@ -617,27 +624,26 @@ static enum sod_err signed_data(struct der *d, struct sod *out)
     /* 9303-10 §4.6.2: exactly one SignerInfo. */
     if (der_more(&o.val))
         return SOD_ERR_SIGNER_COUNT;
-    return der_end(s);
+    if ((e = der_end(s)) != SOD_OK)
+        return e;
+    bool listed = false;
+    for (struct der da = digest_algs.val; der_more(&da) && !listed;) {
+        struct der_obj a, p;
+        bool has;
+        alg_id(&da, &a, &p, &has); /* parsed above */
+        listed = hash_of_oid(&a) == out->digest_algorithm;
+    }
+    return listed ? SOD_OK : SOD_ERR_DIGEST_ALGORITHMS;
 }
 
-static enum sod_err parse(const uint8_t *buf, size_t len, struct sod *out)
+/* ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT }, the whole of d. */
+static enum sod_err content_info(struct der *d, struct sod *out)
 {
-    struct der d = {buf, buf + len};
-    struct der_obj o, ci, oid, content;
+    struct der_obj ci, oid, content;
     enum sod_err e;
-
-    if (len == 0)
-        return SOD_ERR_TRUNCATED;
-    if (buf[0] != 0x77)
-        return SOD_ERR_WRONG_TAG;
-    if ((e = der_any(&d, &o)) != SOD_OK)
+    if ((e = der_get(d, 0x30, &ci)) != SOD_OK)
         return e;
-    if ((e = der_end(&d)) != SOD_OK)
-        return e;
-    /* ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT } */
-    if ((e = der_get(&o.val, 0x30, &ci)) != SOD_OK)
-        return e;
-    if ((e = der_end(&o.val)) != SOD_OK)
+    if ((e = der_end(d)) != SOD_OK)
         return e;
     if ((e = der_get(&ci.val, 0x06, &oid)) != SOD_OK)
         return e;
@@ -650,12 +656,48 @@ static enum sod_err parse(const uint8_t *buf, size_t len, struct sod *out)
     return signed_data(&content.val, out);
 }
 
+static enum sod_err parse(const uint8_t *buf, size_t len, struct sod *out)
+{
+    struct der d = {buf, buf + len};
+    struct der_obj o;
+    enum sod_err e;
+
+    if (len == 0)
+        return SOD_ERR_TRUNCATED;
+    if (buf[0] != 0x77)
+        return SOD_ERR_WRONG_TAG;
+    if ((e = der_any(&d, &o)) != SOD_OK)
+        return e;
+    if ((e = der_end(&d)) != SOD_OK)
+        return e;
+    return content_info(&o.val, out);
+}
+
 enum sod_err sod_parse(const uint8_t *buf, size_t len, struct sod *out)
 {
     memset(out, 0, sizeof *out);
     if (buf == NULL)
         return SOD_ERR_TRUNCATED;
+    out->econtent_type = oid_ldsso;
+    out->econtent_type_len = sizeof oid_ldsso;
     enum sod_err e = parse(buf, len, out);
+    if (e != SOD_OK)
+        memset(out, 0, sizeof *out);
+    return e;
+}
+
+enum sod_err sod_parse_cms(const uint8_t *buf, size_t len, const uint8_t *type, size_t type_len,
+                           struct sod *out)
+{
+    memset(out, 0, sizeof *out);
+    if (buf == NULL || len == 0)
+        return SOD_ERR_TRUNCATED;
+    if (type == NULL || type_len == 0)
+        return SOD_ERR_BAD_ARGUMENT;
+    out->econtent_type = type;
+    out->econtent_type_len = type_len;
+    struct der d = {buf, buf + len};
+    enum sod_err e = content_info(&d, out);
     if (e != SOD_OK)
         memset(out, 0, sizeof *out);
     return e;
@@ -725,7 +767,7 @@ static bool cert_ski(const mbedtls_x509_crt *c, const uint8_t **ski, size_t *len
     return false;
 }
 
-static bool is_signer(const struct sod *sod, const mbedtls_x509_crt *c)
+bool sod_is_signer(const struct sod *sod, const mbedtls_x509_crt *c)
 {
     if (sod->sid_ski != NULL) {
         const uint8_t *ski;
@@ -798,6 +840,23 @@ static enum sod_err check_signature(const struct sod *sod, const mbedtls_x509_cr
     return ret == 0 ? SOD_OK : SOD_ERR_SIGNATURE;
 }
 
+enum sod_err sod_check_signed(const struct sod *sod, const mbedtls_x509_crt *signer,
+                              const struct sigverify_engine *eng)
+{
+    uint8_t h[MBEDTLS_MD_MAX_SIZE];
+    if (sod == NULL || signer == NULL || sod->signed_attrs == NULL)
+        return SOD_ERR_BAD_ARGUMENT;
+    enum sod_err e = check_signature(sod, signer, eng);
+    if (e != SOD_OK)
+        return e;
+    if (hash(sod->digest_algorithm, sod->econtent, sod->econtent_len, h) != 0)
+        return SOD_ERR_UNSUPPORTED_ALGORITHM;
+    if (sod->message_digest_len != sod_hash_len(sod->digest_algorithm) ||
+        memcmp(h, sod->message_digest, sod->message_digest_len) != 0)
+        return SOD_ERR_MESSAGE_DIGEST;
+    return SOD_OK;
+}
+
 enum sod_err sod_check_dg(const struct sod *sod, unsigned number, const uint8_t *data, size_t len)
 {
     uint8_t h[MBEDTLS_MD_MAX_SIZE];
@@ -845,7 +904,6 @@ enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const
 {
     struct sod_verify_result local;
     mbedtls_x509_crt ds;
-    uint8_t h[MBEDTLS_MD_MAX_SIZE];
     enum sod_err e = SOD_ERR_NO_DS_CERT;
 
     if (res == NULL)
@@ -863,7 +921,7 @@ enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const
             e = SOD_ERR_BAD_CERT;
             continue;
         }
-        if (is_signer(sod, &ds)) {
+        if (sod_is_signer(sod, &ds)) {
             res->ds_cert_index = i;
             e = SOD_OK;
             break;
@@ -873,16 +931,10 @@ enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const
     if (e == SOD_OK)
         e = check_chain(&ds, csca, csca_len, n_csca, now, eng, res);
     if (e == SOD_OK)
-        e = check_signature(sod, &ds, eng);
+        e = sod_check_signed(sod, &ds, eng);
     mbedtls_x509_crt_free(&ds);
     if (e != SOD_OK)
         return e;
-
-    if (hash(sod->digest_algorithm, sod->econtent, sod->econtent_len, h) != 0)
-        return SOD_ERR_UNSUPPORTED_ALGORITHM;
-    if (sod->message_digest_len != sod_hash_len(sod->digest_algorithm) ||
-        memcmp(h, sod->message_digest, sod->message_digest_len) != 0)
-        return SOD_ERR_MESSAGE_DIGEST;
 
     for (size_t i = 0; i < n_dgs; i++) {
         e = sod_check_dg(sod, dgs[i].number, dgs[i].data, dgs[i].len);

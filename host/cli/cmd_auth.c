@@ -23,9 +23,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: hawiya auth --challenge B64URL --origin URL [--can N|-] "
-                    "[--mrz DOCNO,YYMMDD,YYMMDD|-] [--reader NAME] [--timeout-ms N] "
-                    "[--socket PATH] [--events text|json]\n");
+    fprintf(stderr, "usage: hawiya auth %s\n", CLI_AUTH_USAGE);
     return 2;
 }
 

@@ -7,6 +7,16 @@
 #ifndef HAWIYA_CLI_COMMANDS_H
 #define HAWIYA_CLI_COMMANDS_H
 
+/* The usage lines that `hawiya --help` and the subcommands' own usage print alike. */
+#define CLI_AUTH_USAGE                                                                             \
+    "--challenge B64URL --origin URL [--can N|-] [--mrz DOCNO,YYMMDD,YYMMDD|-] "                   \
+    "[--reader NAME] [--timeout-ms N] [--socket PATH] [--events text|json]"
+#define CLI_VERIFY_USAGE                                                                           \
+    "--challenge B64URL --origin URL (--csca DIR|FILE | --csca-masterlist FILE "                   \
+    "--masterlist-signer FILE)... (--reader-ca DIR|FILE | --allow-unattested) [--ds DIR|FILE] "    \
+    "[--crl DIR|FILE]... [--allow-expired-document] [--now YYYYMMDDhhmmssZ] [--text] "             \
+    "< assertion.json"
+
 struct cli_command {
     const char *name;
     const char *usage;                 /* one line, after "hawiya NAME " */

@@ -11,14 +11,8 @@ static const struct cli_command commands[] = {
     {"readers", "[--socket PATH]   (readers seen by hawiya-bridge)", cmd_readers},
     {"watch", "[--socket PATH] [--count N]   (hawiya-bridge events, one JSON line each)",
      cmd_watch},
-    {"auth",
-     "--challenge B64URL --origin URL [--can N|-] [--reader NAME] [--timeout-ms N] "
-     "[--socket PATH]",
-     cmd_auth},
-    {"verify",
-     "--csca DIR --reader-ca FILE --challenge B64URL --origin URL [--now YYYYMMDDhhmmssZ] "
-     "< assertion.json",
-     cmd_verify},
+    {"auth", CLI_AUTH_USAGE, cmd_auth},
+    {"verify", CLI_VERIFY_USAGE, cmd_verify},
 };
 
 static int usage(FILE *f)

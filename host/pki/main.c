@@ -3,8 +3,12 @@
  *
  *   hawiya-pki init --out DIR [--seed N] [--personas FILE] [--states MAR,DZA]
  *   hawiya-pki card --ca DIR --personas FILE --persona ID --out DIR
+ *              [--ds-cert FILE --ds-key FILE] [--signing-time YYMMDDhhmmssZ]
  *   hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE
  *   hawiya-pki provision --ca DIR --reader SOCKET
+ *   hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]... --out FILE
+ *   hawiya-pki masterlist --ca DIR [--cert CERT]... [--signer-cert FILE --signer-key FILE]
+ *              --out FILE
  *
  * Exit status 0 on success, 1 on a failure (the error's name on stderr),
  * 2 on a usage error.
@@ -21,8 +25,13 @@ static int usage(void)
 {
     fputs("usage: hawiya-pki init --out DIR [--seed N] [--personas FILE] [--states A,B]\n"
           "       hawiya-pki card --ca DIR --personas FILE --persona ID --out DIR\n"
+          "                  [--ds-cert FILE --ds-key FILE] [--signing-time YYMMDDhhmmssZ]\n"
           "       hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE\n"
-          "       hawiya-pki provision --ca DIR --reader SOCKET\n",
+          "       hawiya-pki provision --ca DIR --reader SOCKET\n"
+          "       hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]... "
+          "--out FILE\n"
+          "       hawiya-pki masterlist --ca DIR [--cert CERT]... [--signer-cert FILE "
+          "--signer-key FILE] --out FILE\n",
           stderr);
     return 2;
 }
@@ -124,10 +133,13 @@ static int cmd_init(int argc, char **argv)
 
 static int cmd_card(int argc, char **argv)
 {
-    static const char *const names[] = {"--ca", "--personas", "--persona", "--out"};
-    const char *v[4] = {NULL, NULL, NULL, NULL};
-    if (!get_opts(argc, argv, names, v, 4) || !v[0] || !v[1] || !v[2] || !v[3])
+    static const char *const names[] = {"--ca",      "--personas", "--persona",     "--out",
+                                        "--ds-cert", "--ds-key",   "--signing-time"};
+    const char *v[7] = {NULL};
+    if (!get_opts(argc, argv, names, v, 7) || !v[0] || !v[1] || !v[2] || !v[3] ||
+        (v[4] != NULL) != (v[5] != NULL))
         return usage();
+    const struct pki_card_options opt = {v[4], v[5], v[6]};
     struct persona *p = malloc(sizeof *p);
     struct persona_diag d;
     if (p == NULL)
@@ -139,7 +151,7 @@ static int cmd_card(int argc, char **argv)
         free(p);
         return 1;
     }
-    enum pki_err e = pki_card(v[0], p, v[3]);
+    enum pki_err e = pki_card(v[0], p, v[3], &opt);
     persona_clear(p);
     free(p);
     return e == PKI_OK ? 0 : fail(v[2], e);
@@ -164,6 +176,55 @@ static int cmd_provision(int argc, char **argv)
     return pki_provision(v[0], v[1]);
 }
 
+/* --name VALUE pairs where the repeatable one (rep) collects into many[]; the others as get_opts.
+ */
+static bool get_opts_rep(int argc, char **argv, const char *const *names, const char **values,
+                         size_t n, const char *rep, const char **many, size_t cap, size_t *n_many)
+{
+    *n_many = 0;
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            return false;
+        if (strcmp(argv[i], rep) == 0) {
+            if (*n_many == cap)
+                return false;
+            many[(*n_many)++] = argv[i + 1];
+            continue;
+        }
+        size_t k = 0;
+        while (k < n && strcmp(argv[i], names[k]) != 0)
+            k++;
+        if (k == n)
+            return false;
+        values[k] = argv[i + 1];
+    }
+    return true;
+}
+
+static int cmd_crl(int argc, char **argv)
+{
+    static const char *const names[] = {"--ca", "--issuer", "--out"};
+    const char *v[3] = {NULL}, *revoke[64];
+    size_t n;
+    if (!get_opts_rep(argc, argv, names, v, 3, "--revoke", revoke, 64, &n) || !v[0] || !v[1] ||
+        !v[2])
+        return usage();
+    enum pki_err e = pki_crl(v[0], v[1], revoke, n, v[2]);
+    return e == PKI_OK ? 0 : fail("crl", e);
+}
+
+static int cmd_masterlist(int argc, char **argv)
+{
+    static const char *const names[] = {"--ca", "--out", "--signer-cert", "--signer-key"};
+    const char *v[4] = {NULL}, *certs[64];
+    size_t n;
+    if (!get_opts_rep(argc, argv, names, v, 4, "--cert", certs, 64, &n) || !v[0] || !v[1] ||
+        (v[2] != NULL) != (v[3] != NULL))
+        return usage();
+    enum pki_err e = pki_masterlist(v[0], n ? certs : NULL, n, v[2], v[3], v[1]);
+    return e == PKI_OK ? 0 : fail("masterlist", e);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -176,5 +237,9 @@ int main(int argc, char **argv)
         return cmd_reader(argc, argv);
     if (strcmp(argv[1], "provision") == 0)
         return cmd_provision(argc, argv);
+    if (strcmp(argv[1], "crl") == 0)
+        return cmd_crl(argc, argv);
+    if (strcmp(argv[1], "masterlist") == 0)
+        return cmd_masterlist(argc, argv);
     return usage();
 }

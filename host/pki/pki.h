@@ -13,7 +13,16 @@
  *     LDSSecurityObject (9303-10 §4.6.2), signed by the Document Signer;
  *     and the card's Chip Authentication and Active Authentication keys;
  *   - the reader manufacturer CA and the reader device certificates it
- *     issues.
+ *     issues;
+ *   - what a platform receives to trust the documents: the CSCAs in a CSCA
+ *     Master List (9303-12, a CMS SignedData by a Master List Signer), and
+ *     CRLs (RFC 5280 §5) of every CSCA and of the reader CA;
+ *   - certificates that break a profile on purpose (bad/), for the tests
+ *     of the verifier: a Document Signer that is a CA, one with keyCertSign
+ *     only, one without keyUsage, one without a country, one under the
+ *     reader CA, and a Document Signer its CSCA has revoked.
+ * CSCAs and the reader CA live in separate directories (csca/, reader-ca/)
+ * because a verifier must never take one for the other.
  *
  * Everything is deterministic for a given seed: every key and signature
  * draws from a CTR_DRBG seeded from (seed, a label naming its purpose).
@@ -62,18 +71,34 @@ void pki_buf_free(struct pki_buf *b);
  * Signers are valid and the old ones have expired, as has the expired
  * persona's document.
  */
-#define PKI_TEST_NOW          "2026-01-01T00:00:00Z"
-#define PKI_TEST_NOW_EPOCH    1767225600L
-#define PKI_CSCA_NOT_BEFORE   "20050101000000"
-#define PKI_CSCA_NOT_AFTER    "20400101000000"
-#define PKI_DS_NOT_BEFORE     "20240101000000"
-#define PKI_DS_NOT_AFTER      "20360101000000"
-#define PKI_DS_SIGNING_TIME   "240601000000Z"
-#define PKI_OLD_DS_NOT_BEFORE "20090101000000"
-#define PKI_OLD_DS_NOT_AFTER  "20200630000000"
-#define PKI_OLD_SIGNING_TIME  "100115000000Z"
-#define PKI_READER_NOT_BEFORE "20250101000000"
-#define PKI_READER_NOT_AFTER  "20450101000000"
+#define PKI_TEST_NOW            "2026-01-01T00:00:00Z"
+#define PKI_TEST_NOW_EPOCH      1767225600L
+#define PKI_CSCA_NOT_BEFORE     "20050101000000"
+#define PKI_CSCA_NOT_AFTER      "20400101000000"
+#define PKI_DS_NOT_BEFORE       "20240101000000"
+#define PKI_DS_NOT_AFTER        "20360101000000"
+#define PKI_DS_SIGNING_TIME     "240601000000Z"
+#define PKI_OLD_DS_NOT_BEFORE   "20090101000000"
+#define PKI_OLD_DS_NOT_AFTER    "20200630000000"
+#define PKI_OLD_SIGNING_TIME    "100115000000Z"
+#define PKI_READER_NOT_BEFORE   "20250101000000"
+#define PKI_READER_NOT_AFTER    "20450101000000"
+#define PKI_CRL_THIS_UPDATE     "251201000000Z"
+#define PKI_CRL_NEXT_UPDATE     "450101000000Z"
+#define PKI_CRL_REVOCATION_DATE "250601000000Z"
+#define PKI_ML_SIGNING_TIME     "251201000000Z"
+
+/*
+ * The reader manufacturer CA's certificate policy, which marks a CA as one
+ * that certifies reader device keys (and is what a verifier's reader-CA
+ * store requires): 2.25.51346283052073480999273905127589327071 (a UUID OID,
+ * ITU-T X.667), the OID's content octets.
+ */
+#define PKI_READER_CA_POLICY                                                                       \
+    {                                                                                              \
+        0x69, 0xCD, 0xA0, 0xF7, 0xCD, 0xA8, 0x84, 0xBA, 0xA4, 0xA1, 0xBA, 0xEB, 0xC7, 0xE4, 0x99,  \
+            0xA2, 0xEA, 0xE1, 0x5F                                                                 \
+    }
 
 /* Century of a YYMMDD date of birth: years after the test year are in the 1900s. */
 #define PKI_TEST_YEAR 2026
@@ -86,12 +111,40 @@ const char *pki_country_alpha2(const char *state);
 /* `hawiya-pki init`: CSCA + DS (current and old) for each state, and the reader CA. */
 enum pki_err pki_init(const char *out_dir, uint64_t seed, const char (*states)[4], size_t n_states);
 
-/* `hawiya-pki card`: every file of persona p under out_dir (created if absent). */
-enum pki_err pki_card(const char *ca_dir, const struct persona *p, const char *out_dir);
+/*
+ * `hawiya-pki card`: every file of persona p under out_dir (created if
+ * absent). The options make documents the verifier must refuse: another
+ * signer for EF.SOD (any certificate and its key, e.g. a reader's or a
+ * CSCA's), another signingTime (UTCTime "YYMMDDhhmmssZ"). NULL: as the
+ * persona says.
+ */
+struct pki_card_options {
+    const char *ds_cert; /* path of a DER or PEM certificate */
+    const char *ds_key;  /* path of its DER or PEM private key */
+    const char *signing_time;
+};
+enum pki_err pki_card(const char *ca_dir, const struct persona *p, const char *out_dir,
+                      const struct pki_card_options *opt);
 
 /* `hawiya-pki reader`: a device certificate for the public key in pubkey_path. */
 enum pki_err pki_reader(const char *ca_dir, const char *pubkey_path, const char *reader_id,
                         const char *out_path);
+
+/*
+ * `hawiya-pki crl`: a CRL by `issuer` (a CSCA's name "csca-XXX" or
+ * "reader-ca") revoking each certificate file of revoke[] (DER or PEM),
+ * written DER to out_path.
+ */
+enum pki_err pki_crl(const char *ca_dir, const char *issuer, const char *const *revoke,
+                     size_t n_revoke, const char *out_path);
+
+/*
+ * `hawiya-pki masterlist`: a CSCA Master List (9303-12) of the certificate
+ * files certs[] (NULL: every CSCA of the PKI), signed by the certificate
+ * and key given (NULL: the PKI's Master List Signer), DER to out_path.
+ */
+enum pki_err pki_masterlist(const char *ca_dir, const char *const *certs, size_t n_certs,
+                            const char *signer_cert, const char *signer_key, const char *out_path);
 
 /* --- builders of the LDS files (9303-10), exposed for the unit tests ---------- */
 
@@ -137,6 +190,23 @@ enum pki_err pki_make_dg15(const struct pki_buf *aa_spki, struct pki_buf *out);
 enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], size_t n,
                           const struct pki_buf *ds_cert, mbedtls_pk_context *ds_key,
                           const char *signing_time, struct pki_rng *rng, struct pki_buf *out);
+
+/*
+ * An X.509 v2 CRL of issuer_cert (signed by issuer_key) revoking the
+ * certificates revoked[] (DER), with the fixed dates above.
+ */
+enum pki_err pki_make_crl(const struct pki_buf *issuer_cert, mbedtls_pk_context *issuer_key,
+                          const struct pki_buf *revoked, size_t n_revoked, uint32_t crl_number,
+                          struct pki_rng *rng, struct pki_buf *out);
+
+/*
+ * CscaMasterList ::= SEQUENCE { version INTEGER (0), certList SET OF
+ * Certificate } (9303-12), DER-sorted, signed as a CMS SignedData of type
+ * id-icao-cscaMasterList by signer_cert/signer_key, which it carries.
+ */
+enum pki_err pki_make_masterlist(const struct pki_buf *certs, size_t n_certs,
+                                 const struct pki_buf *signer_cert, mbedtls_pk_context *signer_key,
+                                 struct pki_rng *rng, struct pki_buf *out);
 
 /* DER of a dotted OID's content octets ("1.2.840.10045.4.3.2"), appended to out. */
 enum pki_err pki_der_oid(struct pki_buf *out, const char *dotted);

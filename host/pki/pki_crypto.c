@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <mbedtls/bignum.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
@@ -195,10 +196,44 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
         mbedtls_x509write_crt_set_basic_constraints(&w, s->is_ca, s->path_len) != 0)
         goto out;
     /* keyUsage is written critical, as 9303-12 requires for CSCA and DS. */
-    if (mbedtls_x509write_crt_set_key_usage(&w, s->key_usage) != 0 ||
+    if ((s->key_usage && mbedtls_x509write_crt_set_key_usage(&w, s->key_usage) != 0) ||
         mbedtls_x509write_crt_set_subject_key_identifier(&w) != 0 ||
         mbedtls_x509write_crt_set_authority_key_identifier(&w) != 0)
         goto out;
+    /* extKeyUsage ::= SEQUENCE OF KeyPurposeId (RFC 5280 §4.2.1.12), non-critical. */
+    if (s->ext_key_usage) {
+        struct pki_buf oid = {0}, v = {0};
+        enum pki_err pe = pki_der_oid(&oid, s->ext_key_usage);
+        if (pe == PKI_OK)
+            pe = der_wrap(&v, DER_SEQUENCE, &oid);
+        int rc = pe == PKI_OK ? mbedtls_x509write_crt_set_extension(
+                                    &w, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                                    MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0, v.p, v.len)
+                              : -1;
+        pki_buf_free(&oid);
+        pki_buf_free(&v);
+        if (rc != 0)
+            goto out;
+    }
+    /* certificatePolicies ::= SEQUENCE OF PolicyInformation { policyIdentifier } (§4.2.1.4). */
+    if (s->policy) {
+        struct pki_buf info = {0}, seq = {0}, v = {0};
+        enum pki_err pe = der_put(&info, DER_OID, s->policy, s->policy_len);
+        if (pe == PKI_OK)
+            pe = der_wrap(&seq, DER_SEQUENCE, &info);
+        if (pe == PKI_OK)
+            pe = der_wrap(&v, DER_SEQUENCE, &seq);
+        int rc = pe == PKI_OK
+                     ? mbedtls_x509write_crt_set_extension(
+                           &w, MBEDTLS_OID_CERTIFICATE_POLICIES,
+                           MBEDTLS_OID_SIZE(MBEDTLS_OID_CERTIFICATE_POLICIES), 0, v.p, v.len)
+                     : -1;
+        pki_buf_free(&info);
+        pki_buf_free(&seq);
+        pki_buf_free(&v);
+        if (rc != 0)
+            goto out;
+    }
     int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, pki_rng_fn, r);
     if (n <= 0)
         goto out;
@@ -231,18 +266,18 @@ enum pki_err pki_mkdir(const char *dir)
     return e;
 }
 
-static char *join(const char *dir, const char *name)
+char *pki_path(const char *dir, const char *sub)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
+    size_t n = strlen(dir) + strlen(sub) + 2;
     char *path = malloc(n);
     if (path != NULL)
-        snprintf(path, n, "%s/%s", dir, name);
+        snprintf(path, n, "%s/%s", dir, sub);
     return path;
 }
 
 enum pki_err pki_write_file(const char *dir, const char *name, const void *data, size_t n)
 {
-    char *path = dir != NULL ? join(dir, name) : strdup(name);
+    char *path = dir != NULL ? pki_path(dir, name) : strdup(name);
     if (path == NULL)
         return PKI_ERR_NO_MEMORY;
     FILE *f = fopen(path, "wb");
@@ -257,7 +292,7 @@ enum pki_err pki_write_file(const char *dir, const char *name, const void *data,
 
 enum pki_err pki_remove_file(const char *dir, const char *name)
 {
-    char *path = join(dir, name);
+    char *path = pki_path(dir, name);
     if (path == NULL)
         return PKI_ERR_NO_MEMORY;
     enum pki_err e = (unlink(path) == 0 || errno == ENOENT) ? PKI_OK : PKI_ERR_IO;
@@ -298,7 +333,7 @@ enum pki_err pki_write_cert_files(const char *dir, const char *name, const struc
 
 enum pki_err pki_read_file(const char *dir, const char *name, struct pki_buf *out)
 {
-    char *path = dir != NULL ? join(dir, name) : strdup(name);
+    char *path = dir != NULL ? pki_path(dir, name) : strdup(name);
     if (path == NULL)
         return PKI_ERR_NO_MEMORY;
     FILE *f = fopen(path, "rb");

@@ -39,6 +39,22 @@
 #define OID_PACE_ECDH_GM_AES128 "0.4.0.127.0.7.2.2.4.2.2" /* 9303-11 §9.2.1 */
 #define OID_CA_ECDH_AES128      "0.4.0.127.0.7.2.2.3.2.2" /* 9303-11 §9.2.5 */
 #define OID_PK_ECDH             "0.4.0.127.0.7.2.2.1.2"   /* 9303-11 §9.2.6 */
+#define OID_CSCA_MASTER_LIST    "2.23.136.1.1.2"          /* 9303-12 id-icao-cscaMasterList */
+#define OID_ML_SIGNING_KEY      "2.23.136.1.1.3" /* 9303-12 id-icao-cscaMasterListSigningKey */
+#define OID_CRL_NUMBER          "2.5.29.20"      /* RFC 5280 §5.2.3 */
+#define OID_AUTHORITY_KEY_ID    "2.5.29.35"      /* RFC 5280 §4.2.1.1 */
+#define DER_GENERALIZED_TIME    0x18u
+#define DER_CTX0_PRIM           0x80u /* [0] IMPLICIT, primitive */
+#define DER_NULL_TAG            0x05u
+
+/* The directories of `hawiya-pki init --out DIR` (docs/pki.md). */
+#define PKI_DIR_CSCA       "csca"
+#define PKI_DIR_READER_CA  "reader-ca"
+#define PKI_DIR_DS         "ds"
+#define PKI_DIR_BAD        "bad"
+#define PKI_DIR_PRIVATE    "private"
+#define PKI_DIR_CRL        "crl"
+#define PKI_DIR_MASTERLIST "masterlist"
 
 /* --- buffers and DER ----------------------------------------------------- */
 enum pki_err pki_buf_append(struct pki_buf *b, const void *data, size_t n);
@@ -80,13 +96,33 @@ struct pki_cert_spec {
     const char *not_before; /* YYYYMMDDhhmmss */
     const char *not_after;
     bool is_ca;
-    int path_len;           /* for a CA; -1 = unlimited */
-    bool basic_constraints; /* write the extension at all */
-    unsigned key_usage;     /* MBEDTLS_X509_KU_* */
+    int path_len;              /* for a CA; -1 = unlimited */
+    bool basic_constraints;    /* write the extension at all */
+    unsigned key_usage;        /* MBEDTLS_X509_KU_*; 0: no keyUsage extension */
+    const char *ext_key_usage; /* dotted OID of the one extKeyUsage purpose, or NULL */
+    const uint8_t *policy;     /* certificatePolicies with this one policy (OID content octets) */
+    size_t policy_len;
 };
 
 enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *subject_key,
                            mbedtls_pk_context *issuer_key, struct pki_rng *r, struct pki_buf *der);
+
+/*
+ * A CMS SignedData (RFC 5652 §5) in a ContentInfo: eContent of type
+ * econtent_type (dotted OID), the certificates given (whole DER, in this
+ * order), one SignerInfo v1 (issuerAndSerialNumber of signer_cert) with
+ * signed attributes contentType, messageDigest (SHA-256) and signingTime
+ * (UTCTime text), ecdsa-with-SHA256 by signer_key. EF.SOD wraps it in 77.
+ */
+enum pki_err pki_make_signed_data(const char *econtent_type, const struct pki_buf *econtent,
+                                  const struct pki_buf *certs, size_t n_certs,
+                                  const struct pki_buf *signer_cert, mbedtls_pk_context *signer_key,
+                                  const char *signing_time, struct pki_rng *rng,
+                                  struct pki_buf *out);
+
+/* An ECDSA-with-SHA256 signature of data by key, as DER Ecdsa-Sig-Value. */
+enum pki_err pki_sign(mbedtls_pk_context *key, const uint8_t *data, size_t n, struct pki_rng *r,
+                      uint8_t *sig, size_t cap, size_t *sig_len);
 
 /* --- files ---------------------------------------------------------------- */
 enum pki_err pki_mkdir(const char *dir);
@@ -100,6 +136,8 @@ enum pki_err pki_remove_file(const char *dir, const char *name);
 enum pki_err pki_cert_pem(const struct pki_buf *der, struct pki_buf *pem);
 enum pki_err pki_read_file(const char *dir, const char *name, struct pki_buf *out);
 enum pki_err pki_load_key(const char *dir, const char *name, mbedtls_pk_context *pk);
+/* dir/sub as a new string (malloc'd), NULL when out of memory. */
+char *pki_path(const char *dir, const char *sub);
 
 void pki_sha256(const void *data, size_t n, uint8_t out[32]);
 

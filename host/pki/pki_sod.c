@@ -54,16 +54,16 @@ static enum pki_err attribute(struct pki_buf *out, const char *oid, const struct
 }
 
 /*
- * signedAttrs (RFC 5652 §5.3, §11): contentType, messageDigest of the
+ * signedAttrs (RFC 5652 §5.3, §11): contentType (the eContentType), messageDigest of the
  * eContent, signingTime; DER-sorted, since the signature covers their
  * DER encoding as a SET OF (§5.4).
  */
-static enum pki_err signed_attrs(const uint8_t digest[32], const char *signing_time, uint32_t tag,
-                                 struct pki_buf *out)
+static enum pki_err signed_attrs(const char *content_type, const uint8_t digest[32],
+                                 const char *signing_time, uint32_t tag, struct pki_buf *out)
 {
     struct pki_buf items[3] = {{0}, {0}, {0}};
     struct pki_buf v = {0};
-    enum pki_err e = pki_der_oid(&v, OID_LDS_SECURITY_OBJ);
+    enum pki_err e = pki_der_oid(&v, content_type);
     if (e == PKI_OK)
         e = attribute(&items[0], OID_CONTENT_TYPE, &v);
     pki_buf_free(&v);
@@ -84,34 +84,42 @@ static enum pki_err signed_attrs(const uint8_t digest[32], const char *signing_t
     return e;
 }
 
-enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], size_t n,
-                          const struct pki_buf *ds_cert, mbedtls_pk_context *ds_key,
-                          const char *signing_time, struct pki_rng *rng, struct pki_buf *out)
+enum pki_err pki_sign(mbedtls_pk_context *key, const uint8_t *data, size_t n, struct pki_rng *r,
+                      uint8_t *sig, size_t cap, size_t *sig_len)
 {
-    struct pki_buf lso = {0}, attrs_set = {0}, si = {0}, sd = {0}, tmp = {0}, ci = {0};
-    uint8_t digest[32], to_sign[32];
+    uint8_t h[32], tmp[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+    pki_sha256(data, n, h);
+    if (mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, h, sizeof h, tmp, sig_len, pki_rng_fn, r) != 0 ||
+        *sig_len > cap)
+        return PKI_ERR_CRYPTO;
+    memcpy(sig, tmp, *sig_len);
+    return PKI_OK;
+}
+
+enum pki_err pki_make_signed_data(const char *econtent_type, const struct pki_buf *econtent,
+                                  const struct pki_buf *certs, size_t n_certs,
+                                  const struct pki_buf *signer_cert, mbedtls_pk_context *signer_key,
+                                  const char *signing_time, struct pki_rng *rng,
+                                  struct pki_buf *out)
+{
+    struct pki_buf attrs_set = {0}, si = {0}, sd = {0}, tmp = {0}, ci = {0}, alg = {0}, eci = {0},
+                   octet = {0}, cert_set = {0}, sdseq = {0};
+    uint8_t digest[32];
     uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
     size_t sig_len = 0;
     mbedtls_x509_crt crt;
     mbedtls_x509_crt_init(&crt);
     enum pki_err e = PKI_ERR_CRYPTO;
 
-    if (mbedtls_x509_crt_parse_der(&crt, ds_cert->p, ds_cert->len) != 0)
+    if (mbedtls_x509_crt_parse_der(&crt, signer_cert->p, signer_cert->len) != 0)
         goto out;
-    e = lds_security_object(dg_numbers, hashes, n, &lso);
-    if (e != PKI_OK)
-        goto out;
-    pki_sha256(lso.p, lso.len, digest);
+    pki_sha256(econtent->p, econtent->len, digest);
     /* The signature covers the attributes with the SET OF tag (§5.4), stored as [0] IMPLICIT. */
-    e = signed_attrs(digest, signing_time, DER_SET, &attrs_set);
+    e = signed_attrs(econtent_type, digest, signing_time, DER_SET, &attrs_set);
+    if (e == PKI_OK)
+        e = pki_sign(signer_key, attrs_set.p, attrs_set.len, rng, sig, sizeof sig, &sig_len);
     if (e != PKI_OK)
         goto out;
-    pki_sha256(attrs_set.p, attrs_set.len, to_sign);
-    if (mbedtls_pk_sign(ds_key, MBEDTLS_MD_SHA256, to_sign, 32, sig, &sig_len, pki_rng_fn, rng) !=
-        0) {
-        e = PKI_ERR_CRYPTO;
-        goto out;
-    }
     attrs_set.p[0] = DER_CTX0;
 
     /* SignerInfo: version 1 with issuerAndSerialNumber (§5.3), as 9303-10 recommends. */
@@ -136,49 +144,61 @@ enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], si
     /* SignedData v3: the eContentType is not id-data (§5.1). */
     if (e == PKI_OK)
         e = der_uint(&sd, 3);
-    struct pki_buf alg = {0};
     if (e == PKI_OK)
         e = der_alg_id(&alg, OID_SHA256);
     if (e == PKI_OK)
         e = der_wrap(&sd, DER_SET, &alg);
-    struct pki_buf eci = {0}, octet = {0};
     if (e == PKI_OK)
-        e = pki_der_oid(&eci, OID_LDS_SECURITY_OBJ);
+        e = pki_der_oid(&eci, econtent_type);
     if (e == PKI_OK)
-        e = der_put(&octet, DER_OCTET_STRING, lso.p, lso.len);
+        e = der_put(&octet, DER_OCTET_STRING, econtent->p, econtent->len);
     if (e == PKI_OK)
         e = der_wrap(&eci, DER_CTX0, &octet);
     if (e == PKI_OK)
         e = der_wrap(&sd, DER_SEQUENCE, &eci);
-    /* certificates [0] IMPLICIT CertificateSet: the DS certificate (9303-10 §4.6.2.2) */
-    if (e == PKI_OK)
-        e = der_put(&sd, DER_CTX0, ds_cert->p, ds_cert->len);
+    /* certificates [0] IMPLICIT CertificateSet */
+    for (size_t i = 0; e == PKI_OK && i < n_certs; i++)
+        e = pki_buf_append(&cert_set, certs[i].p, certs[i].len);
+    if (e == PKI_OK && n_certs)
+        e = der_wrap(&sd, DER_CTX0, &cert_set);
     if (e == PKI_OK)
         e = der_wrap(&sd, DER_SET, &tmp);
-    struct pki_buf sdseq = {0};
     if (e == PKI_OK)
         e = der_wrap(&sdseq, DER_SEQUENCE, &sd);
     if (e == PKI_OK)
         e = pki_der_oid(&ci, OID_SIGNED_DATA);
     if (e == PKI_OK)
         e = der_wrap(&ci, DER_CTX0, &sdseq);
-    struct pki_buf ciseq = {0};
     if (e == PKI_OK)
-        e = der_wrap(&ciseq, DER_SEQUENCE, &ci);
-    if (e == PKI_OK)
-        e = der_wrap(out, 0x77, &ciseq);
-    pki_buf_free(&alg);
-    pki_buf_free(&eci);
-    pki_buf_free(&octet);
-    pki_buf_free(&sdseq);
-    pki_buf_free(&ciseq);
+        e = der_wrap(out, DER_SEQUENCE, &ci);
 out:
     mbedtls_x509_crt_free(&crt);
-    pki_buf_free(&lso);
     pki_buf_free(&attrs_set);
     pki_buf_free(&si);
     pki_buf_free(&sd);
     pki_buf_free(&tmp);
+    pki_buf_free(&ci);
+    pki_buf_free(&alg);
+    pki_buf_free(&eci);
+    pki_buf_free(&octet);
+    pki_buf_free(&cert_set);
+    pki_buf_free(&sdseq);
+    return e;
+}
+
+enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], size_t n,
+                          const struct pki_buf *ds_cert, mbedtls_pk_context *ds_key,
+                          const char *signing_time, struct pki_rng *rng, struct pki_buf *out)
+{
+    struct pki_buf lso = {0}, ci = {0};
+    enum pki_err e = lds_security_object(dg_numbers, hashes, n, &lso);
+    /* certificates: the DS certificate (9303-10 §4.6.2.2) */
+    if (e == PKI_OK)
+        e = pki_make_signed_data(OID_LDS_SECURITY_OBJ, &lso, ds_cert, 1, ds_cert, ds_key,
+                                 signing_time, rng, &ci);
+    if (e == PKI_OK)
+        e = der_wrap(out, 0x77, &ci);
+    pki_buf_free(&lso);
     pki_buf_free(&ci);
     return e;
 }

@@ -272,7 +272,7 @@ static int part2(void)
         return -1;
     ccid_link_close(&e.link);
     char cmd[1400], conf[400], sock[400];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s/ca' --reader '%s' >/dev/null",
+    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
              getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), e.host_path);
     snprintf(conf, sizeof conf, "%s/bridge.conf", e.dir);
     snprintf(sock, sizeof sock, "%s/bridge.sock", e.dir);
@@ -295,8 +295,8 @@ static int part2(void)
 
     struct hv_trust *trust = hv_trust_new();
     char dir[600], rca[700], msg[256];
-    snprintf(dir, sizeof dir, "%s/ca", getenv("HAWIYA_PKI_DIR"));
-    snprintf(rca, sizeof rca, "%s/reader-ca.pem", dir);
+    snprintf(dir, sizeof dir, "%s/csca", getenv("HAWIYA_PKI_DIR"));
+    snprintf(rca, sizeof rca, "%s/reader-ca/reader-ca.pem", getenv("HAWIYA_PKI_DIR"));
     hv_trust_load_csca_dir(trust, dir, msg, sizeof msg);
     hv_trust_load_reader_ca_file(trust, rca, msg, sizeof msg);
     uint8_t challenge[32];

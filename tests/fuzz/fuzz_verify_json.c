@@ -25,8 +25,9 @@ static uint8_t challenge[32];
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     trust = hv_trust_new();
-    if (!trust || hv_trust_load_csca_dir(trust, HAWIYA_PKI_DIR "/ca", NULL, 0) != HV_OK ||
-        hv_trust_load_reader_ca_file(trust, HAWIYA_PKI_DIR "/ca/reader-ca.pem", NULL, 0) != HV_OK)
+    if (!trust || hv_trust_load_csca_dir(trust, HAWIYA_PKI_DIR "/csca", NULL, 0) != HV_OK ||
+        hv_trust_load_reader_ca_file(trust, HAWIYA_PKI_DIR "/reader-ca", NULL, 0) != HV_OK ||
+        hv_trust_load_crl(trust, HAWIYA_PKI_DIR "/crl", NULL, 0) != HV_OK)
         abort(); /* run the pki_data target first */
     for (size_t i = 0; i < sizeof challenge; i++)
         challenge[i] = (uint8_t)i;

@@ -105,7 +105,7 @@ static void parse_card(const char *persona)
     assert_int_equal(lds_dg15_parse(c.dg15.b, c.dg15.n, &dg15, NULL), LDS_OK);
     assert_int_equal(sod_parse(c.sod.b, c.sod.n, &c.s), SOD_OK);
     snprintf(name, sizeof name, "csca-%s.der", c.mrz.mrz.issuing_state);
-    load(&c.csca, "ca", name);
+    load(&c.csca, "ca/csca", name);
 }
 
 static enum sod_err passive(void)

@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/x509_crl.h>
+#include <mbedtls/x509_crt.h>
 
 #include "hawiya/cardaccess.h"
 #include "hawiya/mrz.h"
+#include "hawiya/sod.h"
 #include "hawiya/tlv.h"
 #include "persona.h"
 #include "pki.h"
@@ -241,7 +245,7 @@ static void make_card(const char *id, char *out, size_t cap)
     snprintf(ca, sizeof ca, "%s/ca", tmp_root);
     snprintf(out, cap, "%s/cards/%s", tmp_root, id);
     struct persona *p = load(id);
-    assert_int_equal(pki_card(ca, p, out), PKI_OK);
+    assert_int_equal(pki_card(ca, p, out, NULL), PKI_OK);
     persona_clear(p);
     free(p);
 }
@@ -256,8 +260,12 @@ static void init_ca(void **state)
     assert_int_equal(pki_init(ca2, 5, states, 1), PKI_OK);
     /* Each key comes from (seed, its label): the same CSCA whatever else was made. */
     static uint8_t a[4096], b[4096];
+    strcat(ca, "/csca");
+    strcat(ca2, "/csca");
     size_t na = read_all(ca, "csca-MAR.der", a, sizeof a);
     size_t nb = read_all(ca2, "csca-MAR.der", b, sizeof b);
+    ca[strlen(ca) - 5] = '\0';
+    ca2[strlen(ca2) - 5] = '\0';
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
     static const char bad[1][4] = {"XXX"};
@@ -364,7 +372,7 @@ static void card_bac_only_has_no_cardaccess(void **state)
     char ca[128];
     snprintf(ca, sizeof ca, "%s/ca", tmp_root);
     struct persona *p = load("bac-only");
-    assert_int_equal(pki_card(ca, p, dir), PKI_OK);
+    assert_int_equal(pki_card(ca, p, dir, NULL), PKI_OK);
     persona_clear(p);
     free(p);
     snprintf(path, sizeof path, "%s/cardaccess.bin", dir);
@@ -383,14 +391,14 @@ static void card_errors(void **state)
     char out[256];
     struct persona *p = load("default");
     snprintf(out, sizeof out, "%s/nowhere", tmp_root);
-    assert_int_equal(pki_card("/nonexistent/ca", p, out), PKI_ERR_CA_DIR);
+    assert_int_equal(pki_card("/nonexistent/ca", p, out, NULL), PKI_ERR_CA_DIR);
     /* ca2 has MAR only: no Document Signer for Algeria. */
     char ca2[128];
     snprintf(ca2, sizeof ca2, "%s/ca2", tmp_root);
     persona_clear(p);
     free(p);
     p = load("algeria");
-    assert_int_equal(pki_card(ca2, p, out), PKI_ERR_NO_DS);
+    assert_int_equal(pki_card(ca2, p, out, NULL), PKI_ERR_NO_DS);
     persona_clear(p);
     free(p);
 }
@@ -405,12 +413,13 @@ static void reader_errors(void **state)
     assert_int_equal(pki_reader(ca, "/nonexistent.pem", "a,CN=b", out), PKI_ERR_USAGE);
     /* A brainpool key is not a reader device key (P-256). */
     char key[160];
-    snprintf(key, sizeof key, "%s/ca/csca-MAR.key", tmp_root);
+    snprintf(key, sizeof key, "%s/ca/private/csca-MAR.key", tmp_root);
     assert_int_equal(pki_reader(ca, key, "HWR-1", out), PKI_ERR_BAD_KEY);
     /* The reader CA's key is P-256: its public half gets a certificate. */
     static uint8_t der[512];
-    snprintf(key, sizeof key, "%s/ca/reader-ca.key", tmp_root);
-    size_t n = read_all(ca, "reader-ca.key", der, sizeof der);
+    char keys[160];
+    snprintf(keys, sizeof keys, "%s/ca/private", tmp_root);
+    size_t n = read_all(keys, "reader-ca.key", der, sizeof der);
     mbedtls_pk_context pk;
     mbedtls_pk_init(&pk);
     assert_int_equal(mbedtls_pk_parse_key(&pk, der, n, NULL, 0), 0);
@@ -423,6 +432,179 @@ static void reader_errors(void **state)
     assert_int_equal(fwrite(der + sizeof der - (size_t)sl, 1, (size_t)sl, f), (size_t)sl);
     fclose(f);
     assert_int_equal(pki_reader(ca, key, "HWR-1", out), PKI_OK);
+}
+
+/* A certificate file of the PKI, parsed. */
+static void load_cert(const char *sub, const char *name, mbedtls_x509_crt *c)
+{
+    char dir[160];
+    static uint8_t der[4096];
+    snprintf(dir, sizeof dir, "%s/ca/%s", tmp_root, sub);
+    size_t n = read_all(dir, name, der, sizeof der);
+    mbedtls_x509_crt_init(c);
+    assert_int_equal(mbedtls_x509_crt_parse_der(c, der, n), 0);
+}
+
+static bool policy_is_readers(const mbedtls_x509_crt *c)
+{
+    static const uint8_t oid[] = PKI_READER_CA_POLICY;
+    for (const mbedtls_x509_sequence *q = &c->certificate_policies; q && q->buf.p; q = q->next)
+        if (q->buf.len == sizeof oid && !memcmp(q->buf.p, oid, sizeof oid))
+            return true;
+    return false;
+}
+
+/* Each role's certificate has its profile, and the bad ones break exactly one rule. */
+static void profiles(void **state)
+{
+    mbedtls_x509_crt c;
+    load_cert("reader-ca", "reader-ca.der", &c);
+    assert_true(c.ca_istrue);
+    assert_true(policy_is_readers(&c));
+    mbedtls_x509_crt_free(&c);
+    load_cert("csca", "csca-MAR.der", &c);
+    assert_true(c.ca_istrue);
+    assert_false(policy_is_readers(&c));
+    assert_int_equal(c.key_usage, MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN);
+    mbedtls_x509_crt_free(&c);
+    load_cert("ds", "ds-MAR.der", &c);
+    assert_false(c.ca_istrue);
+    assert_int_equal(c.key_usage, MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+    mbedtls_x509_crt_free(&c);
+    /* 9303-12 Master List Signer: digitalSignature, extKeyUsage 2.23.136.1.1.3. */
+    load_cert("masterlist", "ml-signer.der", &c);
+    assert_int_equal(c.key_usage, MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+    assert_int_equal(mbedtls_x509_crt_check_extended_key_usage(&c, "\x67\x81\x08\x01\x01\x03", 6),
+                     0);
+    assert_true(c.ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE);
+    mbedtls_x509_crt_free(&c);
+    load_cert("bad", "ds-MAR-ca.der", &c);
+    assert_true(c.ca_istrue);
+    mbedtls_x509_crt_free(&c);
+    load_cert("bad", "ds-MAR-keycertsign.der", &c);
+    assert_int_equal(c.key_usage, MBEDTLS_X509_KU_KEY_CERT_SIGN);
+    mbedtls_x509_crt_free(&c);
+    load_cert("bad", "ds-MAR-no-keyusage.der", &c);
+    assert_false(c.ext_types & MBEDTLS_X509_EXT_KEY_USAGE);
+    mbedtls_x509_crt_free(&c);
+    load_cert("bad", "ds-MAR-no-country.der", &c);
+    for (const mbedtls_x509_name *a = &c.subject; a; a = a->next)
+        assert_true(MBEDTLS_OID_CMP(MBEDTLS_OID_AT_COUNTRY, &a->oid) != 0);
+    mbedtls_x509_crt_free(&c);
+    load_cert("bad", "ds-MAR-reader-ca.der", &c);
+    mbedtls_x509_crt r;
+    load_cert("reader-ca", "reader-ca.der", &r);
+    assert_int_equal(c.issuer_raw.len, r.subject_raw.len);
+    assert_memory_equal(c.issuer_raw.p, r.subject_raw.p, r.subject_raw.len);
+    mbedtls_x509_crt_free(&r);
+    mbedtls_x509_crt_free(&c);
+}
+
+/* The CSCA's CRL names its revoked DS (and no other); `crl` revokes any given certificate. */
+static void crls(void **state)
+{
+    char dir[160], path[200], out[200];
+    static uint8_t der[4096];
+    snprintf(dir, sizeof dir, "%s/ca/crl", tmp_root);
+    size_t n = read_all(dir, "csca-MAR.crl", der, sizeof der);
+    mbedtls_x509_crl crl;
+    mbedtls_x509_crl_init(&crl);
+    assert_int_equal(mbedtls_x509_crl_parse_der(&crl, der, n), 0);
+    assert_int_equal(crl.version, 2);
+    mbedtls_x509_crt ds;
+    load_cert("ds", "ds-MAR-revoked.der", &ds);
+    assert_int_equal(crl.entry.serial.len, ds.serial.len);
+    assert_memory_equal(crl.entry.serial.p, ds.serial.p, ds.serial.len);
+    assert_null(crl.entry.next);
+    assert_int_equal(crl.issuer_raw.len, ds.issuer_raw.len);
+    mbedtls_x509_crt_free(&ds);
+    mbedtls_x509_crl_free(&crl);
+    /* The reader CA's starts empty. */
+    n = read_all(dir, "reader-ca.crl", der, sizeof der);
+    mbedtls_x509_crl_init(&crl);
+    assert_int_equal(mbedtls_x509_crl_parse_der(&crl, der, n), 0);
+    assert_int_equal(crl.entry.serial.len, 0);
+    mbedtls_x509_crl_free(&crl);
+    /* `hawiya-pki crl`: revoke the current DS, as PEM. */
+    char ca[128];
+    snprintf(ca, sizeof ca, "%s/ca", tmp_root);
+    snprintf(path, sizeof path, "%s/ca/ds/ds-MAR.pem", tmp_root);
+    snprintf(out, sizeof out, "%s/more.crl", tmp_root);
+    const char *revoke[] = {path};
+    assert_int_equal(pki_crl(ca, "csca-MAR", revoke, 1, out), PKI_OK);
+    assert_int_equal(pki_crl(ca, "csca-XYZ", revoke, 1, out), PKI_ERR_CA_DIR);
+    assert_int_equal(pki_crl(ca, "../csca-MAR", revoke, 1, out), PKI_ERR_USAGE);
+    assert_int_equal(pki_crl(ca, "reader-ca", NULL, 0, out), PKI_OK);
+}
+
+/* The master list is a SignedData of id-icao-cscaMasterList over every CSCA. */
+static void masterlist(void **state)
+{
+    char dir[160];
+    static uint8_t der[8192];
+    snprintf(dir, sizeof dir, "%s/ca/masterlist", tmp_root);
+    size_t n = read_all(dir, "csca-masterlist.ml", der, sizeof der);
+    struct sod ml;
+    assert_int_equal(
+        sod_parse_cms(der, n, sod_oid_csca_master_list, sizeof sod_oid_csca_master_list, &ml),
+        SOD_OK);
+    assert_int_equal(ml.n_certs, 1); /* the signer's */
+    mbedtls_x509_crt signer;
+    load_cert("masterlist", "ml-signer.der", &signer);
+    assert_int_equal(ml.cert_len[0], signer.raw.len);
+    assert_true(sod_is_signer(&ml, &signer));
+    assert_int_equal(sod_check_signed(&ml, &signer, NULL), SOD_OK);
+    mbedtls_x509_crt_free(&signer);
+    /* SEQUENCE { INTEGER 0, SET { both CSCAs } } */
+    mbedtls_x509_crt mar, dza;
+    load_cert("csca", "csca-MAR.der", &mar);
+    load_cert("csca", "csca-DZA.der", &dza);
+    assert_true(contains(ml.econtent, ml.econtent_len, mar.raw.p, mar.raw.len));
+    assert_true(contains(ml.econtent, ml.econtent_len, dza.raw.p, dza.raw.len));
+    static const uint8_t head[] = {0x30, 0x82}, version0[] = {0x02, 0x01, 0x00, 0x31, 0x82};
+    assert_memory_equal(ml.econtent, head, 2);
+    assert_memory_equal(ml.econtent + 4, version0, sizeof version0);
+    mbedtls_x509_crt_free(&mar);
+    mbedtls_x509_crt_free(&dza);
+    /* Another signer, other certificates. */
+    char ca[128], cert[200], key[200], out[200];
+    snprintf(ca, sizeof ca, "%s/ca", tmp_root);
+    snprintf(cert, sizeof cert, "%s/ca/ds/ds-MAR.der", tmp_root);
+    snprintf(key, sizeof key, "%s/ca/private/ds-MAR.key", tmp_root);
+    snprintf(out, sizeof out, "%s/other.ml", tmp_root);
+    const char *certs[] = {cert};
+    assert_int_equal(pki_masterlist(ca, certs, 1, cert, key, out), PKI_OK);
+    assert_int_equal(pki_masterlist(ca, NULL, 0, cert, NULL, out), PKI_ERR_USAGE);
+}
+
+/* `card --ds-cert --ds-key --signing-time`: the SOD of another signer, at another time. */
+static void card_other_signer(void **state)
+{
+    char ca[128], out[200], cert[200], key[200];
+    snprintf(ca, sizeof ca, "%s/ca", tmp_root);
+    snprintf(out, sizeof out, "%s/cards/other-signer", tmp_root);
+    snprintf(cert, sizeof cert, "%s/ca/ds/ds-DZA.der", tmp_root);
+    snprintf(key, sizeof key, "%s/ca/private/ds-DZA.key", tmp_root);
+    struct persona *p = load("default");
+    const struct pki_card_options opt = {cert, key, "300101000000Z"};
+    assert_int_equal(pki_card(ca, p, out, &opt), PKI_OK);
+    static uint8_t sod_der[4096];
+    size_t n = read_all(out, "sod.bin", sod_der, sizeof sod_der);
+    struct sod sod;
+    assert_int_equal(sod_parse(sod_der, n, &sod), SOD_OK);
+    mbedtls_x509_crt ds;
+    load_cert("ds", "ds-DZA.der", &ds);
+    assert_true(sod_is_signer(&sod, &ds));
+    assert_int_equal(sod_check_signed(&sod, &ds, NULL), SOD_OK);
+    assert_int_equal(sod.signing_time_len, 13);
+    assert_memory_equal(sod.signing_time, "300101000000Z", 13);
+    mbedtls_x509_crt_free(&ds);
+    const struct pki_card_options half = {cert, NULL, NULL};
+    assert_int_equal(pki_card(ca, p, out, &half), PKI_ERR_USAGE);
+    const struct pki_card_options bad_time = {NULL, NULL, "2030"};
+    assert_int_equal(pki_card(ca, p, out, &bad_time), PKI_ERR_USAGE);
+    persona_clear(p);
+    free(p);
 }
 
 int main(void)
@@ -443,6 +625,10 @@ int main(void)
         cmocka_unit_test(card_bac_only_has_no_cardaccess),
         cmocka_unit_test(card_errors),
         cmocka_unit_test(reader_errors),
+        cmocka_unit_test(profiles),
+        cmocka_unit_test(crls),
+        cmocka_unit_test(masterlist),
+        cmocka_unit_test(card_other_signer),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

@@ -322,12 +322,69 @@ static void garbage(void **state)
     assert_string_equal(sod_err_str(SOD_ERR_DG_HASH), "SOD_ERR_DG_HASH");
 }
 
+/*
+ * SignedData.digestAlgorithms is outside the signature, but `openssl cms
+ * -verify` requires the SignerInfo's digestAlgorithm in it ("digest
+ * algorithm not found"); so does sod_parse. The set {sha256} made
+ * {sha384}: the signature still verifies, the SOD is still refused.
+ */
+static void digest_algorithms_agree(void **state)
+{
+    struct fixture f, g;
+    struct sod s;
+    fixture_load(&f, "sod.bin");
+    /* SignedData: version 3, then digestAlgorithms SET { SEQUENCE { sha256, NULL? } } */
+    const uint8_t set_sha256[] = {0x02, 0x01, 0x03, 0x31, 0x0D, 0x30, 0x0B, 0x06, 0x09,
+                                  0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
+    g = f;
+    size_t at = find(&g, set_sha256, sizeof set_sha256);
+    g.b[at + sizeof set_sha256 - 1] = 0x02; /* sha384 */
+    assert_int_equal(sod_parse(g.b, g.n, &s), SOD_ERR_DIGEST_ALGORITHMS);
+    /* An unknown algorithm in the set is not refused by itself ... */
+    g.b[at + sizeof set_sha256 - 1] = 0x09;
+    assert_int_equal(sod_parse(g.b, g.n, &s), SOD_ERR_DIGEST_ALGORITHMS);
+    /* ... and the genuine set passes, signature and all. */
+    assert_int_equal(sod_parse(f.b, f.n, &s), SOD_OK);
+    assert_int_equal(verify_csca(&s, &t2027), SOD_OK);
+    assert_string_equal(sod_err_str(SOD_ERR_DIGEST_ALGORITHMS), "SOD_ERR_DIGEST_ALGORITHMS");
+}
+
+/* The bare-ContentInfo parser of other ICAO objects: the eContentType is the caller's. */
+static void other_content_types(void **state)
+{
+    struct fixture f;
+    struct sod s;
+    fixture_load(&f, "sod.bin");
+    /* sod.bin is 77 82 LL LL { ContentInfo }. */
+    assert_int_equal(f.b[1], 0x82);
+    const uint8_t *ci = f.b + 4;
+    size_t n = f.n - 4;
+    static const uint8_t ldsso[] = {0x67, 0x81, 0x08, 0x01, 0x01, 0x01};
+    assert_int_equal(sod_parse_cms(ci, n, ldsso, sizeof ldsso, &s), SOD_OK);
+    assert_int_equal(s.n_dg, 5);
+    assert_int_equal(s.econtent_type_len, sizeof ldsso);
+    assert_memory_equal(s.econtent_type, ldsso, sizeof ldsso);
+    assert_int_equal(verify_csca(&s, &t2027), SOD_OK);
+    /* An EF.SOD is not a master list. */
+    assert_int_equal(
+        sod_parse_cms(ci, n, sod_oid_csca_master_list, sizeof sod_oid_csca_master_list, &s),
+        SOD_ERR_BAD_CONTENT_TYPE);
+    assert_null(s.econtent);
+    assert_int_equal(sod_parse_cms(ci, n, NULL, 0, &s), SOD_ERR_BAD_ARGUMENT);
+    assert_int_equal(sod_parse_cms(f.b, f.n, ldsso, sizeof ldsso, &s), SOD_ERR_BAD_STRUCTURE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(parse_ecdsa_sod), cmocka_unit_test(verify_ecdsa_sod),
-        cmocka_unit_test(verify_validity), cmocka_unit_test(verify_tampering),
-        cmocka_unit_test(rsa_sods),        cmocka_unit_test(truncation),
+        cmocka_unit_test(parse_ecdsa_sod),
+        cmocka_unit_test(verify_ecdsa_sod),
+        cmocka_unit_test(verify_validity),
+        cmocka_unit_test(verify_tampering),
+        cmocka_unit_test(rsa_sods),
+        cmocka_unit_test(truncation),
+        cmocka_unit_test(digest_algorithms_agree),
+        cmocka_unit_test(other_content_types),
         cmocka_unit_test(garbage),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -102,13 +102,17 @@ enum { C_COM, C_DG1, C_DG11, C_DG14, C_DG15, C_SOD, C_CARDACCESS, C_AA_KEY };
 static const char *const card_files[] = {"com.bin",  "dg1.bin", "dg11.bin",       "dg14.bin",
                                          "dg15.bin", "sod.bin", "cardaccess.bin", "aa_key.der"};
 
+/* A persona's card of the test PKI, or (a name with a '/') the card directory at that path. */
 static void card_load(struct card *c, const char *persona)
 {
     char path[1024];
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < 8; i++) {
         struct stat st;
-        snprintf(path, sizeof path, "%s/cards/%s/%s", pki_dir, persona, card_files[i]);
+        if (strchr(persona, '/'))
+            snprintf(path, sizeof path, "%s/%s", persona, card_files[i]);
+        else
+            snprintf(path, sizeof path, "%s/cards/%s/%s", pki_dir, persona, card_files[i]);
         if (i == C_CARDACCESS && stat(path, &st) != 0)
             continue; /* bac-only */
         load(path, &c->f[i], &c->n[i]);
@@ -176,6 +180,74 @@ static size_t issue_reader_cert(mbedtls_pk_context *issuer_key, const char *issu
     return (size_t)n;
 }
 
+static char cards_dir[1024];
+
+/*
+ * Cards the verifier must refuse, made by `hawiya-pki card` with another
+ * signer or signing time (docs/pki.md): the default persona (a Moroccan
+ * document valid until 2031) signed by ... , and the expired persona
+ * signed at other times. Into DIR/cards-bad/NAME.
+ */
+static const struct {
+    const char *name, *persona, *cert, *key, *signing_time;
+} bad_cards[] = {
+    {"old-ds", "default", "ds/ds-MAR-old.der", "private/ds-MAR-old.key", NULL},
+    {"cross-country", "default", "ds/ds-DZA.der", "private/ds-DZA.key", NULL},
+    {"revoked-ds", "default", "ds/ds-MAR-revoked.der", "private/ds-MAR-revoked.key", NULL},
+    {"ds-ca", "default", "bad/ds-MAR-ca.der", "private/ds-MAR-ca.key", NULL},
+    {"ds-keycertsign", "default", "bad/ds-MAR-keycertsign.der", "private/ds-MAR-keycertsign.key",
+     NULL},
+    {"ds-no-keyusage", "default", "bad/ds-MAR-no-keyusage.der", "private/ds-MAR-no-keyusage.key",
+     NULL},
+    {"ds-no-country", "default", "bad/ds-MAR-no-country.der", "private/ds-MAR-no-country.key",
+     NULL},
+    {"ds-reader-ca", "default", "bad/ds-MAR-reader-ca.der", "private/ds-MAR-reader-ca.key", NULL},
+    {"csca-signed", "default", "csca/csca-MAR.der", "private/csca-MAR.key", NULL},
+    {"reader-signed", "default", NULL, NULL, NULL}, /* the reader's own certificate and key */
+    {"expired-signed-late", "expired", "ds/ds-MAR-old.der", "private/ds-MAR-old.key",
+     "210101000000Z"},
+    {"expired-signed-early", "expired", "ds/ds-MAR-old.der", "private/ds-MAR-old.key",
+     "080101000000Z"},
+    {"expired-signed-future", "expired", "ds/ds-MAR-old.der", "private/ds-MAR-old.key",
+     "300101000000Z"},
+};
+
+static int make_cards(const char *tmp)
+{
+    char cmd[4096], signer[2048];
+    const char *personas = getenv("HAWIYA_PERSONAS");
+    if (!personas) {
+        fprintf(stderr, "HAWIYA_PERSONAS must be set\n");
+        return -1;
+    }
+    snprintf(cards_dir, sizeof cards_dir, "%s/cards-bad", tmp);
+    for (size_t i = 0; i < sizeof bad_cards / sizeof bad_cards[0]; i++) {
+        if (bad_cards[i].cert)
+            snprintf(signer, sizeof signer, "--ds-cert '%s/%s' --ds-key '%s/%s'", pki_dir,
+                     bad_cards[i].cert, pki_dir, bad_cards[i].key);
+        else
+            snprintf(signer, sizeof signer,
+                     "--ds-cert '%s/reader-sim-0001.der' --ds-key '%s/reader-key.pem'", tmp, tmp);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' card --ca '%s' --personas '%s' --persona %s --out '%s/%s' %s %s%s", pki_tool,
+                 pki_dir, personas, bad_cards[i].persona, cards_dir, bad_cards[i].name, signer,
+                 bad_cards[i].signing_time ? "--signing-time " : "",
+                 bad_cards[i].signing_time ? bad_cards[i].signing_time : "");
+        if (system(cmd) != 0) {
+            fprintf(stderr, "failed: %s\n", cmd);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *bad_card(const char *name)
+{
+    static char path[1100];
+    snprintf(path, sizeof path, "%s/%s", cards_dir, name);
+    return path;
+}
+
 static int setup(void **state)
 {
     char path[1024], cmd[4096];
@@ -204,7 +276,7 @@ static int setup(void **state)
     assert_non_null(f);
     fputs((const char *)pem, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "'%s' reader --ca '%s/ca' --pubkey '%s' --id sim-0001 --out '%s/%s'",
+    snprintf(cmd, sizeof cmd, "'%s' reader --ca '%s' --pubkey '%s' --id sim-0001 --out '%s/%s'",
              pki_tool, pki_dir, path, tmp, "reader-sim-0001.der");
     if (system(cmd) != 0) {
         fprintf(stderr, "failed: %s\n", cmd);
@@ -213,19 +285,34 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/reader-sim-0001.der", tmp);
     load(path, &reader_cert, &reader_cert_len);
 
+    /* The reader's private key too, for the SOD a reader key signs (forged_sod_by_reader). */
+    unsigned char kpem[512];
+    assert_int_equal(mbedtls_pk_write_key_pem(&reader_key, kpem, sizeof kpem), 0);
+    snprintf(path, sizeof path, "%s/reader-key.pem", tmp);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs((const char *)kpem, f);
+    fclose(f);
+    if (make_cards(tmp) != 0)
+        return -1;
+
     char msg[256];
     trust = hv_trust_new();
     assert_non_null(trust);
-    snprintf(path, sizeof path, "%s/ca/csca.pem", pki_dir);
+    snprintf(path, sizeof path, "%s/csca/csca.pem", pki_dir);
     uint8_t *b;
     size_t n;
     load(path, &b, &n);
     assert_int_equal(hv_trust_add_csca(trust, b, n), HV_OK);
     free(b);
     assert_int_equal(hv_trust_n_csca(trust), 2); /* MAR and DZA */
-    snprintf(path, sizeof path, "%s/ca/reader-ca.pem", pki_dir);
+    snprintf(path, sizeof path, "%s/reader-ca/reader-ca.pem", pki_dir);
     assert_int_equal(hv_trust_load_reader_ca_file(trust, path, msg, sizeof msg), HV_OK);
     assert_int_equal(hv_trust_n_reader_ca(trust), 1);
+    /* Every CRL of the test PKI: each CSCA revokes its ds-XXX-revoked. */
+    snprintf(path, sizeof path, "%s/crl", pki_dir);
+    assert_int_equal(hv_trust_load_crl(trust, path, msg, sizeof msg), HV_OK);
+    assert_int_equal(hv_trust_n_crl(trust), 3);
     return 0;
 }
 
@@ -640,25 +727,24 @@ static void expired_certificates(void **state)
 {
     char *json = build(&(struct recipe){0});
     struct hv_options opt = options();
-    /* After ds-MAR's notAfter (2036-01-01), before the CSCA's (2040-01-01). */
-    opt.now = (struct hv_time){2036, 1, 1, 0, 0, 1};
-    expect(json, &opt, HV_ERR_CERT_EXPIRED);
-    opt.now = (struct hv_time){2036, 1, 1, 0, 0, 0}; /* the last valid second */
-    expect(json, &opt, HV_OK);
     /* Before the reader CA's notBefore (2025-01-01), with the DS already valid. */
     opt.now = (struct hv_time){2024, 7, 1, 0, 0, 0};
     expect(json, &opt, HV_ERR_CERT_NOT_YET_VALID);
+    /* The document (valid until 2031-05-14) past its expiry: refused as such first. */
+    opt.now = (struct hv_time){2036, 1, 1, 0, 0, 1};
+    expect(json, &opt, HV_ERR_DOCUMENT_EXPIRED);
     free(json);
 
-    /* The expired persona: signed by ds-MAR-old (2009 .. 2020-06-30). */
-    expect_recipe(&(struct recipe){.persona = "expired"}, HV_ERR_CERT_EXPIRED);
+    /* The expired persona (document expiry 2020-01-01, signed by ds-MAR-old 2009 .. 2020-06-30):
+     * refused as an expired document, not for its DS (docs/assertion.md, "Document policy"). */
+    expect_recipe(&(struct recipe){.persona = "expired"}, HV_ERR_DOCUMENT_EXPIRED);
 
     /* A reader certificate valid during 2025 only, at the test "now". */
     mbedtls_pk_context ca_key;
     char path[1024];
     uint8_t *b, cert[2048];
     size_t n;
-    snprintf(path, sizeof path, "%s/ca/reader-ca.key", pki_dir);
+    snprintf(path, sizeof path, "%s/private/reader-ca.key", pki_dir);
     load(path, &b, &n);
     mbedtls_pk_init(&ca_key);
     assert_int_equal(mbedtls_pk_parse_key(&ca_key, b, n, NULL, 0), 0);
@@ -708,11 +794,11 @@ static void untrusted_document_signer(void **state)
     uint8_t *b;
     size_t n;
     struct hv_trust *t = hv_trust_new();
-    snprintf(path, sizeof path, "%s/ca/csca-DZA.der", pki_dir); /* not Morocco's CSCA */
+    snprintf(path, sizeof path, "%s/csca/csca-DZA.der", pki_dir); /* not Morocco's CSCA */
     load(path, &b, &n);
     assert_int_equal(hv_trust_add_csca(t, b, n), HV_OK);
     free(b);
-    snprintf(path, sizeof path, "%s/ca/reader-ca.der", pki_dir);
+    snprintf(path, sizeof path, "%s/reader-ca/reader-ca.der", pki_dir);
     assert_int_equal(hv_trust_load_reader_ca_file(t, path, NULL, 0), HV_OK);
     char *json = build(&(struct recipe){0});
     struct hv_options opt = options();
@@ -896,7 +982,20 @@ static size_t der(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
  * the Document Signer ds-MAR (`openssl cms -sign`, as tests/data/lds/make.sh
  * does): the LDSSecurityObject of 9303-10 §4.6.2.2 with SHA-256 hashes.
  */
+static void resign_sod_with(struct card *c, const char *extra);
+
 static void resign_sod_openssl(struct card *c)
+{
+    resign_sod_with(c, "");
+}
+
+/* The same without the DS certificate in the SOD (9303-10 allows it; the platform has it). */
+static void resign_sod_openssl_nocerts(struct card *c)
+{
+    resign_sod_with(c, "-nocerts");
+}
+
+static void resign_sod_with(struct card *c, const char *extra)
 {
     static const uint8_t sha256_alg[] = {0x30, 0x0B, 0x06, 0x09, 0x60, 0x86, 0x48,
                                          0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
@@ -933,9 +1032,9 @@ static void resign_sod_openssl(struct card *c)
     fclose(f);
     snprintf(cmd, sizeof cmd,
              "openssl cms -sign -binary -nodetach -outform DER -econtent_type 2.23.136.1.1.1 "
-             "-md sha256 -nosmimecap -in '%s/ldsso.der' -signer '%s/ca/ds-MAR.pem' "
-             "-inkey '%s/ca/ds-MAR.key' -keyform DER -out '%s/sod-cms.der'",
-             dir, pki_dir, pki_dir, dir);
+             "-md sha256 -nosmimecap %s -in '%s/ldsso.der' -signer '%s/ds/ds-MAR.pem' "
+             "-inkey '%s/private/ds-MAR.key' -keyform DER -out '%s/sod-cms.der'",
+             extra, dir, pki_dir, pki_dir, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(path, sizeof path, "%s/sod-cms.der", dir);
     uint8_t *cms;
@@ -1012,12 +1111,12 @@ static void helpers(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(hv_base64url_decode("Zm9", 3, out, sizeof out, &n), HV_ERR_FORMAT);
     assert_int_equal(hv_base64url_decode("Zm+v", 4, out, sizeof out, &n), HV_ERR_FORMAT);
-    /* The loader skips non-CA certificates (the Document Signers next to the CSCAs). */
+    /* The CSCA directory of the test PKI: both CSCAs, the bundle counted once. */
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/ca", pki_dir);
+    snprintf(dir, sizeof dir, "%s/csca", pki_dir);
     struct hv_trust *t = hv_trust_new();
     assert_int_equal(hv_trust_load_csca_dir(t, dir, NULL, 0), HV_OK);
-    assert_true(hv_trust_n_csca(t) >= 2);
+    assert_int_equal(hv_trust_n_csca(t), 2);
     hv_trust_free(t);
     t = hv_trust_new();
     char msg[256];
@@ -1064,7 +1163,7 @@ static void unattested_assertion(void **state)
     char path[1024];
     uint8_t *b;
     size_t n;
-    snprintf(path, sizeof path, "%s/ca/csca.pem", pki_dir);
+    snprintf(path, sizeof path, "%s/csca/csca.pem", pki_dir);
     load(path, &b, &n);
     assert_int_equal(hv_trust_add_csca(t, b, n), HV_OK);
     free(b);
@@ -1308,6 +1407,523 @@ static void non_canonical_json(void **state)
     free(json);
 }
 
+/* --- trust: roles that never cross --------------------------------------------------------- */
+
+/* Verifies the assertion of a card directory, and writes it as NAME.json for cli_verify. */
+static enum hv_err verify_card(const char *card, const struct hv_options *opt,
+                               struct hv_result *res)
+{
+    char *json = build(&(struct recipe){.persona = card});
+    enum hv_err e = verify_with(json, opt, res);
+    char name[256];
+    const char *base = strrchr(card, '/');
+    snprintf(name, sizeof name, "%s.json", base ? base + 1 : card);
+    save(name, json);
+    free(json);
+    return e;
+}
+
+static void expect_card(const char *card, const struct hv_options *opt, enum hv_err want,
+                        const char *in_message)
+{
+    struct hv_result res;
+    enum hv_err e = verify_card(card, opt, &res);
+    if (e != want || (in_message && !strstr(res.message, in_message)))
+        fail_msg("%s: got %s (%s), want %s with \"%s\"", card, hv_err_str(e), res.message,
+                 hv_err_str(want), in_message ? in_message : "");
+    hv_result_free(&res);
+}
+
+/*
+ * EF.SOD signed by whatever is not a Document Signer of the document's
+ * state is HV_ERR_DS_UNTRUSTED, each for its own reason: a reader's key with
+ * the reader's certificate presented as DS (the hole of the old demo
+ * trust), a DS under the reader CA, a CSCA signing directly, a DS that is a
+ * CA or may only sign certificates, a DS without keyUsage or country, a DS
+ * of another state.
+ */
+static void sod_signers_that_are_not_document_signers(void **state)
+{
+    struct hv_options opt = options();
+    static const struct {
+        const char *card, *why;
+    } cases[] = {
+        {"reader-signed", "not issued by a given CSCA"},
+        {"ds-reader-ca", "not issued by a given CSCA"},
+        {"csca-signed", "a CA certificate"},
+        {"ds-ca", "a CA certificate"},
+        {"ds-keycertsign", "keyUsage without digitalSignature"},
+        {"ds-no-keyusage", "no keyUsage extension"},
+        {"ds-no-country", "no single two-letter countryName"},
+        {"cross-country", "a Document Signer of DZ signed a document of issuing state MAR (MA)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_card(bad_card(cases[i].card), &opt, HV_ERR_DS_UNTRUSTED, cases[i].why);
+    /* Even with the reader CA in the CSCA role, as the old demo loaded it, the reader-signed and
+     * reader-CA-issued SODs fail: the reader CA does not enter a CSCA store. */
+    char path[1024];
+    uint8_t *b;
+    size_t n;
+    snprintf(path, sizeof path, "%s/reader-ca/reader-ca.pem", pki_dir);
+    load(path, &b, &n);
+    struct hv_trust *t = hv_trust_new();
+    assert_int_equal(hv_trust_add_csca(t, b, n), HV_ERR_TRUST_STORE);
+    assert_int_equal(hv_trust_n_csca(t), 0);
+    hv_trust_free(t);
+    free(b);
+}
+
+/* A DS its CSCA revoked: refused with its CSCA's CRL, accepted by a trust without CRLs (the
+ * SOD itself is sound). */
+static void revoked_document_signer(void **state)
+{
+    struct hv_options opt = options();
+    expect_card(bad_card("revoked-ds"), &opt, HV_ERR_REVOKED, "revoked");
+    struct hv_trust *t = hv_trust_new();
+    char path[1024], msg[256];
+    snprintf(path, sizeof path, "%s/csca", pki_dir);
+    assert_int_equal(hv_trust_load_csca_dir(t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, msg, sizeof msg), HV_OK);
+    opt.trust = t;
+    expect_card(bad_card("revoked-ds"), &opt, HV_OK, NULL);
+    /* The DZA CRL does not revoke a MAR DS: issuer names differ. */
+    snprintf(path, sizeof path, "%s/crl/csca-DZA.crl", pki_dir);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_OK);
+    expect_card(bad_card("revoked-ds"), &opt, HV_OK, NULL);
+    hv_trust_free(t);
+}
+
+/*
+ * Document policy. An expired document is HV_ERR_DOCUMENT_EXPIRED unless
+ * allowed; then the result says so, and its signer is judged at the SOD's
+ * signingTime (its DS may have expired with it), which must fall inside the
+ * DS's validity and not after now. A document still valid is judged with
+ * its DS at now: a DS already expired refuses it, allowed or not.
+ */
+static void document_policy(void **state)
+{
+    struct hv_options opt = options();
+    struct hv_result res;
+    char *json = build(&(struct recipe){.persona = "expired"});
+    save("expired.json", json);
+    expect(json, &opt, HV_ERR_DOCUMENT_EXPIRED);
+    opt.allow_expired_document = true;
+    assert_int_equal(verify_with(json, &opt, &res), HV_OK);
+    assert_true(res.document_expired);
+    hv_result_free(&res);
+    free(json);
+    json = build(&(struct recipe){0});
+    assert_int_equal(verify_with(json, &opt, &res), HV_OK);
+    assert_false(res.document_expired);
+    hv_result_free(&res);
+    /* The last day of validity (2031-05-14) is valid; the next second is not. */
+    opt.allow_expired_document = false;
+    opt.now = (struct hv_time){2031, 5, 14, 23, 59, 59};
+    expect(json, &opt, HV_OK);
+    opt.now = (struct hv_time){2031, 5, 15, 0, 0, 0};
+    expect(json, &opt, HV_ERR_DOCUMENT_EXPIRED);
+    free(json);
+    opt = options();
+    opt.allow_expired_document = true;
+    /* Signed when the DS had expired (2021), or before it was valid (2008), or in the future. */
+    expect_card(bad_card("expired-signed-late"), &opt, HV_ERR_CERT_EXPIRED, "signingTime");
+    expect_card(bad_card("expired-signed-early"), &opt, HV_ERR_CERT_NOT_YET_VALID, "signingTime");
+    expect_card(bad_card("expired-signed-future"), &opt, HV_ERR_CERT_NOT_YET_VALID,
+                "signingTime is after now");
+    /* A valid document whose DS expired (2020): the DS is judged at now. */
+    expect_card(bad_card("old-ds"), &opt, HV_ERR_CERT_EXPIRED, "Document Signer certificate");
+    opt.allow_expired_document = false;
+    expect_card(bad_card("old-ds"), &opt, HV_ERR_CERT_EXPIRED, "Document Signer certificate");
+}
+
+/* A directory given as CSCAs holds CSCAs only: anything else is refused, and named. */
+static void csca_store_refuses_other_roles(void **state)
+{
+    char dir[1024], cmd[4096], msg[512];
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    static const char *const intruders[] = {"reader-ca/reader-ca.pem", "ds/ds-MAR.der",
+                                            "bad/ds-MAR-ca.pem",       "masterlist/ml-signer.pem",
+                                            "crl/csca-MAR.crl",        "private/csca-MAR.key"};
+    for (size_t i = 0; i < sizeof intruders / sizeof intruders[0]; i++) {
+        snprintf(dir, sizeof dir, "%s/mixed-csca", tmp);
+        snprintf(cmd, sizeof cmd,
+                 "rm -rf '%s' && mkdir -p '%s' && cp '%s'/csca/csca-*.der '%s'/"
+                 " && cp '%s/%s' '%s/zz-intruder'",
+                 dir, dir, pki_dir, dir, pki_dir, intruders[i], dir);
+        assert_int_equal(system(cmd), 0);
+        struct hv_trust *t = hv_trust_new();
+        assert_int_equal(hv_trust_load_csca_dir(t, dir, msg, sizeof msg), HV_ERR_TRUST_STORE);
+        if (!strstr(msg, "zz-intruder"))
+            fail_msg("%s: the message does not name the file: %s", intruders[i], msg);
+        hv_trust_free(t);
+    }
+    /* And the reader-CA store takes no CSCA. */
+    struct hv_trust *t = hv_trust_new();
+    snprintf(dir, sizeof dir, "%s/csca/csca-MAR.pem", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, dir, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "reader-CA certificate policy"));
+    snprintf(dir, sizeof dir, "%s/ds/ds-MAR.pem", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, dir, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    /* The Document Signer store takes no CA. */
+    snprintf(dir, sizeof dir, "%s/csca/csca-MAR.pem", pki_dir);
+    assert_int_equal(hv_trust_load_ds(t, dir, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    snprintf(dir, sizeof dir, "%s/bad/ds-MAR-no-keyusage.pem", pki_dir);
+    assert_int_equal(hv_trust_load_ds(t, dir, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    hv_trust_free(t);
+}
+
+/*
+ * The reader certificate profile: keyUsage digitalSignature (absent is a
+ * failure, though mbedTLS's own check passes it), not a CA, no keyCertSign,
+ * ECDSA P-256, issued by a reader CA (a CSCA's signature is worth nothing
+ * here), not revoked by the reader CA's CRL.
+ */
+static size_t issue_reader_cert_ex(mbedtls_pk_context *issuer_key, const char *issuer,
+                                   mbedtls_pk_context *subject_key, int basic_ca,
+                                   unsigned key_usage, uint8_t *out, size_t cap)
+{
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    struct rng r;
+    uint8_t buf[2048];
+    rng_init(&r, "issue-ex");
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    assert_int_equal(mbedtls_mpi_lset(&serial, 4343), 0);
+    mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
+    assert_int_equal(mbedtls_x509write_crt_set_serial(&w, &serial), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_validity(&w, "20250101000000", "20450101000000"), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_issuer_name(&w, issuer), 0);
+    assert_int_equal(
+        mbedtls_x509write_crt_set_subject_name(&w, "C=UT,O=Hawiya Test Readers,CN=sim-0001"), 0);
+    mbedtls_x509write_crt_set_subject_key(&w, subject_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, issuer_key);
+    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
+    if (basic_ca >= 0)
+        assert_int_equal(mbedtls_x509write_crt_set_basic_constraints(&w, basic_ca, -1), 0);
+    if (key_usage)
+        assert_int_equal(mbedtls_x509write_crt_set_key_usage(&w, key_usage), 0);
+    int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, mbedtls_ctr_drbg_random, &r.drbg);
+    assert_true(n > 0 && (size_t)n <= cap);
+    memcpy(out, buf + sizeof buf - n, (size_t)n);
+    mbedtls_x509write_crt_free(&w);
+    mbedtls_mpi_free(&serial);
+    mbedtls_ctr_drbg_free(&r.drbg);
+    return (size_t)n;
+}
+
+static void load_key(const char *file, mbedtls_pk_context *pk)
+{
+    char path[1024];
+    uint8_t *b;
+    size_t n;
+    snprintf(path, sizeof path, "%s/%s", pki_dir, file);
+    load(path, &b, &n);
+    mbedtls_pk_init(pk);
+    assert_int_equal(mbedtls_pk_parse_key(pk, b, n, NULL, 0), 0);
+    free(b);
+}
+
+static void reader_certificate_profile(void **state)
+{
+    static const char rca[] = "C=UT,O=Hawiya Test Readers,CN=Hawiya Test Reader Manufacturer CA";
+    static const char csca[] = "C=MA,O=Hawiya Test PKI,OU=CSCA,CN=Hawiya Test CSCA MAR";
+    mbedtls_pk_context rca_key, csca_key, p384;
+    load_key("private/reader-ca.key", &rca_key);
+    load_key("private/csca-MAR.key", &csca_key);
+    uint8_t cert[2048];
+    static const struct {
+        int basic_ca;
+        unsigned ku;
+        bool by_csca;
+        const char *why;
+    } cases[] = {
+        {0, 0, false, "no keyUsage extension"},
+        {1, MBEDTLS_X509_KU_DIGITAL_SIGNATURE, false, "a CA certificate"},
+        {-1, MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_CERT_SIGN, false,
+         "keyCertSign"},
+        {-1, MBEDTLS_X509_KU_KEY_AGREEMENT, false, "without digitalSignature"},
+        {0, MBEDTLS_X509_KU_DIGITAL_SIGNATURE, true, "not issued by a trusted reader CA"},
+    };
+    struct hv_options opt = options();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = issue_reader_cert_ex(cases[i].by_csca ? &csca_key : &rca_key,
+                                        cases[i].by_csca ? csca : rca, &reader_key,
+                                        cases[i].basic_ca, cases[i].ku, cert, sizeof cert);
+        char *json = build(&(struct recipe){.cert = cert, .cert_len = n});
+        struct hv_result res;
+        enum hv_err e = verify_with(json, &opt, &res);
+        if (e != HV_ERR_READER_UNTRUSTED || !strstr(res.message, cases[i].why))
+            fail_msg("case %zu: %s (%s)", i, hv_err_str(e), res.message);
+        hv_result_free(&res);
+        free(json);
+    }
+    /* The same issuing path with keyUsage digitalSignature verifies: the rule is what refused. */
+    size_t n = issue_reader_cert_ex(&rca_key, rca, &reader_key, 0,
+                                    MBEDTLS_X509_KU_DIGITAL_SIGNATURE, cert, sizeof cert);
+    char *json = build(&(struct recipe){.cert = cert, .cert_len = n});
+    expect(json, &opt, HV_OK);
+    free(json);
+    /* A P-384 key is not the attestation key type. */
+    struct rng r;
+    rng_init(&r, "p384");
+    mbedtls_pk_init(&p384);
+    assert_int_equal(mbedtls_pk_setup(&p384, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
+    assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP384R1, mbedtls_pk_ec(p384),
+                                         mbedtls_ctr_drbg_random, &r.drbg),
+                     0);
+    mbedtls_ctr_drbg_free(&r.drbg);
+    n = issue_reader_cert_ex(&rca_key, rca, &p384, 0, MBEDTLS_X509_KU_DIGITAL_SIGNATURE, cert,
+                             sizeof cert);
+    json = build(&(struct recipe){.cert = cert, .cert_len = n});
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_ERR_READER_UNTRUSTED);
+    assert_non_null(strstr(res.message, "P-256"));
+    hv_result_free(&res);
+    free(json);
+    mbedtls_pk_free(&p384);
+    mbedtls_pk_free(&rca_key);
+    mbedtls_pk_free(&csca_key);
+}
+
+/* A reader the reader CA revoked (`hawiya-pki crl --issuer reader-ca --revoke`). */
+static void revoked_reader(void **state)
+{
+    char cmd[4096], path[1024], msg[256];
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    snprintf(cmd, sizeof cmd,
+             "'%s' crl --ca '%s' --issuer reader-ca --revoke '%s/reader-sim-0001.der' --out "
+             "'%s/reader-revoked.crl'",
+             pki_tool, pki_dir, tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    struct hv_trust *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/csca", pki_dir);
+    assert_int_equal(hv_trust_load_csca_dir(t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, msg, sizeof msg), HV_OK);
+    char *json = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    opt.trust = t;
+    expect(json, &opt, HV_OK);
+    snprintf(path, sizeof path, "%s/reader-revoked.crl", tmp);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_OK);
+    expect(json, &opt, HV_ERR_REVOKED);
+    free(json);
+    /* A CRL no loaded CA issued (the DZA CSCA's, into a trust without CSCAs). */
+    struct hv_trust *empty = hv_trust_new();
+    snprintf(path, sizeof path, "%s/crl/csca-DZA.crl", pki_dir);
+    assert_int_equal(hv_trust_load_crl(empty, path, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "csca-DZA.crl"));
+    /* A CRL whose signature does not verify. */
+    uint8_t *b;
+    size_t n;
+    load(path, &b, &n);
+    b[n - 1] ^= 0x01;
+    assert_int_equal(hv_trust_add_crl(t, b, n), HV_ERR_TRUST_STORE);
+    free(b);
+    hv_trust_free(empty);
+    hv_trust_free(t);
+}
+
+/* An SOD without its DS certificate: the platform gives the DS (--ds), which must still be a DS
+ * of a given CSCA. */
+static void resign_sod_openssl_nocerts(struct card *c);
+
+static void document_signer_given_apart(void **state)
+{
+    char path[1024], msg[256];
+    char *json = build(&(struct recipe){.tamper = resign_sod_openssl_nocerts});
+    struct hv_options opt = options();
+    expect(json, &opt, HV_ERR_DS_UNTRUSTED);
+    struct hv_trust *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/csca", pki_dir);
+    assert_int_equal(hv_trust_load_csca_dir(t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/ds/ds-MAR.pem", pki_dir);
+    assert_int_equal(hv_trust_load_ds(t, path, msg, sizeof msg), HV_OK);
+    assert_int_equal(hv_trust_n_ds(t), 1);
+    opt.trust = t;
+    expect(json, &opt, HV_OK);
+    free(json);
+    hv_trust_free(t);
+}
+
+/*
+ * 9303-3's own issuing-state codes: a German document says "D" (ISO DE), a
+ * specimen "UTO" (Utopia, UT in the test PKI). A PKI of states D and UTO
+ * issues one document of each (the default persona under another state);
+ * each verifies against its own state's DS, and a D document signed by the
+ * UTO DS does not.
+ */
+static void special_issuing_states(void **state)
+{
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    char path[1024], cmd[8192], msg[256];
+    uint8_t *b;
+    size_t n;
+    load(getenv("HAWIYA_PERSONAS"), &b, &n);
+    b[n] = '\0';
+    cJSON *all = cJSON_Parse((const char *)b);
+    free(b);
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(all, "personas");
+    cJSON *out = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(out, "personas");
+    cJSON_AddNumberToObject(out, "version", 1);
+    static const char *const states[][2] = {{"german", "D<<"}, {"utopian", "UTO"}};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *p = cJSON_Duplicate(cJSON_GetArrayItem(list, 0), 1);
+        cJSON_ReplaceItemInObjectCaseSensitive(p, "id", cJSON_CreateString(states[i][0]));
+        cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "holder");
+        cJSON_ReplaceItemInObjectCaseSensitive(h, "issuing_state",
+                                               cJSON_CreateString(states[i][1]));
+        cJSON_ReplaceItemInObjectCaseSensitive(h, "nationality", cJSON_CreateString(states[i][1]));
+        cJSON_AddItemToArray(arr, p);
+    }
+    char *text = cJSON_Print(out);
+    cJSON_Delete(out);
+    cJSON_Delete(all);
+    snprintf(path, sizeof path, "%s/personas-special.json", tmp);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    snprintf(cmd, sizeof cmd,
+             "P='%s' T='%s' && rm -rf \"$T/pki-special\" && "
+             "\"$P\" init --out \"$T/pki-special\" --seed 11 --states D,UTO && "
+             "for id in german utopian; do \"$P\" card --ca \"$T/pki-special\" --personas "
+             "\"$T/personas-special.json\" --persona $id --out \"$T/pki-special/cards/$id\" || "
+             "exit 1; done && \"$P\" card --ca \"$T/pki-special\" --personas "
+             "\"$T/personas-special.json\" --persona german --out \"$T/pki-special/cards/x\" "
+             "--ds-cert \"$T/pki-special/ds/ds-UTO.der\" --ds-key "
+             "\"$T/pki-special/private/ds-UTO.key\"",
+             pki_tool, tmp);
+    assert_int_equal(system(cmd), 0);
+    struct hv_trust *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/pki-special/csca", tmp);
+    assert_int_equal(hv_trust_load_csca_dir(t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, msg, sizeof msg), HV_OK);
+    struct hv_options opt = options();
+    opt.trust = t;
+    struct hv_result res;
+    snprintf(path, sizeof path, "%s/pki-special/cards/german", tmp);
+    assert_int_equal(verify_card(path, &opt, &res), HV_OK);
+    assert_non_null(strstr(res.identity_json, "\"issuing_state\":\"D\""));
+    hv_result_free(&res);
+    snprintf(path, sizeof path, "%s/pki-special/cards/utopian", tmp);
+    expect_card(path, &opt, HV_OK, NULL);
+    snprintf(path, sizeof path, "%s/pki-special/cards/x", tmp);
+    expect_card(path, &opt, HV_ERR_DS_UNTRUSTED,
+                "a Document Signer of UT signed a document of issuing state D (DE)");
+    hv_trust_free(t);
+}
+
+/* --- master lists ---------------------------------------------------------------------------- */
+
+static struct hv_trust *ml_trust(const char *signer, const char *ml, enum hv_err want,
+                                 const struct hv_time *now)
+{
+    char path[1024], msg[512];
+    struct hv_trust *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/%s", pki_dir, signer);
+    assert_int_equal(hv_trust_load_masterlist_signer(t, path, msg, sizeof msg), HV_OK);
+    if (ml[0] == '/')
+        snprintf(path, sizeof path, "%s", ml);
+    else
+        snprintf(path, sizeof path, "%s/%s", pki_dir, ml);
+    enum hv_err e = hv_trust_load_masterlist(t, path, now, msg, sizeof msg);
+    if (e != want)
+        fail_msg("%s: %s (%s), want %s", ml, hv_err_str(e), msg, hv_err_str(want));
+    if (e != HV_OK)
+        assert_non_null(strstr(msg, "master list"));
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, msg, sizeof msg), HV_OK);
+    return t;
+}
+
+static void csca_master_list(void **state)
+{
+    /* The test PKI's master list, vouched for by its signer or by the CSCA that issued it. */
+    static const char *const anchors[] = {"masterlist/ml-signer.pem", "csca/csca-MAR.pem"};
+    for (size_t i = 0; i < 2; i++) {
+        struct hv_trust *t =
+            ml_trust(anchors[i], "masterlist/csca-masterlist.ml", HV_OK, &test_now);
+        assert_int_equal(hv_trust_n_csca(t), 2);
+        char *json = build(&(struct recipe){.persona = "algeria"});
+        struct hv_options opt = options();
+        opt.trust = t;
+        expect(json, &opt, HV_OK);
+        free(json);
+        hv_trust_free(t);
+    }
+}
+
+static void bad_master_lists(void **state)
+{
+    char cmd[4096], path[1024], out[1024];
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    /* Not vouched for: the DZA CSCA did not issue the (MAR) signer. */
+    hv_trust_free(ml_trust("csca/csca-DZA.pem", "masterlist/csca-masterlist.ml", HV_ERR_TRUST_STORE,
+                           &test_now));
+    /* The signer expired (2036-01-01) at "now". */
+    const struct hv_time later = {2037, 1, 1, 0, 0, 0};
+    hv_trust_free(ml_trust("masterlist/ml-signer.pem", "masterlist/csca-masterlist.ml",
+                           HV_ERR_TRUST_STORE, &later));
+    /* A flipped byte of the signature, of the content; the list cut short; an EF.SOD. */
+    uint8_t *b;
+    size_t n;
+    snprintf(path, sizeof path, "%s/masterlist/csca-masterlist.ml", pki_dir);
+    load(path, &b, &n);
+    static const size_t offsets[] = {1, 0, 200};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t *c = malloc(n);
+        memcpy(c, b, n);
+        size_t len = n;
+        if (i == 0)
+            c[n - offsets[i]] ^= 0x01; /* the signature's last byte */
+        else if (i == 1)
+            len = n - 1;
+        else
+            c[offsets[i]] ^= 0x01; /* inside the certList */
+        snprintf(out, sizeof out, "%s/bad-%zu.ml", tmp, i);
+        FILE *f = fopen(out, "wb");
+        fwrite(c, 1, len, f);
+        fclose(f);
+        free(c);
+        hv_trust_free(ml_trust("masterlist/ml-signer.pem", out, HV_ERR_TRUST_STORE, &test_now));
+    }
+    free(b);
+    snprintf(out, sizeof out, "%s/sod-as-ml", tmp);
+    snprintf(cmd, sizeof cmd, "tail -c +5 '%s/cards/default/sod.bin' > '%s'", pki_dir, out);
+    assert_int_equal(system(cmd), 0);
+    hv_trust_free(ml_trust("masterlist/ml-signer.pem", out, HV_ERR_TRUST_STORE, &test_now));
+    /* Signed by a DS (no Master List Signer extKeyUsage); listing a DS; listing the reader CA. */
+    static const struct {
+        const char *opt1, *file1, *opt2, *file2;
+    } made[] = {
+        {"--signer-cert", "ds/ds-MAR.der", "--signer-key", "private/ds-MAR.key"},
+        {"--cert", "csca/csca-MAR.der", "--cert", "ds/ds-MAR.der"},
+        {"--cert", "csca/csca-MAR.der", "--cert", "reader-ca/reader-ca.der"},
+    };
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char args[2048];
+        snprintf(args, sizeof args, "%s '%s/%s' %s '%s/%s'", made[i].opt1, pki_dir, made[i].file1,
+                 made[i].opt2, pki_dir, made[i].file2);
+        snprintf(out, sizeof out, "%s/made-%zu.ml", tmp, i);
+        snprintf(cmd, sizeof cmd, "'%s' masterlist --ca '%s' %s --out '%s'", pki_tool, pki_dir,
+                 args, out);
+        assert_int_equal(system(cmd), 0);
+        hv_trust_free(ml_trust("csca/csca-MAR.pem", out, HV_ERR_TRUST_STORE, &test_now));
+    }
+    /* And the same tool's good list passes: the refusals are the rules'. */
+    snprintf(out, sizeof out, "%s/made-good.ml", tmp);
+    snprintf(cmd, sizeof cmd, "'%s' masterlist --ca '%s' --out '%s'", pki_tool, pki_dir, out);
+    assert_int_equal(system(cmd), 0);
+    hv_trust_free(ml_trust("csca/csca-MAR.pem", out, HV_OK, &test_now));
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -1382,6 +1998,16 @@ int main(void)
         cmocka_unit_test(high_s_reader_signature),
         cmocka_unit_test(boundary_shifted_challenge_origin),
         cmocka_unit_test(non_canonical_json),
+        cmocka_unit_test(sod_signers_that_are_not_document_signers),
+        cmocka_unit_test(revoked_document_signer),
+        cmocka_unit_test(document_policy),
+        cmocka_unit_test(csca_store_refuses_other_roles),
+        cmocka_unit_test(reader_certificate_profile),
+        cmocka_unit_test(revoked_reader),
+        cmocka_unit_test(document_signer_given_apart),
+        cmocka_unit_test(special_issuing_states),
+        cmocka_unit_test(csca_master_list),
+        cmocka_unit_test(bad_master_lists),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

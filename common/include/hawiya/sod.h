@@ -15,7 +15,11 @@
  *
  * The parser is strict DER (minimal definite lengths, minimal INTEGERs, no
  * trailing bytes), checks every bound and keeps pointers into the caller's
- * buffer. sod_verify() does passive authentication against the caller's CSCA
+ * buffer. As `openssl cms -verify` does, it requires the SignerInfo's
+ * digestAlgorithm among the SignedData's digestAlgorithms. The same parser
+ * reads ICAO's other signed object, the CSCA Master List of 9303-12 (a
+ * ContentInfo whose eContentType is id-icao-cscaMasterList), with
+ * sod_parse_cms(). sod_verify() does passive authentication against the caller's CSCA
  * certificates at a caller-given time (common/ has no clock); it uses the
  * mbedTLS X.509 parser, which allocates internally.
  */
@@ -59,12 +63,16 @@ enum sod_err {
     SOD_ERR_MESSAGE_DIGEST,     /* messageDigest != hash(eContent) */
     SOD_ERR_DG_MISSING,         /* a data group read has no hash in the SOD */
     SOD_ERR_DG_HASH,            /* a data group read does not hash to its SOD value */
+    /* parsing, added later */
+    SOD_ERR_DIGEST_ALGORITHMS, /* the SignerInfo's digestAlgorithm is not among digestAlgorithms */
 };
 
 const char *sod_err_str(enum sod_err e);
 
+/* Certificates in one SignedData: a master list may carry its signer, the signer's CSCA and
+ * link certificates. */
 #define SOD_MAX_DG    16
-#define SOD_MAX_CERTS 4
+#define SOD_MAX_CERTS 8
 
 /* Hash functions (mbedtls_md_type_t values are not exposed here). */
 enum sod_hash {
@@ -90,7 +98,11 @@ struct sod_dg_hash {
 
 struct sod {
     uint32_t version; /* SignedData version: 3 (1 tolerated) */
-    /* encapContentInfo: the LDSSecurityObject (eContent's content octets) */
+    /* encapContentInfo: eContentType's OID content octets, and eContent's content octets (the
+     * LDSSecurityObject of an EF.SOD, parsed into the fields below; the CscaMasterList of a
+     * master list, left to the caller) */
+    const uint8_t *econtent_type;
+    size_t econtent_type_len;
     const uint8_t *econtent;
     size_t econtent_len;
     uint32_t lds_so_version;      /* 0, or 1 with ldsVersionInfo (LDS 1.8) */
@@ -129,6 +141,19 @@ struct sod {
 
 /* Parses EF.SOD (77 ...) from buf[0..len). On error *out is zeroed. */
 enum sod_err sod_parse(const uint8_t *buf, size_t len, struct sod *out);
+
+/*
+ * The same CMS SignedData rules for a bare ContentInfo (no 77 around it)
+ * whose eContentType is the OID with content octets type[0..type_len) (the
+ * contentType signed attribute must name it too); eContent is not parsed
+ * and the LDSSecurityObject fields stay empty. SOD_ERR_BAD_CONTENT_TYPE for
+ * another type.
+ */
+enum sod_err sod_parse_cms(const uint8_t *buf, size_t len, const uint8_t *type, size_t type_len,
+                           struct sod *out);
+
+/* id-icao-cscaMasterList, 2.23.136.1.1.2 (9303-12), content octets. */
+extern const uint8_t sod_oid_csca_master_list[6];
 
 /* Output length of a hash (20..64), 0 for SOD_HASH_NONE. */
 size_t sod_hash_len(enum sod_hash h);
@@ -176,6 +201,18 @@ enum sod_err sod_verify(const struct sod *sod, const uint8_t *const *csca, const
                         size_t n_csca, const struct sod_time *now, const struct sod_dg_data *dgs,
                         size_t n_dgs, const struct sigverify_engine *eng,
                         struct sod_verify_result *res);
+
+/* Step 1 for one certificate: is c the one the SignerInfo's sid names? */
+bool sod_is_signer(const struct sod *sod, const mbedtls_x509_crt *c);
+
+/*
+ * Steps 4 and 5 with the signer certificate the caller chose and judged
+ * (its profile, its chain, its validity): the signature over the signed
+ * attributes with signer's key, then messageDigest against eContent.
+ * SOD_ERR_SIGNATURE, SOD_ERR_MESSAGE_DIGEST or SOD_ERR_UNSUPPORTED_ALGORITHM.
+ */
+enum sod_err sod_check_signed(const struct sod *sod, const mbedtls_x509_crt *signer,
+                              const struct sigverify_engine *eng);
 
 /* Step 6 alone for one data group. */
 enum sod_err sod_check_dg(const struct sod *sod, unsigned number, const uint8_t *data, size_t len);

@@ -49,7 +49,8 @@ enum hv_err {
     HV_ERR_CHALLENGE,          /* not the challenge the platform expects (a replay) */
     HV_ERR_ORIGIN,             /* not the origin the platform expects */
     HV_ERR_SOD_MALFORMED,      /* EF.SOD does not parse */
-    HV_ERR_DS_UNTRUSTED,       /* the Document Signer does not chain to a given CSCA */
+    HV_ERR_DS_UNTRUSTED,       /* the EF.SOD signer is not a Document Signer of a given CSCA of
+                                  DG1's issuing state (profile, chain or country) */
     HV_ERR_CERT_EXPIRED,       /* a CSCA, DS, reader or reader CA certificate is past notAfter */
     HV_ERR_CERT_NOT_YET_VALID, /* ... or before notBefore */
     HV_ERR_SOD_SIGNATURE,      /* the SOD signature (or its messageDigest) does not verify */
@@ -62,6 +63,10 @@ enum hv_err {
     HV_ERR_READER_UNTRUSTED,   /* the reader certificate does not chain to a reader CA */
     HV_ERR_READER_SIGNATURE,   /* the reader's signature does not verify, or is not low-S */
     HV_ERR_UNATTESTED,         /* no reader attested the session, and the platform requires one */
+    HV_ERR_REVOKED,            /* the Document Signer or the reader certificate is on a CRL */
+    HV_ERR_DOCUMENT_EXPIRED,   /* DG1's date of expiry is past, and the platform refuses that */
+    HV_ERR_TRUST_STORE,        /* a file offered to a trust store does not belong there (not the
+                                  store's profile, a master list or CRL that does not verify) */
 };
 
 /* The enumerator's name, e.g. "HV_ERR_DG_HASH". */
@@ -82,25 +87,67 @@ enum hv_err hv_base64url_decode(const char *s, size_t len, uint8_t *out, size_t 
 
 /* --- trust anchors ------------------------------------------------------- */
 
-struct hv_trust; /* opaque: CSCA certificates and reader CA certificates */
+/*
+ * What the platform trusts, in stores that never mix (docs/assertion.md,
+ * "Trust"): CSCAs (ICAO 9303-12 profile: self-signed, cA, keyCertSign, a
+ * country), reader manufacturer CAs (self-signed, cA, keyCertSign, the
+ * Hawiya reader-CA certificate policy), Document Signers given apart from
+ * the SODs, the certificates that vouch for master lists, and CRLs. A
+ * certificate offered to a store without that store's profile is refused
+ * (HV_ERR_TRUST_STORE), never skipped or taken in another role.
+ */
+struct hv_trust;
 
 struct hv_trust *hv_trust_new(void);
 void hv_trust_free(struct hv_trust *t);
 
 /*
- * Adds certificates from DER or PEM bytes (a PEM file may hold several).
- * CSCA: certificates that are not CAs (basicConstraints cA) are skipped, so
- * a directory may also hold Document Signers. Reader CA: every certificate
- * must be a CA. err_msg (may be NULL) receives a reason on failure.
+ * Adds certificates from DER or PEM bytes (a PEM file may hold several;
+ * every one must fit the store, or none is added). HV_ERR_TRUST_STORE for
+ * bytes that are not certificates or a certificate without the store's
+ * profile.
  */
 enum hv_err hv_trust_add_csca(struct hv_trust *t, const uint8_t *buf, size_t len);
 enum hv_err hv_trust_add_reader_ca(struct hv_trust *t, const uint8_t *buf, size_t len);
-/* Every *.der, *.pem, *.crt and *.cer file of dir; at least one CSCA must result. */
-enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *dir, char *err_msg, size_t cap);
+/* Document Signers (profile of 9303-12 §7.1.2) for SODs that do not carry their own; their
+ * chain to a CSCA is checked when used. */
+enum hv_err hv_trust_add_ds(struct hv_trust *t, const uint8_t *buf, size_t len);
+/* What vouches for master lists: a Master List Signer certificate itself, or a CSCA that
+ * issues Master List Signers. */
+enum hv_err hv_trust_add_masterlist_signer(struct hv_trust *t, const uint8_t *buf, size_t len);
+/*
+ * A CSCA Master List (9303-12: a CMS SignedData of id-icao-cscaMasterList,
+ * DER): its signer must be a Master List Signer (profile) given by, or
+ * issued by, a certificate of hv_trust_add_masterlist_signer(), valid at
+ * `now`, and its signature must verify; then every CSCA it lists is added
+ * (link certificates are left out: their CSCA is listed self-signed). Any
+ * other entry refuses the whole list. HV_ERR_TRUST_STORE.
+ */
+enum hv_err hv_trust_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t len,
+                                    const struct hv_time *now);
+/* A CRL (RFC 5280 §5, DER or PEM) whose issuer is a CSCA or reader CA already added and whose
+ * signature it verifies; a certificate it lists is HV_ERR_REVOKED in hv_verify(). */
+enum hv_err hv_trust_add_crl(struct hv_trust *t, const uint8_t *buf, size_t len);
+
+/*
+ * The same from files. path is a file, or a directory whose every file
+ * (but hidden ones) must belong to the store: anything else in it is
+ * HV_ERR_TRUST_STORE naming the file. err_msg (may be NULL) receives the
+ * reason with the file's name. The CSCA store must end with one CSCA at least.
+ */
+enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *path, char *err_msg, size_t cap);
 enum hv_err hv_trust_load_reader_ca_file(struct hv_trust *t, const char *path, char *err_msg,
                                          size_t cap);
+enum hv_err hv_trust_load_ds(struct hv_trust *t, const char *path, char *err_msg, size_t cap);
+enum hv_err hv_trust_load_masterlist_signer(struct hv_trust *t, const char *path, char *err_msg,
+                                            size_t cap);
+enum hv_err hv_trust_load_masterlist(struct hv_trust *t, const char *path,
+                                     const struct hv_time *now, char *err_msg, size_t cap);
+enum hv_err hv_trust_load_crl(struct hv_trust *t, const char *path, char *err_msg, size_t cap);
 size_t hv_trust_n_csca(const struct hv_trust *t);
 size_t hv_trust_n_reader_ca(const struct hv_trust *t);
+size_t hv_trust_n_ds(const struct hv_trust *t);
+size_t hv_trust_n_crl(const struct hv_trust *t);
 
 /* --- identity ------------------------------------------------------------ */
 
@@ -169,6 +216,9 @@ struct hv_options {
     const char *origin;    /* the origin it expects */
     struct hv_time now;    /* for certificate validity and the document's expiry */
     bool allow_unattested; /* accept an assertion no reader attested (else HV_ERR_UNATTESTED) */
+    bool allow_expired_document; /* accept a document past its date of expiry (else
+                                    HV_ERR_DOCUMENT_EXPIRED); its signer is then judged at the
+                                    SOD's signingTime (docs/assertion.md, "Document policy") */
 };
 
 struct hv_result {
@@ -179,6 +229,8 @@ struct hv_result {
     char reader_id[HV_READER_ID_MAX + 1]; /* HV_OK and attested: the attesting reader, else "" */
     uint64_t counter;                     /* HV_OK and attested: its counter, else 0 */
     bool attested; /* HV_OK: a reader attested the session (false: allowed by allow_unattested) */
+    bool document_expired; /* HV_OK: the document is past its date of expiry (allowed by
+                              allow_expired_document) */
 };
 
 /*

@@ -38,6 +38,9 @@ const char *hv_err_str(enum hv_err e)
     case HV_ERR_READER_UNTRUSTED: return "HV_ERR_READER_UNTRUSTED";
     case HV_ERR_READER_SIGNATURE: return "HV_ERR_READER_SIGNATURE";
     case HV_ERR_UNATTESTED: return "HV_ERR_UNATTESTED";
+    case HV_ERR_REVOKED: return "HV_ERR_REVOKED";
+    case HV_ERR_DOCUMENT_EXPIRED: return "HV_ERR_DOCUMENT_EXPIRED";
+    case HV_ERR_TRUST_STORE: return "HV_ERR_TRUST_STORE";
     }
     return "HV_ERR_UNKNOWN";
 }

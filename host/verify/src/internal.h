@@ -10,19 +10,75 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "hawiya-verify.h"
 
 #define HV_MAX_CSCA      8192 /* the ICAO master list holds several hundred */
 #define HV_MAX_READER_CA 16
+#define HV_MAX_DS        65536
+#define HV_MAX_CRL       8192
 
+/*
+ * The stores never mix: a certificate is in csca only with the CSCA profile,
+ * in reader_ca only with the reader-CA profile, and each role is looked up
+ * in its own store alone.
+ */
 struct hv_trust {
-    mbedtls_x509_crt csca; /* one chain, CA certificates only */
+    mbedtls_x509_crt csca; /* one chain: CSCA profile, deduplicated */
     size_t n_csca;
     mbedtls_x509_crt reader_ca[HV_MAX_READER_CA]; /* one chain each, to know which signed */
     size_t n_reader_ca;
+    mbedtls_x509_crt ds; /* one chain: Document Signers given apart from the SODs */
+    size_t n_ds;
+    mbedtls_x509_crt ml_signer; /* one chain: what vouches for master lists */
+    size_t n_ml_signer;
+    mbedtls_x509_crl crl; /* one chain: CRLs whose signature a CSCA or reader CA verified */
+    size_t n_crl;
+    size_t n_masterlist, n_link_skipped; /* master lists loaded; link certificates left out */
 };
+
+/* --- certificate profiles (trust.c): NULL when c has it, else why not ------------------------ */
+
+/* ICAO 9303-12 §7.1.1 CSCA: v3, self-signed (the signature checked), basicConstraints cA,
+ * keyUsage with keyCertSign, one countryName in the subject; not the reader-CA policy. */
+const char *hvi_not_csca(const mbedtls_x509_crt *c);
+/* A CSCA link certificate: the CSCA profile but signed by another key of the same CSCA. */
+bool hvi_is_link_certificate(const mbedtls_x509_crt *c);
+/* Reader manufacturer CA: v3, self-signed, basicConstraints cA, keyUsage with keyCertSign,
+ * certificatePolicies with the Hawiya reader-CA policy (docs/pki.md). */
+const char *hvi_not_reader_ca(const mbedtls_x509_crt *c);
+/* 9303-12 §7.1.2 Document Signer: v3, not a CA, keyUsage with digitalSignature and neither
+ * keyCertSign nor cRLSign, one countryName; not the reader-CA policy. */
+const char *hvi_not_document_signer(const mbedtls_x509_crt *c);
+/* 9303-12 Master List Signer: the DS rules, and extKeyUsage id-icao-cscaMasterListSigningKey. */
+const char *hvi_not_ml_signer(const mbedtls_x509_crt *c);
+/* Reader device certificate: v3, not a CA, keyUsage with digitalSignature (present) and neither
+ * keyCertSign nor cRLSign, an ECDSA P-256 key. */
+const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
+
+/* The subject's one countryName as 2 letters (out[3]); false if none, several, or not A-Z. */
+bool hvi_subject_country(const mbedtls_x509_crt *c, char out[3]);
+
+/* Is c's serial in a CRL of its issuer (by name) that the trust holds? */
+bool hvi_revoked(const struct hv_trust *t, const mbedtls_x509_crt *c);
+
+/* Validity of c at `now`: HV_OK, HV_ERR_CERT_EXPIRED or HV_ERR_CERT_NOT_YET_VALID, with the
+ * reason naming `what` in msg. */
+enum hv_err hvi_validity(const mbedtls_x509_crt *c, const struct hv_time *now, const char *what,
+                         char *msg, size_t cap);
+
+/* DER or PEM (one or more certificates) into a fresh chain (which the caller frees). */
+enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *chain);
+
+/* hv_trust_add_masterlist() with the reason in msg (masterlist.c). */
+enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t len,
+                               const struct hv_time *now, char *msg, size_t cap);
+
+/* The ISO 3166-1 alpha-2 code for an ICAO 9303-3 issuing-state code (three letters, or
+ * "D" for Germany; fillers already removed), NULL if there is none. */
+const char *hvi_country_alpha2(const char *icao);
 
 /* Standard base64 (RFC 4648 §4) with padding, NUL-terminated, malloc'd. */
 char *hvi_b64_encode(const uint8_t *p, size_t n);
@@ -49,10 +105,11 @@ enum hv_err hvi_aa_params(const uint8_t *dg14, size_t dg14_len, const uint8_t *d
 bool hvi_reader_id_ok(const char *id);
 
 /*
- * The reader's certificate against the trust's reader CAs at `now`, its
- * id (the subject CN) and its key (EC P-256), then its signature over
- * digest. Returns HV_OK or one of HV_ERR_READER_UNTRUSTED,
- * HV_ERR_CERT_EXPIRED, HV_ERR_CERT_NOT_YET_VALID, HV_ERR_READER_SIGNATURE.
+ * The reader's certificate (its profile, its id as the subject CN, issued by
+ * one of the trust's reader CAs, not revoked, valid with its CA at `now`),
+ * then its signature over digest. Returns HV_OK or one of
+ * HV_ERR_READER_UNTRUSTED, HV_ERR_REVOKED, HV_ERR_CERT_EXPIRED,
+ * HV_ERR_CERT_NOT_YET_VALID, HV_ERR_READER_SIGNATURE.
  */
 enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now, const char *id,
                              const uint8_t *cert, size_t cert_len, const uint8_t *digest,

@@ -1,8 +1,10 @@
 /*
- * Trust anchors (CSCA certificates, ICAO 9303-12; the reader manufacturer's
- * CA) and the reader checks: RFC 5280 path validation of the one-level
- * reader chain by mbedTLS, with certificate validity taken at the caller's
- * `now` rather than the system clock.
+ * Trust stores (docs/assertion.md, "Trust"): CSCA certificates (ICAO
+ * 9303-12 §7.1.1), the reader manufacturer's CAs, Document Signers given
+ * apart from the SODs, master-list anchors and CRLs (RFC 5280 §5). Every
+ * certificate is checked against its store's profile when it is added, and
+ * a file offered to a store that holds anything else is refused with its
+ * name, so that no certificate can serve in another role than its own.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -14,7 +16,16 @@
 #include <mbedtls/pk.h>
 
 #include "ecdsa_libcrypto.h"
+#include "hawiya/sigverify.h"
 #include "internal.h"
+
+/* The Hawiya reader-CA certificate policy, 2.25.51346283052073480999273905127589327071 (a UUID
+ * OID, ITU-T X.667; host/pki/pki.h PKI_READER_CA_POLICY): its content octets. */
+static const uint8_t reader_ca_policy[] = {0x69, 0xCD, 0xA0, 0xF7, 0xCD, 0xA8, 0x84,
+                                           0xBA, 0xA4, 0xA1, 0xBA, 0xEB, 0xC7, 0xE4,
+                                           0x99, 0xA2, 0xEA, 0xE1, 0x5F};
+/* id-icao-cscaMasterListSigningKey, 2.23.136.1.1.3 (9303-12) */
+static const uint8_t oid_ml_signing_key[] = {0x67, 0x81, 0x08, 0x01, 0x01, 0x03};
 
 struct hv_trust *hv_trust_new(void)
 {
@@ -24,6 +35,9 @@ struct hv_trust *hv_trust_new(void)
     mbedtls_x509_crt_init(&t->csca);
     for (size_t i = 0; i < HV_MAX_READER_CA; i++)
         mbedtls_x509_crt_init(&t->reader_ca[i]);
+    mbedtls_x509_crt_init(&t->ds);
+    mbedtls_x509_crt_init(&t->ml_signer);
+    mbedtls_x509_crl_init(&t->crl);
     return t;
 }
 
@@ -34,6 +48,9 @@ void hv_trust_free(struct hv_trust *t)
     mbedtls_x509_crt_free(&t->csca);
     for (size_t i = 0; i < HV_MAX_READER_CA; i++)
         mbedtls_x509_crt_free(&t->reader_ca[i]);
+    mbedtls_x509_crt_free(&t->ds);
+    mbedtls_x509_crt_free(&t->ml_signer);
+    mbedtls_x509_crl_free(&t->crl);
     free(t);
 }
 
@@ -47,8 +64,210 @@ size_t hv_trust_n_reader_ca(const struct hv_trust *t)
     return t ? t->n_reader_ca : 0;
 }
 
-/* DER or PEM (one or more certificates) into a fresh chain; mbedTLS wants PEM NUL-terminated. */
-static enum hv_err parse_any(const uint8_t *buf, size_t len, mbedtls_x509_crt *chain)
+size_t hv_trust_n_ds(const struct hv_trust *t)
+{
+    return t ? t->n_ds : 0;
+}
+
+size_t hv_trust_n_crl(const struct hv_trust *t)
+{
+    return t ? t->n_crl : 0;
+}
+
+/* The reason for a refusal, when the caller wants one. */
+static void say(char *msg, size_t cap, const char *why)
+{
+    if (msg && cap)
+        snprintf(msg, cap, "%s", why);
+}
+
+/* --- profiles ----------------------------------------------------------------------------- */
+
+bool hvi_subject_country(const mbedtls_x509_crt *c, char out[3])
+{
+    size_t found = 0;
+    for (const mbedtls_x509_name *a = &c->subject; a; a = a->next) {
+        if (!a->oid.p || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_COUNTRY, &a->oid) != 0)
+            continue;
+        if (++found > 1 || a->val.len != 2)
+            return false;
+        for (size_t i = 0; i < 2; i++)
+            if (a->val.p[i] < 'A' || a->val.p[i] > 'Z')
+                return false;
+        out[0] = (char)a->val.p[0];
+        out[1] = (char)a->val.p[1];
+        out[2] = '\0';
+    }
+    return found == 1;
+}
+
+static bool has_policy(const mbedtls_x509_crt *c, const uint8_t *oid, size_t n)
+{
+    if (!(c->ext_types & MBEDTLS_X509_EXT_CERTIFICATE_POLICIES))
+        return false;
+    for (const mbedtls_x509_sequence *s = &c->certificate_policies; s && s->buf.p; s = s->next)
+        if (s->buf.len == n && memcmp(s->buf.p, oid, n) == 0)
+            return true;
+    return false;
+}
+
+static bool has_key_usage(const mbedtls_x509_crt *c, unsigned bits)
+{
+    return (c->ext_types & MBEDTLS_X509_EXT_KEY_USAGE) && (c->key_usage & bits) == bits;
+}
+
+static bool is_ca(const mbedtls_x509_crt *c)
+{
+    return (c->ext_types & MBEDTLS_X509_EXT_BASIC_CONSTRAINTS) && c->ca_istrue;
+}
+
+/* Self-signed: issuer is subject, and the certificate's own key verifies its signature. */
+static bool self_signed(const mbedtls_x509_crt *c)
+{
+    return sigverify_issued_by(&hvi_libcrypto_engine, c, c);
+}
+
+/* The rules every CA of ours shares; NULL when they hold. */
+static const char *not_root_ca(const mbedtls_x509_crt *c)
+{
+    if (c->version != 3)
+        return "not an X.509 v3 certificate";
+    if (!is_ca(c))
+        return "no basicConstraints with cA TRUE";
+    if (!has_key_usage(c, MBEDTLS_X509_KU_KEY_CERT_SIGN))
+        return "no keyUsage with keyCertSign";
+    if (c->issuer_raw.len != c->subject_raw.len ||
+        memcmp(c->issuer_raw.p, c->subject_raw.p, c->issuer_raw.len) != 0)
+        return "not self-issued (issuer is not the subject)";
+    if (!self_signed(c))
+        return "not self-signed (its own key does not verify its signature)";
+    return NULL;
+}
+
+const char *hvi_not_csca(const mbedtls_x509_crt *c)
+{
+    char cc[3];
+    if (has_policy(c, reader_ca_policy, sizeof reader_ca_policy))
+        return "a reader manufacturer CA (its certificate policy says so), not a CSCA";
+    const char *why = not_root_ca(c);
+    if (why)
+        return why;
+    if (!hvi_subject_country(c, cc))
+        return "no single two-letter countryName in the subject";
+    return NULL;
+}
+
+bool hvi_is_link_certificate(const mbedtls_x509_crt *c)
+{
+    char cc[3];
+    return c->version == 3 && is_ca(c) && has_key_usage(c, MBEDTLS_X509_KU_KEY_CERT_SIGN) &&
+           hvi_subject_country(c, cc) && !self_signed(c) &&
+           !has_policy(c, reader_ca_policy, sizeof reader_ca_policy);
+}
+
+const char *hvi_not_reader_ca(const mbedtls_x509_crt *c)
+{
+    const char *why = not_root_ca(c);
+    if (why)
+        return why;
+    if (!has_policy(c, reader_ca_policy, sizeof reader_ca_policy))
+        return "no Hawiya reader-CA certificate policy "
+               "(2.25.51346283052073480999273905127589327071)";
+    return NULL;
+}
+
+/* An end entity that signs: not a CA, keyUsage present with digitalSignature and no CA bit. */
+static const char *not_signer(const mbedtls_x509_crt *c)
+{
+    if (c->version != 3)
+        return "not an X.509 v3 certificate";
+    if (is_ca(c))
+        return "a CA certificate (basicConstraints cA TRUE)";
+    if (!(c->ext_types & MBEDTLS_X509_EXT_KEY_USAGE))
+        return "no keyUsage extension";
+    if (!(c->key_usage & MBEDTLS_X509_KU_DIGITAL_SIGNATURE))
+        return "keyUsage without digitalSignature";
+    if (c->key_usage & (MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN))
+        return "keyUsage with keyCertSign or cRLSign, a CA's";
+    return NULL;
+}
+
+const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
+{
+    char cc[3];
+    const char *why = not_signer(c);
+    if (why)
+        return why;
+    if (has_policy(c, reader_ca_policy, sizeof reader_ca_policy))
+        return "a certificate of the reader PKI";
+    if (!hvi_subject_country(c, cc))
+        return "no single two-letter countryName in the subject";
+    return NULL;
+}
+
+const char *hvi_not_ml_signer(const mbedtls_x509_crt *c)
+{
+    const char *why = hvi_not_document_signer(c);
+    if (why)
+        return why;
+    if (!(c->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
+        return "no extKeyUsage (a Master List Signer has id-icao-cscaMasterListSigningKey)";
+    if (mbedtls_x509_crt_check_extended_key_usage(c, (const char *)oid_ml_signing_key,
+                                                  sizeof oid_ml_signing_key) != 0)
+        return "extKeyUsage without id-icao-cscaMasterListSigningKey";
+    return NULL;
+}
+
+const char *hvi_not_reader_cert(const mbedtls_x509_crt *c)
+{
+    const char *why = not_signer(c);
+    if (why)
+        return why;
+    if (mbedtls_pk_get_type(&c->pk) != MBEDTLS_PK_ECKEY ||
+        mbedtls_pk_ec(c->pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1)
+        return "not an ECDSA P-256 key";
+    return NULL;
+}
+
+/* --- validity and revocation --------------------------------------------------------------- */
+
+static struct hv_time from_x509(const mbedtls_x509_time *x)
+{
+    return (struct hv_time){x->year, x->mon, x->day, x->hour, x->min, x->sec};
+}
+
+enum hv_err hvi_validity(const mbedtls_x509_crt *c, const struct hv_time *now, const char *what,
+                         char *msg, size_t cap)
+{
+    struct hv_time from = from_x509(&c->valid_from), to = from_x509(&c->valid_to);
+    if (hvi_time_cmp(now, &from) < 0) {
+        snprintf(msg, cap, "%s not valid before %04d-%02d-%02d", what, from.year, from.mon,
+                 from.day);
+        return HV_ERR_CERT_NOT_YET_VALID;
+    }
+    if (hvi_time_cmp(now, &to) > 0) {
+        snprintf(msg, cap, "%s expired on %04d-%02d-%02d", what, to.year, to.mon, to.day);
+        return HV_ERR_CERT_EXPIRED;
+    }
+    return HV_OK;
+}
+
+bool hvi_revoked(const struct hv_trust *t, const mbedtls_x509_crt *c)
+{
+    for (const mbedtls_x509_crl *l = &t->crl; l && l->raw.len; l = l->next) {
+        if (l->issuer_raw.len != c->issuer_raw.len ||
+            memcmp(l->issuer_raw.p, c->issuer_raw.p, c->issuer_raw.len) != 0)
+            continue;
+        for (const mbedtls_x509_crl_entry *e = &l->entry; e && e->serial.len; e = e->next)
+            if (e->serial.len == c->serial.len && !memcmp(e->serial.p, c->serial.p, c->serial.len))
+                return true;
+    }
+    return false;
+}
+
+/* --- adding certificates --------------------------------------------------------------------- */
+
+enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *chain)
 {
     static const char begin[] = "-----BEGIN ";
     mbedtls_x509_crt_init(chain);
@@ -57,6 +276,7 @@ static enum hv_err parse_any(const uint8_t *buf, size_t len, mbedtls_x509_crt *c
     bool pem = len > sizeof begin && hvi_contains(buf, len, begin, sizeof begin - 1);
     if (!pem)
         return mbedtls_x509_crt_parse_der(chain, buf, len) == 0 ? HV_OK : HV_ERR_ARGUMENT;
+    /* mbedTLS wants PEM NUL-terminated. */
     char *text = malloc(len + 1);
     if (!text)
         return HV_ERR_MEMORY;
@@ -72,48 +292,187 @@ static enum hv_err parse_any(const uint8_t *buf, size_t len, mbedtls_x509_crt *c
     return HV_OK;
 }
 
-enum hv_err hv_trust_add_csca(struct hv_trust *t, const uint8_t *buf, size_t len)
+static bool in_chain(const mbedtls_x509_crt *chain, const mbedtls_x509_buf *raw)
+{
+    for (const mbedtls_x509_crt *x = chain; x && x->raw.len; x = x->next)
+        if (x->raw.len == raw->len && !memcmp(x->raw.p, raw->p, raw->len))
+            return true;
+    return false;
+}
+
+/* Appends c to chain unless it is there already (the same bytes); counts it. */
+static enum hv_err append(mbedtls_x509_crt *chain, size_t *n, size_t max, const mbedtls_x509_crt *c)
+{
+    if (in_chain(chain, &c->raw))
+        return HV_OK;
+    if (*n >= max)
+        return HV_ERR_TRUST_STORE;
+    if (mbedtls_x509_crt_parse_der(chain, c->raw.p, c->raw.len) != 0)
+        return HV_ERR_MEMORY;
+    (*n)++;
+    return HV_OK;
+}
+
+enum store { S_CSCA, S_READER_CA, S_DS, S_ML_SIGNER };
+
+static const char *const store_role[] = {
+    [S_CSCA] = "a CSCA",
+    [S_READER_CA] = "a reader CA",
+    [S_DS] = "a Document Signer",
+    [S_ML_SIGNER] = "a master-list signer or its CSCA",
+};
+
+/* Every certificate of buf into the store, or none: the first misfit refuses them all. */
+static enum hv_err add_certs(struct hv_trust *t, enum store s, const uint8_t *buf, size_t len,
+                             char *msg, size_t cap)
 {
     mbedtls_x509_crt chain;
     if (!t)
         return HV_ERR_ARGUMENT;
-    enum hv_err e = parse_any(buf, len, &chain);
-    if (e != HV_OK)
-        return e;
+    enum hv_err e = hvi_parse_certs(buf, len, &chain);
+    if (e != HV_OK) {
+        say(msg, cap, e == HV_ERR_MEMORY ? "out of memory" : "not a certificate (DER or PEM)");
+        return e == HV_ERR_MEMORY ? e : HV_ERR_TRUST_STORE;
+    }
+    size_t k = 0;
+    for (const mbedtls_x509_crt *c = &chain; c && c->raw.len && e == HV_OK; c = c->next, k++) {
+        const char *why = NULL;
+        switch (s) {
+        case S_CSCA: why = hvi_not_csca(c); break;
+        case S_READER_CA: why = hvi_not_reader_ca(c); break;
+        case S_DS: why = hvi_not_document_signer(c); break;
+        case S_ML_SIGNER: {
+            const char *not_ml = hvi_not_ml_signer(c);
+            why = not_ml && hvi_not_csca(c) ? not_ml : NULL;
+            break;
+        }
+        }
+        if (why) {
+            if (msg && cap)
+                snprintf(msg, cap, "certificate %zu is not %s: %s", k + 1, store_role[s], why);
+            e = HV_ERR_TRUST_STORE;
+        }
+    }
     for (const mbedtls_x509_crt *c = &chain; c && c->raw.len && e == HV_OK; c = c->next) {
-        if (!c->ca_istrue)
-            continue; /* a Document Signer or another end-entity certificate */
-        if (t->n_csca >= HV_MAX_CSCA)
-            e = HV_ERR_ARGUMENT;
-        else if (mbedtls_x509_crt_parse_der(&t->csca, c->raw.p, c->raw.len) != 0)
-            e = HV_ERR_ARGUMENT;
-        else
-            t->n_csca++;
+        switch (s) {
+        case S_CSCA: e = append(&t->csca, &t->n_csca, HV_MAX_CSCA, c); break;
+        case S_DS: e = append(&t->ds, &t->n_ds, HV_MAX_DS, c); break;
+        case S_ML_SIGNER: e = append(&t->ml_signer, &t->n_ml_signer, HV_MAX_READER_CA, c); break;
+        case S_READER_CA: {
+            bool have = false;
+            for (size_t i = 0; i < t->n_reader_ca && !have; i++)
+                have = in_chain(&t->reader_ca[i], &c->raw);
+            if (have)
+                break;
+            if (t->n_reader_ca >= HV_MAX_READER_CA)
+                e = HV_ERR_TRUST_STORE;
+            else if (mbedtls_x509_crt_parse_der(&t->reader_ca[t->n_reader_ca], c->raw.p,
+                                                c->raw.len) != 0)
+                e = HV_ERR_MEMORY;
+            else
+                t->n_reader_ca++;
+            break;
+        }
+        }
+        if (e != HV_OK)
+            say(msg, cap, e == HV_ERR_MEMORY ? "out of memory" : "the store is full");
     }
     mbedtls_x509_crt_free(&chain);
     return e;
 }
 
+enum hv_err hv_trust_add_csca(struct hv_trust *t, const uint8_t *buf, size_t len)
+{
+    return add_certs(t, S_CSCA, buf, len, NULL, 0);
+}
+
 enum hv_err hv_trust_add_reader_ca(struct hv_trust *t, const uint8_t *buf, size_t len)
 {
-    mbedtls_x509_crt chain;
-    if (!t)
+    return add_certs(t, S_READER_CA, buf, len, NULL, 0);
+}
+
+enum hv_err hv_trust_add_ds(struct hv_trust *t, const uint8_t *buf, size_t len)
+{
+    return add_certs(t, S_DS, buf, len, NULL, 0);
+}
+
+enum hv_err hv_trust_add_masterlist_signer(struct hv_trust *t, const uint8_t *buf, size_t len)
+{
+    return add_certs(t, S_ML_SIGNER, buf, len, NULL, 0);
+}
+
+/* --- CRLs ------------------------------------------------------------------------------------- */
+
+/* ca issued crl: same name, keyUsage cRLSign, and its key verifies the CRL's signature. */
+static bool crl_issued_by(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *ca)
+{
+    uint8_t h[MBEDTLS_MD_MAX_SIZE];
+    if (crl->issuer_raw.len != ca->subject_raw.len ||
+        memcmp(crl->issuer_raw.p, ca->subject_raw.p, ca->subject_raw.len) != 0 ||
+        !has_key_usage(ca, MBEDTLS_X509_KU_CRL_SIGN))
+        return false;
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(crl->sig_md);
+    if (!info || mbedtls_md(info, crl->tbs.p, crl->tbs.len, h) != 0 ||
+        !mbedtls_pk_can_do(&ca->pk, crl->sig_pk))
+        return false;
+    return sigverify_pk(&hvi_libcrypto_engine, crl->sig_pk, crl->sig_opts, &ca->pk, crl->sig_md, h,
+                        mbedtls_md_get_size(info), crl->sig.p, crl->sig.len) == 0;
+}
+
+static enum hv_err add_crl(struct hv_trust *t, const uint8_t *buf, size_t len, char *msg,
+                           size_t cap)
+{
+    mbedtls_x509_crl one;
+    if (!t || !buf || !len)
         return HV_ERR_ARGUMENT;
-    enum hv_err e = parse_any(buf, len, &chain);
-    if (e != HV_OK)
-        return e;
-    for (const mbedtls_x509_crt *c = &chain; c && c->raw.len && e == HV_OK; c = c->next) {
-        if (!c->ca_istrue || t->n_reader_ca >= HV_MAX_READER_CA)
-            e = HV_ERR_ARGUMENT;
-        else if (mbedtls_x509_crt_parse_der(&t->reader_ca[t->n_reader_ca], c->raw.p, c->raw.len) !=
-                 0)
-            e = HV_ERR_ARGUMENT;
-        else
-            t->n_reader_ca++;
+    mbedtls_x509_crl_init(&one);
+    /* mbedTLS's parser takes DER, or PEM when NUL-terminated. */
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return HV_ERR_MEMORY;
+    memcpy(copy, buf, len);
+    copy[len] = '\0';
+    bool pem = hvi_contains(buf, len, "-----BEGIN X509 CRL-----", 24);
+    int r = mbedtls_x509_crl_parse(&one, (const unsigned char *)copy, pem ? len + 1 : len);
+    free(copy);
+    enum hv_err e = HV_OK;
+    if (r != 0 || !one.raw.len) {
+        say(msg, cap, "not a CRL (DER or PEM) mbedTLS can parse");
+        e = HV_ERR_TRUST_STORE;
     }
-    mbedtls_x509_crt_free(&chain);
+    for (const mbedtls_x509_crl *l = &one; e == HV_OK && l && l->raw.len; l = l->next) {
+        bool ok = false;
+        for (const mbedtls_x509_crt *c = &t->csca; !ok && c && c->raw.len; c = c->next)
+            ok = crl_issued_by(l, c);
+        for (size_t i = 0; !ok && i < t->n_reader_ca; i++)
+            ok = crl_issued_by(l, &t->reader_ca[i]);
+        if (!ok) {
+            say(msg, cap,
+                "a CRL no loaded CSCA or reader CA issued (load the CAs first), or whose "
+                "signature does not verify");
+            e = HV_ERR_TRUST_STORE;
+        }
+    }
+    for (const mbedtls_x509_crl *l = &one; e == HV_OK && l && l->raw.len; l = l->next) {
+        if (t->n_crl >= HV_MAX_CRL) {
+            say(msg, cap, "too many CRLs");
+            e = HV_ERR_TRUST_STORE;
+        } else if (mbedtls_x509_crl_parse_der(&t->crl, l->raw.p, l->raw.len) != 0) {
+            e = HV_ERR_MEMORY;
+        } else {
+            t->n_crl++;
+        }
+    }
+    mbedtls_x509_crl_free(&one);
     return e;
 }
+
+enum hv_err hv_trust_add_crl(struct hv_trust *t, const uint8_t *buf, size_t len)
+{
+    return add_crl(t, buf, len, NULL, 0);
+}
+
+/* --- files ------------------------------------------------------------------------------------ */
 
 static enum hv_err read_file(const char *path, uint8_t **out, size_t *n)
 {
@@ -131,7 +490,7 @@ static enum hv_err read_file(const char *path, uint8_t **out, size_t *n)
         if (got == 0)
             break;
         if (len == cap) {
-            if (cap >= 4u * 1024 * 1024) { /* no certificate file is this large */
+            if (cap >= 64u * 1024 * 1024) { /* no trust file is this large */
                 e = HV_ERR_ARGUMENT;
                 break;
             }
@@ -154,46 +513,69 @@ static enum hv_err read_file(const char *path, uint8_t **out, size_t *n)
     return HV_OK;
 }
 
-static bool cert_file_name(const char *name)
-{
-    static const char *const ext[] = {".der", ".pem", ".crt", ".cer"};
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (n > 4 && strcmp(name + n - 4, ext[i]) == 0)
-            return true;
-    return false;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *dir, char *err_msg, size_t cap)
+typedef enum hv_err (*add_fn)(struct hv_trust *t, const uint8_t *buf, size_t len, const void *ctx,
+                              char *msg, size_t cap);
+
+/* One file into the store; the reason for a refusal names it. */
+static enum hv_err load_file(struct hv_trust *t, const char *path, add_fn add, const void *ctx,
+                             char *msg, size_t cap)
+{
+    uint8_t *buf;
+    size_t len;
+    char why[384] = "";
+    enum hv_err e = read_file(path, &buf, &len);
+    if (e != HV_OK) {
+        snprintf(msg, cap, "%s: cannot be read", path);
+        return e;
+    }
+    e = add(t, buf, len, ctx, why, sizeof why);
+    free(buf);
+    if (e != HV_OK)
+        snprintf(msg, cap, "%s: %s", path, why[0] ? why : hv_err_str(e));
+    return e;
+}
+
+/*
+ * A file, or every file of a directory in name order (so that which duplicate is kept does
+ * not depend on the file system); hidden files are not read, and anything else that is not a
+ * regular file is refused like a file that does not belong.
+ */
+static enum hv_err load_path(struct hv_trust *t, const char *path, add_fn add, const void *ctx,
+                             char *msg, size_t cap)
 {
     char dummy[1];
-    if (!err_msg)
-        err_msg = dummy, cap = sizeof dummy;
-    err_msg[0] = '\0';
-    if (!t || !dir)
+    struct stat st;
+    if (!msg || !cap)
+        msg = dummy, cap = sizeof dummy;
+    msg[0] = '\0';
+    if (!t || !path)
         return HV_ERR_ARGUMENT;
-    DIR *d = opendir(dir);
-    if (!d) {
-        snprintf(err_msg, cap, "cannot open directory %s", dir);
+    if (stat(path, &st) != 0) {
+        snprintf(msg, cap, "%s: no such file or directory", path);
         return HV_ERR_ARGUMENT;
     }
-    /* Sorted, so that the order (and which duplicate is kept) does not depend on the file system.
-     */
+    if (!S_ISDIR(st.st_mode))
+        return load_file(t, path, add, ctx, msg, cap);
+    DIR *d = opendir(path);
+    if (!d) {
+        snprintf(msg, cap, "%s: cannot open the directory", path);
+        return HV_ERR_ARGUMENT;
+    }
     char **names = NULL;
     size_t n = 0, cap_names = 0;
     enum hv_err e = HV_OK;
     struct dirent *ent;
     while (e == HV_OK && (ent = readdir(d)) != NULL) {
-        if (ent->d_name[0] == '.' || !cert_file_name(ent->d_name))
+        if (ent->d_name[0] == '.')
             continue;
         if (n == cap_names) {
             size_t nc = cap_names ? cap_names * 2 : 16;
-            char **nn = nc <= 4096 ? realloc(names, nc * sizeof *nn) : NULL;
+            char **nn = nc <= 65536 ? realloc(names, nc * sizeof *nn) : NULL;
             if (!nn) {
                 e = HV_ERR_MEMORY;
                 break;
@@ -211,26 +593,70 @@ enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *dir, char *er
     if (e == HV_OK && n)
         qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && e == HV_OK; i++) {
-        char path[4096];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        uint8_t *buf;
-        size_t len;
-        e = read_file(path, &buf, &len);
-        if (e == HV_OK) {
-            e = hv_trust_add_csca(t, buf, len);
-            free(buf);
+        char file[4096];
+        snprintf(file, sizeof file, "%s/%s", path, names[i]);
+        if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) {
+            snprintf(msg, cap, "%s: not a regular file, in a trust store directory", file);
+            e = HV_ERR_TRUST_STORE;
+            break;
         }
-        if (e != HV_OK)
-            snprintf(err_msg, cap, "%s: not a certificate file mbedTLS can parse", path);
+        e = load_file(t, file, add, ctx, msg, cap);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+    if (e == HV_ERR_MEMORY && !msg[0])
+        snprintf(msg, cap, "out of memory");
+    return e;
+}
+
+static enum hv_err add_csca_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
+                                 char *msg, size_t cap)
+{
+    (void)ctx;
+    return add_certs(t, S_CSCA, b, n, msg, cap);
+}
+
+static enum hv_err add_reader_ca_file(struct hv_trust *t, const uint8_t *b, size_t n,
+                                      const void *ctx, char *msg, size_t cap)
+{
+    (void)ctx;
+    return add_certs(t, S_READER_CA, b, n, msg, cap);
+}
+
+static enum hv_err add_ds_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
+                               char *msg, size_t cap)
+{
+    (void)ctx;
+    return add_certs(t, S_DS, b, n, msg, cap);
+}
+
+static enum hv_err add_ml_signer_file(struct hv_trust *t, const uint8_t *b, size_t n,
+                                      const void *ctx, char *msg, size_t cap)
+{
+    (void)ctx;
+    return add_certs(t, S_ML_SIGNER, b, n, msg, cap);
+}
+
+static enum hv_err add_crl_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
+                                char *msg, size_t cap)
+{
+    (void)ctx;
+    return add_crl(t, b, n, msg, cap);
+}
+
+static enum hv_err add_ml_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
+                               char *msg, size_t cap)
+{
+    return hvi_add_masterlist(t, b, n, ctx, msg, cap);
+}
+
+enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *path, char *err_msg, size_t cap)
+{
+    enum hv_err e = load_path(t, path, add_csca_file, NULL, err_msg, cap);
     if (e == HV_OK && t->n_csca == 0) {
-        snprintf(err_msg, cap, "no CSCA (CA) certificate in %s", dir);
+        if (err_msg && cap)
+            snprintf(err_msg, cap, "%s: no CSCA certificate", path);
         e = HV_ERR_ARGUMENT;
     }
     return e;
@@ -239,152 +665,29 @@ enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *dir, char *er
 enum hv_err hv_trust_load_reader_ca_file(struct hv_trust *t, const char *path, char *err_msg,
                                          size_t cap)
 {
-    char dummy[1];
-    if (!err_msg)
-        err_msg = dummy, cap = sizeof dummy;
-    err_msg[0] = '\0';
-    if (!t || !path)
+    return load_path(t, path, add_reader_ca_file, NULL, err_msg, cap);
+}
+
+enum hv_err hv_trust_load_ds(struct hv_trust *t, const char *path, char *err_msg, size_t cap)
+{
+    return load_path(t, path, add_ds_file, NULL, err_msg, cap);
+}
+
+enum hv_err hv_trust_load_masterlist_signer(struct hv_trust *t, const char *path, char *err_msg,
+                                            size_t cap)
+{
+    return load_path(t, path, add_ml_signer_file, NULL, err_msg, cap);
+}
+
+enum hv_err hv_trust_load_masterlist(struct hv_trust *t, const char *path,
+                                     const struct hv_time *now, char *err_msg, size_t cap)
+{
+    if (!now)
         return HV_ERR_ARGUMENT;
-    uint8_t *buf;
-    size_t len;
-    enum hv_err e = read_file(path, &buf, &len);
-    if (e == HV_OK) {
-        e = hv_trust_add_reader_ca(t, buf, len);
-        free(buf);
-    }
-    if (e != HV_OK)
-        snprintf(err_msg, cap, "%s: not a CA certificate file mbedTLS can parse", path);
-    return e;
+    return load_path(t, path, add_ml_file, now, err_msg, cap);
 }
 
-static struct hv_time from_x509(const mbedtls_x509_time *x)
+enum hv_err hv_trust_load_crl(struct hv_trust *t, const char *path, char *err_msg, size_t cap)
 {
-    return (struct hv_time){x->year, x->mon, x->day, x->hour, x->min, x->sec};
-}
-
-static enum hv_err validity(const mbedtls_x509_crt *c, const struct hv_time *now, const char *what,
-                            char *msg, size_t cap)
-{
-    struct hv_time from = from_x509(&c->valid_from), to = from_x509(&c->valid_to);
-    if (hvi_time_cmp(now, &from) < 0) {
-        snprintf(msg, cap, "%s not valid before %04d-%02d-%02d", what, from.year, from.mon,
-                 from.day);
-        return HV_ERR_CERT_NOT_YET_VALID;
-    }
-    if (hvi_time_cmp(now, &to) > 0) {
-        snprintf(msg, cap, "%s expired on %04d-%02d-%02d", what, to.year, to.mon, to.day);
-        return HV_ERR_CERT_EXPIRED;
-    }
-    return HV_OK;
-}
-
-/* The subject's commonName equals id (hawiya-pki writes CN = the reader id). */
-static bool cn_is(const mbedtls_x509_crt *c, const char *id)
-{
-    size_t n = strlen(id), found = 0;
-    bool same = false;
-    for (const mbedtls_x509_name *a = &c->subject; a; a = a->next) {
-        if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &a->oid) != 0)
-            continue;
-        found++;
-        same = a->val.len == n && memcmp(a->val.p, id, n) == 0;
-    }
-    return found == 1 && same;
-}
-
-/* One DER INTEGER at *p (short form, as a P-256 signature's are): minimal, positive. */
-static bool der_positive_int(const uint8_t **p, const uint8_t *end, mbedtls_mpi *v)
-{
-    if (end - *p < 3 || (*p)[0] != 0x02 || (*p)[1] == 0 || (*p)[1] >= 0x80 ||
-        (*p)[1] > end - *p - 2)
-        return false;
-    const uint8_t *c = *p + 2;
-    size_t n = (*p)[1];
-    if ((c[0] & 0x80) || (n > 1 && c[0] == 0 && !(c[1] & 0x80)))
-        return false;
-    *p = c + n;
-    return mbedtls_mpi_read_binary(v, c, n) == 0 && mbedtls_mpi_cmp_int(v, 0) > 0;
-}
-
-/*
- * The reader signature in its one encoding: DER Ecdsa-Sig-Value with
- * minimal INTEGERs, 0 < r < n and 0 < s <= n/2 (hawiya/assertion.h: the
- * reader writes the low one of s and n - s, which both verify).
- */
-static bool ecdsa_der_low_s(const mbedtls_ecp_group *grp, const uint8_t *sig, size_t len)
-{
-    mbedtls_mpi r, s, half;
-    if (len < 8 || sig[0] != 0x30 || sig[1] >= 0x80 || sig[1] != len - 2)
-        return false;
-    mbedtls_mpi_init(&r);
-    mbedtls_mpi_init(&s);
-    mbedtls_mpi_init(&half);
-    const uint8_t *p = sig + 2, *end = sig + len;
-    bool ok = der_positive_int(&p, end, &r) && der_positive_int(&p, end, &s) && p == end &&
-              mbedtls_mpi_cmp_mpi(&r, &grp->N) < 0 && mbedtls_mpi_copy(&half, &grp->N) == 0 &&
-              mbedtls_mpi_shift_r(&half, 1) == 0 && mbedtls_mpi_cmp_mpi(&s, &half) <= 0;
-    mbedtls_mpi_free(&r);
-    mbedtls_mpi_free(&s);
-    mbedtls_mpi_free(&half);
-    return ok;
-}
-
-enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now, const char *id,
-                             const uint8_t *cert, size_t cert_len, const uint8_t *digest,
-                             const uint8_t *sig, size_t sig_len, char *msg, size_t cap)
-{
-    mbedtls_x509_crt crt;
-    mbedtls_x509_crt_init(&crt);
-    enum hv_err e = HV_OK;
-    if (mbedtls_x509_crt_parse_der(&crt, cert, cert_len) != 0) {
-        snprintf(msg, cap, "reader certificate does not parse");
-        e = HV_ERR_READER_UNTRUSTED;
-        goto out;
-    }
-    if (crt.ca_istrue) {
-        snprintf(msg, cap, "reader certificate is a CA certificate");
-        e = HV_ERR_READER_UNTRUSTED;
-        goto out;
-    }
-    const mbedtls_x509_crt *issuer = NULL;
-    /* Validity is judged at `now` below, not against the system clock. */
-    for (size_t i = 0; i < t->n_reader_ca && !issuer; i++)
-        if (sigverify_issued_by(&hvi_libcrypto_engine, &crt, &t->reader_ca[i]))
-            issuer = &t->reader_ca[i];
-    if (!issuer) {
-        snprintf(msg, cap, "reader certificate is not issued by a trusted reader CA");
-        e = HV_ERR_READER_UNTRUSTED;
-        goto out;
-    }
-    e = validity(issuer, now, "reader CA certificate", msg, cap);
-    if (e == HV_OK)
-        e = validity(&crt, now, "reader certificate", msg, cap);
-    if (e != HV_OK)
-        goto out;
-    if (!cn_is(&crt, id)) {
-        snprintf(msg, cap, "reader id is not the certificate's commonName");
-        e = HV_ERR_READER_UNTRUSTED;
-        goto out;
-    }
-    /* The attestation key is ECDSA P-256 (hawiya/assertion.h) with digitalSignature use. */
-    if (mbedtls_pk_get_type(&crt.pk) != MBEDTLS_PK_ECKEY ||
-        mbedtls_pk_ec(crt.pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1 ||
-        mbedtls_x509_crt_check_key_usage(&crt, MBEDTLS_X509_KU_DIGITAL_SIGNATURE) != 0) {
-        snprintf(msg, cap, "reader certificate key is not an ECDSA P-256 signing key");
-        e = HV_ERR_READER_UNTRUSTED;
-        goto out;
-    }
-    if (!ecdsa_der_low_s(&mbedtls_pk_ec(crt.pk)->grp, sig, sig_len)) {
-        snprintf(msg, cap, "reader signature is not DER with minimal integers and a low s");
-        e = HV_ERR_READER_SIGNATURE;
-        goto out;
-    }
-    if (sigverify_pk(&hvi_libcrypto_engine, MBEDTLS_PK_ECDSA, NULL, &crt.pk, MBEDTLS_MD_SHA256,
-                     digest, HV_DIGEST_LEN, sig, sig_len) != 0) {
-        snprintf(msg, cap, "reader signature does not verify over the assertion digest");
-        e = HV_ERR_READER_SIGNATURE;
-    }
-out:
-    mbedtls_x509_crt_free(&crt);
-    return e;
+    return load_path(t, path, add_crl_file, NULL, err_msg, cap);
 }

@@ -16,6 +16,7 @@
 #include "hawiya/assertion.h"
 #include "hawiya/lds.h"
 #include "hawiya/mrz.h"
+#include "hawiya/sigverify.h"
 #include "hawiya/sod.h"
 #include "ecdsa_libcrypto.h"
 #include "internal.h"
@@ -216,95 +217,191 @@ static enum hv_err check_shape(struct ctx *c, const char *json, size_t len)
     return HV_OK;
 }
 
-static enum hv_err map_sod(struct ctx *c, enum sod_err se, unsigned failed_dg)
+/* UTCTime YYMMDDhhmmssZ (RFC 5280 §4.1.2.5.1: YY < 50 is 20YY) or GeneralizedTime
+ * YYYYMMDDhhmmssZ, as in a signingTime attribute. */
+static bool parse_signing_time(const uint8_t *p, size_t n, struct hv_time *t)
 {
-    const char *why = sod_err_str(se);
-    switch (se) {
-    case SOD_OK: return HV_OK;
-    case SOD_ERR_NO_DS_CERT:
-    case SOD_ERR_BAD_CERT:
-    case SOD_ERR_DS_NOT_TRUSTED:
-        return fail(c, HV_ERR_DS_UNTRUSTED, "Document Signer not trusted (%s)", why);
-    case SOD_ERR_CSCA_EXPIRED:
-    case SOD_ERR_DS_EXPIRED:
-        return fail(c, HV_ERR_CERT_EXPIRED, "certificate expired at the given time (%s)", why);
-    case SOD_ERR_CSCA_NOT_YET_VALID:
-    case SOD_ERR_DS_NOT_YET_VALID:
-        return fail(c, HV_ERR_CERT_NOT_YET_VALID, "certificate not yet valid (%s)", why);
-    case SOD_ERR_SIGNATURE:
-    case SOD_ERR_MESSAGE_DIGEST:
-        return fail(c, HV_ERR_SOD_SIGNATURE, "EF.SOD signature does not verify (%s)", why);
-    case SOD_ERR_DG_MISSING:
-    case SOD_ERR_DG_HASH:
-        c->res->failed_dg = failed_dg;
-        return fail(c, HV_ERR_DG_HASH, "DG%u does not match EF.SOD (%s)", failed_dg, why);
-    case SOD_ERR_BAD_ARGUMENT: return fail(c, HV_ERR_ARGUMENT, "no CSCA certificate given");
-    default: return fail(c, HV_ERR_SOD_MALFORMED, "EF.SOD rejected (%s)", why);
+    char text[16];
+    if (!p || (n != 13 && n != 15) || p[n - 1] != 'Z')
+        return false;
+    if (n == 13) {
+        for (size_t i = 0; i < 12; i++)
+            if (p[i] < '0' || p[i] > '9')
+                return false;
+        int yy = (p[0] - '0') * 10 + (p[1] - '0');
+        snprintf(text, sizeof text, "%s%.12sZ", yy < 50 ? "20" : "19", (const char *)p);
+    } else {
+        memcpy(text, p, 15);
+        text[15] = '\0';
     }
+    return hv_time_parse(text, t) == HV_OK;
 }
 
-/* Step 5: passive authentication, every data group of the assertion against EF.SOD. */
-static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt)
+/* DG1's date of expiry (YYMMDD) is before now's date: the document expired. The century is the
+ * one that puts the year within 50 years of now; an expiry of '<' (none, 9303-3) never passes. */
+static bool document_expired(const struct mrz *m, const struct hv_time *now)
 {
-    struct sod sod;
-    enum sod_err se = sod_parse(c->b[F_SOD], c->n[F_SOD], &sod);
-    if (se != SOD_OK)
-        return fail(c, HV_ERR_SOD_MALFORMED, "EF.SOD does not parse (%s)", sod_err_str(se));
-    /* Only CSCAs whose subject is the issuer of a certificate in the SOD: a
-     * platform may trust thousands (the ICAO master list) and sod_verify
-     * parses each one it is given. With no candidate, one CSCA still gives
-     * sod_verify's own answer (NO_DS_CERT or DS_NOT_TRUSTED). */
-    const struct hv_trust *t = opt->trust;
-    mbedtls_x509_crt in_sod[SOD_MAX_CERTS];
-    for (size_t k = 0; k < sod.n_certs; k++) {
-        mbedtls_x509_crt_init(&in_sod[k]);
-        if (mbedtls_x509_crt_parse_der(&in_sod[k], sod.cert[k], sod.cert_len[k]) != 0)
-            mbedtls_x509_crt_free(&in_sod[k]); /* leaves it empty: matches nothing */
-    }
-    const uint8_t **der = calloc(t->n_csca, sizeof *der);
-    size_t *der_len = calloc(t->n_csca, sizeof *der_len);
-    if (!der || !der_len) {
-        free(der);
-        free(der_len);
-        for (size_t k = 0; k < sod.n_certs; k++)
-            mbedtls_x509_crt_free(&in_sod[k]);
-        return fail(c, HV_ERR_MEMORY, "out of memory");
-    }
-    size_t i = 0;
-    for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next) {
-        bool named = false;
-        for (size_t k = 0; k < sod.n_certs && !named; k++)
-            named = in_sod[k].raw.len && in_sod[k].issuer_raw.len == x->subject_raw.len &&
-                    !memcmp(in_sod[k].issuer_raw.p, x->subject_raw.p, x->subject_raw.len);
-        if (named) {
-            der[i] = x->raw.p;
-            der_len[i++] = x->raw.len;
-        }
-    }
-    if (i == 0) {
-        der[0] = t->csca.raw.p;
-        der_len[0] = t->csca.raw.len;
-        i = 1;
-    }
-    for (size_t k = 0; k < sod.n_certs; k++)
-        mbedtls_x509_crt_free(&in_sod[k]);
-    struct sod_dg_data dgs[4];
+    const char *d = m->expiry_date;
+    for (int i = 0; i < 6; i++)
+        if (d[i] < '0' || d[i] > '9')
+            return false;
+    int year = 2000 + (d[0] - '0') * 10 + (d[1] - '0');
+    if (year > now->year + 49)
+        year -= 100;
+    int mon = (d[2] - '0') * 10 + (d[3] - '0'), day = (d[4] - '0') * 10 + (d[5] - '0');
+    const struct hv_time expiry = {year, mon, day, 23, 59, 59};
+    return hvi_time_cmp(now, &expiry) > 0;
+}
+
+/* The issuing state of DG1 without its fillers ("D<<" is "D"). */
+static void issuing_state(const struct mrz *m, char out[4])
+{
     size_t n = 0;
+    while (n < 3 && m->issuing_state[n] && m->issuing_state[n] != '<') {
+        out[n] = m->issuing_state[n];
+        n++;
+    }
+    out[n] = '\0';
+}
+
+/* The certificate sid names: one of the SOD's own, or one the platform gave (t->ds). */
+static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls_x509_crt *ds,
+                        bool *given)
+{
+    for (size_t k = 0; k < sod->n_certs; k++) {
+        mbedtls_x509_crt_init(ds);
+        if (mbedtls_x509_crt_parse_der(ds, sod->cert[k], sod->cert_len[k]) == 0 &&
+            sod_is_signer(sod, ds)) {
+            *given = false;
+            return true;
+        }
+        mbedtls_x509_crt_free(ds);
+    }
+    for (const mbedtls_x509_crt *x = &t->ds; x && x->raw.len; x = x->next) {
+        if (!sod_is_signer(sod, x))
+            continue;
+        mbedtls_x509_crt_init(ds);
+        if (mbedtls_x509_crt_parse_der(ds, x->raw.p, x->raw.len) == 0) {
+            *given = true;
+            return true;
+        }
+        mbedtls_x509_crt_free(ds);
+    }
+    mbedtls_x509_crt_init(ds);
+    return false;
+}
+
+/*
+ * Step 8: passive authentication (9303-11 §5.1) with the profiles of
+ * 9303-12: the EF.SOD signer is a Document Signer (never a CSCA, never a
+ * reader's certificate) issued by a CSCA of the store, of the state that
+ * issued the document, not revoked, valid (at `now`, or at the SOD's
+ * signingTime for an expired document the platform accepts), and its
+ * signature covers every data group of the assertion.
+ */
+static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, const struct sod *sod,
+                                 const struct mrz *m, bool expired)
+{
+    const struct hv_trust *t = opt->trust;
+    mbedtls_x509_crt ds;
+    bool given = false;
+    char why[160];
+    enum hv_err e = HV_OK;
+    if (!find_signer(sod, t, &ds, &given))
+        return fail(c, HV_ERR_DS_UNTRUSTED,
+                    "no certificate in EF.SOD, nor a given Document Signer, is the one its "
+                    "SignerInfo names");
+    const char *not = hvi_not_document_signer(&ds);
+    if (not ) {
+        e = fail(c, HV_ERR_DS_UNTRUSTED, "the EF.SOD signer is not a Document Signer: %s", not );
+        goto out;
+    }
+    /* The time the chain is judged at: now, or when it signed for an accepted expired document
+     * (its DS may have expired with it; docs/assertion.md, "Document policy"). */
+    struct hv_time when = opt->now;
+    const char *at = "";
+    if (expired) {
+        if (!parse_signing_time(sod->signing_time, sod->signing_time_len, &when)) {
+            e = fail(c, HV_ERR_CERT_EXPIRED,
+                     "the document expired and EF.SOD has no signingTime to judge its signer at");
+            goto out;
+        }
+        if (hvi_time_cmp(&when, &opt->now) > 0) {
+            e = fail(c, HV_ERR_CERT_NOT_YET_VALID, "EF.SOD's signingTime is after now");
+            goto out;
+        }
+        at = " at EF.SOD's signingTime";
+    }
+    /* Its CSCA: one of the store whose name and key issued it, valid at `when` if any is. */
+    const mbedtls_x509_crt *csca = NULL;
+    for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next) {
+        if (x->subject_raw.len != ds.issuer_raw.len ||
+            memcmp(x->subject_raw.p, ds.issuer_raw.p, x->subject_raw.len) != 0 ||
+            !sigverify_issued_by(&hvi_libcrypto_engine, &ds, x))
+            continue;
+        bool valid = hvi_validity(x, &when, "", why, sizeof why) == HV_OK;
+        if (!csca || valid)
+            csca = x;
+        if (valid)
+            break;
+    }
+    if (!csca) {
+        e = fail(c, HV_ERR_DS_UNTRUSTED, "the Document Signer is not issued by a given CSCA");
+        goto out;
+    }
+    /* 9303-12: the DS's country is its CSCA's, and both are the document's issuing state. */
+    char ds_c[3], csca_c[3], state[4];
+    issuing_state(m, state);
+    const char *doc_c = hvi_country_alpha2(state);
+    if (!hvi_subject_country(&ds, ds_c) || !hvi_subject_country(csca, csca_c) ||
+        strcmp(ds_c, csca_c) != 0) {
+        e = fail(c, HV_ERR_DS_UNTRUSTED, "the Document Signer's country is not its CSCA's");
+        goto out;
+    }
+    if (!doc_c || strcmp(doc_c, ds_c) != 0) {
+        e = fail(c, HV_ERR_DS_UNTRUSTED,
+                 "a Document Signer of %s signed a document of issuing state %s (%s)", ds_c, state,
+                 doc_c ? doc_c : "no ISO 3166 code");
+        goto out;
+    }
+    if (hvi_revoked(t, &ds)) {
+        e = fail(c, HV_ERR_REVOKED, "the Document Signer is revoked by its CSCA's CRL");
+        goto out;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "CSCA certificate%s", at);
+    e = hvi_validity(csca, &when, what, c->res->message, sizeof c->res->message);
+    if (e == HV_OK) {
+        snprintf(what, sizeof what, "Document Signer certificate%s", at);
+        e = hvi_validity(&ds, &when, what, c->res->message, sizeof c->res->message);
+    }
+    if (e != HV_OK) {
+        c->res->err = e;
+        goto out;
+    }
+    enum sod_err se = sod_check_signed(sod, &ds, &hvi_libcrypto_engine);
+    if (se != SOD_OK) {
+        e = fail(c, HV_ERR_SOD_SIGNATURE, "EF.SOD signature does not verify (%s)", sod_err_str(se));
+        goto out;
+    }
     static const struct {
         unsigned number;
         enum field f;
     } dg_of[] = {{1, F_DG1}, {11, F_DG11}, {14, F_DG14}, {15, F_DG15}};
-    for (size_t k = 0; k < sizeof dg_of / sizeof dg_of[0]; k++)
-        if (c->b[dg_of[k].f])
-            dgs[n++] = (struct sod_dg_data){dg_of[k].number, c->b[dg_of[k].f], c->n[dg_of[k].f]};
-    const struct sod_time now = {(uint16_t)opt->now.year, (uint8_t)opt->now.mon,
-                                 (uint8_t)opt->now.day,   (uint8_t)opt->now.hour,
-                                 (uint8_t)opt->now.min,   (uint8_t)opt->now.sec};
-    struct sod_verify_result vr = {0};
-    se = sod_verify(&sod, der, der_len, i, &now, dgs, n, &hvi_libcrypto_engine, &vr);
-    free(der);
-    free(der_len);
-    return map_sod(c, se, vr.failed_dg);
+    for (size_t k = 0; k < sizeof dg_of / sizeof dg_of[0] && e == HV_OK; k++) {
+        if (!c->b[dg_of[k].f])
+            continue;
+        se = sod_check_dg(sod, dg_of[k].number, c->b[dg_of[k].f], c->n[dg_of[k].f]);
+        if (se != SOD_OK) {
+            c->res->failed_dg = dg_of[k].number;
+            e = fail(c, HV_ERR_DG_HASH, "DG%u does not match EF.SOD (%s)", dg_of[k].number,
+                     sod_err_str(se));
+        }
+    }
+out:
+    (void)given;
+    mbedtls_x509_crt_free(&ds);
+    return e;
 }
 
 /* want and got hold the same strings, arrays and members; no member of got is repeated. */
@@ -348,20 +445,25 @@ static bool json_same(const cJSON *want, const cJSON *got)
     return false;
 }
 
-/* Steps 6-7: DG1 with every check digit, then the identity against DG1/DG11. */
-static enum hv_err check_identity(struct ctx *c, cJSON **identity)
+/* Step 6: DG1 with every check digit (9303-3 §4.9). */
+static enum hv_err check_dg1(struct ctx *c, struct lds_dg1 *d1)
 {
-    struct lds_dg1 d1;
-    enum lds_err le = lds_dg1_parse(c->b[F_DG1], c->n[F_DG1], &d1);
+    enum lds_err le = lds_dg1_parse(c->b[F_DG1], c->n[F_DG1], d1);
     if (le == LDS_ERR_MRZ_CHECK_DIGIT) {
-        unsigned bit = d1.cd_fail & -d1.cd_fail;
+        unsigned bit = d1->cd_fail & -d1->cd_fail;
         return fail(c, HV_ERR_DG1, "DG1: the %s check digit does not match", mrz_cd_name(bit));
     }
     if (le != LDS_OK)
         return fail(c, HV_ERR_DG1, "DG1 does not parse (%s)", lds_err_str(le));
+    return HV_OK;
+}
+
+/* Step 9: DG11 parses, and the identity is exactly what DG1 (and DG11) say. */
+static enum hv_err check_identity(struct ctx *c, cJSON **identity)
+{
     if (c->b[F_DG11]) {
         struct lds_dg11 d11;
-        le = lds_dg11_parse(c->b[F_DG11], c->n[F_DG11], &d11);
+        enum lds_err le = lds_dg11_parse(c->b[F_DG11], c->n[F_DG11], &d11);
         if (le != LDS_OK)
             return fail(c, HV_ERR_LDS, "DG11 does not parse (%s)", lds_err_str(le));
     }
@@ -374,7 +476,7 @@ static enum hv_err check_identity(struct ctx *c, cJSON **identity)
     return HV_OK;
 }
 
-/* Step 9: the card's signature over aa_challenge with the DG15 key. */
+/* Step 11: the card's signature over aa_challenge with the DG15 key. */
 static enum hv_err check_aa(struct ctx *c)
 {
     char alg[32];
@@ -429,7 +531,19 @@ static enum hv_err run(struct ctx *c, const char *json, size_t len, const struct
     if (!c->attested && !opt->allow_unattested)
         return fail(c, HV_ERR_UNATTESTED,
                     "no reader attested this session, and unattested readers are not allowed");
-    if ((e = check_passive(c, opt)) != HV_OK || (e = check_identity(c, identity)) != HV_OK)
+    struct sod sod;
+    enum sod_err se = sod_parse(c->b[F_SOD], c->n[F_SOD], &sod);
+    if (se != SOD_OK)
+        return fail(c, HV_ERR_SOD_MALFORMED, "EF.SOD does not parse (%s)", sod_err_str(se));
+    struct lds_dg1 d1;
+    if ((e = check_dg1(c, &d1)) != HV_OK)
+        return e;
+    c->res->document_expired = document_expired(&d1.mrz, &opt->now);
+    if (c->res->document_expired && !opt->allow_expired_document)
+        return fail(c, HV_ERR_DOCUMENT_EXPIRED,
+                    "the document expired (date of expiry %.6s, YYMMDD)", d1.mrz.expiry_date);
+    if ((e = check_passive(c, opt, &sod, &d1.mrz, c->res->document_expired)) != HV_OK ||
+        (e = check_identity(c, identity)) != HV_OK)
         return e;
 
     struct hv_evidence ev = {
@@ -485,6 +599,7 @@ enum hv_err hv_verify(const char *json, size_t len, const struct hv_options *opt
             e = fail(&c, HV_ERR_MEMORY, "out of memory");
         else {
             res->attested = c.attested;
+            /* document_expired was set on the way */
             if (c.attested) {
                 snprintf(res->reader_id, sizeof res->reader_id, "%s", c.reader_id);
                 res->counter = c.counter;
@@ -493,6 +608,8 @@ enum hv_err hv_verify(const char *json, size_t len, const struct hv_options *opt
         }
     }
     res->err = e;
+    if (e != HV_OK)
+        res->document_expired = false;
     cJSON_Delete(identity);
     cJSON_Delete(c.root);
     for (size_t f = 0; f < F_N; f++)
