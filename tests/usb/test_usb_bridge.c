@@ -51,7 +51,7 @@ static void bridge_drives_our_reader_over_libusb(void **state)
     assert_int_equal(sim_env_start(&env, "default", NULL), 0);
     ccid_link_close(&env.link);
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s/ca' --reader '%s' >/dev/null",
+    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
              getenv("HAWIYA_PKI"), pki, env.host_path);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(sim_env_reader_usbredir(&env), 0);
@@ -68,8 +68,8 @@ static void bridge_drives_our_reader_over_libusb(void **state)
 
     /* The platform's check: the card's evidence and the reader's signature. */
     char dir[600], reader_ca[700], msg[256];
-    snprintf(dir, sizeof dir, "%s/ca", pki);
-    snprintf(reader_ca, sizeof reader_ca, "%s/reader-ca.pem", dir);
+    snprintf(dir, sizeof dir, "%s/csca", pki);
+    snprintf(reader_ca, sizeof reader_ca, "%s/reader-ca/reader-ca.pem", pki);
     struct hv_trust *trust = hv_trust_new();
     assert_non_null(trust);
     assert_int_equal(hv_trust_load_csca_dir(trust, dir, msg, sizeof msg), HV_OK);

@@ -91,7 +91,7 @@ class Stack {
     this.reader = this.start('reader', env('HAWIYA_SIM_READER'), args);
     await waitFor('the reader', () => connects(this.readerSock));
     /* The reader makes its device key; the test manufacturer CA certifies it. */
-    execFileSync(env('HAWIYA_PKI'), ['provision', '--ca', path.join(env('HAWIYA_PKI_DIR'), 'ca'),
+    execFileSync(env('HAWIYA_PKI'), ['provision', '--ca', env('HAWIYA_PKI_DIR'),
       '--reader', this.readerSock], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
 
@@ -116,8 +116,8 @@ class Stack {
   async startStandin({ name = 'standin', port, tls = false, host = '127.0.0.1', bridgeUrl } = {}) {
     port = port || await freePort();
     const args = ['--listen', `${host}:${port}`, '--www', env('HAWIYA_DESK_DIR'),
-      '--csca', path.join(env('HAWIYA_PKI_DIR'), 'ca'),
-      '--reader-ca', path.join(env('HAWIYA_PKI_DIR'), 'ca', 'reader-ca.pem'),
+      '--csca', path.join(env('HAWIYA_PKI_DIR'), 'csca'),
+      '--reader-ca', path.join(env('HAWIYA_PKI_DIR'), 'reader-ca', 'reader-ca.pem'),
       '--bridge', bridgeUrl || `ws://127.0.0.1:${this.wsPort}`];
     if (tls) {
       this.makeCert();

@@ -96,9 +96,9 @@ test('authenticate over the WebSocket: progress events, an assertion bound to th
   assert.equal(a.origin, ORIGIN);
   assert.equal(a.challenge, CHALLENGE);
   assert.equal(a.identity.surname, 'BENALI');
-  const csca = path.join(process.env.HAWIYA_PKI_DIR, 'ca');
-  const out = execFileSync(process.env.HAWIYA_CLI, ['verify', '--csca', csca,
-    '--reader-ca', path.join(csca, 'reader-ca.pem'), '--challenge', CHALLENGE, '--origin', ORIGIN],
+  const pki = process.env.HAWIYA_PKI_DIR;
+  const out = execFileSync(process.env.HAWIYA_CLI, ['verify', '--csca', path.join(pki, 'csca'),
+    '--reader-ca', path.join(pki, 'reader-ca'), '--challenge', CHALLENGE, '--origin', ORIGIN],
   { input: JSON.stringify(a) }).toString();
   assert.match(out, /"verified":true/);
   ws.close();
