@@ -37,7 +37,7 @@ static int setup(void **state)
         return -1;
     ccid_link_close(&env.link);
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s/ca' --reader '%s' >/dev/null",
+    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
              getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
     if (system(cmd) != 0)
         return -1;
