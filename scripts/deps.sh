@@ -11,6 +11,8 @@ PACKAGES=(
     libusbredirparser-dev libwebsockets-dev libuv1-dev libmicrohttpd-dev
     # tools the tests drive
     pcscd pcsc-tools openssl
+    # PC/SC interop: vsmartcard's reader driver (vpcd) and card (vicc), OpenSC's tools
+    vsmartcard-vpcd vsmartcard-vpicc opensc
     # the USB tests' Linux guest (tests/usb): QEMU, and what its image is made of
     qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
     # the browser tests (tests/web): Debian's Chromium, and fonts with Arabic glyphs

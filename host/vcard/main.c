@@ -2,8 +2,8 @@
 /*
  * hawiya-vcard: the virtual eID card on a simulated card line.
  *
- *   hawiya-vcard --line PATH --personas FILE [--persona ID] [--control PATH] [--absent]
- *                [--pki DIR] [--rf PATH [--field]]
+ *   hawiya-vcard (--line PATH | --vpcd HOST:PORT) --personas FILE [--persona ID]
+ *                [--control PATH] [--absent] [--pki DIR] [--rf PATH [--field]]
  *
  * --pki DIR: the test PKI's output directory (what the pki_data target makes,
  * BUILD/pki): the card of persona ID is DIR/cards/ID (docs/pki.md); its LDS
@@ -11,7 +11,12 @@
  * messaging, AA, CA: icao_applet.c) is registered. Without it the card has
  * only the persona's placeholder files.
  * Listens on the card-line socket for one reader (hawiya-sim-reader) and
- * plays the persona's card on it (card_line.c).
+ * plays the persona's card on it (card_line.c). With --vpcd instead, it
+ * connects to vsmartcard's vpcd reader driver inside a pcscd (vpcd.h) and
+ * plays the card at APDU level there: connected is inserted, and the card
+ * reconnects every 100 ms while it is in the slot and the driver is not
+ * there (pcscd restarting). Every card also has the loopback test
+ * application (loopback_applet.h).
  * --rf PATH: a second socket for one reader's RF field (ISO/IEC 14443,
  * rf_field.c), for personas with a contactless interface; --field: the card
  * starts in the field instead of the contact slot. A card is in one place
@@ -36,14 +41,19 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "card_line.h"
 #include "icao_applet.h"
+#include "loopback_applet.h"
 #include "persona.h"
 #include "pki_card.h"
 #include "rf_field.h"
 #include "vcard.h"
+#include "vpcd.h"
 
 static int rng(void *ctx, uint8_t *out, size_t n)
 {
@@ -117,6 +127,13 @@ struct vcard_state {
     struct rf_field rf;
     uint8_t inbuf[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
     uint8_t rfbuf[2 * (SIMLINE_HEADER_SIZE + SIMLINE_MAX_PAYLOAD)];
+    /* --vpcd: the link to the reader driver */
+    const char *vpcd_host, *vpcd_port;
+    int vpcd_fd;
+    struct vpcd_card vpcd;
+    uint8_t vpcd_in[VPCD_MAX_MESSAGE];
+    size_t vpcd_in_len;
+    uint8_t vpcd_out[VPCD_MAX_MESSAGE];
 };
 
 /* The persona's PKI card: its files into the persona, the applet over its keys. */
@@ -156,7 +173,8 @@ static int load_chip(struct vcard_state *st, struct chip *ch, const char *id)
     if (st->pki_dir && load_pki(st, ch, id) != 0)
         return -1;
     if (vcard_init(&ch->card, &ch->persona, rng, NULL) != VCARD_OK ||
-        (st->pki_dir && icao_applet_register(&ch->icao, &ch->card) != ICAO_APPLET_OK)) {
+        (st->pki_dir && icao_applet_register(&ch->icao, &ch->card) != ICAO_APPLET_OK) ||
+        loopback_applet_register(&ch->card) != VCARD_OK) {
         fprintf(stderr, "hawiya-vcard: persona '%s' does not make a card\n", id);
         return -1;
     }
@@ -273,9 +291,50 @@ static bool rf_command(struct vcard_state *st, const char *cmd, char *reply, siz
     return true;
 }
 
+static void vpcd_close(struct vcard_state *st)
+{
+    if (st->vpcd_fd >= 0)
+        close(st->vpcd_fd);
+    st->vpcd_fd = -1;
+    st->vpcd_in_len = 0;
+    st->vpcd.powered = false;
+}
+
+/* --vpcd: the card is in the slot while it is connected to the driver. */
+static void vpcd_command(struct vcard_state *st, const char *cmd, char *reply, size_t cap)
+{
+    if (!strcmp(cmd, "remove") || !strcmp(cmd, "insert")) {
+        st->present = cmd[0] == 'i';
+        if (!st->present)
+            vpcd_close(st);
+        snprintf(reply, cap, "ok\n");
+    } else if (!strncmp(cmd, "persona ", 8)) {
+        vpcd_close(st); /* out of the slot, swapped, back in at the next connect */
+        st->present = true;
+        if (load_chip(st, &st->chips[0], cmd + 8) != 0) {
+            snprintf(reply, cap, "error persona\n");
+            return;
+        }
+        snprintf(reply, cap, "ok\n");
+    } else if (!strcmp(cmd, "stats")) {
+        snprintf(reply, cap,
+                 "ok {\"persona\":\"%s\",\"present\":%s,\"link\":\"vpcd\",\"connected\":%s,"
+                 "\"powered\":%s,\"apdus\":%llu,\"controls\":%llu}\n",
+                 st->chips[0].persona.id, st->present ? "true" : "false",
+                 st->vpcd_fd >= 0 ? "true" : "false", st->vpcd.powered ? "true" : "false",
+                 (unsigned long long)st->vpcd.apdus, (unsigned long long)st->vpcd.controls);
+    } else {
+        snprintf(reply, cap, "error unknown command\n");
+    }
+}
+
 static void control_command(struct vcard_state *st, char *cmd, char *reply, size_t cap)
 {
     cmd[strcspn(cmd, "\r\n")] = '\0';
+    if (st->vpcd_host) {
+        vpcd_command(st, cmd, reply, cap);
+        return;
+    }
     if (rf_command(st, cmd, reply, cap))
         return;
     if (!strcmp(cmd, "remove")) {
@@ -347,8 +406,111 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hawiya-vcard --line PATH --personas FILE [--persona ID] "
-               "[--control PATH] [--absent] [--pki DIR] [--rf PATH [--field]]\n");
+    fprintf(f, "usage: hawiya-vcard (--line PATH | --vpcd HOST:PORT) --personas FILE "
+               "[--persona ID] [--control PATH] [--absent] [--pki DIR] [--rf PATH [--field]]\n");
+}
+
+/* A TCP connection to vpcd, or -1. */
+static int vpcd_connect(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    int fd = -1;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd >= 0) {
+        /* One small message each way per exchange: no Nagle delay. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return fd;
+}
+
+/* Everything vpcd sent that makes whole messages; false: the link is to be closed. */
+static bool vpcd_input(struct vcard_state *st)
+{
+    ssize_t r =
+        read(st->vpcd_fd, st->vpcd_in + st->vpcd_in_len, sizeof st->vpcd_in - st->vpcd_in_len);
+    if (r <= 0)
+        return false;
+    /* vpcd writes a message's length and its bytes in two sends, and holds
+     * the second (Nagle) until the first is acknowledged: acknowledge at
+     * once instead of after Linux's delayed-ACK timer (~40 ms per APDU). */
+    int one = 1;
+    setsockopt(st->vpcd_fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+    st->vpcd_in_len += (size_t)r;
+    size_t off = 0;
+    for (;;) {
+        size_t n, out_len;
+        enum vpcd_err e = vpcd_frame(st->vpcd_in + off, st->vpcd_in_len - off, &n);
+        if (e == VPCD_ERR_NEED_MORE)
+            break;
+        if (e == VPCD_OK)
+            e = vpcd_handle(&st->vpcd, st->vpcd_in + off + VPCD_HEADER, n - VPCD_HEADER,
+                            st->vpcd_out, sizeof st->vpcd_out, &out_len);
+        if (e != VPCD_OK) {
+            fprintf(stderr, "hawiya-vcard: vpcd: %s\n", vpcd_err_str(e));
+            return false;
+        }
+        if (out_len && write_all(st->vpcd_fd, st->vpcd_out, out_len))
+            return false;
+        off += n;
+    }
+    memmove(st->vpcd_in, st->vpcd_in + off, st->vpcd_in_len - off);
+    st->vpcd_in_len -= off;
+    return true;
+}
+
+static void serve_control(struct vcard_state *st, int ctl_fd)
+{
+    int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0)
+        return;
+    char cmd[128] = {0}, reply[768];
+    struct pollfd cp = {.fd = c, .events = POLLIN};
+    if (poll(&cp, 1, 1000) > 0 && read(c, cmd, sizeof cmd - 1) > 0) {
+        control_command(st, cmd, reply, sizeof reply);
+        flush_line(st);
+        flush_rf(st);
+        write_all(c, (const uint8_t *)reply, strlen(reply));
+    }
+    close(c);
+}
+
+/* --vpcd: the card on vsmartcard's reader driver, until SIGINT / SIGTERM. */
+static void serve_vpcd(struct vcard_state *st, int ctl_fd, int sig_fd)
+{
+    for (;;) {
+        if (st->vpcd_fd < 0 && st->present) {
+            st->vpcd_fd = vpcd_connect(st->vpcd_host, st->vpcd_port);
+            st->vpcd.card = &st->chips[0].card;
+            st->vpcd.persona = &st->chips[0].persona;
+            st->vpcd.powered = false;
+            st->vpcd_in_len = 0;
+        }
+        struct pollfd p[3] = {
+            {.fd = st->vpcd_fd, .events = POLLIN},
+            {.fd = ctl_fd, .events = POLLIN},
+            {.fd = sig_fd, .events = POLLIN},
+        };
+        /* Not connected: try again in 100 ms (the driver comes with pcscd). */
+        int k = poll(p, 3, st->vpcd_fd >= 0 ? 1000 : 100);
+        if (k <= 0)
+            continue;
+        if (p[2].revents)
+            return;
+        if (st->vpcd_fd >= 0 && p[0].revents && !vpcd_input(st))
+            vpcd_close(st);
+        if (ctl_fd >= 0 && p[1].revents)
+            serve_control(st, ctl_fd);
+    }
 }
 
 /* Records from one reader socket into card_line (contact) or rf_field. */
@@ -408,12 +570,14 @@ static void free_state(struct vcard_state *st)
 
 int main(int argc, char **argv)
 {
-    const char *line_path = NULL, *control_path = NULL, *rf_path = NULL, *id = "default";
+    const char *line_path = NULL, *control_path = NULL, *rf_path = NULL, *id = "default",
+               *vpcd = NULL;
+    char vpcd_host[256];
     struct vcard_state *st = calloc(1, sizeof *st);
     if (!st)
         return 1;
     st->present = true;
-    st->reader_fd = st->rf_fd = -1;
+    st->reader_fd = st->rf_fd = st->vpcd_fd = -1;
     rf_field_init(&st->rf);
 
     for (int i = 1; i < argc; i++) {
@@ -443,16 +607,33 @@ int main(int argc, char **argv)
             st->pki_dir = v;
         else if (!strcmp(argv[i - 1], "--rf"))
             rf_path = v;
+        else if (!strcmp(argv[i - 1], "--vpcd"))
+            vpcd = v;
         else {
             usage(stderr);
             free(st);
             return 2;
         }
     }
-    if (!line_path || !st->personas_path || (st->tapped && !rf_path)) {
+    if (!line_path == !vpcd || !st->personas_path || (st->tapped && !rf_path) ||
+        (vpcd && rf_path)) {
         usage(stderr);
         free(st);
         return 2;
+    }
+    if (vpcd) {
+        /* HOST:PORT, the last colon separating them (HOST may be an IPv6 address). */
+        const char *colon = strrchr(vpcd, ':');
+        size_t hl = colon ? (size_t)(colon - vpcd) : 0;
+        if (!colon || hl == 0 || hl >= sizeof vpcd_host || !colon[1]) {
+            usage(stderr);
+            free(st);
+            return 2;
+        }
+        memcpy(vpcd_host, vpcd, hl);
+        vpcd_host[hl] = '\0';
+        st->vpcd_host = vpcd_host;
+        st->vpcd_port = colon + 1;
     }
     if (st->tapped)
         st->present = false; /* one card, one place */
@@ -473,10 +654,20 @@ int main(int argc, char **argv)
     int sig_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC);
     signal(SIGPIPE, SIG_IGN);
 
-    int line_fd = listen_unix(line_path);
     int ctl_fd = control_path ? listen_unix(control_path) : -1;
+    if (sig_fd < 0 || (control_path && ctl_fd < 0))
+        goto out;
+    if (vpcd) {
+        serve_vpcd(st, ctl_fd, sig_fd);
+        vpcd_close(st);
+        if (control_path)
+            unlink(control_path);
+        rc = 0;
+        goto out;
+    }
+    int line_fd = listen_unix(line_path);
     int rf_listen = rf_path ? listen_unix(rf_path) : -1;
-    if (sig_fd < 0 || line_fd < 0 || (control_path && ctl_fd < 0) || (rf_path && rf_listen < 0))
+    if (line_fd < 0 || (rf_path && rf_listen < 0))
         goto out;
 
     size_t in_len = 0, rf_len = 0;
@@ -516,20 +707,8 @@ int main(int argc, char **argv)
             st->rf.out_len = 0;
             rf_len = 0;
         }
-        if (ctl_fd >= 0 && p[1].revents) {
-            int c = accept4(ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-            if (c >= 0) {
-                char cmd[128] = {0}, reply[768];
-                struct pollfd cp = {.fd = c, .events = POLLIN};
-                if (poll(&cp, 1, 1000) > 0 && read(c, cmd, sizeof cmd - 1) > 0) {
-                    control_command(st, cmd, reply, sizeof reply);
-                    flush_line(st);
-                    flush_rf(st);
-                    write_all(c, (const uint8_t *)reply, strlen(reply));
-                }
-                close(c);
-            }
-        }
+        if (ctl_fd >= 0 && p[1].revents)
+            serve_control(st, ctl_fd);
     }
     unlink(line_path);
     if (control_path)
