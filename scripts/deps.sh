@@ -11,8 +11,6 @@ PACKAGES=(
     libusbredirparser-dev libwebsockets-dev libuv1-dev libmicrohttpd-dev
     # tools the tests drive
     pcscd pcsc-tools openssl
-    # PC/SC interop: vsmartcard's reader driver (vpcd) and card (vicc), OpenSC's tools
-    vsmartcard-vpcd vsmartcard-vpicc opensc
     # the USB tests' Linux guest (tests/usb): QEMU, and what its image is made of
     qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
     # the browser tests (tests/web): Debian's Chromium, and fonts with Arabic glyphs
@@ -20,6 +18,8 @@ PACKAGES=(
     # the verifier's tests: an independent implementation of the assertion digests, and the
     # ISO 3166-1 list its country table is checked against
     python3 iso-codes
+    # PC/SC interop: vsmartcard's reader driver (vpcd) and card (vicc), OpenSC's tools
+    vsmartcard-vpcd vsmartcard-vpicc opensc
 )
 # node and npm for the browser tests: Debian's, unless the machine already has
 # them (a Node.js from elsewhere bundles its own npm, which Debian's would conflict with)

@@ -135,7 +135,7 @@ static size_t read_chunk(const struct emrtd *s)
     size_t le = s->p.max_le ? s->p.max_le : 256;
     if (!s->p.extended && le > 256)
         le = 256;
-    if (s->sm_on && !s->p.extended && le > SM_SHORT_LE)
+    if ((s->sm_on || s->p.sm_by_reader) && !s->p.extended && le > SM_SHORT_LE)
         le = SM_SHORT_LE;
     return le;
 }
@@ -310,7 +310,7 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
 {
     memset(s, 0, sizeof *s);
     *cmd_len = 0;
-    if (!p->rng || (!p->can && !p->mrz_info) ||
+    if (!p->rng || (!p->can && !p->mrz_info && !p->sm_by_reader) ||
         (p->challenge && (!p->origin || p->challenge_len < ASSERTION_CHALLENGE_MIN ||
                           p->challenge_len > ASSERTION_CHALLENGE_MAX)))
         return fail(s, EMRTD_ERR_PARAM);
@@ -318,6 +318,21 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
     for (int f = 0; f < EMRTD_FILES; f++) {
         s->ev.file[f].buf = f == EMRTD_EF_SOD ? s->sod : s->small[f < EMRTD_EF_SOD ? f : 0];
         s->ev.file[f].cap = f == EMRTD_EF_SOD ? sizeof s->sod : EMRTD_SMALL_FILE;
+    }
+    if (s->p.sm_by_reader) {
+        struct emrtd_file *f = &s->ev.file[EMRTD_EF_CARDACCESS];
+        if (p->ef_cardaccess_len > f->cap || (p->ef_cardaccess_len && !p->ef_cardaccess))
+            return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
+        if (p->ef_cardaccess_len)
+            memcpy(f->buf, p->ef_cardaccess, p->ef_cardaccess_len);
+        f->len = p->ef_cardaccess_len;
+        f->present = f->len > 0;
+        s->p.chip_authentication = false;
+        s->p.can = NULL;
+        s->p.mrz_info = NULL;
+        s->ev.pace = true;
+        s->state = ST_SELECT;
+        return next_command(s, cmd, cap, cmd_len);
     }
     s->state = ST_CARDACCESS;
     s->phase = EMRTD_PHASE_CARDACCESS;
@@ -450,7 +465,7 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
             return e;
         if (r.sw != 0x9000)
             return fail(s, EMRTD_ERR_SW);
-        s->state = s->sm_on ? ST_READ : ST_BAC_CHALLENGE;
+        s->state = s->sm_on || s->p.sm_by_reader ? ST_READ : ST_BAC_CHALLENGE;
         return next_command(s, cmd, cap, cmd_len);
 
     case ST_BAC_CHALLENGE: {

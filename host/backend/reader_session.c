@@ -87,10 +87,26 @@ bool reader_step_parse(const uint8_t *r, size_t n, struct reader_step *st)
     return true;
 }
 
+static enum ccid_link_err link_escape(void *ctx, const uint8_t *cmd, size_t n, uint8_t *out,
+                                      size_t cap, size_t *out_len, int timeout_ms)
+{
+    return reader_escape(ctx, cmd, n, out, cap, out_len, timeout_ms);
+}
+
 enum reader_session_err reader_session_run(struct ccid_link *l, const struct reader_auth_params *p,
                                            int timeout_ms, reader_step_fn on_step, void *ctx,
                                            uint8_t *out, size_t cap, size_t *out_len,
                                            struct reader_step *last)
+{
+    return reader_session_run_via(link_escape, l, p, timeout_ms, on_step, ctx, out, cap, out_len,
+                                  last);
+}
+
+enum reader_session_err reader_session_run_via(reader_escape_fn escape, void *ectx,
+                                               const struct reader_auth_params *p, int timeout_ms,
+                                               reader_step_fn on_step, void *ctx, uint8_t *out,
+                                               size_t cap, size_t *out_len,
+                                               struct reader_step *last)
 {
     uint8_t cmd[1024];
     size_t pos = 1, n = 0;
@@ -113,7 +129,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
         wipe(cmd, sizeof cmd);
         return READER_SESSION_ERR_PARAMS;
     }
-    enum ccid_link_err le = reader_escape(l, cmd, pos, out, cap, &n, timeout_ms);
+    enum ccid_link_err le = escape(ectx, cmd, pos, out, cap, &n, timeout_ms);
     wipe(cmd, sizeof cmd); /* it held the CAN */
 
     for (int steps = 0; steps < 32; steps++) {
@@ -125,7 +141,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
             return READER_SESSION_ERR_FAILED;
         if (on_step && !on_step(ctx, last)) {
             uint8_t abort_cmd = RESC_AUTH_ABORT;
-            reader_escape(l, &abort_cmd, 1, out, cap, &n, timeout_ms);
+            escape(ectx, &abort_cmd, 1, out, cap, &n, timeout_ms);
             return READER_SESSION_ERR_CANCELLED;
         }
         if (last->status == RESC_STATUS_DONE) {
@@ -133,7 +149,7 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
             return READER_SESSION_OK;
         }
         uint8_t next = RESC_AUTH_NEXT;
-        le = reader_escape(l, &next, 1, out, cap, &n, timeout_ms);
+        le = escape(ectx, &next, 1, out, cap, &n, timeout_ms);
     }
     return READER_SESSION_ERR_REPORT; /* a reader that never ends its session */
 }

@@ -43,6 +43,12 @@ struct reader_step {
 enum ccid_link_err reader_escape(struct ccid_link *l, const uint8_t *cmd, size_t n, uint8_t *out,
                                  size_t cap, size_t *out_len, int timeout_ms);
 
+/* How an escape reaches the reader: our own CCID link (reader_escape), or
+ * SCardControl through pcscd and our IFD handler. */
+typedef enum ccid_link_err (*reader_escape_fn)(void *ctx, const uint8_t *cmd, size_t n,
+                                               uint8_t *out, size_t cap, size_t *out_len,
+                                               int timeout_ms);
+
 /*
  * One step report of the reader (BER-TLV, hawiya/reader_escape.h) into *st:
  * text fields cut to size with anything unprintable as '?', the trace only
@@ -71,5 +77,11 @@ enum reader_session_err reader_session_run(struct ccid_link *l, const struct rea
                                            int timeout_ms, reader_step_fn on_step, void *ctx,
                                            uint8_t *out, size_t cap, size_t *out_len,
                                            struct reader_step *last);
+/* The same over any escape transport. */
+enum reader_session_err reader_session_run_via(reader_escape_fn escape, void *ectx,
+                                               const struct reader_auth_params *p, int timeout_ms,
+                                               reader_step_fn on_step, void *ctx, uint8_t *out,
+                                               size_t cap, size_t *out_len,
+                                               struct reader_step *last);
 
 #endif

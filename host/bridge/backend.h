@@ -1,9 +1,17 @@
 /*
- * Reader backends of hawiya-bridge. A backend (sim today; PC/SC and libusb
- * later) is a table of operations over one reader's private state. The
- * bridge calls every operation but authenticate() from its event-loop thread;
+ * Reader backends of hawiya-bridge. A backend (sim, pcsc; libusb later) is
+ * a table of operations over one reader's private state. The bridge calls
+ * every operation but authenticate() from its event-loop thread;
  * authenticate() runs on the reader's own worker thread, and while it runs
  * the event loop does not touch that reader (no monitor(), no reconnect).
+ *
+ * Readers come from bridge.conf (`reader = KIND:NAME:PATH`), and from
+ * providers: a backend whose readers come and go on their own (PC/SC
+ * readers plugged in, pcscd restarted) has a provider that watches them and
+ * says which readers it sees now, each with the bridge name it gets
+ * (struct bridge_provider_ops). The event loop only polls the provider's fd;
+ * sessions.c adds and removes the readers, so neither knows which backend
+ * it drives.
  *
  * authenticate() is the whole card session of DESIGN.md "Flow of one
  * authentication" (activate, PACE with the CAN, read, Active
@@ -18,7 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
+#include "reader_session.h"
 #include "request.h"
 
 #define BRIDGE_ATR_MAX 33 /* ISO/IEC 7816-3 §8.2.1: at most 32 characters after TS */
@@ -60,6 +71,12 @@ struct bridge_progress {
     double line_ms;    /* characters on the card line */
     double cpu_ms;     /* the reader's own CPU */
     unsigned apdus;
+    /* A session the bridge runs itself (a plain PC/SC reader): its own
+     * costs instead of the reader's. */
+    bool has_host_costs;
+    double host_elapsed_ms; /* wall time in the bridge for the step */
+    double host_cpu_ms;     /* the worker thread's CPU */
+    unsigned pcsc_calls;    /* SCard* calls */
 };
 
 /* Reports a step; false = stop (cancelled). */
@@ -76,12 +93,22 @@ enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report,
                                            const struct bridge_auth *a, bridge_progress_fn progress,
                                            void *ctx, struct bridge_auth_result *res,
                                            bool *card_gone);
+/* The same through any escape transport (SCardControl, for our reader
+ * behind pcscd); card_gone only from the reader's named errors. */
+enum bridge_err bridge_reader_authenticate_via(reader_escape_fn escape, void *ectx, uint8_t *report,
+                                               size_t cap, const struct bridge_auth *a,
+                                               bridge_progress_fn progress, void *ctx,
+                                               struct bridge_auth_result *res, bool *card_gone);
 
-enum bridge_monitor { BRIDGE_MONITOR_OK, BRIDGE_MONITOR_BROKEN };
+/* BROKEN: the link is gone. SWAPPED: a card left the slot and one came
+ * back since the last look (the bridge reports card_removed, then
+ * card_inserted). */
+enum bridge_monitor { BRIDGE_MONITOR_OK, BRIDGE_MONITOR_BROKEN, BRIDGE_MONITOR_SWAPPED };
 
 struct bridge_backend_ops {
     const char *name;
-    void *(*create)(const struct bridge_reader_config *cfg);
+    /* provider: the backend's provider (bridge_provider_ops.start), or NULL. */
+    void *(*create)(const struct bridge_reader_config *cfg, void *provider);
     void (*destroy)(void *r);
     /* Connects; the fd to poll for slot notifications, or -1 with why. */
     int (*connect)(void *r, char *why, size_t cap);
@@ -94,14 +121,47 @@ struct bridge_backend_ops {
     enum bridge_err (*authenticate)(void *r, const struct bridge_auth *a,
                                     bridge_progress_fn progress, void *ctx,
                                     struct bridge_auth_result *res);
+    /* Optional: the backend's own fields for `readers` and `diagnose` (e.g. the
+     * PC/SC name, whether the reader attests). Reader metadata grows here. */
+    void (*describe)(void *r, cJSON *o, bool diagnose);
 };
 
 extern const struct bridge_backend_ops bridge_backend_sim;
 extern const struct bridge_backend_ops bridge_backend_usb; /* backend_usb.c: libusb */
+extern const struct bridge_backend_ops bridge_backend_pcsc;
+
+/* A problem a provider reports for `diagnose` (docs/bridge-protocol.md). */
+typedef void (*bridge_problem_fn)(void *ctx, const char *code, const char *severity,
+                                  const char *reader, const char *message);
+
+struct bridge_provider_ops {
+    const char *backend; /* the backend its readers have */
+    /* Starts watching when the configuration asks for readers of this kind;
+     * NULL otherwise (nothing runs). */
+    void *(*start)(const struct bridge_config *cfg);
+    void (*stop)(void *p);
+    /* Readable when the readers it sees changed. */
+    int (*fd)(void *p);
+    /* Empties fd; the readers seen now, at most cap, each with the bridge
+     * name it gets and the backend's key for it in path. */
+    size_t (*readers)(void *p, struct bridge_reader_config *out, size_t cap);
+    /* For `diagnose`: "up" or "down", and why; the problems found. */
+    const char *(*state)(void *p, char *detail, size_t cap);
+    void (*problems)(void *p, bridge_problem_fn add, void *ctx);
+};
+
+extern const struct bridge_provider_ops bridge_provider_pcsc;
+extern const struct bridge_provider_ops *const bridge_providers[];
+extern const size_t bridge_n_providers;
 
 /* Every backend (backends.c), and the one bridge.conf's `reader = KIND:...` names. */
 extern const struct bridge_backend_ops *const bridge_backends[];
 extern const size_t bridge_n_backends;
 const struct bridge_backend_ops *bridge_backend_find(const char *name);
+
+/* A session's named failure (SLOT_ERR_REMOVED, PACE_ERR_TOKEN_REJECTED,
+ * EMRTD_ERR_..., from our reader's report or the bridge's own session) as
+ * the bridge's error code. */
+enum bridge_err bridge_err_from_name(const char *name);
 
 #endif

@@ -29,8 +29,9 @@ struct sim_reader {
     uint8_t report[CCID_MAX_MESSAGE_SIZE];
 };
 
-static void *sim_create(const struct bridge_reader_config *cfg)
+static void *sim_create(const struct bridge_reader_config *cfg, void *provider)
 {
+    (void)provider;
     struct sim_reader *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;

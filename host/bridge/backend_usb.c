@@ -74,8 +74,9 @@ static bool parse_spec(struct usb_reader *u, const char *spec)
     return true;
 }
 
-static void *usb_create(const struct bridge_reader_config *cfg)
+static void *usb_create(const struct bridge_reader_config *cfg, void *provider)
 {
+    (void)provider;
     struct usb_reader *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;

@@ -78,9 +78,10 @@ bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *e
     }
     struct bridge_reader_config *r = &c->reader[c->n_reader];
     size_t bl = (size_t)(a - spec), nl = (size_t)(b - a - 1), pl = strlen(b + 1);
-    bool usb = bl == 3 && !strncmp(spec, "usb", 3);
-    if (bl != 3 || (strncmp(spec, "sim", 3) && !usb)) {
-        snprintf(err, cap, "reader: unknown backend (sim, usb)");
+    bool usb = bl == 3 && !strncmp(spec, "usb", 3), sim = bl == 3 && !strncmp(spec, "sim", 3),
+         pcsc = bl == 4 && !strncmp(spec, "pcsc", 4);
+    if (!sim && !usb && !pcsc) {
+        snprintf(err, cap, "reader: unknown backend (sim, usb, pcsc)");
         return false;
     }
     /* usb: VID:PID in hex, then optionally :SERIAL (printable, no space). */
@@ -97,7 +98,9 @@ bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *e
             snprintf(err, cap, "reader: a USB serial number is printable ASCII");
             return false;
         }
-    if (nl == 0 || nl > BRIDGE_READER_NAME_MAX || pl == 0 || pl >= sizeof r->path) {
+    /* A sim path is a socket's (sun_path); a pcsc prefix, a PC/SC name's. */
+    if (nl == 0 || nl > BRIDGE_READER_NAME_MAX || pl == 0 ||
+        pl >= (pcsc ? sizeof r->path : BRIDGE_PATH_MAX)) {
         snprintf(err, cap, "reader: bad name or path length");
         return false;
     }
@@ -117,6 +120,8 @@ bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *e
             return false;
         }
     c->n_reader++;
+    if (pcsc && c->pcsc == BRIDGE_PCSC_OFF)
+        c->pcsc = BRIDGE_PCSC_NAMED;
     return true;
 }
 
@@ -149,6 +154,20 @@ bool bridge_config_set(struct bridge_config *c, const char *key, const char *val
         snprintf(c->origin[c->n_origin++], BRIDGE_ORIGIN_MAX + 1, "%s", value);
     } else if (!strcmp(key, "reader")) {
         return bridge_config_add_reader(c, value, err, cap);
+    } else if (!strcmp(key, "pcsc")) {
+        bool named = false;
+        for (size_t i = 0; i < c->n_reader; i++)
+            named |= !strcmp(c->reader[i].backend, "pcsc");
+        if (!strcmp(value, "all"))
+            c->pcsc = BRIDGE_PCSC_ALL;
+        else if (!strcmp(value, "named"))
+            c->pcsc = BRIDGE_PCSC_NAMED;
+        else if (!strcmp(value, "off") && !named)
+            c->pcsc = BRIDGE_PCSC_OFF;
+        else {
+            snprintf(err, cap, "pcsc: all, named or off (off with no pcsc reader line)");
+            return false;
+        }
     } else if (!strcmp(key, "timeout_ms")) {
         if (!parse_u32(value, 1, BRIDGE_TIMEOUT_MAX_MS, &c->timeout_ms)) {
             snprintf(err, cap, "timeout_ms: 1 to %u", BRIDGE_TIMEOUT_MAX_MS);

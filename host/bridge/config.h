@@ -23,10 +23,21 @@
 
 enum bridge_log_level { BRIDGE_LOG_ERROR, BRIDGE_LOG_WARN, BRIDGE_LOG_INFO, BRIDGE_LOG_DEBUG };
 
+#define BRIDGE_READER_KEY_MAX 128 /* pcsc-lite's MAX_READERNAME */
+
 struct bridge_reader_config {
-    char backend[16];                      /* "sim" */
+    char backend[16];                      /* "sim", "pcsc" */
     char name[BRIDGE_READER_NAME_MAX + 1]; /* unique */
-    char path[BRIDGE_PATH_MAX];            /* sim: the board's host-link socket */
+    /* sim: the board's host-link socket; pcsc: in bridge.conf a prefix of the
+     * PC/SC reader name, from the provider the whole name */
+    char path[BRIDGE_READER_KEY_MAX];
+};
+
+/* Which PC/SC readers the bridge takes (`pcsc =`). */
+enum bridge_pcsc_mode {
+    BRIDGE_PCSC_OFF,   /* none, pcscd is never contacted (the default without pcsc readers) */
+    BRIDGE_PCSC_NAMED, /* those of the `reader = pcsc:NAME:PREFIX` lines */
+    BRIDGE_PCSC_ALL,   /* those, and every other PC/SC reader under a name made from its own */
 };
 
 struct bridge_config {
@@ -39,6 +50,7 @@ struct bridge_config {
     size_t n_origin;
     struct bridge_reader_config reader[BRIDGE_MAX_READERS];
     size_t n_reader;
+    enum bridge_pcsc_mode pcsc;
     uint32_t timeout_ms; /* default authenticate timeout */
     uint32_t queue_max;  /* authenticate requests queued per reader */
     bool log_syslog;
@@ -61,7 +73,8 @@ void bridge_default_socket(char *out, size_t cap);
 /* One "key = value" setting; false with a reason in err. */
 bool bridge_config_set(struct bridge_config *c, const char *key, const char *value, char *err,
                        size_t cap);
-/* "sim:NAME:PATH" */
+/* "sim:NAME:PATH" or "pcsc:NAME:PREFIX" (the first PC/SC reader whose name
+ * starts with PREFIX; a pcsc reader line implies `pcsc = named` at least). */
 bool bridge_config_add_reader(struct bridge_config *c, const char *spec, char *err, size_t cap);
 /*
  * The text of a configuration file, text[0..len): settings applied in

@@ -44,6 +44,9 @@
 #define BRIDGE_PROTOCOL_VERSION 1
 
 #define PROGRESS_RING 64u
+/* Readers at once: the configured ones and those providers add. */
+#define BRIDGE_MAX_LIVE_READERS 64u
+#define BRIDGE_MAX_PROVIDERS    4u
 
 /* What an epoll event is about: the first member of each watched object. */
 enum watch_kind {
@@ -54,6 +57,7 @@ enum watch_kind {
     WATCH_CLIENT,
     WATCH_WS_LISTEN, /* a loopback WebSocket listener (websocket.c) */
     WATCH_WS_LOOP,   /* the WebSocket library's own poll set, nested in ours */
+    WATCH_PROVIDER,  /* a backend's provider of readers (backend.h) */
 };
 struct watch {
     enum watch_kind kind;
@@ -118,11 +122,22 @@ struct auth {
     struct bridge_auth_result res;
 };
 
+/* A backend's provider of readers (backend.h), watched by the loop. */
+struct provider {
+    struct watch w;
+    struct bridge *b;
+    const struct bridge_provider_ops *ops;
+    void *p;
+};
+
 struct reader {
     struct watch w;
     struct bridge *b;
     uint64_t rid; /* unique for the daemon's life: progress messages name it */
-    int ep_fd;    /* the fd registered with epoll, -1 while the worker owns the link */
+    bool dynamic; /* added by a provider, not bridge.conf: removed when it goes */
+    bool gone;    /* removed: freed by readers_reap once no session runs on it */
+    struct reader *next_gone;
+    int ep_fd; /* the fd registered with epoll, -1 while the worker owns the link */
     struct bridge_reader_config cfg;
     const struct bridge_backend_ops *ops;
     void *be;
@@ -161,8 +176,11 @@ struct bridge {
     struct watch w_listen, w_wake;
     struct client **clients;
     size_t n_clients, cap_clients;
-    struct reader *readers[BRIDGE_MAX_READERS];
+    struct reader *readers[BRIDGE_MAX_LIVE_READERS];
     size_t n_readers;
+    struct provider providers[BRIDGE_MAX_PROVIDERS];
+    size_t n_providers;
+    struct reader *gone; /* removed readers, freed at the end of a loop turn */
     uint64_t next_cid, next_seq, next_rid;
     int64_t start_ms;
     pthread_mutex_t pmu; /* guards ring and ring_n, which workers fill */
@@ -219,6 +237,11 @@ void bridge_handle_line(struct client *c, char *line, size_t len);
 
 /* sessions.c */
 bool readers_start(struct bridge *b, const struct bridge_config *cfg);
+/* The provider's fd was readable: readers it now sees are added (or brought
+ * up), those it no longer sees are taken down (removed when it added them). */
+void provider_sync(struct provider *pv);
+/* Frees the removed readers whose workers are idle (end of a loop turn). */
+void readers_reap(struct bridge *b);
 bool readers_stop(struct bridge *b); /* false: a worker is still inside a backend call */
 void readers_drain_wake(struct bridge *b);
 void readers_check_deadlines(struct bridge *b, int64_t now);

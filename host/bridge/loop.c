@@ -68,13 +68,6 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
     b->listen_fd = listener_open(b, cfg->socket);
     if (b->listen_fd < 0)
         return 1;
-    if (!readers_start(b, cfg)) {
-        bridge_log(BRIDGE_LOG_ERROR, 0, "cannot start the readers");
-        return 1;
-    }
-    bridge_log(BRIDGE_LOG_INFO, 0, "serving %s with %zu reader(s), %zu origin(s)", cfg->socket,
-               b->n_readers, cfg->n_origin);
-
     /* epoll, not poll: with hundreds of idle clients connected, each wakeup
      * costs the ready descriptors, not all of them (bench_bridge). */
     b->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -94,6 +87,13 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
         websocket_shutdown(b);
         return 1;
     }
+    if (!readers_start(b, cfg)) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "cannot start the readers");
+        return 1;
+    }
+    bridge_log(BRIDGE_LOG_INFO, 0, "serving %s with %zu reader(s), %zu origin(s)", cfg->socket,
+               b->n_readers, cfg->n_origin);
+
     struct epoll_event evs[EPOLL_BATCH];
     while (!b->stop) {
         int64_t now = bridge_now_ms();
@@ -124,10 +124,12 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
             } else if (w->kind == WATCH_WS_LOOP) {
                 /* serviced below, after the other events */
             } else if (w->kind == WATCH_READER) {
-                struct reader *r = (struct reader *)w;
+                struct reader *r = (struct reader *)w; /* freed only by readers_reap */
                 /* The event may predate a session that took the link since. */
-                if (r->up && !r->running)
+                if (r->up && !r->running && !r->gone)
                     reader_sync(r);
+            } else if (w->kind == WATCH_PROVIDER) {
+                provider_sync((struct provider *)w);
             } else {
                 struct client *c = (struct client *)w; /* freed only by reap_clients */
                 if (c->dead)
@@ -144,6 +146,7 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
         readers_check_deadlines(b, now);
         websocket_check_idle(b, now);
         clients_reap(b);
+        readers_reap(b);
     }
     bridge_log(BRIDGE_LOG_INFO, 0, "stopping");
     for (size_t i = 0; i < b->n_clients; i++)

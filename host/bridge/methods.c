@@ -16,7 +16,7 @@ static const char *slot_state(const struct reader *r)
     return !r->present ? "absent" : r->active ? "active" : "present";
 }
 
-static cJSON *reader_json(const struct reader *r)
+static cJSON *reader_json(const struct reader *r, bool diagnose)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", r->cfg.name);
@@ -28,6 +28,8 @@ static cJSON *reader_json(const struct reader *r)
         hex_encode(r->atr, r->atr_len, hex);
         cJSON_AddStringToObject(o, "atr", hex);
     }
+    if (r->ops->describe)
+        r->ops->describe(r->be, o, diagnose);
     return o;
 }
 
@@ -37,7 +39,7 @@ static void m_readers(struct client *c, const cJSON *id)
     cJSON *res = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(res, "readers");
     for (size_t i = 0; i < b->n_readers; i++)
-        cJSON_AddItemToArray(arr, reader_json(b->readers[i]));
+        cJSON_AddItemToArray(arr, reader_json(b->readers[i], false));
     client_send_result(c, id, res);
 }
 
@@ -97,6 +99,12 @@ static void add_problem(cJSON *arr, const char *code, const char *severity, cons
     cJSON_AddItemToArray(arr, p);
 }
 
+static void provider_problem(void *ctx, const char *code, const char *severity, const char *reader,
+                             const char *message)
+{
+    add_problem(ctx, code, severity, reader, message);
+}
+
 static void m_diagnose(struct client *c, const cJSON *id)
 {
     const struct bridge *b = c->b;
@@ -105,14 +113,28 @@ static void m_diagnose(struct client *c, const cJSON *id)
     cJSON *be = cJSON_AddArrayToObject(res, "backends");
     for (size_t k = 0; k < bridge_n_backends; k++) {
         const struct bridge_backend_ops *ops = bridge_backends[k];
+        const struct provider *pv = NULL;
+        for (size_t i = 0; i < b->n_providers; i++)
+            if (!strcmp(b->providers[i].ops->backend, ops->name))
+                pv = &b->providers[i];
         size_t n = 0, up = 0;
         for (size_t i = 0; i < b->n_readers; i++) {
             n += b->readers[i]->ops == ops;
             up += b->readers[i]->ops == ops && b->readers[i]->up;
         }
+        bool provided = false; /* a kind whose readers a provider finds */
+        for (size_t i = 0; i < bridge_n_providers; i++)
+            provided |= !strcmp(bridge_providers[i]->backend, ops->name);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", ops->name);
-        cJSON_AddStringToObject(o, "state", up ? "up" : "down");
+        char detail[200] = "";
+        const char *state = pv         ? pv->ops->state(pv->p, detail, sizeof detail)
+                            : provided ? "off"
+                            : up       ? "up"
+                                       : "down";
+        cJSON_AddStringToObject(o, "state", state);
+        if (detail[0])
+            cJSON_AddStringToObject(o, "detail", detail);
         cJSON_AddNumberToObject(o, "readers", (double)n);
         cJSON_AddNumberToObject(o, "readers_up", (double)up);
         cJSON_AddItemToArray(be, o);
@@ -121,7 +143,7 @@ static void m_diagnose(struct client *c, const cJSON *id)
     cJSON *rs = cJSON_AddArrayToObject(res, "readers");
     for (size_t i = 0; i < b->n_readers; i++) {
         const struct reader *r = b->readers[i];
-        cJSON *o = reader_json(r);
+        cJSON *o = reader_json(r, true);
         cJSON_AddStringToObject(o, "path", r->cfg.path);
         cJSON_AddBoolToObject(o, "busy", r->running != NULL);
         cJSON_AddNumberToObject(o, "queued", (double)r->queued);
@@ -136,8 +158,12 @@ static void m_diagnose(struct client *c, const cJSON *id)
     if (cfg->n_origin == 0)
         add_problem(probs, "NO_ORIGINS", "error", NULL,
                     "the origin allow-list is empty: every authenticate is refused");
+    for (size_t i = 0; i < b->n_providers; i++)
+        b->providers[i].ops->problems(b->providers[i].p, provider_problem, probs);
     if (b->n_readers == 0)
-        add_problem(probs, "NO_READERS", "error", NULL, "no reader is configured");
+        add_problem(probs, "NO_READERS", "error", NULL,
+                    b->n_providers ? "no reader is configured or connected"
+                                   : "no reader is configured");
     for (size_t i = 0; i < b->n_readers; i++)
         if (!b->readers[i]->up)
             add_problem(probs, "READER_UNREACHABLE", "error", b->readers[i]->cfg.name,
@@ -161,6 +187,8 @@ static void m_diagnose(struct client *c, const cJSON *id)
     cJSON *g = cJSON_AddArrayToObject(cf, "allow_gid");
     for (size_t i = 0; i < cfg->n_allow_gid; i++)
         cJSON_AddItemToArray(g, cJSON_CreateNumber(cfg->allow_gid[i]));
+    static const char *const pcsc_modes[] = {"off", "named", "all"};
+    cJSON_AddStringToObject(cf, "pcsc", pcsc_modes[cfg->pcsc]);
     cJSON_AddNumberToObject(cf, "timeout_ms", cfg->timeout_ms);
     cJSON_AddNumberToObject(cf, "queue_max", cfg->queue_max);
     cJSON_AddStringToObject(cf, "log", cfg->log_syslog ? "syslog" : "stderr");

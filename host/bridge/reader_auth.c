@@ -22,8 +22,7 @@ static bool field(const uint8_t *p, size_t n, uint32_t tag, struct tlv *t)
     return tlv_find(p, n, tag, t) == TLV_OK;
 }
 
-/* The named errors of the reader's report, as the bridge's error codes. */
-static enum bridge_err report_error(const char *name)
+enum bridge_err bridge_err_from_name(const char *name)
 {
     if (!strcmp(name, "SLOT_ERR_REMOVED") || !strcmp(name, "SLOT_ERR_ABSENT"))
         return BRIDGE_ERR_CARD_REMOVED;
@@ -112,20 +111,19 @@ static bool on_step(void *ctx, const struct reader_step *st)
     return c->progress(c->ctx, &p);
 }
 
-enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report, size_t cap,
-                                           const struct bridge_auth *a, bridge_progress_fn progress,
-                                           void *ctx, struct bridge_auth_result *res,
-                                           bool *card_gone)
+/* A link failure of the session, as the escape transport reads it. */
+typedef enum bridge_err (*link_failure_fn)(void *ectx, struct bridge_auth_result *res,
+                                           bool *card_gone);
+
+static enum bridge_err run(reader_escape_fn escape, void *ectx, link_failure_fn link_failure,
+                           uint8_t *report, size_t cap, const struct bridge_auth *a,
+                           bridge_progress_fn progress, void *ctx, struct bridge_auth_result *res,
+                           bool *card_gone)
 {
     uint8_t *out = report;
     size_t n;
-
     *card_gone = false;
-    if (l->fd < 0 && !l->io.recv) {
-        snprintf(res->detail, sizeof res->detail, "the reader is not connected");
-        return BRIDGE_ERR_READER_ERROR;
-    }
-    /* The sim reader has no keypad: the CAN (or, for a BAC-only document,
+    /* Our reader has no keypad (yet): the CAN (or, for a BAC-only document,
      * the MRZ fields) must come with the request. */
     if (!a->can && !a->mrz_info) {
         snprintf(res->detail, sizeof res->detail,
@@ -140,12 +138,13 @@ enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report,
     struct step_ctx sc = {progress, ctx, res};
     struct reader_step last;
     int t = a->timeout_ms > 30000 ? 30000 : (int)a->timeout_ms;
-    enum reader_session_err e = reader_session_run(l, &p, t, on_step, &sc, out, cap, &n, &last);
+    enum reader_session_err e =
+        reader_session_run_via(escape, ectx, &p, t, on_step, &sc, out, cap, &n, &last);
     enum bridge_err be = BRIDGE_OK;
     switch (e) {
     case READER_SESSION_OK: be = bridge_assertion_from_report(out, n, a, res); break;
     case READER_SESSION_ERR_FAILED:
-        be = report_error(last.error);
+        be = bridge_err_from_name(last.error);
         if (last.has_sw)
             snprintf(res->detail, sizeof res->detail, "%s: %s (SW %04X)", last.name, last.error,
                      last.sw);
@@ -158,16 +157,7 @@ enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report,
         snprintf(res->detail, sizeof res->detail, "cancelled");
         be = BRIDGE_ERR_CANCELLED;
         break;
-    case READER_SESSION_ERR_LINK:
-        if ((l->fd >= 0 || l->io.recv) && ccid_status_icc(l->status) == CCID_ICC_ABSENT) {
-            *card_gone = true;
-            snprintf(res->detail, sizeof res->detail, "no card in the slot");
-            be = BRIDGE_ERR_CARD_REMOVED;
-            break;
-        }
-        snprintf(res->detail, sizeof res->detail, "reader escape failed (bError %u)", l->berror);
-        be = BRIDGE_ERR_READER_ERROR;
-        break;
+    case READER_SESSION_ERR_LINK: be = link_failure(ectx, res, card_gone); break;
     default:
         snprintf(res->detail, sizeof res->detail, "%s", reader_session_err_str(e));
         be = BRIDGE_ERR_READER_ERROR;
@@ -175,4 +165,51 @@ enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report,
     }
     wipe(out, cap);
     return be;
+}
+
+static enum ccid_link_err link_escape(void *ctx, const uint8_t *cmd, size_t n, uint8_t *out,
+                                      size_t cap, size_t *out_len, int timeout_ms)
+{
+    return reader_escape(ctx, cmd, n, out, cap, out_len, timeout_ms);
+}
+
+static enum bridge_err link_failure(void *ectx, struct bridge_auth_result *res, bool *card_gone)
+{
+    struct ccid_link *l = ectx;
+    if ((l->fd >= 0 || l->io.recv) && ccid_status_icc(l->status) == CCID_ICC_ABSENT) {
+        *card_gone = true;
+        snprintf(res->detail, sizeof res->detail, "no card in the slot");
+        return BRIDGE_ERR_CARD_REMOVED;
+    }
+    snprintf(res->detail, sizeof res->detail, "reader escape failed (bError %u)", l->berror);
+    return BRIDGE_ERR_READER_ERROR;
+}
+
+enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report, size_t cap,
+                                           const struct bridge_auth *a, bridge_progress_fn progress,
+                                           void *ctx, struct bridge_auth_result *res,
+                                           bool *card_gone)
+{
+    *card_gone = false;
+    if (l->fd < 0 && !l->io.recv) {
+        snprintf(res->detail, sizeof res->detail, "the reader is not connected");
+        return BRIDGE_ERR_READER_ERROR;
+    }
+    return run(link_escape, l, link_failure, report, cap, a, progress, ctx, res, card_gone);
+}
+
+static enum bridge_err escape_failure(void *ectx, struct bridge_auth_result *res, bool *card_gone)
+{
+    (void)ectx;
+    (void)card_gone;
+    snprintf(res->detail, sizeof res->detail, "the reader's escape failed");
+    return BRIDGE_ERR_READER_ERROR;
+}
+
+enum bridge_err bridge_reader_authenticate_via(reader_escape_fn escape, void *ectx, uint8_t *report,
+                                               size_t cap, const struct bridge_auth *a,
+                                               bridge_progress_fn progress, void *ctx,
+                                               struct bridge_auth_result *res, bool *card_gone)
+{
+    return run(escape, ectx, escape_failure, report, cap, a, progress, ctx, res, card_gone);
 }

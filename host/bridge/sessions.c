@@ -42,6 +42,12 @@ static void progress_event(struct auth *a, const struct bridge_progress *p)
         cJSON_AddNumberToObject(ev, "reader_cpu_ms", p->cpu_ms);
         cJSON_AddNumberToObject(ev, "apdus", p->apdus);
     }
+    if (p->has_host_costs) {
+        cJSON_AddNumberToObject(ev, "elapsed_ms", p->host_elapsed_ms);
+        cJSON_AddNumberToObject(ev, "bridge_cpu_ms", p->host_cpu_ms);
+        cJSON_AddNumberToObject(ev, "apdus", p->apdus);
+        cJSON_AddNumberToObject(ev, "pcsc_calls", p->pcsc_calls);
+    }
     bridge_log(BRIDGE_LOG_DEBUG, a->seq, "progress %s on %s", p->step, a->reader->cfg.name);
     bridge_broadcast(a->reader->b, ev, a->client);
 }
@@ -158,6 +164,78 @@ static void schedule(struct reader *r)
 
 /* ---- readers ------------------------------------------------------------- */
 
+static struct reader *reader_new(struct bridge *b, const struct bridge_reader_config *cfg,
+                                 bool dynamic)
+{
+    const struct bridge_backend_ops *ops = bridge_backend_find(cfg->backend);
+    if (!ops || b->n_readers >= BRIDGE_MAX_LIVE_READERS)
+        return NULL;
+    void *provider = NULL;
+    for (size_t i = 0; i < b->n_providers; i++)
+        if (!strcmp(b->providers[i].ops->backend, ops->name))
+            provider = b->providers[i].p;
+    struct reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->cfg = *cfg;
+    r->ops = ops;
+    r->dynamic = dynamic;
+    r->w.kind = WATCH_READER;
+    r->b = b;
+    r->rid = ++b->next_rid;
+    r->fd = -1;
+    r->ep_fd = -1;
+    r->be = r->ops->create(&r->cfg, provider);
+    if (!r->be) {
+        free(r);
+        return NULL;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, worker, r) != 0) {
+        r->ops->destroy(r->be);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r);
+        return NULL;
+    }
+    r->thread_ok = true;
+    b->readers[b->n_readers++] = r;
+    return r;
+}
+
+/* Ends r's worker and frees r (not running a session); the caller unlinks it. */
+static void reader_free(struct reader *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->quit = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (r->thread_ok)
+        pthread_join(r->thread, NULL);
+    while (r->head) {
+        struct auth *a = r->head;
+        r->head = a->next;
+        free_auth(a);
+    }
+    if (r->ep_fd >= 0)
+        epoll_ctl(r->b->ep, EPOLL_CTL_DEL, r->ep_fd, NULL);
+    r->ops->destroy(r->be);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}
+
+static void reader_unlink(struct bridge *b, struct reader *r)
+{
+    for (size_t i = 0; i < b->n_readers; i++)
+        if (b->readers[i] == r) {
+            memmove(&b->readers[i], &b->readers[i + 1], (b->n_readers - i - 1) * sizeof r);
+            b->n_readers--;
+            return;
+        }
+}
+
 static void reader_down(struct reader *r, const char *why)
 {
     bool was_up = r->up;
@@ -184,11 +262,19 @@ static void reader_down(struct reader *r, const char *why)
 /* Takes in the backend's view of the slot and announces changes. */
 void reader_sync(struct reader *r)
 {
-    if (r->ops->monitor(r->be) == BRIDGE_MONITOR_BROKEN) {
+    enum bridge_monitor m = r->ops->monitor(r->be);
+    if (m == BRIDGE_MONITOR_BROKEN) {
         reader_down(r, "the reader closed the link");
         return;
     }
     bool present = r->ops->card_present(r->be);
+    if (m == BRIDGE_MONITOR_SWAPPED && r->present && present) {
+        /* Out and in again between two looks: two events, as it happened. */
+        r->present = false;
+        r->atr_len = 0;
+        bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: card removed", r->cfg.name);
+        bridge_broadcast(r->b, reader_event("card_removed", r), NULL);
+    }
     r->active = r->ops->card_active(r->be);
     if (!present)
         r->atr_len = 0;
@@ -249,6 +335,8 @@ static void finish_session(struct reader *r)
                    a->result == BRIDGE_OK ? "OK" : bridge_err_code(a->result));
     }
     free_auth(a);
+    if (r->gone)
+        return; /* readers_reap frees it */
     if (r->up)
         reader_sync(r);
     schedule(r);
@@ -328,63 +416,137 @@ struct reader *reader_pick(struct bridge *b, const char *name)
 
 bool readers_start(struct bridge *b, const struct bridge_config *cfg)
 {
+    /* Providers first: a configured reader of theirs asks them for its link. */
+    for (size_t i = 0; i < bridge_n_providers && b->n_providers < BRIDGE_MAX_PROVIDERS; i++) {
+        const struct bridge_provider_ops *ops = bridge_providers[i];
+        void *p = ops->start(cfg);
+        if (!p)
+            continue;
+        struct provider *pv = &b->providers[b->n_providers++];
+        *pv = (struct provider){.w.kind = WATCH_PROVIDER, .b = b, .ops = ops, .p = p};
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &pv->w};
+        if (epoll_ctl(b->ep, EPOLL_CTL_ADD, ops->fd(p), &ev) < 0)
+            return false;
+        bridge_log(BRIDGE_LOG_INFO, 0, "watching %s readers", ops->backend);
+    }
     for (size_t i = 0; i < cfg->n_reader; i++) {
-        const struct bridge_backend_ops *ops = bridge_backend_find(cfg->reader[i].backend);
-        struct reader *r = ops ? calloc(1, sizeof *r) : NULL;
+        struct reader *r = reader_new(b, &cfg->reader[i], false);
         if (!r)
             return false;
-        r->cfg = cfg->reader[i];
-        r->ops = ops;
-        r->w.kind = WATCH_READER;
-        r->b = b;
-        r->rid = ++b->next_rid;
-        r->fd = -1;
-        r->ep_fd = -1;
-        r->be = r->ops->create(&r->cfg);
-        if (!r->be) {
-            free(r);
-            return false;
-        }
-        pthread_mutex_init(&r->mu, NULL);
-        pthread_cond_init(&r->cv, NULL);
-        b->readers[b->n_readers++] = r;
-        if (pthread_create(&r->thread, NULL, worker, r) != 0)
-            return false;
-        r->thread_ok = true;
         try_connect(r);
     }
+    for (size_t i = 0; i < b->n_providers; i++)
+        provider_sync(&b->providers[i]);
     return true;
+}
+
+/* Takes a reader the provider no longer sees out of the bridge. */
+static void reader_remove(struct reader *r, const char *why)
+{
+    struct bridge *b = r->b;
+    if (r->up)
+        reader_down(r, why);
+    bridge_log(BRIDGE_LOG_INFO, 0, "reader %s removed: %s", r->cfg.name, why);
+    while (r->head) {
+        struct auth *a = r->head;
+        unlink_queued(r, a);
+        answer_auth(a, BRIDGE_ERR_NO_READER, "the reader was removed");
+        free_auth(a);
+    }
+    /* Out of the list now; freed at the end of the loop's turn (an epoll
+     * event of this turn may still name it), or after its session. */
+    r->gone = true;
+    reader_unlink(b, r);
+    r->next_gone = b->gone;
+    b->gone = r;
+}
+
+void readers_reap(struct bridge *b)
+{
+    for (struct reader **pp = &b->gone; *pp;) {
+        struct reader *r = *pp;
+        pthread_mutex_lock(&r->mu);
+        bool busy = r->running && !r->done;
+        pthread_mutex_unlock(&r->mu);
+        if (busy) {
+            pp = &r->next_gone;
+            continue;
+        }
+        *pp = r->next_gone;
+        if (r->running)
+            finish_session(r);
+        reader_free(r);
+    }
+}
+
+void provider_sync(struct provider *pv)
+{
+    struct bridge *b = pv->b;
+    struct bridge_reader_config seen[BRIDGE_MAX_LIVE_READERS];
+    size_t n = pv->ops->readers(pv->p, seen, BRIDGE_MAX_LIVE_READERS);
+    /* Gone: a reader of this backend that the provider no longer lists. */
+    for (size_t i = b->n_readers; i-- > 0;) {
+        struct reader *r = b->readers[i];
+        if (r->gone || strcmp(r->cfg.backend, pv->ops->backend))
+            continue;
+        bool listed = false;
+        for (size_t k = 0; k < n && !listed; k++)
+            listed = !strcmp(seen[k].name, r->cfg.name);
+        if (listed)
+            continue;
+        if (r->dynamic)
+            reader_remove(r, "the reader was unplugged or its service stopped");
+        else if (r->up && !r->running)
+            reader_sync(r); /* the backend finds its link broken */
+    }
+    /* Here: a reader of that name comes up, or is added. */
+    for (size_t k = 0; k < n; k++) {
+        struct reader *r = NULL;
+        for (size_t i = 0; i < b->n_readers && !r; i++)
+            if (!strcmp(b->readers[i]->cfg.name, seen[k].name) && !b->readers[i]->gone)
+                r = b->readers[i];
+        if (r && strcmp(r->cfg.backend, pv->ops->backend))
+            continue; /* a configured reader of another kind has that name */
+        if (!r && !(r = reader_new(b, &seen[k], true))) {
+            bridge_log(BRIDGE_LOG_WARN, 0, "reader %s not added (at most %u readers)", seen[k].name,
+                       BRIDGE_MAX_LIVE_READERS);
+            continue;
+        }
+        if (r->running)
+            continue;
+        if (!r->up)
+            try_connect(r);
+        else
+            reader_sync(r);
+    }
 }
 
 bool readers_stop(struct bridge *b)
 {
     bool all = true;
+    size_t kept = 0;
     for (size_t i = 0; i < b->n_readers; i++) {
         struct reader *r = b->readers[i];
-        pthread_mutex_lock(&r->mu);
-        r->quit = true;
-        pthread_cond_signal(&r->cv);
-        pthread_mutex_unlock(&r->mu);
         /* A worker still inside a backend call is left to process exit. */
         if (r->running) {
+            pthread_mutex_lock(&r->mu);
+            r->quit = true;
+            pthread_cond_signal(&r->cv);
+            pthread_mutex_unlock(&r->mu);
             all = false;
+            b->readers[kept++] = r;
             continue;
         }
-        if (r->thread_ok)
-            pthread_join(r->thread, NULL);
-        while (r->head) {
-            struct auth *a = r->head;
-            r->head = a->next;
-            free_auth(a);
-        }
-        r->ops->destroy(r->be);
-        pthread_mutex_destroy(&r->mu);
-        pthread_cond_destroy(&r->cv);
-        free(r);
-        b->readers[i] = NULL;
+        reader_free(r);
     }
-    if (all)
-        b->n_readers = 0;
+    b->n_readers = kept;
+    readers_reap(b);
+    all = all && !b->gone;
+    if (all) {
+        for (size_t i = 0; i < b->n_providers; i++)
+            b->providers[i].ops->stop(b->providers[i].p);
+        b->n_providers = 0;
+    }
     return all;
 }
 
@@ -454,6 +616,10 @@ bool reader_enqueue(struct reader *r, struct client *c, struct bridge_request *r
 bool sessions_cancel(struct bridge *b, struct client *c, const cJSON *id, uint64_t seq)
 {
     struct auth *found = NULL;
+    for (struct reader *r = b->gone; r && !found; r = r->next_gone)
+        if (r->running && r->running->client == c && r->running->req.id &&
+            cJSON_Compare(r->running->req.id, id, true))
+            found = r->running;
     for (size_t i = 0; i < b->n_readers && !found; i++) {
         struct reader *r = b->readers[i];
         if (r->running && r->running->client == c && r->running->req.id &&
@@ -480,6 +646,11 @@ bool sessions_cancel(struct bridge *b, struct client *c, const cJSON *id, uint64
 
 void sessions_drop_client(struct bridge *b, struct client *c)
 {
+    for (struct reader *r = b->gone; r; r = r->next_gone)
+        if (r->running && r->running->client == c) {
+            r->running->client = NULL;
+            atomic_store(&r->running->cancel, true);
+        }
     for (size_t i = 0; i < b->n_readers; i++) {
         struct reader *r = b->readers[i];
         if (r->running && r->running->client == c) {

@@ -33,7 +33,9 @@ static double num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
-/* "  pace         38.2 ms  (line 3.1 ms, reader CPU 0.9 ms, 5 APDUs)" */
+/* "  pace         38.2 ms  (line 3.1 ms, reader CPU 0.9 ms, 5 APDUs)", or for a
+ * session the bridge runs itself (a plain PC/SC reader)
+ * "  pace         12.0 ms  (bridge CPU 4.1 ms, 5 APDUs, 5 PC/SC calls)" */
 static void print_progress(const cJSON *ev, void *ctx)
 {
     FILE *f = ctx;
@@ -43,6 +45,15 @@ static void print_progress(const cJSON *ev, void *ctx)
         return;
     if (num(ev, "elapsed_ms") < 0) {
         fprintf(f, "  %-12s\n", step->valuestring);
+        return;
+    }
+    if (num(ev, "bridge_cpu_ms") >= 0) {
+        fprintf(f, "  %-12s %8.1f ms  (bridge CPU %.2f ms, %d APDU%s, %d PC/SC call%s)%s%s\n",
+                step->valuestring, num(ev, "elapsed_ms"), num(ev, "bridge_cpu_ms"),
+                (int)num(ev, "apdus"), num(ev, "apdus") == 1 ? "" : "s", (int)num(ev, "pcsc_calls"),
+                num(ev, "pcsc_calls") == 1 ? "" : "s", cJSON_IsString(detail) ? "  " : "",
+                cJSON_IsString(detail) ? detail->valuestring : "");
+        fflush(f);
         return;
     }
     fprintf(f, "  %-12s %8.1f ms  (line %.1f ms, reader CPU %.2f ms, %d APDU%s)%s%s\n",

@@ -145,6 +145,45 @@ static void every_key(void **state)
     assert_int_equal(c.ws_idle_ms, 1000);
 }
 
+/* PC/SC readers: by a prefix of their PC/SC name (which may hold spaces and
+ * colons), and `pcsc` taking every reader pcscd lists. */
+static void pcsc_readers(void **state)
+{
+    (void)state;
+    static const char text[] = "reader = pcsc:desk:ACS ACR39U ICC Reader 00 00\n"
+                               "reader = pcsc:door:Identiv uTrust 4701 F: Dual\n";
+    struct bridge_config c;
+    char err[256] = "";
+    bridge_config_defaults(&c);
+    assert_int_equal(c.pcsc, BRIDGE_PCSC_OFF);
+    assert_true(bridge_config_parse(&c, text, strlen(text), "p.conf", err, sizeof err));
+    assert_int_equal(c.n_reader, 2);
+    assert_string_equal(c.reader[0].backend, "pcsc");
+    assert_string_equal(c.reader[0].name, "desk");
+    assert_string_equal(c.reader[0].path, "ACS ACR39U ICC Reader 00 00");
+    assert_string_equal(c.reader[1].path, "Identiv uTrust 4701 F: Dual");
+    assert_int_equal(c.pcsc, BRIDGE_PCSC_NAMED); /* implied by a pcsc reader line */
+    assert_true(bridge_config_set(&c, "pcsc", "all", err, sizeof err));
+    assert_int_equal(c.pcsc, BRIDGE_PCSC_ALL);
+    assert_true(bridge_config_set(&c, "pcsc", "named", err, sizeof err));
+    assert_int_equal(c.pcsc, BRIDGE_PCSC_NAMED);
+
+    /* A prefix up to the PC/SC name's limit (127 characters); a sim path only up to sun_path. */
+    char spec[300];
+    bridge_config_defaults(&c);
+    memset(spec, 0, sizeof spec);
+    memcpy(spec, "pcsc:long:", 10);
+    memset(spec + 10, 'R', BRIDGE_READER_KEY_MAX - 1);
+    assert_true(bridge_config_add_reader(&c, spec, err, sizeof err));
+    spec[10 + BRIDGE_READER_KEY_MAX - 1] = 'R';
+    assert_false(bridge_config_add_reader(&c, spec, err, sizeof err));
+    memset(spec, 0, sizeof spec);
+    memcpy(spec, "sim:s:/", 7);
+    memset(spec + 7, 'p', BRIDGE_PATH_MAX - 1);
+    assert_false(bridge_config_add_reader(&c, spec, err, sizeof err));
+    assert_string_equal(err, "reader: bad name or path length");
+}
+
 static void errors_name_file_line_and_reason(void **state)
 {
     static const struct {
@@ -158,7 +197,12 @@ static void errors_name_file_line_and_reason(void **state)
         {"allow_uid = -1\n", "t.conf:1: allow_uid: a number (at most 32 entries)"},
         {"allow_gid = 4294967295\n", "t.conf:1: allow_gid: a number (at most 32 entries)"},
         {"reader = desk\n", "t.conf:1: reader: expected BACKEND:NAME:PATH"},
-        {"reader = pcsc:desk:/x\n", "t.conf:1: reader: unknown backend (sim, usb)"},
+        {"reader = pci:desk:/x\n", "t.conf:1: reader: unknown backend (sim, usb, pcsc)"},
+        {"reader = simx:desk:/x\n", "t.conf:1: reader: unknown backend (sim, usb, pcsc)"},
+        {"pcsc = some\n", "t.conf:1: pcsc: all, named or off (off with no pcsc reader line)"},
+        {"reader = pcsc:d:ACS\npcsc = off\n",
+         "t.conf:2: pcsc: all, named or off (off with no pcsc reader line)"},
+        {"reader = pcsc:d:\n", "t.conf:1: reader: bad name or path length"},
         {"reader = usb:desk:1209\n",
          "t.conf:1: reader: usb:NAME:VID:PID[:SERIAL], VID and PID in 4 hex digits"},
         {"reader = usb:desk:1209:1\n",
@@ -253,6 +297,7 @@ int main(void)
         cmocka_unit_test(default_socket),
         cmocka_unit_test(every_key),
         cmocka_unit_test(websocket_loopback_only),
+        cmocka_unit_test(pcsc_readers),
         cmocka_unit_test(errors_name_file_line_and_reason),
         cmocka_unit_test(limits),
         cmocka_unit_test(load_file),

@@ -21,6 +21,12 @@
  *      challenge, by default hawiya/assertion.h's, which binds the card's
  *      signature to the platform's challenge, the origin and DG1.
  *
+ * A reader that runs PACE itself (a PIN pad with PC/SC Part 10
+ * FEATURE_EXECUTE_PACE) also keeps the secure messaging it established
+ * (BSI TR-03119): then the inspection starts at step 3 with the EF.CardAccess
+ * the reader returned, sends plain APDUs that the reader protects, and
+ * skips Chip Authentication, whose new keys would be the reader's to use.
+ *
  * Nothing here is verified (that is the platform's verifier's job, on the
  * same bytes); this collects the evidence, bounded, and names every failure.
  * Secrets (passwords, session keys) are wiped at the end and on any error.
@@ -124,6 +130,11 @@ struct emrtd_params {
     void *rng_ctx;
     /* Curves kept loaded between sessions (hawiya/ecp_groups.h), or NULL. */
     struct ecp_groups *groups;
+    /* PACE already done by the reader, which keeps secure messaging: can and
+     * mrz_info are then unused, ef_cardaccess is the reader's copy. */
+    bool sm_by_reader;
+    const uint8_t *ef_cardaccess;
+    size_t ef_cardaccess_len;
 };
 
 struct emrtd {
