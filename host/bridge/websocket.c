@@ -542,6 +542,20 @@ int64_t websocket_next_timer(struct bridge *b, int64_t now, int64_t next)
     return next;
 }
 
+/* A page waiting for a card hears nothing until its authenticate ends. */
+static bool has_pending_auth(const struct bridge *b, const struct client *c)
+{
+    for (size_t i = 0; i < b->n_readers; i++) {
+        const struct reader *r = b->readers[i];
+        if (r->running && r->running->client == c)
+            return true;
+        for (const struct auth *a = r->head; a; a = a->next)
+            if (a->client == c)
+                return true;
+    }
+    return false;
+}
+
 void websocket_check_idle(struct bridge *b, int64_t now)
 {
     struct ws_server *s = b->ws;
@@ -554,7 +568,7 @@ void websocket_check_idle(struct bridge *b, int64_t now)
     for (size_t i = 0; i < b->n_clients; i++) {
         struct client *c = b->clients[i];
         if (c->tp == &websocket_transport && !c->dead &&
-            now - c->last_active > (int64_t)b->cfg->ws_idle_ms)
+            now - c->last_active > (int64_t)b->cfg->ws_idle_ms && !has_pending_auth(b, c))
             client_drop(c, "idle");
     }
 }

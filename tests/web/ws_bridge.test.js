@@ -234,6 +234,25 @@ test('an idle connection is closed (1001) after websocket_idle_ms', async () => 
   assert.ok(Date.now() - t0 >= 1400, `closed after ${Date.now() - t0} ms`);
 });
 
+test('a page waiting for a card is not idle, however long the wait', async () => {
+  await stack.control('remove');
+  const { ws } = await open(url, { origin: ORIGIN });
+  ws.send(JSON.stringify({ id: 'w', method: 'authenticate',
+    params: { challenge: CHALLENGE, origin: ORIGIN, can: '123456', timeout_ms: 4000 } }));
+  await ws.next((m) => m.step === 'waiting_for_card');
+  /* Silent for more than twice websocket_idle_ms, then the authenticate's own answer. */
+  const r = await ws.next((m) => m.id === 'w', 10000);
+  assert.equal(r.error.code, 'TIMEOUT');
+  await stack.control('insert');
+  ws.close();
+});
+
+test('diagnose names the WebSocket', async () => {
+  const { ws } = await open(url, { origin: ORIGIN });
+  assert.equal((await ws.call('d', 'diagnose')).result.config.websocket, `127.0.0.1:${stack.wsPort}`);
+  ws.close();
+});
+
 test('closing the page while its authenticate waits drops it; the reader serves the next one', async () => {
   await stack.control('remove');
   const { ws } = await open(url, { origin: ORIGIN });
