@@ -127,7 +127,7 @@ test('English: the card pulled out mid-session', async () => {
   await new Promise((r) => watcher.on('open', r));
   const pulled = new Promise((resolve) => watcher.on('message', async (d) => {
     const m = JSON.parse(d);
-    if (m.event === 'progress' && m.step === 'pace') { await stack.control('remove'); resolve(); }
+    if (m.event === 'progress' && m.step === 'pace') { await stack.card('remove'); resolve(); }
   }));
   watcher.send('{"id":1,"method":"subscribe"}');
   await start(page, '123456');
@@ -146,7 +146,7 @@ test('English: no card in the reader', async () => {
   await expectError(page, 'no_card', 'No card in the reader.',
     'Insert the patient’s ID card in the reader, chip first, then press “Read the card” again.',
     'desk-en-no-card.png');
-  await stack.control('insert');
+  await stack.card('insert');
   await page.close();
 });
 

@@ -76,7 +76,7 @@ class Stack {
   async startCard(persona = 'default') {
     const d = this.dir;
     this.cardSock = path.join(d, 'card.sock');
-    this.card = this.start('vcard', env('HAWIYA_VCARD'), [
+    this.vcard = this.start('vcard', env('HAWIYA_VCARD'), [
       '--line', path.join(d, 'line.sock'), '--control', this.cardSock,
       '--personas', env('HAWIYA_PERSONAS'), '--persona', persona, '--pki', env('HAWIYA_PKI_DIR')]);
     await waitFor('the card', () => connects(this.cardSock));
@@ -149,6 +149,36 @@ class Stack {
       s.on('data', (d) => { reply += d; });
       s.on('end', () => (reply.startsWith('ok') ? resolve(reply) : reject(new Error(`card: ${reply}`))));
       s.on('error', reject);
+    });
+  }
+
+  /* One request to the bridge over its UNIX socket; the answer's result. */
+  bridgeCall(method) {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(this.bridgeSock);
+      let buf = '';
+      s.on('connect', () => s.write(JSON.stringify({ id: 1, method }) + '\n'));
+      s.on('data', (d) => {
+        buf += d;
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        s.destroy();
+        const m = JSON.parse(buf.slice(0, nl));
+        if (m.error) reject(new Error(m.error.code)); else resolve(m.result);
+      });
+      s.on('error', reject);
+    });
+  }
+
+  /* "remove" or "insert" the card, and wait until the bridge has seen it:
+   * a request sent before then would still find the old state. */
+  async card(cmd) {
+    await this.control(cmd);
+    const want = cmd === 'remove' ? 'absent' : 'present';
+    await waitFor(`the bridge to see the card ${cmd}d`, async () => {
+      const { readers } = await this.bridgeCall('readers');
+      const st = readers.find((r) => r.name === 'desk').state;
+      return want === 'absent' ? st === 'absent' : st !== 'absent';
     });
   }
 

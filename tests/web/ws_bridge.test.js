@@ -235,7 +235,7 @@ test('an idle connection is closed (1001) after websocket_idle_ms', async () => 
 });
 
 test('a page waiting for a card is not idle, however long the wait', async () => {
-  await stack.control('remove');
+  await stack.card('remove');
   const { ws } = await open(url, { origin: ORIGIN });
   ws.send(JSON.stringify({ id: 'w', method: 'authenticate',
     params: { challenge: CHALLENGE, origin: ORIGIN, can: '123456', timeout_ms: 4000 } }));
@@ -243,7 +243,7 @@ test('a page waiting for a card is not idle, however long the wait', async () =>
   /* Silent for more than twice websocket_idle_ms, then the authenticate's own answer. */
   const r = await ws.next((m) => m.id === 'w', 10000);
   assert.equal(r.error.code, 'TIMEOUT');
-  await stack.control('insert');
+  await stack.card('insert');
   ws.close();
 });
 
@@ -254,14 +254,14 @@ test('diagnose names the WebSocket', async () => {
 });
 
 test('closing the page while its authenticate waits drops it; the reader serves the next one', async () => {
-  await stack.control('remove');
+  await stack.card('remove');
   const { ws } = await open(url, { origin: ORIGIN });
   ws.send(JSON.stringify({ id: 'x', method: 'authenticate', params: { challenge: CHALLENGE, origin: ORIGIN, can: '123456' } }));
   await ws.next((m) => m.step === 'waiting_for_card');
   ws.terminate();
   await sleep(200);
   assert.match(stack.log('bridge'), /client gone: queued session dropped/);
-  await stack.control('insert');
+  await stack.card('insert');
   const b = await open(url, { origin: ORIGIN });
   const r = await b.ws.call('y', 'authenticate', { challenge: CHALLENGE, origin: ORIGIN, can: '123456' });
   assert.equal(r.result.identity.surname, 'BENALI');
