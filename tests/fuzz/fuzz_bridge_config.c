@@ -45,11 +45,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bounded(c.reader[i].backend, sizeof c.reader[i].backend);
         bounded(c.reader[i].name, sizeof c.reader[i].name);
         bounded(c.reader[i].path, sizeof c.reader[i].path);
-        if (strcmp(c.reader[i].backend, "sim") || !c.reader[i].name[0] || !c.reader[i].path[0])
+        if ((strcmp(c.reader[i].backend, "sim") && strcmp(c.reader[i].backend, "usb") &&
+             strcmp(c.reader[i].backend, "pcsc")) ||
+            !c.reader[i].name[0] || !c.reader[i].path[0])
             __builtin_trap();
         for (size_t j = 0; j < i; j++)
             if (!strcmp(c.reader[i].name, c.reader[j].name))
                 __builtin_trap();
     }
+    /* The WebSocket listens on loopback only, and only when configured. */
+    bounded(c.websocket, sizeof c.websocket);
+    if (c.ws_port ? !(c.ws_ipv4 || c.ws_ipv6) || (strncmp(c.websocket, "127.0.0.1:", 10) &&
+                                                  strncmp(c.websocket, "[::1]:", 6) &&
+                                                  strncmp(c.websocket, "localhost:", 10))
+                  : c.websocket[0] != '\0' || c.ws_ipv4 || c.ws_ipv6)
+        __builtin_trap();
+    if (c.ws_max_per_origin < 1 || c.ws_max_per_origin > 1000 || c.ws_idle_ms < 1000 ||
+        c.ws_idle_ms > 86400000)
+        __builtin_trap();
     return 0;
 }
