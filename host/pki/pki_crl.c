@@ -65,8 +65,6 @@ enum pki_err pki_make_crl(const struct pki_buf *issuer_cert, mbedtls_pk_context 
 {
     mbedtls_x509_crt issuer, r;
     struct pki_buf tbs = {0}, list = {0}, exts = {0}, v = {0}, aki = {0}, body = {0};
-    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
-    size_t sig_len = 0;
     const uint8_t *ski = NULL;
     size_t ski_len = 0;
     enum pki_err e = PKI_ERR_CRYPTO;
@@ -118,15 +116,8 @@ enum pki_err pki_make_crl(const struct pki_buf *issuer_cert, mbedtls_pk_context 
         e = der_wrap(&tbs, DER_CTX0, &v);
     if (e == PKI_OK)
         e = der_wrap(&body, DER_SEQUENCE, &tbs); /* body = TBSCertList */
-    sig[0] = 0;                                  /* BIT STRING: no unused bits */
     if (e == PKI_OK)
-        e = pki_sign(issuer_key, body.p, body.len, rng, sig + 1, sizeof sig - 1, &sig_len);
-    if (e == PKI_OK)
-        e = der_alg_id(&body, OID_ECDSA_SHA256);
-    if (e == PKI_OK)
-        e = der_put(&body, DER_BIT_STRING, sig, sig_len + 1);
-    if (e == PKI_OK)
-        e = der_wrap(out, DER_SEQUENCE, &body);
+        e = pki_signed_object(&body, issuer_key, rng, out);
 out:
     mbedtls_x509_crt_free(&issuer);
     pki_buf_free(&tbs);

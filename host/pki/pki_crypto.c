@@ -119,10 +119,7 @@ static enum pki_err fix_ecdsa_params(const uint8_t *crt, size_t n, mbedtls_pk_co
                                         0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00};
     struct tlv cert, tbs, field;
     struct tlv_iter it;
-    struct pki_buf content = {0}, tbs_der = {0}, body = {0};
-    uint8_t hash[32];
-    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
-    size_t sig_len = 0;
+    struct pki_buf content = {0}, tbs_der = {0};
     if (tlv_parse(crt, n, TLV_STRICT, &cert) != TLV_OK || cert.tag != DER_SEQUENCE ||
         tlv_parse(cert.value, cert.len, TLV_STRICT, &tbs) != TLV_OK || tbs.tag != DER_SEQUENCE)
         return PKI_ERR_CRYPTO;
@@ -151,23 +148,29 @@ static enum pki_err fix_ecdsa_params(const uint8_t *crt, size_t n, mbedtls_pk_co
         e = PKI_ERR_CRYPTO;
     if (e == PKI_OK)
         e = der_wrap(&tbs_der, DER_SEQUENCE, &content);
-    if (e == PKI_OK) {
-        pki_sha256(tbs_der.p, tbs_der.len, hash);
-        sig[0] = 0; /* BIT STRING: no unused bits */
-        if (mbedtls_pk_sign(issuer_key, MBEDTLS_MD_SHA256, hash, 32, sig + 1, &sig_len, pki_rng_fn,
-                            r) != 0)
-            e = PKI_ERR_CRYPTO;
-    }
     if (e == PKI_OK)
-        e = pki_buf_append(&body, tbs_der.p, tbs_der.len);
+        e = pki_signed_object(&tbs_der, issuer_key, r, out);
+    pki_buf_free(&content);
+    pki_buf_free(&tbs_der);
+    return e;
+}
+
+enum pki_err pki_signed_object(const struct pki_buf *tbs, mbedtls_pk_context *key,
+                               struct pki_rng *r, struct pki_buf *out)
+{
+    struct pki_buf body = {0};
+    uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
+    size_t sig_len = 0;
+    sig[0] = 0; /* BIT STRING: no unused bits */
+    enum pki_err e = pki_sign(key, tbs->p, tbs->len, r, sig + 1, sizeof sig - 1, &sig_len);
+    if (e == PKI_OK)
+        e = pki_buf_append(&body, tbs->p, tbs->len);
     if (e == PKI_OK)
         e = der_alg_id(&body, OID_ECDSA_SHA256);
     if (e == PKI_OK)
         e = der_put(&body, DER_BIT_STRING, sig, sig_len + 1);
     if (e == PKI_OK)
         e = der_wrap(out, DER_SEQUENCE, &body);
-    pki_buf_free(&content);
-    pki_buf_free(&tbs_der);
     pki_buf_free(&body);
     return e;
 }

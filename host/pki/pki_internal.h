@@ -120,6 +120,13 @@ enum pki_err pki_make_signed_data(const char *econtent_type, const struct pki_bu
                                   const char *signing_time, struct pki_rng *rng,
                                   struct pki_buf *out);
 
+/*
+ * An X.509 signed object (a certificate, a CRL): SEQUENCE { tbs, ecdsa-with-SHA256,
+ * BIT STRING { key's signature of tbs } }, tbs being the whole DER to be signed.
+ */
+enum pki_err pki_signed_object(const struct pki_buf *tbs, mbedtls_pk_context *key,
+                               struct pki_rng *r, struct pki_buf *out);
+
 /* An ECDSA-with-SHA256 signature of data by key, as DER Ecdsa-Sig-Value. */
 enum pki_err pki_sign(mbedtls_pk_context *key, const uint8_t *data, size_t n, struct pki_rng *r,
                       uint8_t *sig, size_t cap, size_t *sig_len);

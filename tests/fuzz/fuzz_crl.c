@@ -8,11 +8,11 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hawiya-verify.h"
+#include "pki_file.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,17 +22,10 @@ static size_t ca_len[2];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *const files[2] = {HAWIYA_PKI_DIR "/csca/csca-MAR.der",
-                                         HAWIYA_PKI_DIR "/reader-ca/reader-ca.der"};
     (void)argc;
     (void)argv;
-    for (int i = 0; i < 2; i++) {
-        FILE *f = fopen(files[i], "rb");
-        if (!f)
-            abort(); /* run the pki_data target first */
-        ca_len[i] = fread(cas[i], 1, sizeof cas[i], f);
-        fclose(f);
-    }
+    ca_len[0] = pki_file(HAWIYA_PKI_DIR "/csca/csca-MAR.der", cas[0], sizeof cas[0]);
+    ca_len[1] = pki_file(HAWIYA_PKI_DIR "/reader-ca/reader-ca.der", cas[1], sizeof cas[1]);
     return 0;
 }
 

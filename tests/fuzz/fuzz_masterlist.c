@@ -8,11 +8,11 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hawiya-verify.h"
+#include "pki_file.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,17 +23,11 @@ static size_t anchor_len[2];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *const files[2] = {HAWIYA_PKI_DIR "/masterlist/ml-signer.der",
-                                         HAWIYA_PKI_DIR "/csca/csca-MAR.der"};
     (void)argc;
     (void)argv;
-    for (int i = 0; i < 2; i++) {
-        FILE *f = fopen(files[i], "rb");
-        if (!f)
-            abort(); /* run the pki_data target first */
-        anchor_len[i] = fread(anchors[i], 1, sizeof anchors[i], f);
-        fclose(f);
-    }
+    anchor_len[0] =
+        pki_file(HAWIYA_PKI_DIR "/masterlist/ml-signer.der", anchors[0], sizeof anchors[0]);
+    anchor_len[1] = pki_file(HAWIYA_PKI_DIR "/csca/csca-MAR.der", anchors[1], sizeof anchors[1]);
     return 0;
 }
 

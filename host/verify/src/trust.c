@@ -610,33 +610,15 @@ static enum hv_err load_path(struct hv_trust *t, const char *path, add_fn add, c
     return e;
 }
 
-static enum hv_err add_csca_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
-                                 char *msg, size_t cap)
+/* A file into a certificate store; ctx names the store. */
+static enum hv_err add_certs_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
+                                  char *msg, size_t cap)
 {
-    (void)ctx;
-    return add_certs(t, S_CSCA, b, n, msg, cap);
+    return add_certs(t, *(const enum store *)ctx, b, n, msg, cap);
 }
 
-static enum hv_err add_reader_ca_file(struct hv_trust *t, const uint8_t *b, size_t n,
-                                      const void *ctx, char *msg, size_t cap)
-{
-    (void)ctx;
-    return add_certs(t, S_READER_CA, b, n, msg, cap);
-}
-
-static enum hv_err add_ds_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
-                               char *msg, size_t cap)
-{
-    (void)ctx;
-    return add_certs(t, S_DS, b, n, msg, cap);
-}
-
-static enum hv_err add_ml_signer_file(struct hv_trust *t, const uint8_t *b, size_t n,
-                                      const void *ctx, char *msg, size_t cap)
-{
-    (void)ctx;
-    return add_certs(t, S_ML_SIGNER, b, n, msg, cap);
-}
+static const enum store store_csca = S_CSCA, store_reader_ca = S_READER_CA, store_ds = S_DS,
+                        store_ml_signer = S_ML_SIGNER;
 
 static enum hv_err add_crl_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
                                 char *msg, size_t cap)
@@ -653,7 +635,7 @@ static enum hv_err add_ml_file(struct hv_trust *t, const uint8_t *b, size_t n, c
 
 enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *path, char *err_msg, size_t cap)
 {
-    enum hv_err e = load_path(t, path, add_csca_file, NULL, err_msg, cap);
+    enum hv_err e = load_path(t, path, add_certs_file, &store_csca, err_msg, cap);
     if (e == HV_OK && t->n_csca == 0) {
         if (err_msg && cap)
             snprintf(err_msg, cap, "%s: no CSCA certificate", path);
@@ -665,18 +647,18 @@ enum hv_err hv_trust_load_csca_dir(struct hv_trust *t, const char *path, char *e
 enum hv_err hv_trust_load_reader_ca_file(struct hv_trust *t, const char *path, char *err_msg,
                                          size_t cap)
 {
-    return load_path(t, path, add_reader_ca_file, NULL, err_msg, cap);
+    return load_path(t, path, add_certs_file, &store_reader_ca, err_msg, cap);
 }
 
 enum hv_err hv_trust_load_ds(struct hv_trust *t, const char *path, char *err_msg, size_t cap)
 {
-    return load_path(t, path, add_ds_file, NULL, err_msg, cap);
+    return load_path(t, path, add_certs_file, &store_ds, err_msg, cap);
 }
 
 enum hv_err hv_trust_load_masterlist_signer(struct hv_trust *t, const char *path, char *err_msg,
                                             size_t cap)
 {
-    return load_path(t, path, add_ml_signer_file, NULL, err_msg, cap);
+    return load_path(t, path, add_certs_file, &store_ml_signer, err_msg, cap);
 }
 
 enum hv_err hv_trust_load_masterlist(struct hv_trust *t, const char *path,
