@@ -69,6 +69,9 @@ struct usb_ccid {
     size_t rx_len, rx_taken;
     bool rx_ready;     /* rx holds one whole message */
     size_t rx_discard; /* bytes still to drop of a message announced too long */
+    /* the answer to a bad transfer, sent after the message on its way, if any */
+    uint8_t reject_msg[CCID_HEADER_SIZE];
+    bool reject_pending;
     /* bulk-IN: the message being sent (the caller's buffer) */
     const uint8_t *tx;
     size_t tx_len, tx_off;

@@ -103,6 +103,12 @@ static void int_next(struct usb_ccid *u)
     }
 }
 
+static void send_reject(struct usb_ccid *u)
+{
+    u->reject_pending = false;
+    usb_ccid_host_send(u, u->reject_msg, sizeof u->reject_msg);
+}
+
 /* A bulk-OUT transfer that does not make one message: §6.2.6 names the byte
  * at fault, here dwLength (offset 1); the answer carries the header's bSeq. */
 static void reject(struct usb_ccid *u, const uint8_t *hdr, size_t len)
@@ -112,12 +118,16 @@ static void reject(struct usb_ccid *u, const uint8_t *hdr, size_t len)
                          .seq = len > 6 ? hdr[6] : 0,
                          .error = 1,
                          .clock_status = CCID_CLOCK_STOPPED_UNKNOWN};
-    uint8_t out[CCID_HEADER_SIZE];
     size_t n;
     m.status = ccid_status(ccid_device_icc_status(u->ccid), CCID_CMD_FAILED);
     u->rejected++;
-    if (ccid_encode(&m, out, sizeof out, &n) == CCID_OK)
-        usb_ccid_host_send(u, out, n);
+    if (ccid_encode(&m, u->reject_msg, sizeof u->reject_msg, &n) != CCID_OK)
+        return;
+    /* While an answer is on its way (the host sent the next transfer before
+     * reading it), this one waits its turn behind it. */
+    u->reject_pending = true;
+    if (!u->tx_active)
+        send_reject(u);
 }
 
 static void on_bulk_out(struct usb_ccid *u, const struct usb_dc_event *ev)
@@ -219,6 +229,7 @@ static void on_configured(void *ctx, bool on)
 {
     struct usb_ccid *u = ctx;
     rx_reset(u);
+    u->reject_pending = false;
     u->tx_active = false;
     u->int_busy = u->hw_error = false;
     u->notify_len = 0;
@@ -338,6 +349,8 @@ void usb_ccid_host_send(struct usb_ccid *u, const uint8_t *msg, size_t n)
         idle_ms += 10;
     }
     u->tx_active = false;
+    if (u->reject_pending)
+        send_reject(u);
 }
 
 void usb_ccid_host_notify(struct usb_ccid *u, const uint8_t *msg, size_t n)

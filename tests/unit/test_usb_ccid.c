@@ -40,6 +40,9 @@ static struct {
     uint16_t mps[32];
     enum usb_dc_ep_type type[32];
     bool host_reads[32]; /* the host takes IN packets as soon as they are written */
+    bool read_when_idle; /* ...or, once nothing else is queued, starts taking them */
+    uint8_t fifo[32][USB_DC_MAX_PACKET];
+    size_t fifo_len[32];
     struct ep_log log[32];
     unsigned flushes[32];
 } dc;
@@ -61,8 +64,18 @@ static void push(enum usb_dc_event_type t, uint8_t ep, const uint8_t *data, size
         memcpy(e->data, data, len);
 }
 
+static void take(uint8_t ep, const uint8_t *data, size_t len);
+
 bool hal_usb_dc_poll(struct usb_dc_event *ev)
 {
+    for (unsigned i = 16; dc.count == 0 && dc.read_when_idle && i < 32; i++) {
+        dc.host_reads[i] = true;
+        if (dc.busy[i]) {
+            dc.busy[i] = false;
+            take((uint8_t)(USB_DC_EP_IN | (i - 16)), dc.fifo[i], dc.fifo_len[i]);
+            push(USB_DC_EVENT_IN_DONE, (uint8_t)(USB_DC_EP_IN | (i - 16)), NULL, 0);
+        }
+    }
     if (dc.count == 0)
         return false;
     *ev = dc.q[dc.head];
@@ -119,6 +132,9 @@ bool hal_usb_dc_ep_write(uint8_t ep, const uint8_t *data, size_t len)
         push(USB_DC_EVENT_IN_DONE, ep, NULL, 0);
     } else {
         dc.busy[i] = true; /* the packet stays in the FIFO */
+        if (len)
+            memcpy(dc.fifo[i], data, len);
+        dc.fifo_len[i] = len;
     }
     return true;
 }
@@ -624,6 +640,28 @@ static void test_abort_drops_the_answer(void **state)
     assert_true(dc.flushes[idx(USB_CCID_EP_BULK_IN)] >= 1);
 }
 
+/* A bad transfer while an answer waits for the host: its rejection goes out
+ * after the answer, not into the middle of it. */
+static void test_reject_waits_behind_the_answer(void **state)
+{
+    (void)state;
+    static uint8_t m[128];
+    configure();
+    struct ep_log *l = &dc.log[idx(USB_CCID_EP_BULK_IN)];
+    dc.host_reads[idx(USB_CCID_EP_BULK_IN)] = false;
+    dc.read_when_idle = true;
+    xfr(m, 100, 0x31); /* announces 110 bytes, the transfer ends after 30 */
+    dc.armed[USB_CCID_EP_BULK_OUT] = false;
+    push(USB_DC_EVENT_OUT, USB_CCID_EP_BULK_OUT, m, 30);
+    const uint8_t answer[10] = {0x81, 0, 0, 0, 0, 0, 0x30, 0x02, 0, 0x01};
+    usb_ccid_host_send(&usb, answer, sizeof answer);
+    assert_int_equal(l->len, 20);
+    assert_memory_equal(l->bytes, answer, sizeof answer);
+    memmove(l->bytes, l->bytes + 10, 10);
+    l->len = 10;
+    expect_reject(0x31);
+}
+
 /* ---- interrupt pipe (§6.3) -------------------------------------------------------- */
 
 static void test_interrupt_notifications(void **state)
@@ -694,6 +732,7 @@ int main(void)
         cmocka_unit_test_setup(test_bulk_out_bad_transfers, setup),
         cmocka_unit_test_setup(test_bulk_in_packets, setup),
         cmocka_unit_test_setup(test_abort_drops_the_answer, setup),
+        cmocka_unit_test_setup(test_reject_waits_behind_the_answer, setup),
         cmocka_unit_test_setup(test_interrupt_notifications, setup),
         cmocka_unit_test_setup(test_bus_reset_closes_the_link, setup),
     };
