@@ -82,6 +82,11 @@ static void line_advanced(void *ctx, uint64_t now_ns)
     }
 }
 
+void sim_advance_to(uint64_t t_ns)
+{
+    advance_to(t_ns);
+}
+
 uint64_t hal_now_ns(void)
 {
     return S.line.now_ns;
@@ -343,6 +348,9 @@ void hal_idle(uint32_t max_ms)
 {
     struct pollfd p[2];
     int n = 0;
+    struct timespec w0, w1;
+    clock_gettime(CLOCK_MONOTONIC, &w0);
+    sim_rf_idle();
     if (S.card_fd < 0) {
         /* The card process may come back (a test restarting it). */
         S.card_fd = connect_unix(S.cfg.card_path);
@@ -356,7 +364,18 @@ void hal_idle(uint32_t max_ms)
         p[n++] = (struct pollfd){.fd = sim_usbredir_fd(), .events = POLLIN};
     else
         p[n++] = (struct pollfd){.fd = S.host_fd >= 0 ? S.host_fd : S.listen_fd, .events = POLLIN};
-    if (poll(p, (nfds_t)n, (int)max_ms) <= 0)
+    int ready = poll(p, (nfds_t)n, (int)max_ms);
+    if (sim_rf_configured()) {
+        /* An antenna is polled in time: idle time passes for it too (the
+         * card line needs no such thing, its switch calls). */
+        clock_gettime(CLOCK_MONOTONIC, &w1);
+        int64_t waited = (int64_t)(w1.tv_sec - w0.tv_sec) * 1000000000 + (w1.tv_nsec - w0.tv_nsec);
+        if (ready <= 0)
+            waited = (int64_t)max_ms * 1000000;
+        if (waited > 0)
+            advance_to(S.now_ns + (uint64_t)waited);
+    }
+    if (ready <= 0)
         return;
     if (S.card_fd >= 0 && (p[0].revents & (POLLIN | POLLHUP)))
         simline_port_pump(&S.line, 0);

@@ -20,10 +20,13 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: hawiya-sim-reader --card PATH (--host PATH | --usbredir PATH|PORT)\n"
-               "         [--state DIR]\n"
-               "         [--fault-rate R] [--fault-seed N] [--fault-kinds flip,drop,dup]\n"
-               "         [--classes CBA] [--clk-max HZ] [--max-baud BPS] [--realtime]\n");
+    fprintf(
+        f, "usage: hawiya-sim-reader --card PATH (--host PATH | --usbredir PATH|PORT)\n"
+           "         [--state DIR]\n"
+           "         [--fault-rate R] [--fault-seed N] [--fault-kinds flip,drop,dup]\n"
+           "         [--classes CBA] [--clk-max HZ] [--max-baud BPS] [--realtime]\n"
+           "         [--rf PATH [--rf-max-kbps 106|212|424|848] [--rf-soft-crc]\n"
+           "          [--rf-fault-rate R] [--rf-fault-seed N] [--rf-fault-kinds lost,crc,late]]\n");
 }
 
 static unsigned parse_classes(const char *s)
@@ -42,6 +45,34 @@ static unsigned parse_classes(const char *s)
     return m;
 }
 
+static unsigned parse_rf_kinds(const char *s)
+{
+    unsigned k = 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "lost"))
+            k |= SIM_RF_FAULT_LOST;
+        else if (!strcmp(t, "crc"))
+            k |= SIM_RF_FAULT_CRC;
+        else if (!strcmp(t, "late"))
+            k |= SIM_RF_FAULT_LATE;
+        else
+            return 0;
+    }
+    return k;
+}
+
+/* 106, 212, 424 or 848 kbit/s as enum iso14443_rate; -1 otherwise. */
+static int parse_kbps(const char *s)
+{
+    static const char *const names[4] = {"106", "212", "424", "848"};
+    for (int r = 0; r < 4; r++)
+        if (!strcmp(s, names[r]))
+            return r;
+    return -1;
+}
+
 /* The device and the session are large (message and file buffers); they
  * live in static storage. */
 static struct ccid_device dev;
@@ -56,11 +87,17 @@ int main(int argc, char **argv)
         .clk_max_hz = 20000000,
     };
     struct slot_limits lim = {.max_baud = 825000, .di_supported = 0x03FE, .ifsd = 254};
+    struct sim_rf_config rf = {
+        .fault_kinds = SIM_RF_FAULT_LOST | SIM_RF_FAULT_CRC | SIM_RF_FAULT_LATE, .max_rate = 3};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--realtime")) {
             cfg.realtime = true;
+            continue;
+        }
+        if (!strcmp(a, "--rf-soft-crc")) {
+            rf.soft_crc = true;
             continue;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -92,13 +129,29 @@ int main(int argc, char **argv)
             cfg.clk_max_hz = (uint32_t)strtoul(v, NULL, 0);
         else if (!strcmp(a, "--max-baud"))
             lim.max_baud = (uint32_t)strtoul(v, NULL, 0);
-        else {
+        else if (!strcmp(a, "--rf"))
+            rf.path = v;
+        else if (!strcmp(a, "--rf-fault-rate"))
+            rf.fault_rate = strtod(v, NULL);
+        else if (!strcmp(a, "--rf-fault-seed"))
+            rf.fault_seed = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--rf-fault-kinds"))
+            rf.fault_kinds = parse_rf_kinds(v);
+        else if (!strcmp(a, "--rf-max-kbps")) {
+            int r = parse_kbps(v);
+            if (r < 0) {
+                usage(stderr);
+                return 2;
+            }
+            rf.max_rate = (unsigned)r;
+        } else {
             usage(stderr);
             return 2;
         }
     }
     if (!cfg.card_path || !cfg.host_path == !cfg.usbredir || !cfg.classes || !cfg.fault_kinds ||
-        cfg.fault_rate < 0 || cfg.fault_rate > 1) {
+        cfg.fault_rate < 0 || cfg.fault_rate > 1 || !rf.fault_kinds || rf.fault_rate < 0 ||
+        rf.fault_rate > 1) {
         usage(stderr);
         return 2;
     }
@@ -112,6 +165,7 @@ int main(int argc, char **argv)
 
     if (sim_board_init(&cfg) < 0)
         return 1;
+    sim_rf_init(&rf);
     ccid_device_init(&dev, &lim);
     session_init(&session);
     if (session.attest.state != ATTEST_OK)
@@ -130,6 +184,8 @@ int main(int argc, char **argv)
         ccid_device_poll(&dev);
     }
     slot_power_off(&dev.slot);
+    cl_slot_power_off(&dev.cl);
+    sim_rf_close();
     sim_board_close();
     return 0;
 }

@@ -40,6 +40,35 @@ struct sim_config {
     uint32_t clk_max_hz;
 };
 
+/* The contactless front end (rf_sim.c): a socket to hawiya-vcard's RF field. */
+#define SIM_RF_FAULT_LOST 0x1u /* a frame lost, either way */
+#define SIM_RF_FAULT_CRC  0x2u /* a bit flipped: CRC (or parity) error at the receiver */
+#define SIM_RF_FAULT_LATE 0x4u /* the card's answer starts after the reader stopped waiting */
+
+struct sim_rf_config {
+    const char *path;  /* UNIX socket of hawiya-vcard's RF field; NULL: no front end */
+    double fault_rate; /* probability per frame */
+    uint64_t fault_seed;
+    unsigned fault_kinds; /* SIM_RF_FAULT_* */
+    bool soft_crc;        /* a front end without a CRC engine: the firmware adds and checks it */
+    unsigned max_rate;    /* enum iso14443_rate: the fastest bit rate the front end has */
+};
+
+struct sim_rf_stats {
+    uint64_t frames_tx, frames_rx;
+    uint64_t air_ns; /* simulated time frames were on the air, both ways */
+    uint64_t faults;
+};
+
+void sim_rf_init(const struct sim_rf_config *cfg);
+bool sim_rf_configured(void);
+/* From hal_idle: the card process may have come back. */
+void sim_rf_idle(void);
+void sim_rf_close(void);
+void sim_rf_stats(struct sim_rf_stats *s, bool reset);
+/* Simulated time moves on (sleeping along in real time mode). */
+void sim_advance_to(uint64_t t_ns);
+
 struct usb_ccid;
 
 /* Opens the sockets; returns 0, or -1 with a message on stderr. */

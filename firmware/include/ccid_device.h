@@ -1,5 +1,6 @@
 /*
- * ccid_device: the reader's USB CCID 1.1 device class, one slot. It frames
+ * ccid_device: the reader's USB CCID 1.1 device class, two slots: slot 0
+ * the contact slot (slot.h), slot 1 the contactless one (cl_slot.h). It frames
  * the PC_to_RDR messages of §6.1 arriving on the host link (hal/host_link),
  * runs them on the slot, and answers with the RDR_to_PC messages of §6.2,
  * using the one wire codec of common/ccid. While the card works, it sends
@@ -27,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cl_slot.h"
 #include "hawiya/ccid.h"
 #include "slot.h"
 
@@ -36,8 +38,13 @@
  * class descriptor's dwMaxCCIDMessageLength (§5.1) and the size of the bulk
  * buffers. The one name every layer uses (the USB device layer too). */
 #define CCID_DEVICE_MAX_MESSAGE (CCID_HEADER_SIZE + CCID_DEVICE_MAX_APDU)
-/* bMaxSlotIndex (§5.1): one contact slot, slot 0. */
-#define CCID_DEVICE_MAX_SLOT_INDEX 0u
+/* The slots (bSlot): the contact slot, then the contactless one. A board
+ * without a contactless front end still has slot 1, always empty. */
+#define CCID_SLOT_CONTACT     0u
+#define CCID_SLOT_CONTACTLESS 1u
+#define CCID_DEVICE_SLOTS     2u
+/* bMaxSlotIndex (§5.1) */
+#define CCID_DEVICE_MAX_SLOT_INDEX (CCID_DEVICE_SLOTS - 1u)
 
 struct ccid_device;
 
@@ -51,6 +58,7 @@ typedef void (*ccid_host_gone_fn)(void *ctx, struct ccid_device *d);
 
 struct ccid_device {
     struct slot slot;
+    struct cl_slot cl;
     struct ccid_descriptor desc;
     ccid_escape_fn escape;
     void *escape_ctx;
@@ -63,16 +71,20 @@ struct ccid_device {
 
     /* the command being worked on, for time extensions */
     bool busy;
-    uint8_t busy_seq;
+    uint8_t busy_seq, busy_slot;
     uint64_t time_extensions; /* sent since start */
     bool host_connected;
     uint32_t host_attach; /* hal_host_attachments() of the host we serve */
 };
 
 void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim);
+/* The contactless slot's limits (the defaults: 848 kbit/s, FSD 256). */
+void ccid_device_cl_limits(struct ccid_device *d, const struct cl_limits *lim);
 
-/* bmICCStatus (§6.2.6) as the slot is now. */
+/* bmICCStatus (§6.2.6) of the contact slot as it is now. */
 enum ccid_icc_status ccid_device_icc_status(const struct ccid_device *d);
+/* The same for any slot (bSlot); absent for a slot that does not exist. */
+enum ccid_icc_status ccid_device_slot_status(const struct ccid_device *d, uint8_t slot);
 
 /* One turn of the main loop: host messages, card presence. Never blocks
  * longer than a card exchange takes. Every message is wiped from the

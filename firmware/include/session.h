@@ -4,7 +4,9 @@
  * commands of hawiya/reader_escape.h. It cold-resets the card, runs the
  * eMRTD inspection of common/emrtd over the slot, then attests the result
  * with the device key (hawiya/assertion.h) and resets the card again, so no
- * card session outlives the request. Secrets (CAN, MRZ information, session
+ * card session outlives the request. The card may be in the contact slot
+ * or in the RF field (ccid_device's two slots): the inspection sees APDUs
+ * either way. Secrets (CAN, MRZ information, session
  * keys) are wiped at the end, on abort and on every failure.
  */
 #ifndef HAWIYA_FW_SESSION_H
@@ -38,6 +40,7 @@ struct session {
     char mrz[64];
     size_t mrz_len;
     bool no_ca;
+    uint8_t iface;         /* RESC_IF_*: the slot this session's card is in */
     unsigned apdus;        /* exchanged with the card in this session */
     uint8_t trace[4 * 64]; /* CLA INS P1 P2 of the step's commands */
     size_t trace_len;

@@ -16,6 +16,20 @@ static void send_msg(struct ccid_device *d, const struct ccid_msg *m)
 
 enum ccid_icc_status ccid_device_icc_status(const struct ccid_device *d)
 {
+    return ccid_device_slot_status(d, CCID_SLOT_CONTACT);
+}
+
+enum ccid_icc_status ccid_device_slot_status(const struct ccid_device *d, uint8_t slot)
+{
+    if (slot == CCID_SLOT_CONTACTLESS) {
+        switch (d->cl.state) {
+        case CL_ACTIVE: return CCID_ICC_PRESENT_ACTIVE;
+        case CL_PRESENT: return CCID_ICC_PRESENT_INACTIVE;
+        default: return CCID_ICC_ABSENT;
+        }
+    }
+    if (slot != CCID_SLOT_CONTACT)
+        return CCID_ICC_ABSENT;
     switch (d->slot.state) {
     case SLOT_ACTIVE: return CCID_ICC_PRESENT_ACTIVE;
     case SLOT_INACTIVE: return CCID_ICC_PRESENT_INACTIVE;
@@ -27,12 +41,13 @@ static void reply(struct ccid_device *d, const struct ccid_msg *req, uint8_t typ
                   uint8_t berror, const uint8_t *data, size_t len)
 {
     struct ccid_msg m = {.type = type, .slot = req->slot, .seq = req->seq};
-    m.status = ccid_status(ccid_device_icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
+    enum ccid_icc_status icc = ccid_device_slot_status(d, req->slot);
+    m.status = ccid_status(icc, ok ? CCID_CMD_OK : CCID_CMD_FAILED);
     m.error = ok ? 0 : berror;
     m.data = data;
     m.len = (uint32_t)len;
     if (type == CCID_RDR_TO_PC_SLOT_STATUS)
-        m.clock_status = d->slot.state == SLOT_ACTIVE ? CCID_CLOCK_RUNNING : CCID_CLOCK_STOPPED_L;
+        m.clock_status = icc == CCID_ICC_PRESENT_ACTIVE ? CCID_CLOCK_RUNNING : CCID_CLOCK_STOPPED_L;
     send_msg(d, &m);
 }
 
@@ -68,6 +83,25 @@ static bool same_host(const struct ccid_device *d)
     return d->host_connected && hal_host_connected() && hal_host_attachments() == d->host_attach;
 }
 
+static uint8_t cl_berror(enum cl_err e)
+{
+    switch (e) {
+    case CL_ERR_ABSENT:
+    case CL_ERR_REMOVED:
+    case CL_ERR_NO_FRONT_END: return CCID_BERROR_ICC_MUTE;
+    case CL_ERR_ACTIVATION:
+    case CL_ERR_NOT_ISO_DEP: return CCID_BERROR_ICC_PROTOCOL_NOT_SUPPORTED;
+    case CL_ERR_TRANSMISSION: return CCID_BERROR_XFR_PARITY_ERROR;
+    case CL_ERR_RESPONSE_TOO_LONG: return CCID_BERROR_XFR_OVERRUN;
+    case CL_ERR_INACTIVE:
+    case CL_ERR_PROTOCOL:
+    case CL_ERR_WTX_LIMIT: return CCID_BERROR_DEACTIVATED_PROTOCOL;
+    case CL_ERR_COMMAND_TOO_LONG: return 10; /* abData */
+    case CL_OK: return 0;
+    }
+    return CCID_BERROR_HW_ERROR;
+}
+
 /* Called from the line driver while the card works (at least once a second). */
 static bool on_tick(void *ctx, uint64_t waited_ns)
 {
@@ -75,13 +109,20 @@ static bool on_tick(void *ctx, uint64_t waited_ns)
     if (!d->busy)
         return true;
     /* §6.2.6: bmCommandStatus "time extension", bError the multiplier. */
-    struct ccid_msg m = {.type = CCID_RDR_TO_PC_DATA_BLOCK, .slot = 0, .seq = d->busy_seq};
-    m.status = ccid_status(ccid_device_icc_status(d), CCID_CMD_TIME_EXTENSION);
-    m.error = d->slot.last_wtx ? d->slot.last_wtx : 1;
+    struct ccid_msg m = {
+        .type = CCID_RDR_TO_PC_DATA_BLOCK, .slot = d->busy_slot, .seq = d->busy_seq};
+    uint8_t wtx = d->busy_slot == CCID_SLOT_CONTACTLESS ? d->cl.last_wtx : d->slot.last_wtx;
+    m.status = ccid_status(ccid_device_slot_status(d, d->busy_slot), CCID_CMD_TIME_EXTENSION);
+    m.error = wtx ? wtx : 1;
     send_msg(d, &m);
     d->time_extensions++;
     /* Nobody to answer any more: stop working the card for them. */
     return same_host(d);
+}
+
+void ccid_device_cl_limits(struct ccid_device *d, const struct cl_limits *lim)
+{
+    cl_slot_init(&d->cl, lim, on_tick, d);
 }
 
 void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
@@ -92,6 +133,7 @@ void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
     size_t nclocks = slot_clocks_khz(lim, clocks), nrates = slot_data_rates(lim, rates);
     memset(d, 0, sizeof *d);
     slot_init(&d->slot, lim, on_tick, d);
+    cl_slot_init(&d->cl, &(struct cl_limits){.max_rate = ISO14443_848, .fsdi = 8}, on_tick, d);
     d->desc = (struct ccid_descriptor){
         .bcd_ccid = 0x0110,
         .max_slot_index = CCID_DEVICE_MAX_SLOT_INDEX,
@@ -117,8 +159,27 @@ void ccid_device_init(struct ccid_device *d, const struct slot_limits *lim)
     };
 }
 
-static void current_params(const struct ccid_device *d, struct ccid_params *p)
+/* A contactless card shows as T=1 (PC/SC Part 3): the frame waiting time
+ * in place of BWI, the card's frame size less PCB and CRC as IFSC. */
+static void cl_params(const struct ccid_device *d, struct ccid_params *p)
 {
+    const struct cl_slot *c = &d->cl;
+    memset(p, 0, sizeof *p);
+    p->protocol_num = 1;
+    p->findex_dindex = 0x11;
+    p->tccks = CCID_TCCKS_T1_BASE;
+    uint8_t fwi = c->type == ISO14443_A ? c->a.ats.fwi : c->b.atqb.fwi;
+    p->waiting_integer = (uint8_t)(fwi << 4);
+    size_t inf = c->dep.cfg.fsc > 3 ? c->dep.cfg.fsc - 3 : 0;
+    p->ifsc = (uint8_t)(inf > 254 ? 254 : inf);
+}
+
+static void current_params(const struct ccid_device *d, uint8_t slot, struct ccid_params *p)
+{
+    if (slot == CCID_SLOT_CONTACTLESS) {
+        cl_params(d, p);
+        return;
+    }
     const struct slot *s = &d->slot;
     bool inverse = s->atr.convention == ATR_CONV_INVERSE;
     memset(p, 0, sizeof *p);
@@ -141,9 +202,10 @@ static void current_params(const struct ccid_device *d, struct ccid_params *p)
 static void reply_params(struct ccid_device *d, const struct ccid_msg *req, bool ok, uint8_t berror)
 {
     struct ccid_msg m = {.type = CCID_RDR_TO_PC_PARAMETERS, .slot = req->slot, .seq = req->seq};
-    m.status = ccid_status(ccid_device_icc_status(d), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
+    m.status =
+        ccid_status(ccid_device_slot_status(d, req->slot), ok ? CCID_CMD_OK : CCID_CMD_FAILED);
     m.error = ok ? 0 : berror;
-    current_params(d, &m.params);
+    current_params(d, req->slot, &m.params);
     send_msg(d, &m);
 }
 
@@ -157,18 +219,19 @@ static enum sc_class power_class(uint8_t power_select)
     }
 }
 
-static void handle(struct ccid_device *d, const struct ccid_msg *m)
+/* XfrBlock: whole APDUs only (the extended APDU level needs no chaining). */
+static bool xfr_whole(struct ccid_device *d, const struct ccid_msg *m)
+{
+    if (m->level_parameter == CCID_CHAIN_BEGIN_END)
+        return true;
+    reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, 8, NULL, 0);
+    return false;
+}
+
+static void handle_contact(struct ccid_device *d, const struct ccid_msg *m)
 {
     enum slot_err e;
     size_t rlen;
-
-    if (m->slot != 0) {
-        /* §6.2.6: bError is the offset of the bad field, bSlot at 5. */
-        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, false, 5, NULL, 0);
-        return;
-    }
-    d->busy = true;
-    d->busy_seq = m->seq;
     switch (m->type) {
     case CCID_PC_TO_RDR_ICC_POWER_ON:
         e = slot_power_on(&d->slot, power_class(m->power_select));
@@ -181,15 +244,9 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
         slot_power_off(&d->slot);
         reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0);
         break;
-    case CCID_PC_TO_RDR_GET_SLOT_STATUS:
-    case CCID_PC_TO_RDR_ICC_CLOCK:
-    case CCID_PC_TO_RDR_ABORT: reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0); break;
     case CCID_PC_TO_RDR_XFR_BLOCK:
-        if (m->level_parameter != CCID_CHAIN_BEGIN_END) {
-            /* Our messages hold a whole extended APDU: no chaining needed. */
-            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, 8, NULL, 0);
+        if (!xfr_whole(d, m))
             break;
-        }
         d->slot.last_wtx = 0;
         e = slot_transmit(&d->slot, m->data, m->len, d->resp, sizeof d->resp, &rlen);
         if (e == SLOT_OK)
@@ -209,14 +266,6 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
         else
             reply_params(d, m, m->params.protocol_num == d->slot.protocol, 7);
         break;
-    case CCID_PC_TO_RDR_ESCAPE: {
-        size_t n = 0;
-        int r = d->escape
-                    ? d->escape(d->escape_ctx, d, m->data, m->len, d->resp, sizeof d->resp, &n)
-                    : CCID_BERROR_CMD_NOT_SUPPORTED;
-        reply(d, m, CCID_RDR_TO_PC_ESCAPE, r < 0, (uint8_t)(r < 0 ? 0 : r), d->resp, n);
-        break;
-    }
     case CCID_PC_TO_RDR_SET_DATA_RATE_AND_CLOCK_FREQUENCY: {
         struct ccid_msg r = {
             .type = CCID_RDR_TO_PC_DATA_RATE_AND_CLOCK_FREQUENCY, .slot = m->slot, .seq = m->seq};
@@ -232,16 +281,90 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
         reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, false, CCID_BERROR_CMD_NOT_SUPPORTED, NULL, 0);
         break;
     }
+}
+
+static void handle_contactless(struct ccid_device *d, const struct ccid_msg *m)
+{
+    enum cl_err e;
+    size_t rlen;
+    bool active = d->cl.state == CL_ACTIVE;
+    switch (m->type) {
+    case CCID_PC_TO_RDR_ICC_POWER_ON:
+        /* No voltage to choose: the field powers the card. */
+        e = cl_slot_power_on(&d->cl);
+        if (e == CL_OK)
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, d->cl.atr, d->cl.atr_len);
+        else
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, cl_berror(e), NULL, 0);
+        break;
+    case CCID_PC_TO_RDR_ICC_POWER_OFF:
+        cl_slot_power_off(&d->cl);
+        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0);
+        break;
+    case CCID_PC_TO_RDR_XFR_BLOCK:
+        if (!xfr_whole(d, m))
+            break;
+        d->cl.last_wtx = 0;
+        e = cl_slot_transmit(&d->cl, m->data, m->len, d->resp, sizeof d->resp, &rlen);
+        if (e == CL_OK)
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, d->resp, rlen);
+        else
+            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, cl_berror(e), NULL, 0);
+        break;
+    case CCID_PC_TO_RDR_GET_PARAMETERS:
+    case CCID_PC_TO_RDR_RESET_PARAMETERS: reply_params(d, m, active, CCID_BERROR_ICC_MUTE); break;
+    case CCID_PC_TO_RDR_SET_PARAMETERS:
+        reply_params(d, m, active && m->params.protocol_num == 1,
+                     active ? 7 : CCID_BERROR_ICC_MUTE);
+        break;
+    default:
+        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, false, CCID_BERROR_CMD_NOT_SUPPORTED, NULL, 0);
+        break;
+    }
+}
+
+static void handle(struct ccid_device *d, const struct ccid_msg *m)
+{
+    if (m->slot > CCID_DEVICE_MAX_SLOT_INDEX) {
+        /* §6.2.6: bError is the offset of the bad field, bSlot at 5. */
+        reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, false, 5, NULL, 0);
+        return;
+    }
+    d->busy = true;
+    d->busy_seq = m->seq;
+    d->busy_slot = m->slot;
+    switch (m->type) {
+    case CCID_PC_TO_RDR_GET_SLOT_STATUS:
+    case CCID_PC_TO_RDR_ICC_CLOCK:
+    case CCID_PC_TO_RDR_ABORT: reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0); break;
+    case CCID_PC_TO_RDR_ESCAPE: {
+        /* the reader's own commands, whichever slot the message names */
+        size_t n = 0;
+        int r = d->escape
+                    ? d->escape(d->escape_ctx, d, m->data, m->len, d->resp, sizeof d->resp, &n)
+                    : CCID_BERROR_CMD_NOT_SUPPORTED;
+        reply(d, m, CCID_RDR_TO_PC_ESCAPE, r < 0, (uint8_t)(r < 0 ? 0 : r), d->resp, n);
+        break;
+    }
+    default:
+        if (m->slot == CCID_SLOT_CONTACTLESS)
+            handle_contactless(d, m);
+        else
+            handle_contact(d, m);
+        break;
+    }
     d->busy = false;
 }
 
-static void notify_slot(struct ccid_device *d)
+/* §6.3.1: every slot's presence, and which changed. */
+static void notify_slot(struct ccid_device *d, bool contact, bool contactless)
 {
     struct ccid_interrupt it = {.type = CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE,
-                                .nslots = CCID_DEVICE_MAX_SLOT_INDEX + 1};
+                                .nslots = CCID_DEVICE_SLOTS};
     uint8_t buf[8];
     size_t n;
-    ccid_slot_state_set(&it, 0, d->slot.state != SLOT_ABSENT, true);
+    ccid_slot_state_set(&it, CCID_SLOT_CONTACT, d->slot.state != SLOT_ABSENT, contact);
+    ccid_slot_state_set(&it, CCID_SLOT_CONTACTLESS, d->cl.state != CL_ABSENT, contactless);
     if (ccid_encode_interrupt(&it, buf, sizeof buf, &n) == CCID_OK)
         hal_host_notify(buf, n);
 }
@@ -250,6 +373,7 @@ static void notify_slot(struct ccid_device *d)
 static void host_reset(struct ccid_device *d)
 {
     slot_power_off(&d->slot);
+    cl_slot_power_off(&d->cl);
     wipe(d->rx, sizeof d->rx);
     d->rx_len = 0;
     d->busy = false;
@@ -270,10 +394,11 @@ static void reject(struct ccid_device *d, const uint8_t *raw, size_t len, enum c
 
 void ccid_device_poll(struct ccid_device *d)
 {
-    bool changed;
+    bool changed, cl_changed;
     slot_poll(&d->slot, &changed);
-    if (changed && d->host_connected)
-        notify_slot(d);
+    cl_slot_poll(&d->cl, &cl_changed);
+    if ((changed || cl_changed) && d->host_connected)
+        notify_slot(d, changed, cl_changed);
 
     /* A host that left without a word (its link failed under a send, or
      * another attached in its place) is gone all the same. */
@@ -283,7 +408,7 @@ void ccid_device_poll(struct ccid_device *d)
         d->host_connected = true;
         d->host_attach = hal_host_attachments();
         /* §6.3.1: tell a new host at once whether a card is in. */
-        notify_slot(d);
+        notify_slot(d, true, true);
     }
 
     size_t got;

@@ -18,6 +18,11 @@ void session_init(struct session *s)
     attest_init(&s->attest);
 }
 
+static bool contactless(const struct session *s)
+{
+    return s->iface == RESC_IF_CONTACTLESS;
+}
+
 static void end(struct session *s, struct ccid_device *d)
 {
     emrtd_wipe(&s->em);
@@ -27,7 +32,22 @@ static void end(struct session *s, struct ccid_device *d)
     s->can_len = s->mrz_len = 0;
     s->active = false;
     /* The card's own session (PACE keys, selected files) ends with it. */
-    slot_power_off(&d->slot);
+    if (contactless(s))
+        cl_slot_power_off(&d->cl);
+    else
+        slot_power_off(&d->slot);
+}
+
+/* The interface's counters: time on the line or the air, characters or frames. */
+static uint64_t busy_ns(const struct session *s, const struct ccid_device *d)
+{
+    return contactless(s) ? d->cl.link.busy_ns : d->slot.line.busy_ns;
+}
+
+static uint64_t units(const struct session *s, const struct ccid_device *d)
+{
+    return contactless(s) ? d->cl.link.frames_tx + d->cl.link.frames_rx
+                          : d->slot.line.chars_tx + d->slot.line.chars_rx;
 }
 
 void session_host_gone(void *ctx, struct ccid_device *d)
@@ -73,8 +93,8 @@ static void mark(const struct ccid_device *d, struct session *s, struct marks *m
 {
     s->trace_len = 0;
     m->now = hal_now_ns();
-    m->line = d->slot.line.busy_ns;
-    m->chars = d->slot.line.chars_tx + d->slot.line.chars_rx;
+    m->line = busy_ns(s, d);
+    m->chars = units(s, d);
     m->cpu = hal_cpu_ns();
     m->apdus = s->apdus;
 }
@@ -82,10 +102,10 @@ static void mark(const struct ccid_device *d, struct session *s, struct marks *m
 static void put_costs(struct report *r, const struct ccid_device *d, const struct session *s,
                       const struct marks *m)
 {
-    put_u64(r, RESC_T_LINE_NS, d->slot.line.busy_ns - m->line);
+    put_u64(r, RESC_T_LINE_NS, busy_ns(s, d) - m->line);
     put_u64(r, RESC_T_ELAPSED_NS, hal_now_ns() - m->now);
     put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - m->cpu);
-    put_u64(r, RESC_T_CHARS, d->slot.line.chars_tx + d->slot.line.chars_rx - m->chars);
+    put_u64(r, contactless(s) ? RESC_T_FRAMES : RESC_T_CHARS, units(s, d) - m->chars);
     uint8_t n[2] = {(uint8_t)((s->apdus - m->apdus) >> 8), (uint8_t)(s->apdus - m->apdus)};
     put(r, RESC_T_APDUS, n, 2);
     if (s->trace_len)
@@ -144,17 +164,46 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
         s->mrz_len = mrz.len;
     }
     s->no_ca = param(p, n, RESC_T_FLAGS, &fl) && fl.len == 1 && (fl.value[0] & RESC_FLAG_NO_CA);
+    struct tlv itf;
+    if (param(p, n, RESC_T_INTERFACE, &itf)) {
+        if (itf.len != 1 || itf.value[0] > RESC_IF_CONTACTLESS)
+            return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, NULL);
+        s->iface = itf.value[0];
+    } else {
+        /* the card just tapped, else the one in the slot */
+        s->iface = d->cl.state != CL_ABSENT ? RESC_IF_CONTACTLESS : RESC_IF_CONTACT;
+    }
     s->active = true;
     s->apdus = 0;
 
     /* A cold reset: whatever the card did before is gone. */
     struct marks m;
     mark(d, s, &m);
-    enum slot_err se = slot_power_on(&d->slot, SC_CLASS_OFF);
-    if (se != SLOT_OK)
-        return failed(s, d, r, "atr", slot_err_str(se), 0, &m);
-
-    const struct atr *atr = &d->slot.atr;
+    struct atr atr_buf;
+    const struct atr *atr = &atr_buf;
+    char detail[2 * ATR_MAX_LEN + 96], hex[2 * ATR_MAX_LEN + 1];
+    if (contactless(s)) {
+        enum cl_err ce = cl_slot_power_on(&d->cl);
+        if (ce != CL_OK)
+            return failed(s, d, r, "atr", cl_err_str(ce), 0, &m);
+        /* The PC/SC ATR carries the ATS historical bytes; a Type B card's
+         * capabilities are in its EF.ATR/INFO alone. */
+        if (atr_parse(d->cl.atr, d->cl.atr_len, &atr_buf, NULL) != ATR_OK ||
+            d->cl.type == ISO14443_B)
+            memset(&atr_buf.hist_decoded, 0, sizeof atr_buf.hist_decoded);
+        hex_encode(d->cl.atr, d->cl.atr_len, hex);
+        char how[96];
+        cl_slot_describe(&d->cl, how, sizeof how);
+        snprintf(detail, sizeof detail, "%s %s", hex, how);
+    } else {
+        enum slot_err se = slot_power_on(&d->slot, SC_CLASS_OFF);
+        if (se != SLOT_OK)
+            return failed(s, d, r, "atr", slot_err_str(se), 0, &m);
+        atr = &d->slot.atr;
+        hex_encode(atr->raw, atr->len, hex);
+        snprintf(detail, sizeof detail, "%s T=%u Fi/Di %u/%u %lu kHz", hex, d->slot.protocol,
+                 d->slot.fi, d->slot.di, (unsigned long)(d->slot.line.clk_hz / 1000));
+    }
     bool extended = atr->hist_decoded.extended_lc_le;
     struct emrtd_params ep = {
         .can = s->can_len ? s->can : NULL,
@@ -178,14 +227,11 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     if (ee != EMRTD_OK)
         return failed(s, d, r, "atr", emrtd_err_str(ee), 0, &m);
 
-    char detail[2 * ATR_MAX_LEN + 64], hex[2 * ATR_MAX_LEN + 1];
-    hex_encode(atr->raw, atr->len, hex);
-    snprintf(detail, sizeof detail, "%s T=%u Fi/Di %u/%u %lu kHz", hex, d->slot.protocol,
-             d->slot.fi, d->slot.di, (unsigned long)(d->slot.line.clk_hz / 1000));
     put_str(r, RESC_T_STEP, "atr");
     uint8_t st = RESC_STATUS_CONTINUE;
     put(r, RESC_T_STATUS, &st, 1);
     put_str(r, RESC_T_DETAIL, detail);
+    put(r, RESC_T_INTERFACE, &s->iface, 1);
     put_costs(r, d, s, &m);
     return -1;
 }
@@ -264,11 +310,19 @@ static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
             memcpy(s->trace + s->trace_len, s->cmd, 4);
             s->trace_len += 4;
         }
-        enum slot_err se =
-            slot_transmit(&d->slot, s->cmd, s->cmd_len, s->resp, sizeof s->resp, &rlen);
+        const char *err = NULL;
+        if (contactless(s)) {
+            enum cl_err ce =
+                cl_slot_transmit(&d->cl, s->cmd, s->cmd_len, s->resp, sizeof s->resp, &rlen);
+            err = ce == CL_OK ? NULL : cl_err_str(ce);
+        } else {
+            enum slot_err se =
+                slot_transmit(&d->slot, s->cmd, s->cmd_len, s->resp, sizeof s->resp, &rlen);
+            err = se == SLOT_OK ? NULL : slot_err_str(se);
+        }
         s->apdus++;
-        if (se != SLOT_OK)
-            return failed(s, d, r, emrtd_phase_str(phase), slot_err_str(se), 0, &m);
+        if (err)
+            return failed(s, d, r, emrtd_phase_str(phase), err, 0, &m);
         enum emrtd_err ee = emrtd_step(&s->em, s->resp, rlen, s->cmd, sizeof s->cmd, &s->cmd_len);
         if (ee != EMRTD_OK) {
             const char *name = emrtd_err_str(ee);

@@ -78,10 +78,10 @@ static enum ccid_link_err send_all(struct ccid_link *l, const uint8_t *p, size_t
     return CCID_LINK_OK;
 }
 
-/* NotifySlotChange is 2 bytes for one slot, HardwareError 4 (§6.3). */
+/* NotifySlotChange is 2 bytes for our two slots (or one), HardwareError 4 (§6.3). */
 static size_t interrupt_size(uint8_t type)
 {
-    return type == CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE ? ccid_notify_size(1)
+    return type == CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE ? ccid_notify_size(CCID_LINK_SLOTS)
            : type == CCID_RDR_TO_PC_HARDWARE_ERROR   ? 4
                                                      : 0;
 }
@@ -134,11 +134,16 @@ static void consume(struct ccid_link *l, size_t n)
 static void note_interrupt(struct ccid_link *l, size_t n)
 {
     struct ccid_interrupt it;
-    if (ccid_decode_interrupt(l->in, n, 0, &it) == CCID_OK &&
+    if (ccid_decode_interrupt(l->in, n, CCID_LINK_SLOTS - 1, &it) == CCID_OK &&
         it.type == CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE) {
         l->notifications++;
         l->card_present = ccid_slot_present(&it, 0);
         l->present_changed = ccid_slot_changed(&it, 0);
+        bool was = l->cl_present;
+        l->cl_present = ccid_slot_present(&it, 1);
+        l->cl_changed = ccid_slot_changed(&it, 1);
+        if (l->cl_present && (!was || l->cl_changed))
+            l->taps++;
     }
 }
 
@@ -193,7 +198,8 @@ enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
 enum ccid_link_err ccid_link_power_on(struct ccid_link *l, uint8_t power_select, uint8_t *atr,
                                       size_t cap, size_t *atr_len, int timeout_ms)
 {
-    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ICC_POWER_ON, .power_select = power_select};
+    struct ccid_msg req = {
+        .type = CCID_PC_TO_RDR_ICC_POWER_ON, .slot = l->slot, .power_select = power_select};
     struct ccid_msg resp;
     enum ccid_link_err e = ccid_link_transact(l, &req, &resp, atr, cap, timeout_ms);
     *atr_len = e == CCID_LINK_OK ? resp.len : 0;
@@ -203,14 +209,15 @@ enum ccid_link_err ccid_link_power_on(struct ccid_link *l, uint8_t power_select,
 enum ccid_link_err ccid_link_power_off(struct ccid_link *l, int timeout_ms)
 {
     uint8_t none[1];
-    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ICC_POWER_OFF}, resp;
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ICC_POWER_OFF, .slot = l->slot}, resp;
     return ccid_link_transact(l, &req, &resp, none, 0, timeout_ms);
 }
 
 enum ccid_link_err ccid_link_xfr(struct ccid_link *l, const uint8_t *apdu, size_t len, uint8_t *out,
                                  size_t cap, size_t *rlen, int timeout_ms)
 {
-    struct ccid_msg req = {.type = CCID_PC_TO_RDR_XFR_BLOCK, .data = apdu, .len = (uint32_t)len};
+    struct ccid_msg req = {
+        .type = CCID_PC_TO_RDR_XFR_BLOCK, .slot = l->slot, .data = apdu, .len = (uint32_t)len};
     struct ccid_msg resp;
     enum ccid_link_err e = ccid_link_transact(l, &req, &resp, out, cap, timeout_ms);
     *rlen = e == CCID_LINK_OK ? resp.len : 0;
@@ -221,7 +228,7 @@ enum ccid_link_err ccid_link_slot_status(struct ccid_link *l, enum ccid_icc_stat
                                          int timeout_ms)
 {
     uint8_t none[1];
-    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS}, resp;
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS, .slot = l->slot}, resp;
     enum ccid_link_err e = ccid_link_transact(l, &req, &resp, none, 0, timeout_ms);
     *icc = ccid_status_icc(l->status);
     return e;

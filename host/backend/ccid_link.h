@@ -19,6 +19,10 @@
 
 #include "hawiya/ccid.h"
 
+/* Our reader's slots: 0 the contact slot, 1 the contactless one. A reader
+ * with one slot sends the same 2-byte NotifySlotChange, slot 1 always empty. */
+#define CCID_LINK_SLOTS 2u
+
 enum ccid_link_err {
     CCID_LINK_OK = 0,
     CCID_LINK_ERR_CONNECT,  /* cannot reach the reader */
@@ -45,6 +49,7 @@ struct ccid_link {
     int fd;
     struct ccid_link_io io; /* used when io.recv is set */
     uint8_t seq;
+    uint8_t slot; /* bSlot of power on / off, XfrBlock and slot status (0: contact) */
     uint8_t in[CCID_MAX_MESSAGE_SIZE];
     size_t in_len;
     uint8_t out[CCID_MAX_MESSAGE_SIZE];
@@ -53,8 +58,11 @@ struct ccid_link {
     /* counters */
     uint64_t time_extensions;
     uint64_t notifications;
-    bool card_present; /* from the last NotifySlotChange */
+    bool card_present; /* from the last NotifySlotChange: the contact slot */
     bool present_changed;
+    bool cl_present; /* the same for the contactless slot */
+    bool cl_changed;
+    uint64_t taps; /* contactless cards arrived since the link opened */
 };
 
 enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path);

@@ -400,6 +400,8 @@ static void send_answers(struct rf_field *f, struct answer *ans, size_t n)
         }
     if (flags & SIMLINE_RF_DAMAGED)
         flags &= (uint8_t)~SIMLINE_RF_COLLISION;
+    if (flags)
+        f->collisions++;
     /* A card that leaves while sending cuts its frame. */
     for (size_t i = 0; i < n; i++) {
         struct rf_card *c = ans[i].card;

@@ -78,7 +78,8 @@ struct rf_field {
     bool field_on;
     uint64_t now_ns;
     struct rf_card cards[RF_FIELD_CARDS];
-    uint64_t frames_rx; /* frames from the reader */
+    uint64_t frames_rx;  /* frames from the reader */
+    uint64_t collisions; /* answers of several cards superposed */
     enum iso14443_rate last_rate;
     uint8_t out[RF_FIELD_OUT_MAX];
     size_t out_len;

@@ -66,7 +66,7 @@ static void on_send(void *ctx, bool notify, const uint8_t *msg, size_t n)
     (void)ctx;
     if (notify) {
         struct ccid_interrupt it;
-        if (ccid_decode_interrupt(msg, n, 0, &it) != CCID_OK ||
+        if (ccid_decode_interrupt(msg, n, CCID_DEVICE_MAX_SLOT_INDEX, &it) != CCID_OK ||
             it.type != CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE)
             __builtin_trap();
         return;

@@ -51,8 +51,11 @@ static bool wait_for_socket(const char *path)
     return wait_for_socket_of(path, 0, NULL);
 }
 
-/* The virtual card with its control socket, in a fresh temporary directory. */
-static int start_vcard(struct sim_env *e, const char *personas, const char *persona)
+/* The virtual card with its control socket, in a fresh temporary directory;
+ * rf: with its RF socket too (the reader then gets its front end), tapped:
+ * the card in the field. */
+static int start_vcard(struct sim_env *e, const char *personas, const char *persona, bool rf,
+                       bool tapped)
 {
     const char *vcard = getenv("HAWIYA_VCARD"), *reader = getenv("HAWIYA_SIM_READER");
     if (!personas)
@@ -71,14 +74,27 @@ static int start_vcard(struct sim_env *e, const char *personas, const char *pers
     snprintf(e->control_path, sizeof e->control_path, "%s/control.sock", e->dir);
     snprintf(e->state_path, sizeof e->state_path, "%s/state", e->dir);
     snprintf(e->usb_path, sizeof e->usb_path, "%s/usb.sock", e->dir);
+    snprintf(e->rf_path, sizeof e->rf_path, "%s/rf.sock", e->dir);
+    e->rf = rf;
 
     /* With the test PKI (HAWIYA_PKI_DIR, the pki_data target) the card has its
      * eMRTD application: PACE, secure messaging, signed data groups. */
     const char *pki = getenv("HAWIYA_PKI_DIR");
-    char *vargv[] = {(char *)vcard,        "--line",         e->line_path,
-                     "--personas",         (char *)personas, "--persona",
-                     (char *)persona,      "--control",      e->control_path,
-                     pki ? "--pki" : NULL, (char *)pki,      NULL};
+    char *vargv[16] = {(char *)vcard,   "--line",         e->line_path,
+                       "--personas",    (char *)personas, "--persona",
+                       (char *)persona, "--control",      e->control_path};
+    int n = 9;
+    if (rf) {
+        vargv[n++] = "--rf";
+        vargv[n++] = e->rf_path;
+        if (tapped)
+            vargv[n++] = "--field";
+    }
+    if (pki) {
+        vargv[n++] = "--pki";
+        vargv[n++] = (char *)pki;
+    }
+    vargv[n] = NULL;
     e->vcard = spawn(vargv);
     if (!wait_for_socket(e->control_path)) {
         sim_env_stop(e);
@@ -99,6 +115,10 @@ static int start_reader(struct sim_env *e, const char *const *reader_args, int *
                        "--state",
                        e->state_path};
     int n = 7;
+    if (e->rf) {
+        rargv[n++] = "--rf";
+        rargv[n++] = e->rf_path;
+    }
     for (int i = 0; reader_args && reader_args[i] && n < 31; i++)
         rargv[n++] = (char *)reader_args[i];
     rargv[n] = NULL;
@@ -124,15 +144,27 @@ static int start_reader(struct sim_env *e, const char *const *reader_args, int *
     return 0;
 }
 
-int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+static int start(struct sim_env *e, const char *persona, bool rf, bool tapped,
+                 const char *const *reader_args)
 {
-    if (start_vcard(e, NULL, persona) < 0)
+    if (start_vcard(e, NULL, persona, rf, tapped) < 0)
         return -1;
     if (start_reader(e, reader_args, NULL) != 0) {
         sim_env_stop(e);
         return -1;
     }
     return 0;
+}
+
+int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args)
+{
+    return start(e, persona, false, false, reader_args);
+}
+
+int sim_env_start_rf(struct sim_env *e, const char *persona, bool tapped,
+                     const char *const *reader_args)
+{
+    return start(e, persona, true, tapped, reader_args);
 }
 
 static void stop_child(pid_t pid);
@@ -158,7 +190,7 @@ static int start_reader_usbredir(struct sim_env *e)
 
 int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona)
 {
-    if (start_vcard(e, personas, persona) < 0)
+    if (start_vcard(e, personas, persona, false, false) < 0)
         return -1;
     return start_reader_usbredir(e);
 }

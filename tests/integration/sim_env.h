@@ -15,6 +15,8 @@
 struct sim_env {
     char dir[256];
     char line_path[300], host_path[300], control_path[300], state_path[300], usb_path[300];
+    char rf_path[300];
+    bool rf; /* the RF field too (sim_env_start_rf) */
     pid_t vcard, reader;
     struct ccid_link link;
 };
@@ -30,6 +32,11 @@ int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *
 int sim_env_reader_usbredir(struct sim_env *e);
 /* Stops the reader alone (on USB: the device is unplugged). */
 void sim_env_reader_stop(struct sim_env *e);
+/* The same with an RF field between them too (hawiya-vcard --rf, the
+ * reader's contactless front end): `tapped` puts the card in the field
+ * rather than in the contact slot. */
+int sim_env_start_rf(struct sim_env *e, const char *persona, bool tapped,
+                     const char *const *reader_args);
 void sim_env_stop(struct sim_env *e);
 /* Stops the reader and starts it again on the same sockets and state
  * directory; 0 once linked again, -1 if it did not come up (if it exited,

@@ -332,9 +332,10 @@ static void slot_status_and_bad_messages(void **state)
     assert_int_equal(ccid_link_slot_status(&env.link, &icc, TIMEOUT_MS), CCID_LINK_OK);
     assert_int_equal(icc, CCID_ICC_PRESENT_INACTIVE);
 
-    /* Slot 1 does not exist: bError 5, the offset of bSlot. */
+    /* Slot 2 does not exist (0 is the contact slot, 1 the contactless one):
+     * bError 5, the offset of bSlot. */
     uint8_t none[8];
-    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS, .slot = 1}, resp;
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS, .slot = 2}, resp;
     assert_int_equal(ccid_link_transact(&env.link, &req, &resp, none, sizeof none, TIMEOUT_MS),
                      CCID_LINK_ERR_FAILED);
     assert_int_equal(env.link.berror, 5);

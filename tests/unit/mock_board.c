@@ -286,3 +286,28 @@ bool hal_sc_present(void)
 {
     return mock_board.card_present;
 }
+
+/* ---- contactless front end: this board has none -------------------------- */
+
+void hal_rf_caps(struct rf_caps *c)
+{
+    *c = (struct rf_caps){0};
+}
+
+void hal_rf_field(bool on)
+{
+    (void)on;
+}
+
+void hal_rf_configure(enum rf_tech tech, unsigned tx_rate, unsigned rx_rate)
+{
+    (void)tech;
+    (void)tx_rate;
+    (void)rx_rate;
+}
+
+void hal_rf_transceive(const struct rf_xfer *x, struct rf_result *r)
+{
+    mock_board.now_ns += x->timeout_ns;
+    *r = (struct rf_result){.status = RF_RX_TIMEOUT};
+}

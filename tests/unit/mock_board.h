@@ -17,6 +17,7 @@
 #include "hal/board.h"
 #include "hal/flash.h"
 #include "hal/host_link.h"
+#include "hal/rf.h"
 #include "hal/rng.h"
 #include "hal/timer.h"
 #include "hal/uart_sc.h"

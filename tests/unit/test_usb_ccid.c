@@ -473,10 +473,13 @@ static void test_class_requests(void **state)
     }
     assert_true(fd && fi372_5mhz_di2);
 
-    /* ABORT: slot 0, any bSeq; not to slot 1, not as IN, not to interface 1. */
+    /* ABORT: slots 0 and 1 (contactless), any bSeq; not to slot 2, not as IN,
+     * not to interface 1. */
     assert_int_equal(set(cls, USB_CCID_REQ_ABORT, 0x0700, 0), 0);
     assert_int_equal(usb.aborts, 1);
-    assert_int_equal(set(cls, USB_CCID_REQ_ABORT, 0x0701, 0), -1);
+    assert_int_equal(set(cls, USB_CCID_REQ_ABORT, 0x0701, 0), 0);
+    assert_int_equal(usb.aborts, 2);
+    assert_int_equal(set(cls, USB_CCID_REQ_ABORT, 0x0702, 0), -1);
     assert_int_equal(get(cls, USB_CCID_REQ_ABORT, 0x0700, 0, 4, b), -1);
     assert_int_equal(set(cls, USB_CCID_REQ_ABORT, 0x0700, 1), -1);
     assert_int_equal(get(cls, 0x04, 0, 0, 4, b), -1);

@@ -136,9 +136,12 @@ static void reader_listed(void **state)
         DWORD n = sizeof list;
         r = SCardListReaders(ctx, NULL, list, &n);
         if (r == SCARD_S_SUCCESS)
-            for (const char *p = list; *p; p += strlen(p) + 1)
-                if (strstr(p, "Hawiya"))
+            for (const char *p = list; *p; p += strlen(p) + 1) {
+                /* the contact slot: libccid names slot N of a reader "... 00 N" */
+                size_t k = strlen(p);
+                if (strstr(p, "Hawiya") && k > 6 && !strcmp(p + k - 6, " 00 00"))
                     snprintf(reader, sizeof reader, "%s", p);
+            }
         if (reader[0] || time(NULL) > end)
             break;
         struct timespec t = {0, 200000000};

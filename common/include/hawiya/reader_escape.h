@@ -32,6 +32,11 @@
 #define RESC_T_MRZ_INFO  0x83
 #define RESC_T_FLAGS     0x84 /* 1 byte: RESC_FLAG_* */
 #define RESC_T_CERT      0x85
+/* 1 byte: the interface AUTH_BEGIN uses (absent: a card in the RF field,
+ * else the contact slot); in the "atr" step report: the one it used. */
+#define RESC_T_INTERFACE    0x86
+#define RESC_IF_CONTACT     0x00
+#define RESC_IF_CONTACTLESS 0x01
 
 #define RESC_FLAG_NO_CA 0x01 /* skip Chip Authentication */
 
@@ -58,6 +63,7 @@
 #define RESC_T_DETAIL     0x98 /* ASCII: e.g. the ATR in hex, "T=1 Fi/Di 512/32 5.00 MHz" */
 #define RESC_T_TRACE      0x99 /* CLA INS P1 P2 of each command APDU of the step, as sent */
 #define RESC_T_CHARS      0x9A /* 8 bytes: characters on the card line in the step, both ways */
+#define RESC_T_FRAMES     0x9B /* 8 bytes: contactless frames on the air in the step, both ways */
 
 #define RESC_STATUS_CONTINUE 0 /* the step went well, more follow */
 #define RESC_STATUS_DONE     1 /* the last step: the evidence is in this report */

@@ -1,0 +1,237 @@
+/*
+ * The reader's contactless slot (CCID slot 1) against the virtual cards in
+ * its RF field, through the whole stack: polling and activation of Type A
+ * and Type B (ISO/IEC 14443-3), RATS / PPS / ATTRIB and the block protocol
+ * (14443-4), the PC/SC Part 3 ATR the host sees (the Moroccan and Algerian
+ * identity cards' ATRs from pcsc-tools' list, byte for byte), extended
+ * APDUs over chained frames, two cards at once, a card leaving the field in
+ * the middle of an exchange, and a front end without a CRC engine.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim_env.h"
+
+#define TIMEOUT_MS 20000
+
+static struct sim_env env;
+
+static int teardown(void **state)
+{
+    (void)state;
+    sim_env_stop(&env);
+    return 0;
+}
+
+/* Waits until the reader says the contactless slot holds a card (or not). */
+static void wait_cl(bool present)
+{
+    for (int i = 0; i < 50 && env.link.cl_present != present; i++)
+        ccid_link_wait_notify(&env.link, TIMEOUT_MS);
+    assert_int_equal(env.link.cl_present, present);
+}
+
+static void start(const char *persona, const char *const *reader_args)
+{
+    assert_int_equal(sim_env_start_rf(&env, persona, true, reader_args), 0);
+    wait_cl(true);
+    env.link.slot = 1;
+}
+
+static void power_on(const uint8_t *want, size_t n)
+{
+    uint8_t atr[64];
+    size_t len;
+    assert_int_equal(
+        ccid_link_power_on(&env.link, CCID_POWER_AUTO, atr, sizeof atr, &len, TIMEOUT_MS),
+        CCID_LINK_OK);
+    assert_int_equal(len, n);
+    assert_memory_equal(atr, want, n);
+}
+
+static void xfr(const uint8_t *apdu, size_t n, uint8_t *resp, size_t cap, size_t *rlen)
+{
+    enum ccid_link_err e = ccid_link_xfr(&env.link, apdu, n, resp, cap, rlen, TIMEOUT_MS);
+    if (e != CCID_LINK_OK)
+        fail_msg("XfrBlock: %s (bError %u)", ccid_link_err_str(e), env.link.berror);
+}
+
+static const uint8_t select_bench[] = {0x00, 0xA4, 0x02, 0x0C, 0x02, 0x0F, 0x0F};
+
+/* READ BINARY of EF.BENCH (byte i is i mod 256) at offset off for le bytes. */
+static void read_bench(size_t off, size_t le, bool extended)
+{
+    static uint8_t resp[70000];
+    uint8_t cmd[7] = {0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off};
+    size_t n = 5, rlen;
+    if (extended) {
+        cmd[4] = 0x00;
+        cmd[5] = (uint8_t)(le >> 8);
+        cmd[6] = (uint8_t)le;
+        n = 7;
+    } else {
+        cmd[4] = (uint8_t)le;
+    }
+    xfr(cmd, n, resp, sizeof resp, &rlen);
+    assert_int_equal(rlen, le + 2);
+    for (size_t i = 0; i < le; i++)
+        assert_int_equal(resp[i], (uint8_t)(off + i));
+    assert_int_equal(resp[le], 0x90);
+}
+
+static void morocco_type_a(void **state)
+{
+    (void)state;
+    start("morocco-cl", NULL);
+    /* ATS historical bytes 80 73 84 21 C0 -> the card's PC/SC ATR */
+    const uint8_t atr[] = {0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x84, 0x21, 0xC0, 0x92};
+    power_on(atr, sizeof atr);
+    uint8_t resp[16];
+    size_t rlen;
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    assert_int_equal(rlen, 2);
+    assert_int_equal(resp[0], 0x90);
+    /* 4 KiB in one extended READ BINARY: 17 I-blocks chained from the card */
+    read_bench(0, 4096, true);
+    read_bench(100, 256, false);
+    read_bench(7000, 1192, true);
+    /* PPS took both directions to 848 kbit/s (TA 77) */
+    assert_int_equal(sim_env_stat(&env, "rf_dsi"), 3);
+    assert_int_equal(sim_env_stat(&env, "rf_dri"), 3);
+    assert_int_equal(sim_env_stat(&env, "rf_apdus"), 4);
+
+    /* A command chained by the reader: 1000 bytes of SELECT data (the card refuses it). */
+    static uint8_t big[1010];
+    big[1] = 0xA4;
+    big[2] = 0x04;
+    big[4] = 0x00;
+    big[5] = 0x03;
+    big[6] = 0xE8;
+    xfr(big, 7 + 1000, resp, sizeof resp, &rlen);
+    assert_int_equal(rlen, 2);
+    assert_int_equal(resp[0] & 0xF0, 0x60);
+    assert_int_equal(sim_env_stat(&env, "rf_apdus"), 5);
+
+    assert_int_equal(ccid_link_power_off(&env.link, TIMEOUT_MS), CCID_LINK_OK);
+    /* powered again: a fresh activation, the same ATR */
+    power_on(atr, sizeof atr);
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    read_bench(0, 200, false);
+}
+
+static void algeria_type_b(void **state)
+{
+    (void)state;
+    start("algeria-cl", NULL);
+    const uint8_t atr[] = {0x3B, 0x88, 0x80, 0x01, 0xE1, 0x68, 0x6C,
+                           0x17, 0x77, 0x83, 0x95, 0x00, 0x9A};
+    power_on(atr, sizeof atr);
+    uint8_t resp[300];
+    size_t rlen;
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    assert_int_equal(resp[0], 0x90);
+    /* a short card holding 224 response bytes: 224 comes whole (FSD 256: one frame) */
+    read_bench(0, 224, false);
+    read_bench(1000, 224, false);
+    /* ATTRIB set 848 kbit/s both ways (protocol info 77) */
+    assert_int_equal(sim_env_stat(&env, "rf_dsi"), 3);
+    assert_int_equal(sim_env_stat(&env, "rf_dri"), 3);
+    /* its EF.ATR/INFO (SFI 1) says so: 7F66, command APDUs 261, response APDUs 226 */
+    const uint8_t read_atr_info[] = {0x00, 0xB0, 0x81, 0x00, 0x00};
+    xfr(read_atr_info, sizeof read_atr_info, resp, sizeof resp, &rlen);
+    const uint8_t info[] = {0x7F, 0x66, 0x08, 0x02, 0x02, 0x01, 0x05, 0x02, 0x02, 0x00, 0xE2};
+    assert_int_equal(rlen, sizeof info + 2);
+    assert_memory_equal(resp, info, sizeof info);
+}
+
+static void slow_front_end_soft_crc(void **state)
+{
+    (void)state;
+    static const char *const args[] = {"--rf-max-kbps", "106", "--rf-soft-crc", NULL};
+    start("morocco-cl-only", args);
+    const uint8_t atr[] = {0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x84, 0x21, 0xC0, 0x92};
+    power_on(atr, sizeof atr);
+    uint8_t resp[16];
+    size_t rlen;
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    read_bench(0, 1000, true);
+    assert_int_equal(sim_env_stat(&env, "rf_dsi"), 0);
+    assert_int_equal(sim_env_stat(&env, "rf_dri"), 0);
+}
+
+static void two_cards_in_the_field(void **state)
+{
+    (void)state;
+    start("morocco-cl", NULL);
+    char reply[256];
+    /* a second card joins: the reader goes on with the one it has */
+    assert_int_equal(sim_env_control(&env, "tap morocco-cl-only", reply, sizeof reply), 0);
+    const uint8_t atr[] = {0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x84, 0x21, 0xC0, 0x92};
+    power_on(atr, sizeof atr);
+    uint8_t resp[16];
+    size_t rlen;
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    /* power off and on: a new activation with both in the field, anticollision
+     * between UID 08 5A 91 C3 and CL1 88 04 9C 49 picks one; both read alike */
+    assert_int_equal(sim_env_stat(&env, "rf_collisions"), 0);
+    assert_int_equal(ccid_link_power_off(&env.link, TIMEOUT_MS), CCID_LINK_OK);
+    power_on(atr, sizeof atr);
+    assert_true(sim_env_stat(&env, "rf_collisions") >= 1);
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    read_bench(0, 300, true);
+}
+
+/* The card leaves the field after N more frames, for every frame of a 4 KiB
+ * read (the command and 16 R(ACK) while the card chains its answer): the
+ * exchange fails with a named error, the reader reports the slot empty, and
+ * the next tap works. */
+static void card_leaves_mid_exchange(void **state)
+{
+    (void)state;
+    start("morocco-cl", NULL);
+    const uint8_t atr[] = {0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x84, 0x21, 0xC0, 0x92};
+    uint8_t resp[8000];
+    size_t rlen;
+    char reply[256], cmd[64];
+    const uint8_t read4k[] = {0x00, 0xB0, 0x00, 0x00, 0x00, 0x10, 0x00};
+    unsigned failures = 0;
+    for (int n = 0; n <= 18; n++) {
+        power_on(atr, sizeof atr);
+        xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+        snprintf(cmd, sizeof cmd, "leave-after-frames %d", n);
+        assert_int_equal(sim_env_control(&env, cmd, reply, sizeof reply), 0);
+        enum ccid_link_err e =
+            ccid_link_xfr(&env.link, read4k, sizeof read4k, resp, sizeof resp, &rlen, TIMEOUT_MS);
+        if (n >= 17) {
+            /* it left after the answer was complete: the presence check sees it gone */
+            assert_int_equal(e, CCID_LINK_OK);
+            assert_int_equal(rlen, 4098);
+        } else {
+            assert_int_equal(e, CCID_LINK_ERR_FAILED);
+            assert_int_equal(env.link.berror, CCID_BERROR_ICC_MUTE);
+            failures++;
+        }
+        wait_cl(false);
+        assert_int_equal(sim_env_control(&env, "tap", reply, sizeof reply), 0);
+        wait_cl(true);
+    }
+    assert_int_equal(failures, 17);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(morocco_type_a, teardown),
+        cmocka_unit_test_teardown(algeria_type_b, teardown),
+        cmocka_unit_test_teardown(slow_front_end_soft_crc, teardown),
+        cmocka_unit_test_teardown(two_cards_in_the_field, teardown),
+        cmocka_unit_test_teardown(card_leaves_mid_exchange, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
