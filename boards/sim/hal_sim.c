@@ -84,7 +84,8 @@ static void line_advanced(void *ctx, uint64_t now_ns)
 
 void sim_advance_to(uint64_t t_ns)
 {
-    advance_to(t_ns);
+    if (t_ns > S.line.now_ns)
+        simline_port_delay(&S.line, t_ns - S.line.now_ns);
 }
 
 uint64_t hal_now_ns(void)
@@ -373,7 +374,7 @@ void hal_idle(uint32_t max_ms)
         if (ready <= 0)
             waited = (int64_t)max_ms * 1000000;
         if (waited > 0)
-            advance_to(S.now_ns + (uint64_t)waited);
+            simline_port_delay(&S.line, (uint64_t)waited);
     }
     if (ready <= 0)
         return;

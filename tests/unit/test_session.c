@@ -388,7 +388,7 @@ static void count_notify(void *ctx, bool notify, const uint8_t *msg, size_t n)
 {
     capture(ctx, notify, msg, n);
     struct ccid_interrupt it;
-    if (notify && ccid_decode_interrupt(msg, n, 0, &it) == CCID_OK) {
+    if (notify && ccid_decode_interrupt(msg, n, CCID_DEVICE_MAX_SLOT_INDEX, &it) == CCID_OK) {
         notifies++;
         last_present = ccid_slot_present(&it, 0);
     }
