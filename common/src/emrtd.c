@@ -14,12 +14,14 @@ static const uint8_t file_sfi[EMRTD_FILES] = {0x1C, 0x1E, 0x01, 0x0B, 0x0E, 0x0F
 /* Tags of EF.COM's tag list, per file (0: not listed there). */
 static const uint8_t file_tag[EMRTD_FILES] = {0, 0, 0x61, 0x6B, 0x6E, 0x6F, 0};
 
-/* Under short-length secure messaging a response carries at most 223 plain
- * bytes: AES padding to 224 plus DO'87' header (4), DO'99' (4), DO'8E' (10). */
-#define SM_SHORT_LE 0xDF
+/* SFI of EF.ATR/INFO at the MF (9303-10 §3.11.1). */
+#define SFI_ATR_INFO 0x01
+/* Smaller sizes a card refusing with 6700 is tried at, before giving up. */
+#define DOWNGRADES_MAX 4u
 
 enum state {
     ST_IDLE,
+    ST_ATR_INFO,
     ST_CARDACCESS,
     ST_PACE,
     ST_SELECT,
@@ -130,13 +132,25 @@ static enum emrtd_err open_response(struct emrtd *s, const uint8_t *rapdu, size_
     return EMRTD_OK;
 }
 
+/* Extended lengths when the link takes them and the card said so; a caller
+ * that asked for no EF.ATR/INFO and gave no card capabilities has judged
+ * the card itself (p.extended). */
+static bool extended(const struct emrtd *s)
+{
+    if (!s->p.extended)
+        return false;
+    return s->caps.known ? s->caps.extended : !s->p.atr_info;
+}
+
 static size_t read_chunk(const struct emrtd *s)
 {
-    size_t le = s->p.max_le ? s->p.max_le : 256;
-    if (!s->p.extended && le > 256)
-        le = 256;
-    if ((s->sm_on || s->p.sm_by_reader) && !s->p.extended && le > SM_SHORT_LE)
-        le = SM_SHORT_LE;
+    struct card_caps c = s->caps;
+    c.extended = extended(s);
+    size_t le = card_caps_read_le(&c, c.extended, s->sm_on || s->p.sm_by_reader, s->p.max_le);
+    if (s->p.max_le && le > s->p.max_le)
+        le = s->p.max_le;
+    if (s->le_cap && le > s->le_cap)
+        le = s->le_cap;
     return le;
 }
 
@@ -160,7 +174,22 @@ static enum emrtd_err read_next(struct emrtd *s, uint8_t *cmd, size_t cap, size_
     }
     a.ne = le;
     a.extended = le > 256;
+    s->last_le = le;
     return emit(s, &a, cmd, cap, cmd_len);
+}
+
+/* The card refused the last READ BINARY's Le (6700): the same read one rung
+ * down the ladder, and every read after it too. */
+static bool read_smaller(struct emrtd *s, const struct rapdu *r)
+{
+    if (r->sw != 0x6700 || s->last_le > 256 || s->downgrades >= DOWNGRADES_MAX)
+        return false;
+    size_t next = card_caps_next_le(s->last_le);
+    if (next == 0)
+        return false;
+    s->le_cap = next;
+    s->downgrades++;
+    return true;
 }
 
 /* The length of a file from its first TLV header (1-byte tag, BER length). */
@@ -293,8 +322,8 @@ static enum emrtd_err next_command(struct emrtd *s, uint8_t *cmd, size_t cap, si
                           .ins = 0x88,
                           .data = s->ev.aa_challenge,
                           .nc = ASSERTION_AA_CHALLENGE,
-                          .ne = s->p.extended ? EMRTD_AA_SIG_MAX : 256,
-                          .extended = s->p.extended};
+                          .ne = extended(s) ? EMRTD_AA_SIG_MAX : 256,
+                          .extended = extended(s)};
         return emit(s, &a, cmd, cap, cmd_len);
     case ST_DONE:
         s->phase = EMRTD_PHASE_DONE;
@@ -319,6 +348,7 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
         s->ev.file[f].buf = f == EMRTD_EF_SOD ? s->sod : s->small[f < EMRTD_EF_SOD ? f : 0];
         s->ev.file[f].cap = f == EMRTD_EF_SOD ? sizeof s->sod : EMRTD_SMALL_FILE;
     }
+    s->caps = p->caps;
     if (s->p.sm_by_reader) {
         struct emrtd_file *f = &s->ev.file[EMRTD_EF_CARDACCESS];
         if (p->ef_cardaccess_len > f->cap || (p->ef_cardaccess_len && !p->ef_cardaccess))
@@ -334,8 +364,14 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
         s->state = ST_SELECT;
         return next_command(s, cmd, cap, cmd_len);
     }
-    s->state = ST_CARDACCESS;
     s->phase = EMRTD_PHASE_CARDACCESS;
+    if (p->atr_info) {
+        /* READ BINARY by SFI, short Le: the card has not said more is fine */
+        s->state = ST_ATR_INFO;
+        struct apdu a = {.cla = 0x00, .ins = 0xB0, .p1 = 0x80 | SFI_ATR_INFO, .ne = 256};
+        return emit(s, &a, cmd, cap, cmd_len);
+    }
+    s->state = ST_CARDACCESS;
     start_file(s, EMRTD_EF_CARDACCESS);
     return read_next(s, cmd, cap, cmd_len);
 }
@@ -396,9 +432,21 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
         return EMRTD_ERR_STATE;
 
     switch (s->state) {
+    case ST_ATR_INFO:
+        if ((e = open_response(s, rapdu, len, &r)) != EMRTD_OK)
+            return e;
+        /* Absent or unreadable: the card said nothing, the defaults hold. */
+        if ((r.sw == 0x9000 || r.sw == 0x6282) && r.len > 0)
+            card_caps_from_atr_info(r.data, r.len, &s->caps);
+        s->state = ST_CARDACCESS;
+        start_file(s, EMRTD_EF_CARDACCESS);
+        return read_next(s, cmd, cap, cmd_len);
+
     case ST_CARDACCESS:
         if ((e = open_response(s, rapdu, len, &r)) != EMRTD_OK)
             return e;
+        if (read_smaller(s, &r))
+            return read_next(s, cmd, cap, cmd_len);
         if (r.sw == 0x6A82 || r.sw == 0x6982 || r.sw == 0x6986) {
             /* No EF.CardAccess: a BAC-only document (9303-11 §4.2). */
             if (!s->p.mrz_info)
@@ -504,6 +552,8 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
     case ST_READ:
         if ((e = open_response(s, rapdu, len, &r)) != EMRTD_OK)
             return e;
+        if (read_smaller(s, &r))
+            return read_next(s, cmd, cap, cmd_len);
         if (r.sw == 0x6A82 && s->ev.file[s->file].len == 0) {
             /* Absent: fine for EF.COM, DG11 and DG14, not for what the assertion needs. */
             if (s->file == EMRTD_DG1 || s->file == EMRTD_DG15 || s->file == EMRTD_EF_SOD)

@@ -204,7 +204,10 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
         snprintf(detail, sizeof detail, "%s T=%u Fi/Di %u/%u %lu kHz", hex, d->slot.protocol,
                  d->slot.fi, d->slot.di, (unsigned long)(d->slot.line.clk_hz / 1000));
     }
-    bool extended = atr->hist_decoded.extended_lc_le;
+    /* What the card says of its APDU sizes: its historical bytes (the ATR,
+     * or a Type A card's ATS); without them, its EF.ATR/INFO. */
+    struct card_caps caps;
+    card_caps_from_hist(&atr->hist_decoded, &caps);
     struct emrtd_params ep = {
         .can = s->can_len ? s->can : NULL,
         .can_len = s->can_len,
@@ -216,9 +219,12 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
         .origin_len = s->origin_len,
         .chip_authentication = !s->no_ca,
         .active_authentication = true,
-        /* One READ BINARY per file where the card takes extended lengths. */
-        .max_le = extended ? 4096 : 256,
-        .extended = extended,
+        /* One READ BINARY per file where the card takes extended lengths
+         * (our CCID link always does); else the sizes the card allows. */
+        .max_le = 4096,
+        .extended = true,
+        .caps = caps,
+        .atr_info = !caps.known,
         .rng = attest_random,
         .rng_ctx = &s->attest,
         .groups = &s->groups,

@@ -253,6 +253,7 @@ static enum vcard_applet_result protected_command(struct icao_applet *ia, struct
          * this Le refuses it (what chips limited below 256 bytes do); the
          * reader should have asked for less (EF.ATR/INFO says how much). */
         if (in.ne > data_cap && c->persona->max_ne < APDU_NE_SHORT) {
+            ia->le_refused++;
             isw = SW_WRONG_LENGTH;
             break;
         }

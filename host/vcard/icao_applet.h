@@ -80,6 +80,7 @@ struct icao_applet {
     struct sm_ctx sm;
     struct ca_card ca;
     enum icao_session session;
+    uint64_t le_refused; /* READ BINARY refused for asking more than the card holds */
     /* Work buffers (no secrets outlive a command in them: they are wiped). */
     uint8_t cmd[APDU_NC_MAX + 1];
     uint8_t data[ICAO_APPLET_DATA_MAX];

@@ -390,7 +390,7 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
                  "\"card_ns\":%llu,\"now_ns\":%llu,\"wtx\":%llu,\"in_field\":%s,"
                  "\"rf_field\":%s,\"rf_frames\":%llu,\"rf_apdus\":%llu,\"rf_card_ns\":%llu,"
                  "\"rf_wtx\":%llu,\"rf_now_ns\":%llu,\"rf_dsi\":%u,\"rf_dri\":%u,"
-                 "\"rf_collisions\":%llu}\n",
+                 "\"rf_collisions\":%llu,\"le_refused\":%llu}\n",
                  st->chips[0].persona.id, st->present ? "true" : "false", st->line.vcc_mv,
                  (unsigned long)st->line.clk_hz, st->line.fi, st->line.di, st->line.char_etu,
                  st->line.protocol, (unsigned long long)st->line.stats.apdus,
@@ -399,7 +399,8 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
                  st->rf.field_on ? "true" : "false", (unsigned long long)st->rf.frames_rx,
                  (unsigned long long)rc->stats.apdus, (unsigned long long)rc->stats.card_ns,
                  (unsigned long long)rc->stats.wtx, (unsigned long long)st->rf.now_ns,
-                 (unsigned)rc->dsi, (unsigned)rc->dri, (unsigned long long)st->rf.collisions);
+                 (unsigned)rc->dsi, (unsigned)rc->dri, (unsigned long long)st->rf.collisions,
+                 (unsigned long long)st->chips[0].icao.le_refused);
     } else {
         snprintf(reply, cap, "error unknown command\n");
     }

@@ -13,7 +13,8 @@
  * Input: byte 0 chooses the parameters (bit 0 CAN, bit 1 MRZ information,
  * both absent -> CAN; bit 2 Chip Authentication; bit 3 Active
  * Authentication; bit 4 extended lengths; bit 5 a BAC-only card without
- * EF.CardAccess; bit 6 the AA challenge from challenge/origin/DG1), byte 1
+ * EF.CardAccess; bit 6 the AA challenge from challenge/origin/DG1; bit 7
+ * EF.ATR/INFO read first), byte 1
  * the largest Le and the command buffer size. Then, per response, a control
  * byte: 00-7F the honest card answers; 80-BF raw bytes follow (a length
  * byte, then that many bytes: hostile answers, under SM too); C0-FF a
@@ -344,6 +345,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .active_authentication = (cfg & 8) != 0,
         .max_le = les[lim & 3],
         .extended = (cfg & 0x10) != 0,
+        .caps = {.known = true, .extended = (cfg & 0x10) != 0},
+        .atr_info = (cfg & 0x80) != 0,
         .rng = xorshift,
         .rng_ctx = &reader_rng,
     };

@@ -3,6 +3,13 @@
  * APDUs, so the same code runs in the reader firmware (over its slot) and on
  * a host (over any PC/SC reader). It follows ICAO Doc 9303:
  *
+ *   0. When the card has not said how long its APDUs may be (no card
+ *      capabilities in the historical bytes or the ATS: a Type B card),
+ *      EF.ATR/INFO by short EF identifier 01 at the MF (9303-10 §3.11.1,
+ *      7816-4 12.7.1): the READ BINARY sizes come from what the card says
+ *      (hawiya/card_caps.h), not from trial; a card that still refuses a
+ *      size with 6700 is read one rung down the 256 / 224 / 160 ladder from
+ *      then on.
  *   1. EF.CardAccess read by short EF identifier at the MF (9303-11 §4.2,
  *      9303-10 §3.11.3); never SELECT MF without data (recent Algerian
  *      cards answer it with 6700).
@@ -41,6 +48,7 @@
 #include "hawiya/assertion.h"
 #include "hawiya/bac.h"
 #include "hawiya/ca.h"
+#include "hawiya/card_caps.h"
 #include "hawiya/cardaccess.h"
 #include "hawiya/pace.h"
 #include "hawiya/sm.h"
@@ -122,10 +130,14 @@ struct emrtd_params {
     uint8_t aa_challenge[ASSERTION_AA_CHALLENGE];
     bool chip_authentication;
     bool active_authentication;
-    /* The largest Le for one READ BINARY: 256 with short APDUs (less the SM
-     * overhead is handled here), more when the card takes extended lengths. */
+    /* The largest Le for one READ BINARY the link and the reader want
+     * (e.g. 4096: a file in one command, or 224 for a reader's own limit). */
     size_t max_le;
-    bool extended; /* the card and the link take extended length fields */
+    bool extended; /* the link (and, without caps, the card) takes extended lengths */
+    /* What the card says of its APDU sizes (its historical bytes); extended
+     * lengths are used when both the link and the card take them. */
+    struct card_caps caps;
+    bool atr_info; /* read EF.ATR/INFO first to learn them (step 0) */
     pace_rng_fn rng;
     void *rng_ctx;
     /* Curves kept loaded between sessions (hawiya/ecp_groups.h), or NULL. */
@@ -156,6 +168,10 @@ struct emrtd {
     struct sm_ctx sm;
     bool sm_on;
     uint8_t last_ins;
+    /* APDU sizes: the card's word, and a smaller Le once it refused one */
+    struct card_caps caps;
+    size_t le_cap, last_le;
+    unsigned downgrades;
     /* outcome */
     uint16_t sw;
     enum pace_err pace_err;
