@@ -366,6 +366,12 @@ int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n
         /* What stops attestation, by name; and the store's own state. */
         put_str(&r, RESC_T_ATTEST_STATE, attest_err_str(s->attest.state));
         put_str(&r, RESC_T_STORE_STATE, store_err_str(s->attest.store.state));
+        {
+            uint8_t desc[CCID_DESCRIPTOR_SIZE];
+            size_t dn;
+            if (ccid_encode_descriptor(&d->desc, desc, sizeof desc, &dn) == CCID_OK)
+                put(&r, RESC_T_CCID_DESCRIPTOR, desc, dn);
+        }
         break;
     case RESC_SET_CERT: {
         struct tlv t;

@@ -213,15 +213,67 @@ enum ccid_link_err ccid_link_power_off(struct ccid_link *l, int timeout_ms)
     return ccid_link_transact(l, &req, &resp, none, 0, timeout_ms);
 }
 
+static enum ccid_link_err xfr_block(struct ccid_link *l, const uint8_t *p, size_t n, uint16_t level,
+                                    struct ccid_msg *resp, uint8_t *out, size_t cap, int timeout_ms)
+{
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_XFR_BLOCK,
+                           .slot = l->slot,
+                           .data = p,
+                           .len = (uint32_t)n,
+                           .level_parameter = level};
+    return ccid_link_transact(l, &req, resp, out, cap, timeout_ms);
+}
+
 enum ccid_link_err ccid_link_xfr(struct ccid_link *l, const uint8_t *apdu, size_t len, uint8_t *out,
                                  size_t cap, size_t *rlen, int timeout_ms)
 {
-    struct ccid_msg req = {
-        .type = CCID_PC_TO_RDR_XFR_BLOCK, .slot = l->slot, .data = apdu, .len = (uint32_t)len};
     struct ccid_msg resp;
-    enum ccid_link_err e = ccid_link_transact(l, &req, &resp, out, cap, timeout_ms);
-    *rlen = e == CCID_LINK_OK ? resp.len : 0;
-    return e;
+    enum ccid_link_err e;
+    size_t max = l->max_message > CCID_HEADER_SIZE ? l->max_message : CCID_MAX_MESSAGE_SIZE;
+    size_t piece = max - CCID_HEADER_SIZE;
+    *rlen = 0;
+    if (len <= piece) {
+        e = xfr_block(l, apdu, len, CCID_CHAIN_BEGIN_END, &resp, out, cap, timeout_ms);
+    } else {
+        /* §6.1.4: the command in pieces; every piece but the last is answered
+         * by an empty DataBlock asking for more (bChainParameter 10). */
+        size_t off = 0;
+        for (;;) {
+            size_t k = len - off < piece ? len - off : piece;
+            bool last = off + k == len;
+            uint16_t level = off == 0 ? CCID_CHAIN_BEGIN
+                             : last   ? CCID_CHAIN_END
+                                      : CCID_CHAIN_CONTINUE;
+            l->chained_blocks++;
+            e = xfr_block(l, apdu + off, k, level, &resp, out, cap, timeout_ms);
+            off += k;
+            if (e != CCID_LINK_OK || last)
+                break;
+            if (resp.len != 0 || resp.chain_parameter != CCID_CHAIN_EMPTY_EXPECT_MORE)
+                return CCID_LINK_ERR_PROTOCOL;
+        }
+    }
+    if (e != CCID_LINK_OK)
+        return e;
+    /* §6.2.1: a response in pieces (01 begin, 03 continue, 02 end), each
+     * further piece asked for by an empty XfrBlock with wLevelParameter 10. */
+    size_t got = resp.len;
+    uint8_t chain = resp.chain_parameter;
+    if (chain != CCID_CHAIN_BEGIN_END && chain != CCID_CHAIN_BEGIN)
+        return CCID_LINK_ERR_PROTOCOL;
+    while (chain == CCID_CHAIN_BEGIN || chain == CCID_CHAIN_CONTINUE) {
+        l->chained_blocks++;
+        e = xfr_block(l, NULL, 0, CCID_CHAIN_EMPTY_EXPECT_MORE, &resp, out + got, cap - got,
+                      timeout_ms);
+        if (e != CCID_LINK_OK)
+            return e;
+        got += resp.len;
+        chain = resp.chain_parameter;
+        if (chain != CCID_CHAIN_CONTINUE && chain != CCID_CHAIN_END)
+            return CCID_LINK_ERR_PROTOCOL;
+    }
+    *rlen = got;
+    return CCID_LINK_OK;
 }
 
 enum ccid_link_err ccid_link_slot_status(struct ccid_link *l, enum ccid_icc_status *icc,

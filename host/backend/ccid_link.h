@@ -9,6 +9,13 @@
  * The bytes move over a socket (the sim board's host link) by default, or
  * over the caller's transport (struct ccid_link_io: the USB bulk pipes of
  * the libusb backend, where interrupt-IN notifications come apart).
+ *
+ * An APDU whose XfrBlock would exceed the reader's dwMaxCCIDMessageLength
+ * (max_message, from its class descriptor) goes out in pieces chained by
+ * wLevelParameter (§6.1.4: 01 begin, 03 continue, 02 end; the reader answers
+ * each but the last with an empty DataBlock, bChainParameter 10), and a
+ * response the reader chains (bChainParameter 01, 03, then 02) is collected
+ * by empty XfrBlocks with wLevelParameter 10, at the extended APDU level.
  */
 #ifndef HAWIYA_CCID_LINK_H
 #define HAWIYA_CCID_LINK_H
@@ -63,6 +70,10 @@ struct ccid_link {
     bool cl_present; /* the same for the contactless slot */
     bool cl_changed;
     uint64_t taps; /* contactless cards arrived since the link opened */
+    /* The reader's dwMaxCCIDMessageLength (header included); 0 until known,
+     * which means CCID_MAX_MESSAGE_SIZE. */
+    size_t max_message;
+    uint64_t chained_blocks; /* XfrBlocks sent as pieces of a chain, both ways */
 };
 
 enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path);

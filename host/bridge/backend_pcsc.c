@@ -434,6 +434,8 @@ static void *monitor(void *arg)
                 struct pcsc_seen *s = &pv->seen[k];
                 if (s->instance != instances[i] || s->state == st)
                     continue;
+                bridge_log(BRIDGE_LOG_DEBUG, 0, "pcsc: %s: state %08lX", s->pcsc_name,
+                           (unsigned long)st);
                 s->state = st;
                 signal_fd(s->notify_fd);
             }
@@ -685,6 +687,8 @@ static int rd_connect(void *p, char *why, size_t cap)
         return -1;
     }
     r->efd = efd;
+    /* The slot as the provider knows it now: the loop takes it in at once. */
+    signal_fd(efd);
     return efd;
 }
 

@@ -133,6 +133,12 @@ int pcscd_env_start(struct pcscd_env *e)
             fprintf(stderr, "pcscd_env: no private /run/pcscd: %s\n", strerror(errno));
             _exit(126);
         }
+        /* A sanitized build's reader driver needs its runtimes in pcscd. */
+        const char *pre = getenv("HAWIYA_PCSCD_PRELOAD");
+        if (pre && pre[0]) {
+            setenv("LD_PRELOAD", pre, 1);
+            setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
+        }
         /* HAWIYA_PCSCD_DEBUG: pcscd's debug log too (-d), to see its polling. */
         if (getenv("HAWIYA_PCSCD_DEBUG"))
             execl("/usr/sbin/pcscd", "pcscd", "-f", "-a", "-d", "-c", e->conf, (char *)NULL);

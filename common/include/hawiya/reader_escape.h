@@ -50,6 +50,10 @@
     0xA5                        /* ASCII: ATTEST_OK, or what stops attestation (ATTEST_ERR_...)    \
                                  */
 #define RESC_T_STORE_STATE 0xA6 /* ASCII: the record store's state (STORE_OK, STORE_ERR_...) */
+/* The CCID class descriptor (USB CCID 1.1 §5.1, 54 bytes) the reader runs
+ * with, for a host that cannot read it from USB (a driver on the sim board's
+ * socket or a serial link): dwMaxCCIDMessageLength, dwFeatures... */
+#define RESC_T_CCID_DESCRIPTOR 0xA7
 
 /* Step report. */
 #define RESC_T_STEP       0x90 /* ASCII: atr, cardaccess, pace, bac, select, read, ca, aa, attest */
