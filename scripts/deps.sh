@@ -10,7 +10,7 @@ PACKAGES=(
     libcmocka-dev libmbedtls-dev libpcsclite-dev libusb-1.0-0-dev libcjson-dev libssl-dev
     libusbredirparser-dev libwebsockets-dev libuv1-dev libmicrohttpd-dev
     # tools the tests drive
-    pcscd pcsc-tools openssl
+    pcscd pcsc-tools openssl iproute2
     # the USB tests' Linux guest (tests/usb): QEMU, and what its image is made of
     qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
     # the browser tests (tests/web): Debian's Chromium, and fonts with Arabic glyphs
