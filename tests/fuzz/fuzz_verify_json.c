@@ -1,11 +1,12 @@
 /*
  * Hostile assertions through hv_verify() with fixed trust anchors (the test
- * PKI's CSCAs and reader CA from pki_data) and the challenge, origin and
+ * PKI's CSCAs, reader CA and CRLs from pki_data) and the challenge, origin and
  * time of test_verify.c, so that the seeds (assertions unit_verify wrote)
- * reach every check. Unattested assertions are allowed. Invariants: a named
- * result, a message on failure, an identity exactly on success, a verified
- * assertion fails for any other origin, and an unattested one without
- * allow_unattested.
+ * reach every check. Unattested assertions and expired documents are
+ * allowed. Invariants: a named result, a message on failure, an identity
+ * exactly on success, a verified assertion fails for any other origin, an
+ * unattested one without allow_unattested, an expired document without
+ * allow_expired_document.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -41,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              .challenge_len = sizeof challenge,
                              .origin = "https://record.example",
                              .now = {2026, 1, 1, 0, 0, 0},
-                             .allow_unattested = true};
+                             .allow_unattested = true,
+                             .allow_expired_document = true};
     struct hv_result res;
     enum hv_err e = hv_verify((const char *)data, size, &opt, &res);
     if (e != res.err || !strcmp(hv_err_str(e), "HV_ERR_UNKNOWN") || e == HV_ERR_ARGUMENT)
@@ -62,6 +64,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (hv_verify((const char *)data, size, &opt, &again) != HV_ERR_UNATTESTED)
                 __builtin_trap();
             hv_result_free(&again);
+            opt.allow_unattested = true;
+        }
+        if (res.document_expired) { /* likewise */
+            opt.allow_expired_document = false;
+            if (hv_verify((const char *)data, size, &opt, &again) != HV_ERR_DOCUMENT_EXPIRED)
+                __builtin_trap();
+            hv_result_free(&again);
+            opt.allow_expired_document = true;
         }
         opt.origin = "https://other.example";
         if (hv_verify((const char *)data, size, &opt, &again) != HV_ERR_ORIGIN)

@@ -1,9 +1,9 @@
 /*
- * hv_verify(): the checks of docs/assertion.md, in order, stopping at the
- * first failure. The evidence is judged by the standards it comes from:
- * passive authentication (ICAO 9303-11 §5.1, hawiya/sod.h), the MRZ check
- * digits (9303-3 §4.9, hawiya/lds.h), Active Authentication (9303-11 §6.1,
- * hawiya/aa.h) and the reader's X.509 chain and ECDSA signature.
+ * hv_verify(): the checks of docs/assertion.md ("Checks"; steps numbered as there), in order,
+ * stopping at the first failure. The evidence is judged by the standards it comes from: passive
+ * authentication (ICAO 9303-11 §5.1, hawiya/sod.h), the MRZ check digits (9303-3 §4.9,
+ * hawiya/lds.h), Active Authentication (9303-11 §6.1, hawiya/aa.h) and the reader's X.509 chain and
+ * ECDSA signature.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -265,26 +265,21 @@ static void issuing_state(const struct mrz *m, char out[4])
 }
 
 /* The certificate sid names: one of the SOD's own, or one the platform gave (t->ds). */
-static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls_x509_crt *ds,
-                        bool *given)
+static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls_x509_crt *ds)
 {
     for (size_t k = 0; k < sod->n_certs; k++) {
         mbedtls_x509_crt_init(ds);
         if (mbedtls_x509_crt_parse_der(ds, sod->cert[k], sod->cert_len[k]) == 0 &&
-            sod_is_signer(sod, ds)) {
-            *given = false;
+            sod_is_signer(sod, ds))
             return true;
-        }
         mbedtls_x509_crt_free(ds);
     }
     for (const mbedtls_x509_crt *x = &t->ds; x && x->raw.len; x = x->next) {
         if (!sod_is_signer(sod, x))
             continue;
         mbedtls_x509_crt_init(ds);
-        if (mbedtls_x509_crt_parse_der(ds, x->raw.p, x->raw.len) == 0) {
-            *given = true;
+        if (mbedtls_x509_crt_parse_der(ds, x->raw.p, x->raw.len) == 0)
             return true;
-        }
         mbedtls_x509_crt_free(ds);
     }
     mbedtls_x509_crt_init(ds);
@@ -292,7 +287,7 @@ static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls
 }
 
 /*
- * Step 8: passive authentication (9303-11 §5.1) with the profiles of
+ * Step 9: passive authentication (9303-11 §5.1) with the profiles of
  * 9303-12: the EF.SOD signer is a Document Signer (never a CSCA, never a
  * reader's certificate) issued by a CSCA of the store, of the state that
  * issued the document, not revoked, valid (at `now`, or at the SOD's
@@ -304,10 +299,9 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
 {
     const struct hv_trust *t = opt->trust;
     mbedtls_x509_crt ds;
-    bool given = false;
     char why[160];
     enum hv_err e = HV_OK;
-    if (!find_signer(sod, t, &ds, &given))
+    if (!find_signer(sod, t, &ds))
         return fail(c, HV_ERR_DS_UNTRUSTED,
                     "no certificate in EF.SOD, nor a given Document Signer, is the one its "
                     "SignerInfo names");
@@ -399,7 +393,6 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         }
     }
 out:
-    (void)given;
     mbedtls_x509_crt_free(&ds);
     return e;
 }
@@ -445,7 +438,7 @@ static bool json_same(const cJSON *want, const cJSON *got)
     return false;
 }
 
-/* Step 6: DG1 with every check digit (9303-3 §4.9). */
+/* Step 7: DG1 with every check digit (9303-3 §4.9). */
 static enum hv_err check_dg1(struct ctx *c, struct lds_dg1 *d1)
 {
     enum lds_err le = lds_dg1_parse(c->b[F_DG1], c->n[F_DG1], d1);
@@ -458,7 +451,7 @@ static enum hv_err check_dg1(struct ctx *c, struct lds_dg1 *d1)
     return HV_OK;
 }
 
-/* Step 9: DG11 parses, and the identity is exactly what DG1 (and DG11) say. */
+/* Step 10: DG11 parses, and the identity is exactly what DG1 (and DG11) say. */
 static enum hv_err check_identity(struct ctx *c, cJSON **identity)
 {
     if (c->b[F_DG11]) {
@@ -476,7 +469,7 @@ static enum hv_err check_identity(struct ctx *c, cJSON **identity)
     return HV_OK;
 }
 
-/* Step 11: the card's signature over aa_challenge with the DG15 key. */
+/* Step 12: the card's signature over aa_challenge with the DG15 key. */
 static enum hv_err check_aa(struct ctx *c)
 {
     char alg[32];
