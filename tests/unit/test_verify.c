@@ -18,6 +18,7 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
 #include "hawiya-verify.h"
@@ -204,6 +205,7 @@ static const struct {
     {"ds-reader-ca", "default", "bad/ds-MAR-reader-ca.der", "private/ds-MAR-reader-ca.key", NULL},
     {"csca-signed", "default", "csca/csca-MAR.der", "private/csca-MAR.key", NULL},
     {"reader-signed", "default", NULL, NULL, NULL}, /* the reader's own certificate and key */
+    {"ml-signer-signed", "default", "masterlist/ml-signer.der", "private/ml-signer.key", NULL},
     {"expired-signed-late", "expired", "ds/ds-MAR-old.der", "private/ds-MAR-old.key",
      "210101000000Z"},
     {"expired-signed-early", "expired", "ds/ds-MAR-old.der", "private/ds-MAR-old.key",
@@ -984,6 +986,10 @@ static size_t der(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
  */
 static void resign_sod_with(struct card *c, const char *extra);
 
+/* The signer resign_sod_with() uses: ds-MAR unless a test sets another (certificate DER or PEM,
+ * key PEM). */
+static const char *sod_signer_cert, *sod_signer_key;
+
 static void resign_sod_openssl(struct card *c)
 {
     resign_sod_with(c, "");
@@ -1030,11 +1036,18 @@ static void resign_sod_with(struct card *c, const char *extra)
     assert_non_null(f);
     assert_int_equal(fwrite(lds, 1, n, f), n);
     fclose(f);
+    char signer[2200];
+    if (sod_signer_cert)
+        snprintf(signer, sizeof signer, "-signer '%s' -inkey '%s' -keyform PEM", sod_signer_cert,
+                 sod_signer_key);
+    else
+        snprintf(signer, sizeof signer,
+                 "-signer '%s/ds/ds-MAR.pem' -inkey '%s/private/ds-MAR.key' -keyform DER", pki_dir,
+                 pki_dir);
     snprintf(cmd, sizeof cmd,
              "openssl cms -sign -binary -nodetach -outform DER -econtent_type 2.23.136.1.1.1 "
-             "-md sha256 -nosmimecap %s -in '%s/ldsso.der' -signer '%s/ds/ds-MAR.pem' "
-             "-inkey '%s/private/ds-MAR.key' -keyform DER -out '%s/sod-cms.der'",
-             extra, dir, pki_dir, pki_dir, dir);
+             "-md sha256 -nosmimecap %s -in '%s/ldsso.der' %s -out '%s/sod-cms.der'",
+             extra, dir, signer, dir);
     assert_int_equal(system(cmd), 0);
     snprintf(path, sizeof path, "%s/sod-cms.der", dir);
     uint8_t *cms;
@@ -1924,6 +1937,408 @@ static void bad_master_lists(void **state)
     hv_trust_free(ml_trust("csca/csca-MAR.pem", out, HV_OK, &test_now));
 }
 
+/* --- attacks: certificates hawiya-pki never issues ------------------------------------------ */
+
+#define CSCA_MAR  "C=MA,O=Hawiya Test PKI,OU=CSCA,CN=Hawiya Test CSCA MAR"
+#define READER_CA "C=UT,O=Hawiya Test Readers,CN=Hawiya Test Reader Manufacturer CA"
+
+static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* An extension for cert_spec: DER OID content octets and the extnValue's content. */
+struct ext {
+    const char *oid;
+    size_t oid_len;
+    int critical;
+    const uint8_t *value;
+    size_t len;
+};
+
+/* What issue_cert() writes: mbedTLS's x509write, then an optional edit of the TBSCertificate
+ * (same length) and a new signature over it, for what x509write cannot say. */
+struct cert_spec {
+    const char *issuer, *subject;
+    mbedtls_pk_context *issuer_key, *subject_key;
+    int version;          /* 0: v3 */
+    int basic_ca;         /* -1: no basicConstraints */
+    unsigned ku;          /* 0: no keyUsage */
+    mbedtls_md_type_t md; /* 0: SHA-256 */
+    struct ext ext[4];
+    const char *not_before, *not_after; /* NULL: 2024 .. 2036 */
+    /* replace the first occurrence of from[0..n) in the TBSCertificate by to[0..n) */
+    const uint8_t *from, *to;
+    size_t edit_len;
+};
+
+/* A new signature by key with md over der's TBSCertificate; the new length. */
+static size_t resign_cert(uint8_t *der, size_t len, size_t cap, mbedtls_pk_context *key,
+                          mbedtls_md_type_t md)
+{
+    unsigned char *p = der, *end = der + len, *tbs, *alg;
+    size_t n, tbs_len, alg_len;
+    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &n, seq), 0);
+    tbs = p;
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &n, seq), 0);
+    p += n;
+    tbs_len = (size_t)(p - tbs);
+    alg = p;
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &n, seq), 0);
+    alg_len = (size_t)(p + n - alg);
+    uint8_t h[MBEDTLS_MD_MAX_SIZE], sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE], buf[4096];
+    size_t sig_len;
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
+    assert_non_null(info);
+    assert_int_equal(mbedtls_md(info, tbs, tbs_len, h), 0);
+    struct rng r;
+    rng_init(&r, "resign");
+    assert_int_equal(mbedtls_pk_sign(key, md, h, mbedtls_md_get_size(info), sig, &sig_len,
+                                     mbedtls_ctr_drbg_random, &r.drbg),
+                     0);
+    mbedtls_ctr_drbg_free(&r.drbg);
+    unsigned char *w = buf + sizeof buf;
+    int k, total = 0;
+    assert_true((k = mbedtls_asn1_write_bitstring(&w, buf, sig, sig_len * 8)) > 0);
+    total += k;
+    assert_true((k = mbedtls_asn1_write_raw_buffer(&w, buf, alg, alg_len)) > 0);
+    total += k;
+    assert_true((k = mbedtls_asn1_write_raw_buffer(&w, buf, tbs, tbs_len)) > 0);
+    total += k;
+    assert_true((k = mbedtls_asn1_write_len(&w, buf, (size_t)total)) > 0);
+    total += k;
+    assert_true((k = mbedtls_asn1_write_tag(&w, buf, seq)) > 0);
+    total += k;
+    assert_true((size_t)total <= cap);
+    memcpy(der, w, (size_t)total);
+    return (size_t)total;
+}
+
+static size_t issue_cert(const struct cert_spec *s, uint8_t *out, size_t cap)
+{
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
+    struct rng r;
+    uint8_t buf[4096];
+    mbedtls_md_type_t md = s->md ? s->md : MBEDTLS_MD_SHA256;
+    rng_init(&r, "issue-cert");
+    mbedtls_x509write_crt_init(&w);
+    mbedtls_mpi_init(&serial);
+    assert_int_equal(mbedtls_mpi_lset(&serial, 4444), 0);
+    mbedtls_x509write_crt_set_version(&w, s->version == 1 ? MBEDTLS_X509_CRT_VERSION_1
+                                                          : MBEDTLS_X509_CRT_VERSION_3);
+    assert_int_equal(mbedtls_x509write_crt_set_serial(&w, &serial), 0);
+    assert_int_equal(
+        mbedtls_x509write_crt_set_validity(&w, s->not_before ? s->not_before : "20240101000000",
+                                           s->not_after ? s->not_after : "20360101000000"),
+        0);
+    assert_int_equal(mbedtls_x509write_crt_set_issuer_name(&w, s->issuer), 0);
+    assert_int_equal(mbedtls_x509write_crt_set_subject_name(&w, s->subject), 0);
+    mbedtls_x509write_crt_set_subject_key(&w, s->subject_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, s->issuer_key);
+    mbedtls_x509write_crt_set_md_alg(&w, md);
+    if (s->basic_ca >= 0)
+        assert_int_equal(mbedtls_x509write_crt_set_basic_constraints(&w, s->basic_ca, -1), 0);
+    if (s->ku)
+        assert_int_equal(mbedtls_x509write_crt_set_key_usage(&w, s->ku), 0);
+    if (s->version != 1)
+        assert_int_equal(mbedtls_x509write_crt_set_subject_key_identifier(&w), 0);
+    for (size_t i = 0; i < 4 && s->ext[i].oid; i++)
+        assert_int_equal(mbedtls_x509write_crt_set_extension(&w, s->ext[i].oid, s->ext[i].oid_len,
+                                                             s->ext[i].critical, s->ext[i].value,
+                                                             s->ext[i].len),
+                         0);
+    int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, mbedtls_ctr_drbg_random, &r.drbg);
+    assert_true(n > 0 && (size_t)n <= cap);
+    memcpy(out, buf + sizeof buf - n, (size_t)n);
+    mbedtls_x509write_crt_free(&w);
+    mbedtls_mpi_free(&serial);
+    mbedtls_ctr_drbg_free(&r.drbg);
+    size_t len = (size_t)n;
+    if (s->edit_len) {
+        uint8_t *at = NULL;
+        for (size_t i = 0; !at && i + s->edit_len <= len; i++)
+            if (!memcmp(out + i, s->from, s->edit_len))
+                at = out + i;
+        assert_non_null(at);
+        memcpy(at, s->to, s->edit_len);
+        len = resign_cert(out, len, cap, s->issuer_key, md);
+    }
+    return len;
+}
+
+/* The default persona's card with EF.SOD signed by cert (DER) and key: its directory. */
+static const char *forged_ds_card(const char *name, const uint8_t *cert, size_t n,
+                                  mbedtls_pk_context *key)
+{
+    static char dir[1100];
+    char cert_path[1024], key_path[1024], cmd[4096];
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    unsigned char pem[1024];
+    snprintf(cert_path, sizeof cert_path, "%s/forged-%s.der", tmp, name);
+    snprintf(key_path, sizeof key_path, "%s/forged-%s.key", tmp, name);
+    write_file(cert_path, cert, n);
+    assert_int_equal(mbedtls_pk_write_key_pem(key, pem, sizeof pem), 0);
+    write_file(key_path, pem, strlen((const char *)pem));
+    snprintf(dir, sizeof dir, "%s/cards-forged/%s", tmp, name);
+    snprintf(cmd, sizeof cmd,
+             "'%s' card --ca '%s' --personas '%s' --persona default --out '%s' --ds-cert '%s' "
+             "--ds-key '%s' 2>/dev/null",
+             pki_tool, pki_dir, getenv("HAWIYA_PERSONAS"), dir, cert_path, key_path);
+    if (system(cmd) == 0)
+        return dir;
+    /* A certificate mbedTLS (in hawiya-pki) does not parse: the default card re-signed by
+     * `openssl cms -sign`, which takes it. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && cp '%s'/cards/default/* '%s'/", dir,
+             dir, pki_dir, dir);
+    assert_int_equal(system(cmd), 0);
+    struct card c;
+    card_load(&c, dir);
+    sod_signer_cert = cert_path;
+    sod_signer_key = key_path;
+    resign_sod_with(&c, "");
+    sod_signer_cert = sod_signer_key = NULL;
+    snprintf(cert_path, sizeof cert_path, "%s/sod.bin", dir);
+    write_file(cert_path, c.f[C_SOD], c.n[C_SOD]);
+    card_free(&c);
+    return dir;
+}
+
+/*
+ * A certificate is only ever accepted in the role its profile gives it. A
+ * Master List Signer has every rule of a Document Signer but one: its
+ * extKeyUsage id-icao-cscaMasterListSigningKey, which limits it to master
+ * lists (RFC 5280 §4.2.1.12). The test PKI's own Master List Signer (under
+ * the MAR CSCA) signing a Moroccan EF.SOD verified before this rule; so did
+ * a "DS" with any extKeyUsage. And anyExtendedKeyUsage names no role: a
+ * certificate with it is not a Master List Signer either (mbedTLS's own
+ * check takes it for any purpose).
+ */
+static void master_list_signer_is_not_a_document_signer(void **state)
+{
+    struct hv_options opt = options();
+    expect_card(bad_card("ml-signer-signed"), &opt, HV_ERR_DS_UNTRUSTED, "extKeyUsage");
+    /* The platform cannot give it as a Document Signer either. */
+    char path[1024], msg[512];
+    struct hv_trust *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/masterlist/ml-signer.pem", pki_dir);
+    assert_int_equal(hv_trust_load_ds(t, path, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "extKeyUsage"));
+    hv_trust_free(t);
+
+    /* A DS of MAR with extKeyUsage anyExtendedKeyUsage, or serverAuth. */
+    mbedtls_pk_context csca_key, ds_key;
+    load_key("private/csca-MAR.key", &csca_key);
+    gen_p256(&ds_key, "ds with eku");
+    static const uint8_t any_eku[] = {0x30, 0x06, 0x06, 0x04, 0x55, 0x1D, 0x25, 0x00};
+    static const uint8_t server_auth[] = {0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06,
+                                          0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
+    const uint8_t *ekus[] = {any_eku, server_auth};
+    const size_t eku_len[] = {sizeof any_eku, sizeof server_auth};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t cert[2048];
+        struct cert_spec spec = {
+            .issuer = CSCA_MAR,
+            .subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=EKU DS",
+            .issuer_key = &csca_key,
+            .subject_key = &ds_key,
+            .basic_ca = -1,
+            .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+            .ext = {{MBEDTLS_OID_EXTENDED_KEY_USAGE,
+                     MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0, ekus[i], eku_len[i]}},
+        };
+        size_t n = issue_cert(&spec, cert, sizeof cert);
+        const char *card = forged_ds_card(i ? "eku-server-auth" : "eku-any", cert, n, &ds_key);
+        expect_card(card, &opt, HV_ERR_DS_UNTRUSTED, "extKeyUsage");
+        t = hv_trust_new();
+        assert_int_equal(hv_trust_add_ds(t, cert, n), HV_ERR_TRUST_STORE);
+        /* Nor is the anyExtendedKeyUsage one a Master List Signer. */
+        assert_int_equal(hv_trust_add_masterlist_signer(t, cert, n), HV_ERR_TRUST_STORE);
+        hv_trust_free(t);
+    }
+    /* The same DS without extKeyUsage verifies: the extension is what refused. */
+    uint8_t cert[2048];
+    struct cert_spec spec = {
+        .issuer = CSCA_MAR,
+        .subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=EKU DS",
+        .issuer_key = &csca_key,
+        .subject_key = &ds_key,
+        .basic_ca = -1,
+        .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+    };
+    size_t n = issue_cert(&spec, cert, sizeof cert);
+    expect_card(forged_ds_card("no-eku", cert, n, &ds_key), &opt, HV_OK, NULL);
+    mbedtls_pk_free(&csca_key);
+    mbedtls_pk_free(&ds_key);
+}
+
+static void gen_ec(mbedtls_pk_context *pk, mbedtls_ecp_group_id grp, const char *label)
+{
+    struct rng r;
+    rng_init(&r, label);
+    mbedtls_pk_init(pk);
+    assert_int_equal(mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
+    assert_int_equal(mbedtls_ecp_gen_key(grp, mbedtls_pk_ec(*pk), mbedtls_ctr_drbg_random, &r.drbg),
+                     0);
+    mbedtls_ctr_drbg_free(&r.drbg);
+}
+
+/* An RSA key of `bits` from openssl (mbedTLS's generator is slow under ASan). */
+static void gen_rsa(mbedtls_pk_context *pk, int bits)
+{
+    char path[1024], cmd[2048];
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    snprintf(path, sizeof path, "%s/rsa-%d.pem", tmp, bits);
+    snprintf(cmd, sizeof cmd,
+             "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:%d -out '%s' 2>/dev/null",
+             bits, path);
+    assert_int_equal(system(cmd), 0);
+    mbedtls_pk_init(pk);
+    assert_int_equal(mbedtls_pk_parse_keyfile(pk, path, NULL), 0);
+}
+
+/* A self-signed CSCA of MAR with key and md, as the CSCA store sees it. */
+static enum hv_err csca_with(mbedtls_pk_context *key, mbedtls_md_type_t md, char *msg, size_t cap)
+{
+    uint8_t cert[4096];
+    struct cert_spec spec = {
+        .issuer = "C=MA,O=Hawiya Test PKI,OU=CSCA,CN=Weak CSCA",
+        .subject = "C=MA,O=Hawiya Test PKI,OU=CSCA,CN=Weak CSCA",
+        .issuer_key = key,
+        .subject_key = key,
+        .basic_ca = 1,
+        .ku = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN,
+        .md = md,
+    };
+    size_t n = issue_cert(&spec, cert, sizeof cert);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/weak-csca.der", out_dir ? out_dir : "/tmp");
+    write_file(path, cert, n);
+    struct hv_trust *t = hv_trust_new();
+    enum hv_err e = hv_trust_load_csca_dir(t, path, msg, cap);
+    hv_trust_free(t);
+    return e;
+}
+
+/*
+ * What any certificate must be, whatever its role (docs/assertion.md,
+ * "Algorithms"). mbedTLS's parser already refuses an unknown critical
+ * extension, a v1 certificate with extensions and an inner signature
+ * algorithm that differs from the outer one; these cases pin that. It
+ * refuses a repeated extension only of the kinds it parses: a second
+ * subjectKeyIdentifier passed, as did MD5 signatures, RSA-1024 and P-192
+ * keys in the ICAO chain and SHA-1 in the reader PKI.
+ */
+static void certificates_that_are_not_sound(void **state)
+{
+    struct hv_options opt = options();
+    mbedtls_pk_context csca_key, ds_key, p192, rca_key;
+    load_key("private/csca-MAR.key", &csca_key);
+    load_key("private/reader-ca.key", &rca_key);
+    gen_p256(&ds_key, "unsound ds");
+    gen_ec(&p192, MBEDTLS_ECP_DP_SECP192R1, "p192 ds");
+    static const uint8_t ski_oid[] = {0x06, 0x03, 0x55, 0x1D, 0x0E};
+    static const uint8_t placeholder_oid[] = {0x06, 0x03, 0x55, 0x1D, 0x7F}; /* 2.5.29.127 */
+    static const uint8_t ski_value[] = {0x04, 0x04, 0xDE, 0xAD, 0xBE, 0xEF};
+    static const uint8_t ecdsa_sha256[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
+    static const uint8_t ecdsa_sha384[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x03};
+    static const uint8_t unknown[] = {0x05, 0x00};
+    const struct {
+        const char *name, *why;
+        struct cert_spec spec;
+    } cases[] = {
+        {"dup-ski",
+         "an extension twice",
+         {.ext = {{"\x55\x1D\x7F", 3, 0, ski_value, sizeof ski_value}},
+          .from = placeholder_oid,
+          .to = ski_oid,
+          .edit_len = sizeof placeholder_oid}},
+        {"p192", "an EC key of fewer than 224 bits", {.subject_key = &p192}},
+        {"critical-unknown",
+         "no certificate in EF.SOD",
+         {.ext = {{"\x2B\x06\x01\x04\x01\x82\x37\x7F", 8, 1, unknown, sizeof unknown}}}},
+        {"alg-mismatch",
+         "no certificate in EF.SOD",
+         /* the TBSCertificate's signature field says SHA-384, the outer one SHA-256 */
+         {.from = ecdsa_sha256, .to = ecdsa_sha384, .edit_len = sizeof ecdsa_sha256}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cert_spec spec = cases[i].spec;
+        spec.issuer = CSCA_MAR;
+        spec.subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=Unsound DS";
+        spec.issuer_key = &csca_key;
+        if (!spec.subject_key)
+            spec.subject_key = &ds_key;
+        spec.basic_ca = -1;
+        spec.ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE;
+        uint8_t cert[2048];
+        size_t n = issue_cert(&spec, cert, sizeof cert);
+        const char *card = forged_ds_card(cases[i].name, cert, n, spec.subject_key);
+        expect_card(card, &opt, HV_ERR_DS_UNTRUSTED, cases[i].why);
+    }
+
+    /* CSCAs: MD5, RSA-1024, P-192 are refused at load; RSA-2048 with SHA-256 and SHA-1 are
+     * taken (SHA-1 is the ICAO chain's legacy). */
+    char msg[512];
+    mbedtls_pk_context rsa2048, rsa1024;
+    gen_rsa(&rsa2048, 2048);
+    gen_rsa(&rsa1024, 1024);
+    assert_int_equal(csca_with(&rsa2048, MBEDTLS_MD_SHA256, msg, sizeof msg), HV_OK);
+    assert_int_equal(csca_with(&rsa2048, MBEDTLS_MD_SHA1, msg, sizeof msg), HV_OK);
+    assert_int_equal(csca_with(&rsa2048, MBEDTLS_MD_MD5, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "MD5"));
+    assert_int_equal(csca_with(&rsa1024, MBEDTLS_MD_SHA256, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "fewer than 2048 bits"));
+    assert_int_equal(csca_with(&p192, MBEDTLS_MD_SHA256, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "fewer than 224 bits"));
+    /* A v1 CSCA (no extensions at all). */
+    uint8_t cert[2048];
+    struct cert_spec v1 = {.issuer = CSCA_MAR,
+                           .subject = CSCA_MAR,
+                           .issuer_key = &csca_key,
+                           .subject_key = &csca_key,
+                           .version = 1,
+                           .basic_ca = -1};
+    size_t n = issue_cert(&v1, cert, sizeof cert);
+    struct hv_trust *t = hv_trust_new();
+    assert_int_equal(hv_trust_add_csca(t, cert, n), HV_ERR_TRUST_STORE);
+    hv_trust_free(t);
+
+    /* The reader PKI is SHA-2 only: a reader certificate its CA signed with ECDSA-SHA1. */
+    struct cert_spec rs = {.issuer = READER_CA,
+                           .subject = "C=UT,O=Hawiya Test Readers,CN=sim-0001",
+                           .issuer_key = &rca_key,
+                           .subject_key = &reader_key,
+                           .basic_ca = 0,
+                           .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+                           .md = MBEDTLS_MD_SHA1,
+                           .not_before = "20250101000000",
+                           .not_after = "20450101000000"};
+    n = issue_cert(&rs, cert, sizeof cert);
+    char *json = build(&(struct recipe){.cert = cert, .cert_len = n});
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_ERR_READER_UNTRUSTED);
+    assert_non_null(strstr(res.message, "SHA-1"));
+    hv_result_free(&res);
+    free(json);
+    rs.md = MBEDTLS_MD_SHA384; /* and the same with SHA-384 verifies */
+    n = issue_cert(&rs, cert, sizeof cert);
+    json = build(&(struct recipe){.cert = cert, .cert_len = n});
+    expect(json, &opt, HV_OK);
+    free(json);
+
+    mbedtls_pk_free(&rsa2048);
+    mbedtls_pk_free(&rsa1024);
+    mbedtls_pk_free(&csca_key);
+    mbedtls_pk_free(&rca_key);
+    mbedtls_pk_free(&ds_key);
+    mbedtls_pk_free(&p192);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -2008,6 +2423,8 @@ int main(void)
         cmocka_unit_test(special_issuing_states),
         cmocka_unit_test(csca_master_list),
         cmocka_unit_test(bad_master_lists),
+        cmocka_unit_test(master_list_signer_is_not_a_document_signer),
+        cmocka_unit_test(certificates_that_are_not_sound),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

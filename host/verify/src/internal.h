@@ -50,9 +50,10 @@ bool hvi_is_link_certificate(const mbedtls_x509_crt *c);
  * certificatePolicies with the Hawiya reader-CA policy (docs/pki.md). */
 const char *hvi_not_reader_ca(const mbedtls_x509_crt *c);
 /* 9303-12 §7.1.2 Document Signer: v3, not a CA, keyUsage with digitalSignature and neither
- * keyCertSign nor cRLSign, one countryName; not the reader-CA policy. */
+ * keyCertSign nor cRLSign, one countryName, no extKeyUsage; not the reader-CA policy. */
 const char *hvi_not_document_signer(const mbedtls_x509_crt *c);
-/* 9303-12 Master List Signer: the DS rules, and extKeyUsage id-icao-cscaMasterListSigningKey. */
+/* 9303-12 Master List Signer: the DS rules but extKeyUsage, which names
+ * id-icao-cscaMasterListSigningKey itself. */
 const char *hvi_not_ml_signer(const mbedtls_x509_crt *c);
 /* Reader device certificate: v3, not a CA, keyUsage with digitalSignature (present) and neither
  * keyCertSign nor cRLSign, an ECDSA P-256 key. */

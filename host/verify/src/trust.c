@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 
@@ -127,11 +128,75 @@ static bool self_signed(const mbedtls_x509_crt *c)
     return sigverify_issued_by(&hvi_libcrypto_engine, c, c);
 }
 
-/* The rules every CA of ours shares; NULL when they hold. */
-static const char *not_root_ca(const mbedtls_x509_crt *c)
+/* RFC 5280 §4.2: no extension twice. mbedTLS refuses a repeated extension of the kinds it
+ * parses only; a second subjectKeyIdentifier (which sod_is_signer reads) would pass. */
+static bool extensions_unique(const mbedtls_x509_crt *c)
+{
+    const unsigned char *oid[32];
+    size_t oid_len[32], n_oid = 0, len;
+    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    if (!c->v3_ext.p)
+        return true;
+    /* v3_ext is the SEQUENCE OF Extension (inside [3]), which mbedTLS has already parsed. */
+    unsigned char *p = c->v3_ext.p, *end = p + c->v3_ext.len, *ext_end;
+    if (mbedtls_asn1_get_tag(&p, end, &len, seq) != 0)
+        return false;
+    while (p < end) {
+        if (mbedtls_asn1_get_tag(&p, end, &len, seq) != 0)
+            return false;
+        ext_end = p + len;
+        if (n_oid == sizeof oid / sizeof oid[0] ||
+            mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OID) != 0)
+            return false;
+        for (size_t i = 0; i < n_oid; i++)
+            if (oid_len[i] == len && memcmp(oid[i], p, len) == 0)
+                return false;
+        oid[n_oid] = p;
+        oid_len[n_oid++] = len;
+        p = ext_end;
+    }
+    return true;
+}
+
+/*
+ * What every certificate must be, whatever its role (docs/assertion.md,
+ * "Algorithms"): v3 without a repeated extension, signed with SHA-1 or
+ * SHA-2 (SHA-2 in the reader PKI, which is ours: a collision on a reader
+ * certificate a CA signs for a device's request is worth a rogue
+ * certificate), and a key of 2048 bits RSA or 224 bits EC at least (9303-12
+ * has no document still valid under a smaller one).
+ */
+static const char *not_sound(const mbedtls_x509_crt *c, bool reader_pki)
 {
     if (c->version != 3)
         return "not an X.509 v3 certificate";
+    if (!extensions_unique(c))
+        return "an extension twice (RFC 5280 §4.2)";
+    switch (c->sig_md) {
+    case MBEDTLS_MD_SHA1:
+        if (reader_pki)
+            return "signed with SHA-1 (the reader PKI signs with SHA-256 or stronger)";
+        break;
+    case MBEDTLS_MD_SHA224:
+    case MBEDTLS_MD_SHA256:
+    case MBEDTLS_MD_SHA384:
+    case MBEDTLS_MD_SHA512: break;
+    default: return "signed with a hash other than SHA-1 or SHA-2 (MD5, ...)";
+    }
+    size_t bits = mbedtls_pk_get_bitlen(&c->pk);
+    if (mbedtls_pk_get_type(&c->pk) == MBEDTLS_PK_RSA && bits < 2048)
+        return "an RSA key of fewer than 2048 bits";
+    if (mbedtls_pk_get_type(&c->pk) != MBEDTLS_PK_RSA && bits < 224)
+        return "an EC key of fewer than 224 bits";
+    return NULL;
+}
+
+/* The rules every CA of ours shares; NULL when they hold. */
+static const char *not_root_ca(const mbedtls_x509_crt *c, bool reader_pki)
+{
+    const char *why = not_sound(c, reader_pki);
+    if (why)
+        return why;
     if (!is_ca(c))
         return "no basicConstraints with cA TRUE";
     if (!has_key_usage(c, MBEDTLS_X509_KU_KEY_CERT_SIGN))
@@ -149,7 +214,7 @@ const char *hvi_not_csca(const mbedtls_x509_crt *c)
     char cc[3];
     if (has_policy(c, reader_ca_policy, sizeof reader_ca_policy))
         return "a reader manufacturer CA (its certificate policy says so), not a CSCA";
-    const char *why = not_root_ca(c);
+    const char *why = not_root_ca(c, false);
     if (why)
         return why;
     if (!hvi_subject_country(c, cc))
@@ -167,7 +232,7 @@ bool hvi_is_link_certificate(const mbedtls_x509_crt *c)
 
 const char *hvi_not_reader_ca(const mbedtls_x509_crt *c)
 {
-    const char *why = not_root_ca(c);
+    const char *why = not_root_ca(c, true);
     if (why)
         return why;
     if (!has_policy(c, reader_ca_policy, sizeof reader_ca_policy))
@@ -177,10 +242,11 @@ const char *hvi_not_reader_ca(const mbedtls_x509_crt *c)
 }
 
 /* An end entity that signs: not a CA, keyUsage present with digitalSignature and no CA bit. */
-static const char *not_signer(const mbedtls_x509_crt *c)
+static const char *not_signer(const mbedtls_x509_crt *c, bool reader_pki)
 {
-    if (c->version != 3)
-        return "not an X.509 v3 certificate";
+    const char *why = not_sound(c, reader_pki);
+    if (why)
+        return why;
     if (is_ca(c))
         return "a CA certificate (basicConstraints cA TRUE)";
     if (!(c->ext_types & MBEDTLS_X509_EXT_KEY_USAGE))
@@ -192,10 +258,11 @@ static const char *not_signer(const mbedtls_x509_crt *c)
     return NULL;
 }
 
-const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
+/* The rules a Document Signer and a Master List Signer share: an end entity of a state's PKI. */
+static const char *not_icao_signer(const mbedtls_x509_crt *c)
 {
     char cc[3];
-    const char *why = not_signer(c);
+    const char *why = not_signer(c, false);
     if (why)
         return why;
     if (has_policy(c, reader_ca_policy, sizeof reader_ca_policy))
@@ -205,22 +272,47 @@ const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
     return NULL;
 }
 
+/* extKeyUsage lists this purpose itself (anyExtendedKeyUsage does not name a role). */
+static bool names_purpose(const mbedtls_x509_crt *c, const uint8_t *oid, size_t n)
+{
+    if (!(c->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
+        return false;
+    for (const mbedtls_x509_sequence *s = &c->ext_key_usage; s && s->buf.p; s = s->next)
+        if (s->buf.len == n && memcmp(s->buf.p, oid, n) == 0)
+            return true;
+    return false;
+}
+
+const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
+{
+    const char *why = not_icao_signer(c);
+    if (why)
+        return why;
+    /* 9303-12 gives a Document Signer no extKeyUsage, and RFC 5280 §4.2.1.12 restricts a
+     * certificate that has one to what it lists: a Master List (or any other) Signer's
+     * certificate is not a Document Signer's, though it has every other DS rule. */
+    if (c->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE)
+        return "an extKeyUsage (a Document Signer has none; this certificate is for what it "
+               "lists, e.g. a Master List Signer's)";
+    return NULL;
+}
+
 const char *hvi_not_ml_signer(const mbedtls_x509_crt *c)
 {
-    const char *why = hvi_not_document_signer(c);
+    const char *why = not_icao_signer(c);
     if (why)
         return why;
     if (!(c->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
         return "no extKeyUsage (a Master List Signer has id-icao-cscaMasterListSigningKey)";
-    if (mbedtls_x509_crt_check_extended_key_usage(c, (const char *)oid_ml_signing_key,
-                                                  sizeof oid_ml_signing_key) != 0)
-        return "extKeyUsage without id-icao-cscaMasterListSigningKey";
+    if (!names_purpose(c, oid_ml_signing_key, sizeof oid_ml_signing_key))
+        return "extKeyUsage without id-icao-cscaMasterListSigningKey (anyExtendedKeyUsage "
+               "names no role)";
     return NULL;
 }
 
 const char *hvi_not_reader_cert(const mbedtls_x509_crt *c)
 {
-    const char *why = not_signer(c);
+    const char *why = not_signer(c, true);
     if (why)
         return why;
     if (mbedtls_pk_get_type(&c->pk) != MBEDTLS_PK_ECKEY ||
