@@ -144,13 +144,20 @@ static bool extended(const struct emrtd *s)
 
 static size_t read_chunk(const struct emrtd *s)
 {
+    bool ext;
+    return emrtd_read_size(s, s->sm_on || s->p.sm_by_reader, &ext);
+}
+
+size_t emrtd_read_size(const struct emrtd *s, bool sm, bool *ext)
+{
     struct card_caps c = s->caps;
     c.extended = extended(s);
-    size_t le = card_caps_read_le(&c, c.extended, s->sm_on || s->p.sm_by_reader, s->p.max_le);
+    size_t le = card_caps_read_le(&c, c.extended, sm, s->p.max_le);
     if (s->p.max_le && le > s->p.max_le)
         le = s->p.max_le;
     if (s->le_cap && le > s->le_cap)
         le = s->le_cap;
+    *ext = c.extended && le > 256;
     return le;
 }
 

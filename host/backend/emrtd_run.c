@@ -24,9 +24,6 @@ static uint64_t clock_ns(clockid_t id)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Short Le values tried after extended, in order (see emrtd_run.h). */
-static const size_t short_le[] = {256, 224, 160, 128};
-
 static enum emrtd_run_err card_error(struct emrtd_run *r, enum emrtd_err e)
 {
     r->err = e;
@@ -55,17 +52,15 @@ enum emrtd_run_err emrtd_run(struct emrtd_run *r, const struct emrtd_params *p,
     uint64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     unsigned a0 = 0;
 
-    /* The sizes: the first command, at each size in turn, until the card takes one. */
-    size_t next_short = 0;
-    bool extended = p->extended && p->max_le > 256;
-    for (;;) {
-        ep.extended = extended;
-        ep.max_le = extended ? p->max_le : short_le[next_short];
+    /* The first command; again with short lengths if the card refuses the
+     * extended ones it claimed (hawiya/card_caps.h decides the rest). */
+    for (int attempt = 0;; attempt++) {
         e = emrtd_begin(&r->em, &ep, r->cmd, sizeof r->cmd, &cmd_len);
         if (e != EMRTD_OK) {
             result = card_error(r, e);
             goto out;
         }
+        bool sent_extended = cmd_len > 5 && r->cmd[4] == 0x00;
         long te = transmit(tctx, r->cmd, cmd_len, r->resp, sizeof r->resp, &rlen);
         r->apdus++;
         if (te != 0) {
@@ -74,16 +69,11 @@ enum emrtd_run_err emrtd_run(struct emrtd_run *r, const struct emrtd_params *p,
             goto out;
         }
         bool wrong_length = rlen >= 2 && r->resp[rlen - 2] == 0x67 && r->resp[rlen - 1] == 0x00;
-        if (!wrong_length || (!extended && next_short + 1 >= sizeof short_le / sizeof short_le[0]))
+        if (!wrong_length || !sent_extended || attempt > 0)
             break;
-        if (extended)
-            extended = false;
-        else
-            next_short++;
+        ep.extended = false;
         emrtd_wipe(&r->em);
     }
-    r->extended = ep.extended;
-    r->max_le = ep.max_le;
 
     for (;;) {
         enum emrtd_phase ph = r->em.phase;
@@ -100,9 +90,11 @@ enum emrtd_run_err emrtd_run(struct emrtd_run *r, const struct emrtd_params *p,
                                            .elapsed_ns = t1 - t0,
                                            .cpu_ns = c1 - c0,
                                            .apdus = r->apdus - a0};
-            if (ph == EMRTD_PHASE_CARDACCESS)
+            if (ph == EMRTD_PHASE_CARDACCESS) {
+                r->max_le = emrtd_read_size(&r->em, false, &r->extended);
                 snprintf(done.detail, sizeof done.detail, "%s length, Le %zu",
                          r->extended ? "extended" : "short", r->max_le);
+            }
             r->phase = done.name;
             if (phase && !phase(pctx, &done)) {
                 result = EMRTD_RUN_ERR_CANCELLED;

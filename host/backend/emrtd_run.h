@@ -6,13 +6,14 @@
  * state machine over its slot. The bridge's PC/SC backend uses it for a
  * plain reader, where the session has to run on the host.
  *
- * APDU sizes are decided once per card, on its first command (READ BINARY
- * of EF.CardAccess): with extended length fields when the caller says the
- * reader and the card both take them, else short ones with the largest Le
- * the card accepts (256, then 224, 160, 128: many chips refuse Le = 00,
- * 9303 readers commonly fall back to 224 or 160). A card that answers that
- * first command "wrong length" (6700) gets the next size; nothing else is
- * retried, and the sizes stay for the rest of the session.
+ * APDU sizes are the card's word (hawiya/card_caps.h: its historical bytes,
+ * else its EF.ATR/INFO, read first) within the link's: the caller says
+ * whether the reader carries extended length fields and the largest Le it
+ * wants (emrtd_params.extended, .max_le, .caps, .atr_info). A card that
+ * answers the first, extended, command "wrong length" (6700) although it
+ * claimed extended lengths is started again with short ones; the state
+ * machine steps a refused short Le down the 256 / 224 / 160 ladder itself.
+ * The sizes decided are reported with the first phase.
  */
 #ifndef HAWIYA_EMRTD_RUN_H
 #define HAWIYA_EMRTD_RUN_H

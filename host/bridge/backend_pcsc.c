@@ -939,19 +939,24 @@ static enum bridge_err plain_session(struct pcsc_session *s, const struct bridge
         return BRIDGE_ERR_NO_CAN;
     }
     /* Extended lengths when both sides take them: the reader by dwMaxAPDUDataSize
-     * (Part 10), the card by its ATR's card capabilities (7816-4 §8.1.1.2.7);
-     * never over T=0, which carries them only through ENVELOPE. */
+     * (Part 10), never over T=0 (which carries them only through ENVELOPE);
+     * the card by its own word (hawiya/card_caps.h: the historical bytes of
+     * its ATR, or of a contactless card's ATS in the PC/SC ATR; else its
+     * EF.ATR/INFO, which the inspection reads first). */
     struct atr atr;
     size_t need;
-    bool card_ext = atr_parse(s->card.atr, s->card.atr_len, &atr, &need) == ATR_OK &&
-                    atr.hist_decoded.extended_lc_le;
+    struct card_caps caps = {0};
+    if (atr_parse(s->card.atr, s->card.atr_len, &atr, &need) == ATR_OK)
+        card_caps_from_hist(&atr.hist_decoded, &caps);
     uint32_t reader_max = r->info.props.has_max_apdu ? r->info.props.max_apdu_data : 0;
-    bool extended = card_ext && reader_max > 256 && s->card.protocol != SCARD_PROTOCOL_T0;
+    bool link_ext = reader_max > 256 && s->card.protocol != SCARD_PROTOCOL_T0;
     size_t max_le =
-        extended ? (reader_max - 32 < HOST_MAX_LE ? reader_max - 32 : HOST_MAX_LE) : 256;
-    char sizes[64];
+        link_ext ? (reader_max - 32 < HOST_MAX_LE ? reader_max - 32 : HOST_MAX_LE) : 256;
+    char sizes[80];
     snprintf(sizes, sizeof sizes, "reader max APDU data %u, card %s", (unsigned)reader_max,
-             card_ext ? "extended" : "short");
+             !caps.known     ? "unknown (EF.ATR/INFO)"
+             : caps.extended ? "extended"
+                             : "short");
     atr_progress(s, sizes);
     if (s->cancelled)
         goto cancelled;
@@ -968,7 +973,9 @@ static enum bridge_err plain_session(struct pcsc_session *s, const struct bridge
         .chip_authentication = true,
         .active_authentication = true,
         .max_le = max_le,
-        .extended = extended,
+        .extended = link_ext,
+        .caps = caps,
+        .atr_info = !caps.known,
         .rng = rng,
         .groups = &r->groups,
     };

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "emrtd_run.h"
+#include "hawiya/atr.h"
+#include "hawiya/card_caps.h"
 #include "icao_applet.h"
 #include "persona.h"
 #include "pinpad.h"
@@ -228,6 +230,33 @@ static void sizes_fall_back_once_per_card(void **state)
     done(e);
 }
 
+/* A card whose ATR says nothing of its APDU sizes (the Algerian eID's has no
+ * card capabilities): EF.ATR/INFO first, in the first phase, then the sizes
+ * it gives. */
+static void sizes_from_ef_atr_info(void **state)
+{
+    (void)state;
+    struct env *e = card("algeria");
+    struct atr atr;
+    size_t need;
+    struct emrtd_params p = params(e, "654321", true, 4096); /* its CAN (personas.json) */
+    assert_int_equal(atr_parse(e->persona.atr, e->persona.atr_len, &atr, &need), ATR_OK);
+    card_caps_from_hist(&atr.hist_decoded, &p.caps);
+    assert_false(p.caps.known);
+    p.atr_info = true;
+    enum emrtd_run_err re = emrtd_run(&e->run, &p, tx, e, on_phase, e);
+    if (re != EMRTD_RUN_OK)
+        fail_msg("%s in %s: %s SW %04X", emrtd_run_err_str(re), e->run.phase, e->run.err_name,
+                 e->run.sw);
+    assert_string_equal(e->phases[0], "cardaccess");
+    assert_int_equal(e->phase_apdus[0], 2); /* EF.ATR/INFO, EF.CardAccess */
+    /* Its DO'7F66' gives sizes but no DO'47' says "extended Lc and Le": short,
+     * at the 256 its 65538-byte responses leave room for (card_caps.h). */
+    assert_string_equal(e->cardaccess_detail, "short length, Le 256");
+    assert_int_equal(e->extended_reads, 0);
+    done(e);
+}
+
 static void transport_failure_and_cancel(void **state)
 {
     (void)state;
@@ -318,6 +347,7 @@ int main(void)
         cmocka_unit_test(short_lengths),
         cmocka_unit_test(extended_lengths),
         cmocka_unit_test(sizes_fall_back_once_per_card),
+        cmocka_unit_test(sizes_from_ef_atr_info),
         cmocka_unit_test(transport_failure_and_cancel),
         cmocka_unit_test(wrong_can),
         cmocka_unit_test(pace_by_a_pin_pad),

@@ -192,4 +192,9 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
 /* Wipes every secret; the evidence (public bytes) stays. */
 void emrtd_wipe(struct emrtd *s);
 
+/* The Le of a READ BINARY from now on (a plain one, or under secure
+ * messaging), and whether with extended length fields: the sizes decided
+ * for this card, for a host to report. */
+size_t emrtd_read_size(const struct emrtd *s, bool sm, bool *extended);
+
 #endif
