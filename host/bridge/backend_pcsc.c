@@ -100,7 +100,8 @@ struct pcsc_provider {
     struct pcsc_seen seen[MAX_SEEN];
     size_t n_seen;
     uint64_t next_instance;
-    LONG service_rv; /* SCARD_S_SUCCESS while pcscd answers, else why not */
+    LONG service_rv;           /* SCARD_S_SUCCESS while pcscd answers, else why not */
+    enum pcsc_service service; /* what that means (pcsc_diag_service) */
     bool ever_up;
     bool first_turn; /* the monitor has asked pcscd once (pcsc_start waits for it) */
     pthread_cond_t turned;
@@ -195,17 +196,19 @@ static void forget_all(struct pcsc_provider *pv)
         signal_loop(pv);
 }
 
-/* Our reader answers INFO with its id and its firmware's name. */
-static void probe_ours(struct pcsc_card *c, uint32_t esc, struct pcsc_info *info)
+/* Our reader answers INFO with its id and its firmware's name; false when
+ * the escape could not be asked (the reader's link down): ask again later. */
+static bool probe_ours(struct pcsc_card *c, uint32_t esc, struct pcsc_info *info)
 {
     uint8_t cmd = RESC_INFO, out[4096];
     size_t n;
     struct tlv id, ver;
-    if (pcsc_card_control(c, esc, &cmd, 1, out, sizeof out, &n) != SCARD_S_SUCCESS ||
-        tlv_find(out, n, RESC_T_READER_ID, &id) != TLV_OK ||
+    if (pcsc_card_control(c, esc, &cmd, 1, out, sizeof out, &n) != SCARD_S_SUCCESS)
+        return false;
+    if (tlv_find(out, n, RESC_T_READER_ID, &id) != TLV_OK ||
         tlv_find(out, n, RESC_T_VERSION, &ver) != TLV_OK || ver.len < 13 ||
         memcmp(ver.value, "hawiya-reader", 13) != 0 || id.len >= sizeof info->reader_id)
-        return;
+        return true; /* another reader's escapes */
     info->ours = true;
     if (id.len)
         memcpy(info->reader_id, id.value, id.len);
@@ -214,6 +217,7 @@ static void probe_ours(struct pcsc_card *c, uint32_t esc, struct pcsc_info *info
     for (size_t i = 0; i < k; i++)
         info->firmware[i] = ver.value[i] >= 0x20 && ver.value[i] < 0x7F ? (char)ver.value[i] : '?';
     info->firmware[k] = '\0';
+    return true;
 }
 
 /* Reads a reader's features over a direct connection (no card needed). */
@@ -225,11 +229,10 @@ static bool probe(SCARDCONTEXT ctx, const char *pcsc_name, struct pcsc_info *inf
         return false; /* held exclusively by another program: later */
     pcsc_card_features(&c, &info->features, &info->props);
     uint32_t esc = info->features.code[PCSC10_FEATURE_CCID_ESC_COMMAND];
-    if (esc)
-        probe_ours(&c, esc, info);
+    bool asked = !esc || probe_ours(&c, esc, info);
     pcsc_card_disconnect(&c, SCARD_LEAVE_CARD);
-    info->probed = true;
-    return true;
+    info->probed = asked;
+    return asked;
 }
 
 static bool service_gone(LONG rv)
@@ -252,6 +255,7 @@ static void drop_context(struct pcsc_provider *pv, LONG why)
     bool valid = pv->ctx_valid;
     pv->ctx_valid = false;
     pv->service_rv = why;
+    pv->service = pcsc_diag_service(why);
     forget_all(pv);
     pthread_mutex_unlock(&pv->mu);
     if (valid)
@@ -360,17 +364,23 @@ static void *monitor(void *arg)
         pthread_mutex_unlock(&pv->mu);
         if (!valid) {
             LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx);
+            enum pcsc_service service = pcsc_diag_service(rv);
             pthread_mutex_lock(&pv->mu);
             if (rv == SCARD_S_SUCCESS) {
                 pv->ctx = ctx;
                 pv->ctx_valid = true;
-                if (pv->ever_up && pv->service_rv != SCARD_S_SUCCESS)
+                if (pv->ever_up && pv->service != PCSC_SERVICE_UP)
                     bridge_log(BRIDGE_LOG_INFO, 0, "pcscd is back");
                 pv->ever_up = true;
-            } else if (rv != pv->service_rv) {
-                bridge_log(BRIDGE_LOG_WARN, 0, "pcscd: %s", pcsc_rv_name(rv));
+            } else if (service != pv->service) {
+                bridge_log(BRIDGE_LOG_WARN, 0, "pcscd: %s (%s)",
+                           service == PCSC_SERVICE_NOT_RUNNING ? "not running"
+                           : service == PCSC_SERVICE_REFUSED   ? "access refused"
+                                                               : "error",
+                           pcsc_rv_name(rv));
             }
             pv->service_rv = rv;
+            pv->service = service;
             pthread_mutex_unlock(&pv->mu);
             if (rv != SCARD_S_SUCCESS) {
                 first_turn_done(pv);
@@ -427,6 +437,8 @@ static void *monitor(void *arg)
             continue;
         }
         pnp_state = rs[n - 1].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+        int fds[MAX_SEEN];
+        size_t n_fds = 0;
         pthread_mutex_lock(&pv->mu);
         for (DWORD i = 0; i + 1 < n; i++) {
             DWORD st = rs[i].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
@@ -437,9 +449,17 @@ static void *monitor(void *arg)
                 bridge_log(BRIDGE_LOG_DEBUG, 0, "pcsc: %s: state %08lX", s->pcsc_name,
                            (unsigned long)st);
                 s->state = st;
-                signal_fd(s->notify_fd);
+                if (s->notify_fd >= 0 && n_fds < MAX_SEEN)
+                    fds[n_fds++] = s->notify_fd;
             }
         }
+        pthread_mutex_unlock(&pv->mu);
+        /* A reader whose escapes could not be asked yet (its link was down)
+         * is asked now, before the bridge hears of its card. */
+        probe_new(pv, ctx);
+        pthread_mutex_lock(&pv->mu);
+        for (size_t i = 0; i < n_fds; i++)
+            signal_fd(fds[i]);
         pthread_mutex_unlock(&pv->mu);
     }
     free(rs);
@@ -466,6 +486,7 @@ static void *pcsc_start(const struct bridge_config *cfg)
         if (!strcmp(cfg->reader[i].backend, "pcsc"))
             pv->named[pv->n_named++] = cfg->reader[i];
     pv->service_rv = SCARD_E_NO_SERVICE;
+    pv->service = PCSC_SERVICE_NOT_RUNNING;
     pthread_mutex_init(&pv->mu, NULL);
     pthread_cond_init(&pv->turned, NULL);
     atomic_init(&pv->quit, false);
@@ -563,13 +584,15 @@ static const char *pcsc_state(void *p, char *detail, size_t cap)
     struct pcsc_provider *pv = p;
     pthread_mutex_lock(&pv->mu);
     LONG rv = pv->service_rv;
+    enum pcsc_service service = pv->service;
     size_t n = pv->n_seen;
     pthread_mutex_unlock(&pv->mu);
-    if (rv == SCARD_S_SUCCESS) {
-        snprintf(detail, cap, "pcscd lists %zu reader(s)", n);
-        return "up";
+    switch (service) {
+    case PCSC_SERVICE_UP: snprintf(detail, cap, "pcscd lists %zu reader(s)", n); return "up";
+    case PCSC_SERVICE_NOT_RUNNING: snprintf(detail, cap, "pcscd is not running"); break;
+    case PCSC_SERVICE_REFUSED: snprintf(detail, cap, "pcscd refuses the bridge's user"); break;
+    case PCSC_SERVICE_ERROR: snprintf(detail, cap, "pcscd: %s", pcsc_rv_name(rv)); break;
     }
-    snprintf(detail, cap, "pcscd: %s", pcsc_rv_name(rv));
     return "down";
 }
 
@@ -578,8 +601,9 @@ static void pcsc_problems(void *p, bridge_problem_fn add, void *ctx)
     struct pcsc_provider *pv = p;
     pthread_mutex_lock(&pv->mu);
     LONG rv = pv->service_rv;
+    enum pcsc_service service = pv->service;
     pthread_mutex_unlock(&pv->mu);
-    pcsc_diag_report(&pv->diag, rv, add, ctx);
+    pcsc_diag_report(&pv->diag, service, rv, add, ctx);
 }
 
 const struct bridge_provider_ops bridge_provider_pcsc = {
@@ -676,8 +700,11 @@ static int rd_connect(void *p, char *why, size_t cap)
         r->info = s->info;
         snprintf(r->pcsc_name, sizeof r->pcsc_name, "%s", s->pcsc_name);
         s->notify_fd = efd;
-    } else if (r->pv->service_rv != SCARD_S_SUCCESS) {
-        snprintf(why, cap, "pcscd: %s", pcsc_rv_name(r->pv->service_rv));
+    } else if (r->pv->service != PCSC_SERVICE_UP) {
+        snprintf(why, cap, "pcscd: %s",
+                 r->pv->service == PCSC_SERVICE_NOT_RUNNING ? "not running"
+                 : r->pv->service == PCSC_SERVICE_REFUSED   ? "access refused"
+                                                            : pcsc_rv_name(r->pv->service_rv));
     } else {
         snprintf(why, cap, "no PC/SC reader named \"%s...\"", r->cfg.path);
     }

@@ -219,8 +219,9 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
     struct reader *r = reader_pick(b, req->reader);
     if (!r) {
         client_send_error(c, req->id, BRIDGE_ERR_NO_READER,
-                          req->reader[0] ? "reader: no reader of that name"
-                                         : "no reader is configured");
+                          req->reader[0]   ? "reader: no reader of that name"
+                          : b->n_providers ? "no reader is configured or connected"
+                                           : "no reader is configured");
         bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: NO_READER");
         return;
     }

@@ -1,6 +1,10 @@
 #include "pcsc_diag.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,23 +215,45 @@ static void pn533_bound(const struct pcsc_diag *d, bridge_problem_fn add, void *
     closedir(dir);
 }
 
-void pcsc_diag_report(const struct pcsc_diag *d, LONG service_rv, bridge_problem_fn add, void *ctx)
+enum pcsc_service pcsc_diag_service(LONG rv)
+{
+    if (rv == SCARD_S_SUCCESS)
+        return PCSC_SERVICE_UP;
+    if (rv == SCARD_E_NO_ACCESS || rv == SCARD_W_SECURITY_VIOLATION)
+        return PCSC_SERVICE_REFUSED;
+    if (rv != SCARD_E_NO_SERVICE && rv != SCARD_E_SERVICE_STOPPED && rv != SCARD_F_COMM_ERROR)
+        return PCSC_SERVICE_ERROR;
+    /* Is anyone there? The socket libpcsclite uses (pcsclite.h's default). */
+    const char *path = getenv("PCSCLITE_CSOCK_NAME");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path && path[0] ? path : "/run/pcscd/pcscd.comm");
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return PCSC_SERVICE_ERROR;
+    bool listening = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return listening ? PCSC_SERVICE_REFUSED : PCSC_SERVICE_NOT_RUNNING;
+}
+
+void pcsc_diag_report(const struct pcsc_diag *d, enum pcsc_service service, LONG rv,
+                      bridge_problem_fn add, void *ctx)
 {
     char msg[200];
-    if (service_rv == SCARD_E_NO_SERVICE || service_rv == SCARD_E_SERVICE_STOPPED) {
-        snprintf(msg, sizeof msg,
-                 "pcscd is not running (%s): start it (systemctl start pcscd.socket)",
-                 pcsc_rv_name(service_rv));
-        add(ctx, "PCSCD_NOT_RUNNING", "error", NULL, msg);
-    } else if (service_rv == SCARD_E_NO_ACCESS || service_rv == SCARD_W_SECURITY_VIOLATION) {
-        snprintf(msg, sizeof msg,
-                 "pcscd refused this user (%s): polkit's org.debian.pcsc-lite.access_pcsc "
-                 "must allow the bridge's user",
-                 pcsc_rv_name(service_rv));
-        add(ctx, "PCSCD_ACCESS_DENIED", "error", NULL, msg);
-    } else if (service_rv != SCARD_S_SUCCESS) {
-        snprintf(msg, sizeof msg, "pcscd: %s", pcsc_rv_name(service_rv));
+    switch (service) {
+    case PCSC_SERVICE_UP: break;
+    case PCSC_SERVICE_NOT_RUNNING:
+        add(ctx, "PCSCD_NOT_RUNNING", "error", NULL,
+            "pcscd is not running: start it (systemctl start pcscd.socket)");
+        break;
+    case PCSC_SERVICE_REFUSED:
+        add(ctx, "PCSCD_ACCESS_DENIED", "error", NULL,
+            "pcscd closes the bridge's connection unserved: polkit's "
+            "org.debian.pcsc-lite.access_pcsc must allow the bridge's user");
+        break;
+    case PCSC_SERVICE_ERROR:
+        snprintf(msg, sizeof msg, "pcscd: %s", pcsc_rv_name(rv));
         add(ctx, "PCSCD_ERROR", "error", NULL, msg);
+        break;
     }
     readers_without_driver(d, add, ctx);
     pn533_bound(d, add, ctx);

@@ -2,11 +2,14 @@
  * pcsc_diag: why a PC/SC reader does not work, in the words `diagnose`
  * gives an administrator (docs/bridge-protocol.md, problem codes):
  *
- *   PCSCD_NOT_RUNNING    pcscd does not answer (SCARD_E_NO_SERVICE,
- *                        SCARD_E_SERVICE_STOPPED)
- *   PCSCD_ACCESS_DENIED  pcscd refused this user: polkit's
- *                        org.debian.pcsc-lite.access_pcsc (SCARD_E_NO_ACCESS,
- *                        SCARD_W_SECURITY_VIOLATION)
+ *   PCSCD_NOT_RUNNING    nothing listens on pcscd's socket
+ *   PCSCD_ACCESS_DENIED  pcscd takes the connection and closes it unserved:
+ *                        what it does when polkit's
+ *                        org.debian.pcsc-lite.access_pcsc refuses the user.
+ *                        libpcsclite then says SCARD_W_SECURITY_VIOLATION or,
+ *                        when the close wins the race with its first write,
+ *                        SCARD_E_NO_SERVICE, so the socket itself is asked
+ *                        (pcsc_diag_service).
  *   READER_WITHOUT_DRIVER a USB smart-card reader (an interface of class 0x0B,
  *                        CCID) whose VID:PID the CCID driver's Info.plist does
  *                        not list: pcscd loads no driver for it
@@ -50,7 +53,20 @@ struct pcsc_usb_id {
  */
 long pcsc_diag_plist_ids(const char *text, size_t len, struct pcsc_usb_id *out, size_t cap);
 
-/* Adds the problems found, given pcscd's last answer (service_rv). */
-void pcsc_diag_report(const struct pcsc_diag *d, LONG service_rv, bridge_problem_fn add, void *ctx);
+/* What pcscd's failure to answer means. */
+enum pcsc_service {
+    PCSC_SERVICE_UP,
+    PCSC_SERVICE_NOT_RUNNING, /* no socket, or no one accepts on it */
+    PCSC_SERVICE_REFUSED,     /* it accepts and closes: access refused */
+    PCSC_SERVICE_ERROR,       /* another failure, named by its code */
+};
+
+/* From libpcsclite's answer to SCardEstablishContext (or a later call) and
+ * a look at the socket it uses (PCSCLITE_CSOCK_NAME, else pcscd's own). */
+enum pcsc_service pcsc_diag_service(LONG rv);
+
+/* Adds the problems found, given pcscd's state and last answer. */
+void pcsc_diag_report(const struct pcsc_diag *d, enum pcsc_service service, LONG rv,
+                      bridge_problem_fn add, void *ctx);
 
 #endif

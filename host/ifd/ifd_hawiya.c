@@ -10,7 +10,9 @@
  *
  * The seam for another link (the QEMU STM32 board's framed serial line, a
  * USB device through libusb) is open_link(): a new DEVICENAME scheme whose
- * transport ends in a connected ccid_link.
+ * transport ends in a connected ccid_link. A link that does not answer (the
+ * reader not started yet, or gone) is an empty slot, tried again at each of
+ * pcscd's presence polls.
  *
  * The reader works at the extended APDU level (dwFeatures 0x00040000): it
  * activates the card, makes PPS and the T=1 IFSD exchange itself, and takes
@@ -168,11 +170,17 @@ RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
     r->link.fd = -1;
     r->lun = Lun;
     snprintf(r->device, sizeof r->device, "%s", DeviceName);
-    /* A reader that is not there is no reader: pcscd adds it when asked to
-     * look again (SIGUSR1) and it answers, as a USB reader plugged in. */
-    if (!open_link(r)) {
+    /* A link that does not answer yet (the reader starts after pcscd, which
+     * adds a configured serial reader only when it starts) is tried again at
+     * each presence poll: until then the slot is empty. */
+    if (strncmp(r->device, "unix:", 5)) {
+        syslog(LOG_ERR, "ifd-hawiya: %s: unknown link (unix:PATH)", r->device);
         pthread_mutex_unlock(&table);
         return IFD_NO_SUCH_DEVICE;
+    }
+    if (!open_link(r)) {
+        r->broken = true;
+        r->link.max_message = MIN_MESSAGE;
     }
     pthread_mutex_init(&r->mu, NULL);
     r->used = true;
@@ -495,11 +503,10 @@ RESPONSECODE IFDHICCPresence(DWORD Lun)
         else
             r->broken = true;
     }
-    RESPONSECODE rc;
+    /* A reader whose link is gone shows an empty slot until it answers again. */
     if (r->broken && !relink(r))
-        rc = IFD_NO_SUCH_DEVICE; /* the reader went away */
-    else
-        rc = r->link.card_present ? IFD_ICC_PRESENT : IFD_ICC_NOT_PRESENT;
+        r->link.card_present = false;
+    RESPONSECODE rc = r->link.card_present ? IFD_ICC_PRESENT : IFD_ICC_NOT_PRESENT;
     if (!r->link.card_present)
         r->powered = false;
     pthread_mutex_unlock(&r->mu);

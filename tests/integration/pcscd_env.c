@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <PCSC/winscard.h>
-
 static void sleep_ms(int ms)
 {
     struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -118,6 +116,10 @@ static int private_run_dir(const struct pcscd_env *e)
 int pcscd_env_start(struct pcscd_env *e)
 {
     unlink(e->sock);
+    /* Each start's log after the last one's: "daemon ready" must be this one's. */
+    char old[400];
+    snprintf(old, sizeof old, "%s.%d", e->log, e->starts++);
+    rename(e->log, old);
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -140,27 +142,31 @@ int pcscd_env_start(struct pcscd_env *e)
             setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
         }
         /* HAWIYA_PCSCD_DEBUG: pcscd's debug log too (-d), to see its polling. */
-        if (getenv("HAWIYA_PCSCD_DEBUG"))
-            execl("/usr/sbin/pcscd", "pcscd", "-f", "-a", "-d", "-c", e->conf, (char *)NULL);
-        execl("/usr/sbin/pcscd", "pcscd", "-f", "-a", "-c", e->conf, (char *)NULL);
+        /* -i: "daemon ready" goes to the log, which is how the test knows. */
+        execl("/usr/sbin/pcscd", "pcscd", "-f", "-a", getenv("HAWIYA_PCSCD_DEBUG") ? "-d" : "-i",
+              "-c", e->conf, (char *)NULL);
         fprintf(stderr, "pcscd_env: exec pcscd: %s\n", strerror(errno));
         _exit(127);
     }
     e->pid = pid;
-    /* Generous: under ASan on a loaded machine pcscd takes its time. */
+    /* Ready when it says so, after its readers are up. (Not asked with
+     * SCardEstablishContext: libpcsclite keeps the first socket path it
+     * used for the life of the process, and a test may start several.) */
     for (int i = 0; i < 1000; i++) {
-        struct stat st;
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             e->pid = 0;
             return -1;
         }
-        if (stat(e->sock, &st) == 0) {
-            SCARDCONTEXT ctx;
-            if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) == SCARD_S_SUCCESS) {
-                SCardReleaseContext(ctx);
-                return 0;
-            }
-        }
+        FILE *f = fopen(e->log, "r");
+        char line[512];
+        bool ready = false;
+        while (f && !ready && fgets(line, sizeof line, f))
+            ready = strstr(line, "daemon ready") != NULL;
+        if (f)
+            fclose(f);
+        struct stat st;
+        if (ready && stat(e->sock, &st) == 0)
+            return 0;
         sleep_ms(10);
     }
     pcscd_env_stop(e);
@@ -188,11 +194,6 @@ void pcscd_env_stop(struct pcscd_env *e)
 {
     pcscd_env_kill(&e->pid);
     unlink(e->sock);
-}
-
-int pcscd_env_recheck(struct pcscd_env *e)
-{
-    return e->pid > 0 ? kill(e->pid, SIGUSR1) : -1;
 }
 
 void pcscd_env_cleanup(struct pcscd_env *e)

@@ -22,6 +22,7 @@ struct pcscd_env {
     char sock[320]; /* PCSCLITE_CSOCK_NAME */
     char log[320];
     pid_t pid;
+    int starts;
 };
 
 /* A temporary directory with run/ and conf/; sets PCSCLITE_CSOCK_NAME. */
@@ -34,9 +35,6 @@ int pcscd_env_vpcd(struct pcscd_env *e, const char *name, int port);
 int pcscd_env_start(struct pcscd_env *e);
 /* SIGTERM, and waits for it to exit. */
 void pcscd_env_stop(struct pcscd_env *e);
-/* SIGUSR1: pcscd re-checks its configured readers (adds those whose driver
- * could not open them before, removes those whose driver lost them). */
-int pcscd_env_recheck(struct pcscd_env *e);
 /* Stops pcscd and removes the directory (kept when HAWIYA_TEST_KEEP is set). */
 void pcscd_env_cleanup(struct pcscd_env *e);
 /* A TCP port p with p + 1 also free on every address (for vpcd), or -1. */

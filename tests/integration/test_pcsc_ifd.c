@@ -296,10 +296,11 @@ static void every_apdu_case(void **state)
         loop(nc, nc * 7 % 256 + 1, false);
     for (size_t ne = 1; ne <= 256; ne++)
         loop(255, ne, false);
-    /* Extended: every length from the short limit to 2 KiB, then every 509th
-     * (a prime: it lands on every residue of the 64-byte USB packet and of
-     * T=1 blocks) up to the largest, and the largest itself. */
-    for (size_t n = 1; n <= 65536; n = n < 2048 ? n + 1 : n + 509) {
+    /* Extended: every length to 1 KiB (past the short limits, a 254-byte
+     * T=1 block and several 64-byte USB packets), then every 1021st (a
+     * prime: it lands on every residue of those) up to the largest, and the
+     * largest itself. */
+    for (size_t n = 1; n <= 65536; n = n < 1024 ? n + 1 : n + 1021) {
         if (n <= 65535)
             loop(n, 0, true);
         loop(0, n, true);
