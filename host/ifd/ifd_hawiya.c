@@ -53,7 +53,7 @@
 #include "reader_session.h"
 
 #define MAX_READERS          16
-#define LINK_TIMEOUT         10000 /* ms between two messages of the reader (it sends time extensions) */
+#define LINK_TIMEOUT         30000 /* ms between two messages of the reader (it sends time extensions) */
 #define CONNECT_WAIT         2000 /* ms for the reader's first NotifySlotChange */
 #define MIN_MESSAGE          (CCID_HEADER_SIZE + 261u) /* the least a CCID reader takes (§5.1) */
 #define VENDOR_ID            0x1209 /* pid.codes test VID:PID, as the USB descriptors say */
