@@ -2339,6 +2339,278 @@ static void certificates_that_are_not_sound(void **state)
     mbedtls_pk_free(&p192);
 }
 
+/* --- attacks: CRLs ---------------------------------------------------------------------------- */
+
+/* The subject Name (DER) of a certificate file of the test PKI. */
+static size_t subject_of(const char *file, uint8_t *out, size_t cap)
+{
+    char path[1024];
+    uint8_t *b;
+    size_t n;
+    mbedtls_x509_crt c;
+    snprintf(path, sizeof path, "%s/%s", pki_dir, file);
+    load(path, &b, &n);
+    mbedtls_x509_crt_init(&c);
+    assert_int_equal(mbedtls_x509_crt_parse_der(&c, b, n), 0);
+    assert_true(c.subject_raw.len <= cap);
+    memcpy(out, c.subject_raw.p, c.subject_raw.len);
+    n = c.subject_raw.len;
+    mbedtls_x509_crt_free(&c);
+    free(b);
+    return n;
+}
+
+/* The serialNumber content octets of a certificate file of the test PKI. */
+static size_t serial_of(const char *file, uint8_t *out, size_t cap)
+{
+    char path[1024];
+    uint8_t *b;
+    size_t n;
+    mbedtls_x509_crt c;
+    snprintf(path, sizeof path, "%s/%s", pki_dir, file);
+    load(path, &b, &n);
+    mbedtls_x509_crt_init(&c);
+    assert_int_equal(mbedtls_x509_crt_parse_der(&c, b, n), 0);
+    assert_true(c.serial.len <= cap);
+    memcpy(out, c.serial.p, c.serial.len);
+    n = c.serial.len;
+    mbedtls_x509_crt_free(&c);
+    free(b);
+    return n;
+}
+
+/*
+ * An RFC 5280 v2 CRL written field by field (what hawiya-pki never makes):
+ * issuer Name (DER), one revoked serial (INTEGER content octets) with
+ * optional raw crlEntryExtensions content, optional raw crlExtensions
+ * content, signed ECDSA with md by key.
+ */
+static size_t make_crl(const uint8_t *issuer, size_t issuer_len, mbedtls_pk_context *key,
+                       mbedtls_md_type_t md, const uint8_t *serial, size_t serial_len,
+                       const uint8_t *entry_ext, size_t entry_ext_len, const uint8_t *crl_ext,
+                       size_t crl_ext_len, uint8_t *out, size_t cap)
+{
+    uint8_t buf[4096];
+    unsigned char *w = buf + sizeof buf;
+    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    int len = 0, k, mark;
+#define PUT(call)                                                                                  \
+    do {                                                                                           \
+        assert_true((k = (call)) >= 0);                                                            \
+        len += k;                                                                                  \
+    } while (0)
+#define WRAP(tag, from)                                                                            \
+    do {                                                                                           \
+        PUT(mbedtls_asn1_write_len(&w, buf, (size_t)(len - (from))));                              \
+        PUT(mbedtls_asn1_write_tag(&w, buf, (tag)));                                               \
+    } while (0)
+    /* the signature: a placeholder that resign_cert() replaces */
+    static const uint8_t zero[8] = {0};
+    PUT(mbedtls_asn1_write_bitstring(&w, buf, zero, 64));
+    const char *sig_oid = md == MBEDTLS_MD_SHA1 ? MBEDTLS_OID_ECDSA_SHA1 : MBEDTLS_OID_ECDSA_SHA256;
+    size_t sig_oid_len = md == MBEDTLS_MD_SHA1 ? MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA1)
+                                               : MBEDTLS_OID_SIZE(MBEDTLS_OID_ECDSA_SHA256);
+    mark = len;
+    PUT(mbedtls_asn1_write_oid(&w, buf, sig_oid, sig_oid_len));
+    WRAP(seq, mark);
+    int tbs_end = len;
+    if (crl_ext) {
+        mark = len;
+        PUT(mbedtls_asn1_write_raw_buffer(&w, buf, crl_ext, crl_ext_len));
+        WRAP(seq, mark);
+        WRAP(MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0, mark);
+    }
+    int entries = len;
+    mark = len;
+    if (entry_ext) {
+        PUT(mbedtls_asn1_write_raw_buffer(&w, buf, entry_ext, entry_ext_len));
+        WRAP(seq, mark);
+    }
+    PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, "250601000000Z", 13));
+    PUT(mbedtls_asn1_write_raw_buffer(&w, buf, serial, serial_len));
+    PUT(mbedtls_asn1_write_len(&w, buf, serial_len));
+    PUT(mbedtls_asn1_write_tag(&w, buf, MBEDTLS_ASN1_INTEGER));
+    WRAP(seq, mark);
+    WRAP(seq, entries);
+    PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, "450101000000Z", 13));
+    PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, "251201000000Z", 13));
+    PUT(mbedtls_asn1_write_raw_buffer(&w, buf, issuer, issuer_len));
+    mark = len;
+    PUT(mbedtls_asn1_write_oid(&w, buf, sig_oid, sig_oid_len));
+    WRAP(seq, mark);
+    PUT(mbedtls_asn1_write_int(&w, buf, 1)); /* v2 */
+    WRAP(seq, tbs_end);
+    WRAP(seq, 0);
+#undef PUT
+#undef WRAP
+    assert_true((size_t)len <= cap);
+    memcpy(out, w, (size_t)len);
+    return resign_cert(out, (size_t)len, cap, key, md);
+}
+
+/* A trust of the test PKI's CSCAs and reader CA, and one CRL (DER) added: its result. */
+static enum hv_err trust_with_crl(struct hv_trust **t, const uint8_t *crl, size_t n)
+{
+    char path[1024], msg[256];
+    *t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/csca", pki_dir);
+    assert_int_equal(hv_trust_load_csca_dir(*t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(*t, path, msg, sizeof msg), HV_OK);
+    return crl ? hv_trust_add_crl(*t, crl, n) : HV_OK;
+}
+
+/* `hawiya-pki crl --issuer ISSUER --revoke FILE` into OUT (a file name under the output dir). */
+static void pki_crl(const char *issuer, const char *revoke, const char *out, char *path, size_t cap)
+{
+    char cmd[4096];
+    snprintf(path, cap, "%s/%s", out_dir ? out_dir : "/tmp", out);
+    snprintf(cmd, sizeof cmd, "'%s' crl --ca '%s' --issuer %s --revoke '%s/%s' --out '%s'",
+             pki_tool, pki_dir, issuer, pki_dir, revoke, path);
+    assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Revocation as RFC 5280 §5 and 9303-12 have it, each case refused or
+ * accepted as it must be, and each failing before its rule:
+ *   - a CRL entry with a critical extension (certificateIssuer: an indirect
+ *     CRL's entry revokes another CA's certificate) must not be used (§5.3):
+ *     it was, revoking the DS of that serial under the CRL's own issuer;
+ *   - a CRL of the CSCA's name listing the CSCA itself (a compromised key),
+ *     and the reader CA's CRL listing the reader CA: the documents and
+ *     readers under them were accepted;
+ *   - a serial written with a leading 00 is the same number;
+ *   - a CRL that a reader CA named like the Moroccan CSCA signed revoked
+ *     Moroccan Document Signers: CRLs revoke in their own PKI only;
+ *   - the reader PKI's CRLs are SHA-2 (a SHA-1 one was taken);
+ *   - a master-list anchor CSCA's CRL revokes its Master List Signer (the
+ *     CRL was refused: its issuer was not a CSCA of the CSCA store).
+ * A delta CRL (critical deltaCRLIndicator) is refused, as mbedTLS already did.
+ */
+static void revocation_rules(void **state)
+{
+    uint8_t mar[512], rca_name[512], serial[32], crl[4096], cert[2048];
+    size_t mar_len = subject_of("csca/csca-MAR.der", mar, sizeof mar);
+    size_t rca_len = subject_of("reader-ca/reader-ca.der", rca_name, sizeof rca_name);
+    size_t serial_len = serial_of("ds/ds-MAR.der", serial, sizeof serial);
+    mbedtls_pk_context csca_key, rca_key;
+    load_key("private/csca-MAR.key", &csca_key);
+    load_key("private/reader-ca.key", &rca_key);
+    struct hv_options opt = options();
+    struct hv_trust *t;
+    char *good = build(&(struct recipe){0});
+
+    /* certificateIssuer, critical: the CRL is refused whole. */
+    static const uint8_t cert_issuer[] = {0x30, 0x0A, 0x06, 0x03, 0x55, 0x1D,
+                                          0x1D, 0x01, 0x01, 0xFF, 0x04, 0x00};
+    size_t n = make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256, serial, serial_len, cert_issuer,
+                        sizeof cert_issuer, NULL, 0, crl, sizeof crl);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_ERR_TRUST_STORE);
+    opt.trust = t;
+    expect(good, &opt, HV_OK);
+    hv_trust_free(t);
+    /* The same entry with a reasonCode (not critical) revokes ds-MAR: the CRL writer is right. */
+    static const uint8_t reason[] = {0x30, 0x0A, 0x06, 0x03, 0x55, 0x1D,
+                                     0x15, 0x04, 0x03, 0x0A, 0x01, 0x01};
+    n = make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256, serial, serial_len, reason,
+                 sizeof reason, NULL, 0, crl, sizeof crl);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_OK);
+    opt.trust = t;
+    expect(good, &opt, HV_ERR_REVOKED);
+    hv_trust_free(t);
+    /* The serial with a leading 00 (as a careless CA writes it) is the same certificate. */
+    uint8_t padded[33] = {0};
+    memcpy(padded + 1, serial, serial_len);
+    n = make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256, padded, serial_len + 1, NULL, 0, NULL,
+                 0, crl, sizeof crl);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_OK);
+    opt.trust = t;
+    expect(good, &opt, HV_ERR_REVOKED);
+    hv_trust_free(t);
+    /* A delta CRL: deltaCRLIndicator (2.5.29.27), critical. */
+    static const uint8_t delta[] = {0x30, 0x0C, 0x06, 0x03, 0x55, 0x1D, 0x1B, 0x01,
+                                    0x01, 0xFF, 0x04, 0x03, 0x02, 0x01, 0x01};
+    n = make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256, serial, serial_len, NULL, 0, delta,
+                 sizeof delta, crl, sizeof crl);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_ERR_TRUST_STORE);
+    hv_trust_free(t);
+    /* The reader PKI is SHA-2: the reader CA's CRL signed with ECDSA-SHA1. */
+    uint8_t none[] = {0x7F};
+    n = make_crl(rca_name, rca_len, &rca_key, MBEDTLS_MD_SHA1, none, 1, NULL, 0, NULL, 0, crl,
+                 sizeof crl);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_ERR_TRUST_STORE);
+    hv_trust_free(t);
+    n = make_crl(rca_name, rca_len, &rca_key, MBEDTLS_MD_SHA256, none, 1, NULL, 0, NULL, 0, crl,
+                 sizeof crl);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_OK);
+    hv_trust_free(t);
+
+    /* The CSCA revoked by a CRL of its name; the reader CA by its own. */
+    char path[1024], msg[256];
+    pki_crl("csca-MAR", "csca/csca-MAR.der", "csca-revoked.crl", path, sizeof path);
+    trust_with_crl(&t, NULL, 0);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_OK);
+    opt.trust = t;
+    struct hv_result res;
+    assert_int_equal(verify_with(good, &opt, &res), HV_ERR_REVOKED);
+    assert_non_null(strstr(res.message, "CSCA"));
+    hv_result_free(&res);
+    hv_trust_free(t);
+    pki_crl("reader-ca", "reader-ca/reader-ca.der", "reader-ca-revoked.crl", path, sizeof path);
+    trust_with_crl(&t, NULL, 0);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_OK);
+    opt.trust = t;
+    assert_int_equal(verify_with(good, &opt, &res), HV_ERR_REVOKED);
+    assert_non_null(strstr(res.message, "reader CA"));
+    hv_result_free(&res);
+    hv_trust_free(t);
+
+    /* A reader CA named like the Moroccan CSCA: its CRL is the reader PKI's and revokes no DS. */
+    static const uint8_t policy[] = {0x30, 0x17, 0x30, 0x15, 0x06, 0x13, 0x69, 0xCD, 0xA0,
+                                     0xF7, 0xCD, 0xA8, 0x84, 0xBA, 0xA4, 0xA1, 0xBA, 0xEB,
+                                     0xC7, 0xE4, 0x99, 0xA2, 0xEA, 0xE1, 0x5F};
+    struct cert_spec namesake = {
+        .issuer = CSCA_MAR,
+        .subject = CSCA_MAR,
+        .issuer_key = &rca_key,
+        .subject_key = &rca_key,
+        .basic_ca = 1,
+        .ku = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN,
+        .ext = {{MBEDTLS_OID_CERTIFICATE_POLICIES,
+                 MBEDTLS_OID_SIZE(MBEDTLS_OID_CERTIFICATE_POLICIES), 0, policy, sizeof policy}},
+    };
+    n = issue_cert(&namesake, cert, sizeof cert);
+    t = hv_trust_new();
+    snprintf(path, sizeof path, "%s/csca", pki_dir);
+    assert_int_equal(hv_trust_load_csca_dir(t, path, msg, sizeof msg), HV_OK);
+    snprintf(path, sizeof path, "%s/reader-ca", pki_dir);
+    assert_int_equal(hv_trust_load_reader_ca_file(t, path, msg, sizeof msg), HV_OK);
+    assert_int_equal(hv_trust_add_reader_ca(t, cert, n), HV_OK);
+    n = make_crl(mar, mar_len, &rca_key, MBEDTLS_MD_SHA256, serial, serial_len, NULL, 0, NULL, 0,
+                 crl, sizeof crl);
+    assert_int_equal(hv_trust_add_crl(t, crl, n), HV_OK);
+    opt.trust = t;
+    expect(good, &opt, HV_OK);
+    hv_trust_free(t);
+
+    /* A CSCA given only as master-list anchor issues the CRL that revokes its ML Signer. */
+    pki_crl("csca-MAR", "masterlist/ml-signer.der", "ml-signer-revoked.crl", path, sizeof path);
+    t = hv_trust_new();
+    char anchor[1024], ml[1024];
+    snprintf(anchor, sizeof anchor, "%s/csca/csca-MAR.pem", pki_dir);
+    assert_int_equal(hv_trust_load_masterlist_signer(t, anchor, msg, sizeof msg), HV_OK);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_OK);
+    snprintf(ml, sizeof ml, "%s/masterlist/csca-masterlist.ml", pki_dir);
+    assert_int_equal(hv_trust_load_masterlist(t, ml, &test_now, msg, sizeof msg),
+                     HV_ERR_TRUST_STORE);
+    assert_non_null(strstr(msg, "revoked"));
+    hv_trust_free(t);
+
+    free(good);
+    mbedtls_pk_free(&csca_key);
+    mbedtls_pk_free(&rca_key);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -2425,6 +2697,7 @@ int main(void)
         cmocka_unit_test(bad_master_lists),
         cmocka_unit_test(master_list_signer_is_not_a_document_signer),
         cmocka_unit_test(certificates_that_are_not_sound),
+        cmocka_unit_test(revocation_rules),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

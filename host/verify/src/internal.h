@@ -34,7 +34,9 @@ struct hv_trust {
     size_t n_ds;
     mbedtls_x509_crt ml_signer; /* one chain: what vouches for master lists */
     size_t n_ml_signer;
-    mbedtls_x509_crl crl; /* one chain: CRLs whose signature a CSCA or reader CA verified */
+    /* CRLs by the store of the CA whose key verified them: a CSCA's (or a master-list
+     * anchor's) revoke ICAO certificates only, a reader CA's reader certificates only */
+    mbedtls_x509_crl crl[2];
     size_t n_crl;
     size_t n_masterlist, n_link_skipped; /* master lists loaded; link certificates left out */
 };
@@ -62,8 +64,11 @@ const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
 /* The subject's one countryName as 2 letters (out[3]); false if none, several, or not A-Z. */
 bool hvi_subject_country(const mbedtls_x509_crt *c, char out[3]);
 
-/* Is c's serial in a CRL of its issuer (by name) that the trust holds? */
-bool hvi_revoked(const struct hv_trust *t, const mbedtls_x509_crt *c);
+/* Which CRLs: those of the ICAO PKI (CSCAs, master-list anchors) or of the reader PKI. */
+enum hvi_pki { HVI_PKI_ICAO, HVI_PKI_READER };
+
+/* Is c's serial in a CRL of that PKI issued under c's issuer name? */
+bool hvi_revoked(const struct hv_trust *t, enum hvi_pki pki, const mbedtls_x509_crt *c);
 
 /* Validity of c at `now`: HV_OK, HV_ERR_CERT_EXPIRED or HV_ERR_CERT_NOT_YET_VALID, with the
  * reason naming `what` in msg. */

@@ -61,8 +61,8 @@ static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
         *why = "its signer is not a given master-list signer, nor issued by one";
         return false;
     }
-    if (hvi_revoked(t, signer)) {
-        *why = "its signer is revoked";
+    if (hvi_revoked(t, HVI_PKI_ICAO, signer) || hvi_revoked(t, HVI_PKI_ICAO, anchor)) {
+        *why = "its signer, or the CSCA that issued it, is revoked";
         return false;
     }
     if (hvi_validity(anchor, now, "anchor", msg, sizeof msg) != HV_OK ||

@@ -99,8 +99,14 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
         e = HV_ERR_READER_UNTRUSTED;
         goto out;
     }
-    if (hvi_revoked(t, &crt)) {
+    if (hvi_revoked(t, HVI_PKI_READER, &crt)) {
         snprintf(msg, cap, "reader certificate is revoked by its CA's CRL");
+        e = HV_ERR_REVOKED;
+        goto out;
+    }
+    /* A reader CA whose key was compromised is revoked by a CRL of its (renewed) CA name. */
+    if (hvi_revoked(t, HVI_PKI_READER, issuer)) {
+        snprintf(msg, cap, "the reader CA certificate is revoked by a CRL of its name");
         e = HV_ERR_REVOKED;
         goto out;
     }

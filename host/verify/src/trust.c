@@ -38,7 +38,8 @@ struct hv_trust *hv_trust_new(void)
         mbedtls_x509_crt_init(&t->reader_ca[i]);
     mbedtls_x509_crt_init(&t->ds);
     mbedtls_x509_crt_init(&t->ml_signer);
-    mbedtls_x509_crl_init(&t->crl);
+    mbedtls_x509_crl_init(&t->crl[HVI_PKI_ICAO]);
+    mbedtls_x509_crl_init(&t->crl[HVI_PKI_READER]);
     return t;
 }
 
@@ -51,7 +52,8 @@ void hv_trust_free(struct hv_trust *t)
         mbedtls_x509_crt_free(&t->reader_ca[i]);
     mbedtls_x509_crt_free(&t->ds);
     mbedtls_x509_crt_free(&t->ml_signer);
-    mbedtls_x509_crl_free(&t->crl);
+    mbedtls_x509_crl_free(&t->crl[HVI_PKI_ICAO]);
+    mbedtls_x509_crl_free(&t->crl[HVI_PKI_READER]);
     free(t);
 }
 
@@ -344,14 +346,27 @@ enum hv_err hvi_validity(const mbedtls_x509_crt *c, const struct hv_time *now, c
     return HV_OK;
 }
 
-bool hvi_revoked(const struct hv_trust *t, const mbedtls_x509_crt *c)
+/* Serial numbers as integers: a leading 00 (a positive number's sign octet, or a CA's
+ * non-minimal encoding) does not make another number. */
+static bool same_serial(const mbedtls_x509_buf *a, const mbedtls_x509_buf *b)
 {
-    for (const mbedtls_x509_crl *l = &t->crl; l && l->raw.len; l = l->next) {
+    const unsigned char *p = a->p, *q = b->p;
+    size_t m = a->len, n = b->len;
+    while (m > 1 && p[0] == 0)
+        p++, m--;
+    while (n > 1 && q[0] == 0)
+        q++, n--;
+    return m == n && memcmp(p, q, n) == 0;
+}
+
+bool hvi_revoked(const struct hv_trust *t, enum hvi_pki pki, const mbedtls_x509_crt *c)
+{
+    for (const mbedtls_x509_crl *l = &t->crl[pki]; l && l->raw.len; l = l->next) {
         if (l->issuer_raw.len != c->issuer_raw.len ||
             memcmp(l->issuer_raw.p, c->issuer_raw.p, c->issuer_raw.len) != 0)
             continue;
         for (const mbedtls_x509_crl_entry *e = &l->entry; e && e->serial.len; e = e->next)
-            if (e->serial.len == c->serial.len && !memcmp(e->serial.p, c->serial.p, c->serial.len))
+            if (same_serial(&e->serial, &c->serial))
                 return true;
     }
     return false;
@@ -495,13 +510,18 @@ enum hv_err hv_trust_add_masterlist_signer(struct hv_trust *t, const uint8_t *bu
 
 /* --- CRLs ------------------------------------------------------------------------------------- */
 
-/* ca issued crl: same name, keyUsage cRLSign, and its key verifies the CRL's signature. */
-static bool crl_issued_by(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *ca)
+/* ca issued crl: same name, keyUsage cRLSign, a hash the store allows, and its key verifies the
+ * CRL's signature. */
+static bool crl_issued_by(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *ca, enum hvi_pki pki)
 {
     uint8_t h[MBEDTLS_MD_MAX_SIZE];
     if (crl->issuer_raw.len != ca->subject_raw.len ||
         memcmp(crl->issuer_raw.p, ca->subject_raw.p, ca->subject_raw.len) != 0 ||
         !has_key_usage(ca, MBEDTLS_X509_KU_CRL_SIGN))
+        return false;
+    if (crl->sig_md != MBEDTLS_MD_SHA224 && crl->sig_md != MBEDTLS_MD_SHA256 &&
+        crl->sig_md != MBEDTLS_MD_SHA384 && crl->sig_md != MBEDTLS_MD_SHA512 &&
+        !(crl->sig_md == MBEDTLS_MD_SHA1 && pki == HVI_PKI_ICAO))
         return false;
     const mbedtls_md_info_t *info = mbedtls_md_info_from_type(crl->sig_md);
     if (!info || mbedtls_md(info, crl->tbs.p, crl->tbs.len, h) != 0 ||
@@ -509,6 +529,43 @@ static bool crl_issued_by(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *c
         return false;
     return sigverify_pk(&hvi_libcrypto_engine, crl->sig_pk, crl->sig_opts, &ca->pk, crl->sig_md, h,
                         mbedtls_md_get_size(info), crl->sig.p, crl->sig.len) == 0;
+}
+
+/*
+ * RFC 5280 §5.3: a CRL with a critical entry extension the verifier does not
+ * process must not be used. The only one defined is certificateIssuer (an
+ * indirect CRL's entry revokes another CA's certificate), which a CSCA's or
+ * our reader CA's CRL never needs. (mbedTLS already refuses critical CRL
+ * extensions: a delta CRL, a partitioned one.)
+ */
+static bool entry_extension_critical(const mbedtls_x509_crl *l)
+{
+    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    for (const mbedtls_x509_crl_entry *e = &l->entry; e && e->raw.len; e = e->next) {
+        if (!e->entry_ext.p)
+            continue;
+        /* entry_ext.p is at the SEQUENCE OF Extension's tag, inside the CRL's raw bytes. */
+        unsigned char *p = e->entry_ext.p, *end = l->raw.p + l->raw.len, *ext_end;
+        size_t len;
+        if (mbedtls_asn1_get_tag(&p, end, &len, seq) != 0)
+            return true;
+        end = p + len;
+        while (p < end) {
+            int critical = 0;
+            if (mbedtls_asn1_get_tag(&p, end, &len, seq) != 0)
+                return true;
+            ext_end = p + len;
+            if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OID) != 0)
+                return true;
+            p += len;
+            if (mbedtls_asn1_get_bool(&p, ext_end, &critical) != 0)
+                critical = 0; /* DEFAULT FALSE */
+            if (critical)
+                return true;
+            p = ext_end;
+        }
+    }
+    return false;
 }
 
 static enum hv_err add_crl(struct hv_trust *t, const uint8_t *buf, size_t len, char *msg,
@@ -529,27 +586,45 @@ static enum hv_err add_crl(struct hv_trust *t, const uint8_t *buf, size_t len, c
     free(copy);
     enum hv_err e = HV_OK;
     if (r != 0 || !one.raw.len) {
-        say(msg, cap, "not a CRL (DER or PEM) mbedTLS can parse");
+        say(msg, cap,
+            "not a CRL (DER or PEM) mbedTLS can parse (a critical CRL extension, such as a delta "
+            "CRL's, is not processed)");
         e = HV_ERR_TRUST_STORE;
     }
-    for (const mbedtls_x509_crl *l = &one; e == HV_OK && l && l->raw.len; l = l->next) {
-        bool ok = false;
-        for (const mbedtls_x509_crt *c = &t->csca; !ok && c && c->raw.len; c = c->next)
-            ok = crl_issued_by(l, c);
-        for (size_t i = 0; !ok && i < t->n_reader_ca; i++)
-            ok = crl_issued_by(l, &t->reader_ca[i]);
-        if (!ok) {
+    size_t k = 0;
+    enum hvi_pki of[16];
+    for (const mbedtls_x509_crl *l = &one; e == HV_OK && l && l->raw.len; l = l->next, k++) {
+        bool icao = false, reader = false;
+        for (const mbedtls_x509_crt *c = &t->csca; !icao && c && c->raw.len; c = c->next)
+            icao = crl_issued_by(l, c, HVI_PKI_ICAO);
+        /* A CSCA given as a master-list anchor revokes its Master List Signers. */
+        for (const mbedtls_x509_crt *c = &t->ml_signer; !icao && c && c->raw.len; c = c->next)
+            icao = !hvi_not_csca(c) && crl_issued_by(l, c, HVI_PKI_ICAO);
+        for (size_t i = 0; !icao && !reader && i < t->n_reader_ca; i++)
+            reader = crl_issued_by(l, &t->reader_ca[i], HVI_PKI_READER);
+        if (k == sizeof of / sizeof of[0]) {
+            say(msg, cap, "too many CRLs in one file");
+            e = HV_ERR_TRUST_STORE;
+        } else if (!icao && !reader) {
             say(msg, cap,
                 "a CRL no loaded CSCA or reader CA issued (load the CAs first), or whose "
-                "signature does not verify");
+                "signature does not verify with a hash its PKI allows");
             e = HV_ERR_TRUST_STORE;
+        } else if (entry_extension_critical(l)) {
+            say(msg, cap,
+                "a CRL entry with a critical extension (an indirect CRL's certificateIssuer), "
+                "which RFC 5280 §5.3 forbids using unprocessed");
+            e = HV_ERR_TRUST_STORE;
+        } else {
+            of[k] = icao ? HVI_PKI_ICAO : HVI_PKI_READER;
         }
     }
-    for (const mbedtls_x509_crl *l = &one; e == HV_OK && l && l->raw.len; l = l->next) {
+    k = 0;
+    for (const mbedtls_x509_crl *l = &one; e == HV_OK && l && l->raw.len; l = l->next, k++) {
         if (t->n_crl >= HV_MAX_CRL) {
             say(msg, cap, "too many CRLs");
             e = HV_ERR_TRUST_STORE;
-        } else if (mbedtls_x509_crl_parse_der(&t->crl, l->raw.p, l->raw.len) != 0) {
+        } else if (mbedtls_x509_crl_parse_der(&t->crl[of[k]], l->raw.p, l->raw.len) != 0) {
             e = HV_ERR_MEMORY;
         } else {
             t->n_crl++;

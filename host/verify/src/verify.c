@@ -358,8 +358,14 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
                  doc_c ? doc_c : "no ISO 3166 code");
         goto out;
     }
-    if (hvi_revoked(t, &ds)) {
+    if (hvi_revoked(t, HVI_PKI_ICAO, &ds)) {
         e = fail(c, HV_ERR_REVOKED, "the Document Signer is revoked by its CSCA's CRL");
+        goto out;
+    }
+    /* A CSCA key that was compromised: its state's CRL (signed by the renewed CSCA key, same
+     * name) lists the old CSCA certificate. */
+    if (hvi_revoked(t, HVI_PKI_ICAO, csca)) {
+        e = fail(c, HV_ERR_REVOKED, "the CSCA certificate is revoked by a CRL of its name");
         goto out;
     }
     char what[96];
