@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <mbedtls/asn1.h>
@@ -80,6 +81,14 @@ static void load(const char *path, uint8_t **buf, size_t *n)
     assert_int_equal(fread(*buf, 1, (size_t)len, f), (size_t)len);
     fclose(f);
     *n = (size_t)len;
+}
+
+static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
 }
 
 static void save(const char *name, const char *text)
@@ -986,8 +995,8 @@ static size_t der(uint8_t *out, uint8_t tag, const uint8_t *v, size_t n)
  */
 static void resign_sod_with(struct card *c, const char *extra);
 
-/* The signer resign_sod_with() uses: ds-MAR unless a test sets another (certificate DER or PEM,
- * key PEM). */
+/* The signer resign_sod_with() uses: ds-MAR unless a test sets another (certificate and key,
+ * DER or PEM). */
 static const char *sod_signer_cert, *sod_signer_key;
 
 static void resign_sod_openssl(struct card *c)
@@ -1038,7 +1047,7 @@ static void resign_sod_with(struct card *c, const char *extra)
     fclose(f);
     char signer[2200];
     if (sod_signer_cert)
-        snprintf(signer, sizeof signer, "-signer '%s' -inkey '%s' -keyform PEM", sod_signer_cert,
+        snprintf(signer, sizeof signer, "-signer '%s' -inkey '%s'", sod_signer_cert,
                  sod_signer_key);
     else
         snprintf(signer, sizeof signer,
@@ -1830,6 +1839,31 @@ static void special_issuing_states(void **state)
     snprintf(path, sizeof path, "%s/pki-special/cards/x", tmp);
     expect_card(path, &opt, HV_ERR_DS_UNTRUSTED,
                 "a Document Signer of UT signed a document of issuing state D (DE)");
+    /* "D<X" is no code of 9303-3 (a filler inside the field), though it starts like Germany's:
+     * its own DS signing it does not make it German. It verified as DE. */
+    snprintf(cmd, sizeof cmd,
+             "T='%s/pki-special/cards' && rm -rf \"$T/d-x\" && cp -r \"$T/german\" \"$T/d-x\"",
+             tmp);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/pki-special/cards/d-x", tmp);
+    struct card c;
+    card_load(&c, path);
+    uint8_t *state_field = c.f[C_DG1] + 5 + 2; /* 61 5D 5F1F 5A, then "I<" of TD1 line 1 */
+    assert_memory_equal(state_field, "D<<", 3);
+    memcpy(state_field, "D<X", 3); /* under no check digit in TD1 */
+    char ds_cert[1024], ds_key[1024];
+    snprintf(ds_cert, sizeof ds_cert, "%s/pki-special/ds/ds-D.pem", tmp);
+    snprintf(ds_key, sizeof ds_key, "%s/pki-special/private/ds-D.key", tmp);
+    sod_signer_cert = ds_cert;
+    sod_signer_key = ds_key;
+    resign_sod_with(&c, "");
+    sod_signer_cert = sod_signer_key = NULL;
+    snprintf(cmd, sizeof cmd, "%s/dg1.bin", path);
+    write_file(cmd, c.f[C_DG1], c.n[C_DG1]);
+    snprintf(cmd, sizeof cmd, "%s/sod.bin", path);
+    write_file(cmd, c.f[C_SOD], c.n[C_SOD]);
+    card_free(&c);
+    expect_card(path, &opt, HV_ERR_DS_UNTRUSTED, "issuing state D<X (no ISO 3166 code)");
     hv_trust_free(t);
 }
 
@@ -1941,14 +1975,6 @@ static void bad_master_lists(void **state)
 
 #define CSCA_MAR  "C=MA,O=Hawiya Test PKI,OU=CSCA,CN=Hawiya Test CSCA MAR"
 #define READER_CA "C=UT,O=Hawiya Test Readers,CN=Hawiya Test Reader Manufacturer CA"
-
-static void write_file(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
 
 /* An extension for cert_spec: DER OID content octets and the extnValue's content. */
 struct ext {
@@ -2611,6 +2637,122 @@ static void revocation_rules(void **state)
     mbedtls_pk_free(&rca_key);
 }
 
+/*
+ * A file given to a store holds that store's objects and nothing else: a
+ * PEM private key, CRL or OpenSSL TRUSTED CERTIFICATE block beside the
+ * certificates, bytes after a DER certificate, a certificate in a CRL file
+ * were skipped in silence (mbedTLS reads what it knows). A path that is no
+ * regular file or directory (a FIFO, a device) is refused before it is
+ * read: /dev/zero was read to 64 MiB, a FIFO blocked forever. And the
+ * reader certificate in an assertion is one DER certificate: bytes after it
+ * made a second spelling of the same assertion.
+ */
+static void trust_files_hold_only_their_role(void **state)
+{
+    const char *tmp = out_dir ? out_dir : "/tmp";
+    char path[1024], cmd[4096], msg[512];
+    uint8_t *b;
+    size_t n;
+    unsigned char key_pem[1024];
+    mbedtls_pk_context key;
+    load_key("private/csca-MAR.key", &key);
+    assert_int_equal(mbedtls_pk_write_key_pem(&key, key_pem, sizeof key_pem), 0);
+    mbedtls_pk_free(&key);
+    snprintf(path, sizeof path, "%s/csca/csca-MAR.pem", pki_dir);
+    load(path, &b, &n);
+    b[n] = '\0';
+    struct hv_trust *t = hv_trust_new();
+    assert_int_equal(hv_trust_add_csca(t, b, n), HV_OK); /* the file alone is fine */
+    hv_trust_free(t);
+    size_t kn = strlen((const char *)key_pem);
+    char *with_key = malloc(n + kn);
+    memcpy(with_key, b, n);
+    memcpy(with_key + n, key_pem, kn);
+    /* TRUSTED CERTIFICATE: the same base64 again under OpenSSL's other label. */
+    const char *body = strstr((const char *)b, "-----\n") + 6;
+    const char *body_end = strstr(body, "-----END CERTIFICATE-----");
+    assert_non_null(body_end);
+    char *trusted = malloc(2 * n + 128);
+    int tn = snprintf(trusted, 2 * n + 128,
+                      "%s-----BEGIN TRUSTED CERTIFICATE-----\n%.*s-----END TRUSTED "
+                      "CERTIFICATE-----\n",
+                      (const char *)b, (int)(body_end - body), body);
+    free(b);
+    snprintf(path, sizeof path, "%s/csca/csca-MAR.der", pki_dir);
+    load(path, &b, &n);
+    b[n] = 0x00; /* one byte after the DER certificate (load() leaves room for it) */
+    const struct {
+        const char *name;
+        const void *p;
+        size_t n;
+    } files[] = {
+        {"csca-and-key.pem", with_key, n + kn},
+        {"csca-and-trusted.pem", trusted, (size_t)tn},
+        {"csca-trailing.der", b, n + 1},
+    };
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmp, files[i].name);
+        write_file(path, files[i].p, files[i].n);
+        t = hv_trust_new();
+        enum hv_err e = hv_trust_load_csca_dir(t, path, msg, sizeof msg);
+        if (e != HV_ERR_TRUST_STORE || !strstr(msg, files[i].name))
+            fail_msg("%s: %s (%s)", files[i].name, hv_err_str(e), msg);
+        /* The master-list anchor store reads files the same way. */
+        assert_int_equal(hv_trust_add_masterlist_signer(t, files[i].p, files[i].n),
+                         HV_ERR_TRUST_STORE);
+        hv_trust_free(t);
+    }
+    free(with_key);
+    free(trusted);
+    free(b);
+    /* A CRL file with a certificate in it. */
+    snprintf(path, sizeof path, "%s/crl-and-cert.pem", tmp);
+    snprintf(cmd, sizeof cmd,
+             "openssl crl -inform DER -in '%s/crl/csca-MAR.crl' -outform PEM > '%s' && "
+             "cat '%s/csca/csca-MAR.pem' >> '%s'",
+             pki_dir, path, pki_dir, path);
+    assert_int_equal(system(cmd), 0);
+    trust_with_crl(&t, NULL, 0);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    assert_int_equal(hv_trust_n_crl(t), 0);
+    hv_trust_free(t);
+    /* The same CRL alone in PEM loads. */
+    snprintf(cmd, sizeof cmd,
+             "openssl crl -inform DER -in '%s/crl/csca-MAR.crl' -outform PEM > '%s'", pki_dir,
+             path);
+    assert_int_equal(system(cmd), 0);
+    trust_with_crl(&t, NULL, 0);
+    assert_int_equal(hv_trust_load_crl(t, path, msg, sizeof msg), HV_OK);
+    hv_trust_free(t);
+    /* A device and a FIFO: refused at once, named. */
+    snprintf(path, sizeof path, "%s/trust-fifo", tmp);
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    const char *specials[] = {"/dev/zero", path};
+    for (size_t i = 0; i < 2; i++) {
+        t = hv_trust_new();
+        assert_int_equal(hv_trust_load_csca_dir(t, specials[i], msg, sizeof msg),
+                         HV_ERR_TRUST_STORE);
+        assert_non_null(strstr(msg, "not a regular file or a directory"));
+        assert_int_equal(hv_trust_load_crl(t, specials[i], msg, sizeof msg), HV_ERR_TRUST_STORE);
+        hv_trust_free(t);
+    }
+    unlink(path);
+
+    /* The reader certificate with one byte after it. */
+    uint8_t cert[2048];
+    memcpy(cert, reader_cert, reader_cert_len);
+    cert[reader_cert_len] = 0x00;
+    char *json = build(&(struct recipe){.cert = cert, .cert_len = reader_cert_len + 1});
+    struct hv_options opt = options();
+    struct hv_result res;
+    assert_int_equal(verify_with(json, &opt, &res), HV_ERR_READER_UNTRUSTED);
+    assert_non_null(strstr(res.message, "one DER certificate"));
+    hv_result_free(&res);
+    free(json);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -2698,6 +2840,7 @@ int main(void)
         cmocka_unit_test(master_list_signer_is_not_a_document_signer),
         cmocka_unit_test(certificates_that_are_not_sound),
         cmocka_unit_test(revocation_rules),
+        cmocka_unit_test(trust_files_hold_only_their_role),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -374,6 +374,23 @@ bool hvi_revoked(const struct hv_trust *t, enum hvi_pki pki, const mbedtls_x509_
 
 /* --- adding certificates --------------------------------------------------------------------- */
 
+/* Every PEM block in buf is a `label` ("-----BEGIN label-----"): a private key, a CRL or an
+ * OpenSSL TRUSTED CERTIFICATE beside certificates makes a file that does not belong (mbedTLS
+ * would skip them silently). */
+static bool pem_blocks_are(const uint8_t *buf, size_t len, const char *label)
+{
+    static const char begin[] = "-----BEGIN ";
+    const size_t bl = sizeof begin - 1, ll = strlen(label);
+    for (size_t i = 0; i + bl <= len; i++) {
+        if (memcmp(buf + i, begin, bl) != 0)
+            continue;
+        if (len - i - bl < ll + 5 || memcmp(buf + i + bl, label, ll) != 0 ||
+            memcmp(buf + i + bl + ll, "-----", 5) != 0)
+            return false;
+    }
+    return true;
+}
+
 enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *chain)
 {
     static const char begin[] = "-----BEGIN ";
@@ -381,8 +398,18 @@ enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *ch
     if (!buf || !len)
         return HV_ERR_ARGUMENT;
     bool pem = len > sizeof begin && hvi_contains(buf, len, begin, sizeof begin - 1);
-    if (!pem)
-        return mbedtls_x509_crt_parse_der(chain, buf, len) == 0 ? HV_OK : HV_ERR_ARGUMENT;
+    if (!pem) {
+        /* One DER certificate and nothing after it (mbedTLS reads the first and stops). */
+        if (mbedtls_x509_crt_parse_der(chain, buf, len) != 0)
+            return HV_ERR_ARGUMENT;
+        if (chain->raw.len != len) {
+            mbedtls_x509_crt_free(chain);
+            return HV_ERR_ARGUMENT;
+        }
+        return HV_OK;
+    }
+    if (!pem_blocks_are(buf, len, "CERTIFICATE"))
+        return HV_ERR_ARGUMENT;
     /* mbedTLS wants PEM NUL-terminated. */
     char *text = malloc(len + 1);
     if (!text)
@@ -438,7 +465,10 @@ static enum hv_err add_certs(struct hv_trust *t, enum store s, const uint8_t *bu
         return HV_ERR_ARGUMENT;
     enum hv_err e = hvi_parse_certs(buf, len, &chain);
     if (e != HV_OK) {
-        say(msg, cap, e == HV_ERR_MEMORY ? "out of memory" : "not a certificate (DER or PEM)");
+        say(msg, cap,
+            e == HV_ERR_MEMORY ? "out of memory"
+                               : "not certificates only (one DER certificate and nothing after "
+                                 "it, or PEM CERTIFICATE blocks only)");
         return e == HV_ERR_MEMORY ? e : HV_ERR_TRUST_STORE;
     }
     size_t k = 0;
@@ -581,8 +611,10 @@ static enum hv_err add_crl(struct hv_trust *t, const uint8_t *buf, size_t len, c
         return HV_ERR_MEMORY;
     memcpy(copy, buf, len);
     copy[len] = '\0';
-    bool pem = hvi_contains(buf, len, "-----BEGIN X509 CRL-----", 24);
-    int r = mbedtls_x509_crl_parse(&one, (const unsigned char *)copy, pem ? len + 1 : len);
+    bool pem = hvi_contains(buf, len, "-----BEGIN ", 11);
+    int r = pem && !pem_blocks_are(buf, len, "X509 CRL")
+                ? -1
+                : mbedtls_x509_crl_parse(&one, (const unsigned char *)copy, pem ? len + 1 : len);
     free(copy);
     enum hv_err e = HV_OK;
     if (r != 0 || !one.raw.len) {
@@ -726,8 +758,13 @@ static enum hv_err load_path(struct hv_trust *t, const char *path, add_fn add, c
         snprintf(msg, cap, "%s: no such file or directory", path);
         return HV_ERR_ARGUMENT;
     }
-    if (!S_ISDIR(st.st_mode))
+    /* A FIFO or a device would block or never end: a trust store is files. */
+    if (S_ISREG(st.st_mode))
         return load_file(t, path, add, ctx, msg, cap);
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(msg, cap, "%s: not a regular file or a directory", path);
+        return HV_ERR_TRUST_STORE;
+    }
     DIR *d = opendir(path);
     if (!d) {
         snprintf(msg, cap, "%s: cannot open the directory", path);

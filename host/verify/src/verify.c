@@ -253,17 +253,6 @@ static bool document_expired(const struct mrz *m, const struct hv_time *now)
     return hvi_time_cmp(now, &expiry) > 0;
 }
 
-/* The issuing state of DG1 without its fillers ("D<<" is "D"). */
-static void issuing_state(const struct mrz *m, char out[4])
-{
-    size_t n = 0;
-    while (n < 3 && m->issuing_state[n] && m->issuing_state[n] != '<') {
-        out[n] = m->issuing_state[n];
-        n++;
-    }
-    out[n] = '\0';
-}
-
 /* The certificate sid names: one of the SOD's own, or one the platform gave (t->ds). */
 static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls_x509_crt *ds)
 {
@@ -344,8 +333,10 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         goto out;
     }
     /* 9303-12: the DS's country is its CSCA's, and both are the document's issuing state. */
-    char ds_c[3], csca_c[3], state[4];
-    issuing_state(m, state);
+    char ds_c[3], csca_c[3];
+    /* The field without its trailing fillers ("D<<" is "D"); a filler inside ("D<E") is no
+     * code of 9303-3 and maps to nothing. */
+    const char *state = m->issuing_state;
     const char *doc_c = hvi_country_alpha2(state);
     if (!hvi_subject_country(&ds, ds_c) || !hvi_subject_country(csca, csca_c) ||
         strcmp(ds_c, csca_c) != 0) {
