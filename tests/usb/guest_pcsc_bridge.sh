@@ -1,0 +1,96 @@
+#!/bin/sh
+# Runs inside the USB test guest (hawiya_test=guest_pcsc_bridge.sh): the
+# unmodified pcscd + libccid drive our USB reader, and hawiya-bridge takes
+# every PC/SC reader (pcsc = all). In order:
+#  1. the bridge finds our reader behind pcscd (its escapes answer through
+#     libccid) and says it attests;
+#  2. one authentication, the reader's own attested session through
+#     SCardControl; the assertion goes to the host ("@@ASSERTION"), which
+#     verifies it;
+#  3. the reader unplugged and plugged in again: pcscd hears it through udevd,
+#     the bridge through pcscd's \\?PnP?\Notification (reader_removed,
+#     reader_added), and authenticates again.
+set -u
+CH=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
+OR=https://record.example
+SOCK=/run/hawiya/bridge.sock
+LOG=/tmp/bridge.log
+EVENTS=/tmp/events
+mkdir -p /run/hawiya
+
+step() {
+    echo "@@ $(cut -d' ' -f1 /proc/uptime) s: $*"
+}
+
+fail() {
+    echo "@@ FAIL: $*"
+    hawiya readers --socket $SOCK
+    echo "@@ bridge log:"
+    tail -n 40 $LOG
+    echo "@@ events:"
+    cat $EVENTS
+    exit 1
+}
+
+# wait_for SECONDS COMMAND...: until COMMAND succeeds.
+wait_for() {
+    t=$(($1 * 10))
+    shift
+    while [ $t -gt 0 ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+        t=$((t - 1))
+    done
+    return 1
+}
+
+cat >/tmp/bridge.conf <<CONF
+origin = $OR
+pcsc = all
+timeout_ms = 60000
+log = stderr
+log_level = debug
+CONF
+
+pcscd --foreground >/tmp/pcscd.log 2>&1 &
+hawiya-bridge --config /tmp/bridge.conf --socket $SOCK 2>$LOG &
+BRIDGE=$!
+wait_for 30 test -S $SOCK || fail "the bridge did not start"
+hawiya watch --socket $SOCK >$EVENTS 2>&1 &
+
+# 1. Our reader behind pcscd, known by its escapes.
+wait_for 60 sh -c "hawiya readers --socket $SOCK | grep -q '\"attested\":true'" ||
+    fail "the bridge did not find our reader behind pcscd"
+# Our reader has two slots (contact, contactless): pcscd lists "... 00 00" and
+# "... 00 01". The card is in the contact slot.
+wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q '\"state\":\"present\"'" ||
+    fail "no card in our reader"
+NAME=$(hawiya readers --socket $SOCK | tr '}' '\n' | grep '"state":"present"' |
+    sed -n 's/.*"name":"\([^"]*\)".*/\1/p' | head -n 1)
+step "bridge: reader $NAME through pcscd, attested, card present"
+
+# 2. The attested session, by SCardControl through libccid.
+echo 123456 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader $NAME \
+    >/tmp/assertion.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth"; }
+echo "@@ASSERTION $(base64 -w 0 /tmp/assertion.json | tr '+/' '-_')"
+step "authenticated through pcscd"
+
+# 3. Unplugged and plugged in again: pcscd's PnP notification.
+echo "@@UNPLUG"
+wait_for 30 grep -q "\"event\":\"reader_removed\",\"reader\":\"$NAME\"" $EVENTS ||
+    fail "the bridge did not hear the reader unplugged"
+step "bridge: reader removed"
+echo "@@PLUG"
+wait_for 60 grep -q "\"event\":\"reader_added\",\"reader\":\"$NAME\"" $EVENTS ||
+    fail "the bridge did not hear the reader plugged in"
+wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q '\"state\":\"present\"'" ||
+    fail "no card after the reader came back"
+echo 123456 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader $NAME \
+    >/tmp/assertion2.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth after replug"; }
+grep -q '"attested":false' /tmp/assertion2.json && fail "the second assertion is not attested"
+grep -q '"attested":true' /tmp/assertion2.json || fail "the second assertion says nothing of its reader"
+step "reader back through pcscd, authenticated again"
+
+kill $BRIDGE
+wait $BRIDGE || fail "hawiya-bridge exited with status $?"
+exit 0
