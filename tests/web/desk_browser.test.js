@@ -13,7 +13,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const WebSocket = require('ws');
-const { Stack, sleep } = require('./stack');
+const { Stack } = require('./stack');
 const { Browser } = require('./cdp');
 
 const ART = process.env.HAWIYA_WEB_ARTEFACTS || path.join(process.cwd(), 'artefacts');
@@ -151,14 +151,13 @@ test('English: no card in the reader', async () => {
 });
 
 test('Arabic: a card that is not genuine (Active Authentication with another key) is refused by the platform', async () => {
-  await stack.control('persona bad-aa-key');
-  await sleep(300);
+  await stack.persona('bad-aa-key');
   const page = await openDesk('ar');
   await start(page, '123456');
   await expectError(page, 'not_genuine', 'تعذّر التأكد من أن هذه البطاقة بطاقة تعريف أصلية.',
     'لا تقبلها. اطلب وثيقة هوية أخرى وأبلغ مسؤولك.', 'desk-ar-not-genuine.png');
   assert.match(await text(page, 'error_code'), /^HV_ERR_AA_SIGNATURE$/);
-  await stack.control('persona default');
+  await stack.persona('default');
   await page.close();
 });
 
@@ -178,7 +177,7 @@ test('French: the reader unplugged', async () => {
   const page = await openDesk('fr');
   stack.reader.kill('SIGTERM');
   await stack.reader.exited;
-  await sleep(300);
+  await stack.desk('the bridge to see the reader go', (r) => r.link === 'down');
   await start(page, '123456');
   await expectError(page, 'reader_unplugged', 'Le lecteur de carte n’est pas connecté.',
     'Vérifiez que le câble du lecteur est branché à l’ordinateur, attendez quelques secondes puis réessayez.',

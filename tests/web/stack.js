@@ -113,7 +113,8 @@ class Stack {
   }
 
   /* The platform stand-in serving examples/desk; its origin is http(s)://127.0.0.1:PORT. */
-  async startStandin({ name = 'standin', port, tls = false, host = '127.0.0.1', bridgeUrl } = {}) {
+  async startStandin({ name = 'standin', port, tls = false, host = '127.0.0.1', bridgeUrl,
+    lifetime = this.opts.challengeLifetime } = {}) {
     port = port || await freePort();
     const args = ['--listen', `${host}:${port}`, '--www', env('HAWIYA_DESK_DIR'),
       '--csca', path.join(env('HAWIYA_PKI_DIR'), 'csca'),
@@ -123,7 +124,7 @@ class Stack {
       this.makeCert();
       args.push('--cert', this.certFile, '--key', this.keyFile);
     }
-    if (this.opts.challengeLifetime) args.push('--challenge-lifetime-ms', String(this.opts.challengeLifetime));
+    if (lifetime) args.push('--challenge-lifetime-ms', String(lifetime));
     const p = this.start(name, env('HAWIYA_STANDIN'), args);
     await waitFor(name, () => connects({ port, host }));
     const hostName = host.includes(':') ? `[${host}]` : host;
@@ -170,16 +171,29 @@ class Stack {
     });
   }
 
+  /* Waits until the bridge's `readers` shows the desk reader as `pred` wants. */
+  async desk(what, pred) {
+    await waitFor(what, async () => {
+      const { readers } = await this.bridgeCall('readers');
+      const r = readers.find((x) => x.name === 'desk');
+      return r && pred(r);
+    });
+  }
+
   /* "remove" or "insert" the card, and wait until the bridge has seen it:
    * a request sent before then would still find the old state. */
   async card(cmd) {
     await this.control(cmd);
     const want = cmd === 'remove' ? 'absent' : 'present';
-    await waitFor(`the bridge to see the card ${cmd}d`, async () => {
-      const { readers } = await this.bridgeCall('readers');
-      const st = readers.find((r) => r.name === 'desk').state;
-      return want === 'absent' ? st === 'absent' : st !== 'absent';
-    });
+    await this.desk(`the bridge to see the card ${cmd}d`,
+      (r) => (want === 'absent' ? r.state === 'absent' : r.state !== 'absent'));
+  }
+
+  /* Another card in the slot: out (the bridge sees it go), swapped, in (the bridge sees it). */
+  async persona(id) {
+    await this.card('remove');
+    await this.control(`persona ${id}`);
+    await this.desk(`the bridge to see the card '${id}'`, (r) => r.state !== 'absent');
   }
 
   /* Stops everything; throws if our bridge or stand-in did not exit cleanly
