@@ -12,7 +12,8 @@ PACKAGES=(
     # tools the tests drive
     pcscd pcsc-tools openssl iproute2
     # the USB tests' Linux guest (tests/usb): QEMU, and what its image is made of
-    qemu-system-x86 linux-image-amd64 busybox-static libccid systemd cpio xz-utils
+    # (systemd-udevd comes in udev, which systemd does not pull in)
+    qemu-system-x86 linux-image-amd64 busybox-static libccid systemd udev cpio xz-utils
     # the browser tests (tests/web): Debian's Chromium, and fonts with Arabic glyphs
     chromium fonts-dejavu-core
     # the verifier's tests: an independent implementation of the assertion digests, and the

@@ -232,7 +232,10 @@ void sim_env_stop(struct sim_env *e)
     if (e->dir[0]) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
-        if (system(cmd) != 0)
+        /* HAWIYA_KEEP: the directory (logs, sockets, state) stays, for a failure to be read. */
+        if (getenv("HAWIYA_KEEP"))
+            fprintf(stderr, "sim_env: kept %s\n", e->dir);
+        else if (system(cmd) != 0)
             fprintf(stderr, "sim_env: could not remove %s\n", e->dir);
         e->dir[0] = '\0';
     }
