@@ -142,6 +142,34 @@ static enum sod_err der_uint(struct der *d, uint32_t *v)
     return SOD_OK;
 }
 
+/* X.690 §11.6: a DER SET OF has its elements in ascending order of their encodings, compared as
+ * octet strings, the shorter padded with trailing zero octets. A BER order is another spelling of
+ * the same set, and where the set is signed (the signed attributes, RFC 5652 §5.4) a verifier that
+ * re-encodes it as DER before hashing reads another signed message than one that hashes the bytes
+ * sent: only DER has one reading. */
+static enum sod_err der_set_of_order(const struct der_obj *set)
+{
+    struct der d = set->val;
+    struct der_obj prev, cur;
+    enum sod_err e;
+    bool first = true;
+    while (der_more(&d)) {
+        if ((e = der_any(&d, &cur)) != SOD_OK)
+            return e;
+        if (!first) {
+            size_t n = prev.total < cur.total ? prev.total : cur.total;
+            int c = memcmp(prev.start, cur.start, n);
+            for (size_t i = n; c == 0 && i < prev.total; i++)
+                c = prev.start[i] != 0;
+            if (c > 0)
+                return SOD_ERR_ENCODING;
+        }
+        prev = cur;
+        first = false;
+    }
+    return SOD_OK;
+}
+
 static bool oid_is(const struct der_obj *o, const uint8_t *oid, size_t n)
 {
     return (size_t)(o->val.end - o->val.p) == n && memcmp(o->val.p, oid, n) == 0;
@@ -445,6 +473,8 @@ static enum sod_err signed_attrs(struct der_obj *a0, struct sod *out)
 
     out->signed_attrs = a0->start;
     out->signed_attrs_len = a0->total;
+    if ((e = der_set_of_order(a0)) != SOD_OK)
+        return e;
     while (der_more(d)) {
         if ((e = der_get(d, 0x30, &attr)) != SOD_OK)
             return e;
@@ -537,6 +567,11 @@ static enum sod_err signer_info(struct der *d, struct sod *out)
         return SOD_ERR_BAD_SIGNED_ATTRS;
     if ((e = signature_alg(s, out)) != SOD_OK)
         return e;
+    /* RFC 5652 §5.4: the signed attributes are digested with digestAlgorithm. A
+     * signatureAlgorithm (or RSASSA-PSS hashAlgorithm) naming another hash would give the
+     * signature two readings; `openssl cms -verify` takes digestAlgorithm's. */
+    if (out->sig_hash != SOD_HASH_NONE && out->sig_hash != out->digest_algorithm)
+        return SOD_ERR_DIGEST_ALGORITHMS;
     if ((e = der_get(s, 0x04, &o)) != SOD_OK)
         return e;
     if (o.val.p == o.val.end)
@@ -569,6 +604,8 @@ static enum sod_err signed_data(struct der *d, struct sod *out)
      * SignerInfo's must be one of them (checked below, as `openssl cms -verify` does). */
     struct der_obj digest_algs;
     if ((e = der_get(s, 0x31, &digest_algs)) != SOD_OK)
+        return e;
+    if ((e = der_set_of_order(&digest_algs)) != SOD_OK)
         return e;
     for (struct der da = digest_algs.val; der_more(&da);) {
         struct der_obj a, p;
@@ -807,7 +844,7 @@ static enum sod_err check_signature(const struct sod *sod, const mbedtls_x509_cr
                                     const struct sigverify_engine *eng)
 {
     uint8_t h[MBEDTLS_MD_MAX_SIZE];
-    enum sod_hash sh = sod->sig_hash != SOD_HASH_NONE ? sod->sig_hash : sod->digest_algorithm;
+    enum sod_hash sh = sod->digest_algorithm; /* sig_hash, when named, is the same (parse) */
     if (signed_attrs_hash(sod, sh, h) != 0)
         return SOD_ERR_UNSUPPORTED_ALGORITHM;
     size_t hl = sod_hash_len(sh);

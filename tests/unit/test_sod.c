@@ -6,6 +6,11 @@
 
 #include <string.h>
 
+#include <mbedtls/asn1write.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+
 #include "hawiya/sod.h"
 #include "lds_fixture.h"
 
@@ -349,6 +354,87 @@ static void digest_algorithms_agree(void **state)
     assert_string_equal(sod_err_str(SOD_ERR_DIGEST_ALGORITHMS), "SOD_ERR_DIGEST_ALGORITHMS");
 }
 
+static int counter_rng(void *ctx, unsigned char *out, size_t n)
+{
+    unsigned *c = ctx;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)(++*c * 131 + i);
+    return 0;
+}
+
+/*
+ * RFC 5652 §5.4: the signed attributes are digested with the SignerInfo's
+ * digestAlgorithm. sod.bin's SignerInfo says sha256 there and
+ * ecdsa-with-SHA256 as signatureAlgorithm; here the latter says
+ * ecdsa-with-SHA384 and the DS key signs the SHA-384 of the attributes. The
+ * parser hashed with the signatureAlgorithm's hash and took it (openssl cms
+ * -verify would not: it digests with sha256); now one hash is named twice or
+ * the SOD is refused.
+ */
+static void signature_hash_is_the_digest_algorithm(void **state)
+{
+    struct fixture f, key;
+    struct sod s;
+    fixture_load(&f, "sod.bin");
+    fixture_load(&key, "ds_key.pem");
+    key.b[key.n] = '\0';
+    assert_int_equal(sod_parse(f.b, f.n, &s), SOD_OK);
+    /* signatureAlgorithm ecdsa-with-SHA256 is right before the signature OCTET STRING. */
+    static const uint8_t ecdsa_sha256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03};
+    size_t sig_at = (size_t)(s.signature - f.b), hdr = 2, alg = 0;
+    for (size_t i = sig_at - hdr - 12; i < sig_at; i++)
+        if (!memcmp(f.b + i, ecdsa_sha256, sizeof ecdsa_sha256) && f.b[i + 9] == 0x02)
+            alg = i + 9;
+    assert_true(alg != 0);
+    assert_int_equal(f.b[sig_at - 2], 0x04);
+    f.b[alg] = 0x03; /* ecdsa-with-SHA384 */
+    /* The DS signs SHA-384 of the signed attributes (re-tagged SET), in a signature of the
+     * original length so that no enclosing length changes. */
+    uint8_t h[48], sig[MBEDTLS_ECDSA_MAX_LEN];
+    size_t sig_len = 0;
+    const mbedtls_md_info_t *sha384 = mbedtls_md_info_from_type(MBEDTLS_MD_SHA384);
+    mbedtls_md_context_t md;
+    mbedtls_md_init(&md);
+    assert_int_equal(mbedtls_md_setup(&md, sha384, 0), 0);
+    assert_int_equal(mbedtls_md_starts(&md), 0);
+    assert_int_equal(mbedtls_md_update(&md, (const uint8_t *)"\x31", 1), 0);
+    assert_int_equal(mbedtls_md_update(&md, s.signed_attrs + 1, s.signed_attrs_len - 1), 0);
+    assert_int_equal(mbedtls_md_finish(&md, h), 0);
+    mbedtls_md_free(&md);
+    mbedtls_pk_context pk;
+    mbedtls_pk_init(&pk);
+    assert_int_equal(mbedtls_pk_parse_key(&pk, key.b, key.n + 1, NULL, 0), 0);
+    /* mbedtls_pk_sign is deterministic (RFC 6979): sign with random nonces until the DER
+     * Ecdsa-Sig-Value has the length of the one it replaces. */
+    unsigned c = 0;
+    mbedtls_ecp_keypair *ec = mbedtls_pk_ec(pk);
+    for (int tries = 0; tries < 64 && sig_len != s.signature_len; tries++) {
+        mbedtls_mpi r, ss;
+        mbedtls_mpi_init(&r);
+        mbedtls_mpi_init(&ss);
+        assert_int_equal(
+            mbedtls_ecdsa_sign(&ec->grp, &r, &ss, &ec->d, h, sizeof h, counter_rng, &c), 0);
+        unsigned char *wp = sig + sizeof sig;
+        int len = 0, k;
+        assert_true((k = mbedtls_asn1_write_mpi(&wp, sig, &ss)) > 0);
+        len += k;
+        assert_true((k = mbedtls_asn1_write_mpi(&wp, sig, &r)) > 0);
+        len += k;
+        assert_true((k = mbedtls_asn1_write_len(&wp, sig, (size_t)len)) > 0);
+        len += k;
+        assert_true((k = mbedtls_asn1_write_tag(&wp, sig, 0x30)) > 0);
+        len += k;
+        memmove(sig, wp, (size_t)len);
+        sig_len = (size_t)len;
+        mbedtls_mpi_free(&r);
+        mbedtls_mpi_free(&ss);
+    }
+    assert_int_equal(sig_len, s.signature_len);
+    memcpy(f.b + sig_at, sig, sig_len);
+    mbedtls_pk_free(&pk);
+    assert_int_equal(sod_parse(f.b, f.n, &s), SOD_ERR_DIGEST_ALGORITHMS);
+}
+
 /* The bare-ContentInfo parser of other ICAO objects: the eContentType is the caller's. */
 static void other_content_types(void **state)
 {
@@ -384,6 +470,7 @@ int main(void)
         cmocka_unit_test(rsa_sods),
         cmocka_unit_test(truncation),
         cmocka_unit_test(digest_algorithms_agree),
+        cmocka_unit_test(signature_hash_is_the_digest_algorithm),
         cmocka_unit_test(other_content_types),
         cmocka_unit_test(garbage),
     };

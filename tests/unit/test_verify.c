@@ -1996,9 +1996,11 @@ struct cert_spec {
     mbedtls_md_type_t md; /* 0: SHA-256 */
     struct ext ext[4];
     const char *not_before, *not_after; /* NULL: 2024 .. 2036 */
-    /* replace the first occurrence of from[0..n) in the TBSCertificate by to[0..n) */
+    /* replace the first occurrence (every one with edit_all) of from[0..n) in the certificate
+     * by to[0..n), then sign again */
     const uint8_t *from, *to;
     size_t edit_len;
+    bool edit_all;
 };
 
 /* A new signature by key with md over der's TBSCertificate; the new length. */
@@ -2086,12 +2088,13 @@ static size_t issue_cert(const struct cert_spec *s, uint8_t *out, size_t cap)
     mbedtls_ctr_drbg_free(&r.drbg);
     size_t len = (size_t)n;
     if (s->edit_len) {
-        uint8_t *at = NULL;
-        for (size_t i = 0; !at && i + s->edit_len <= len; i++)
-            if (!memcmp(out + i, s->from, s->edit_len))
-                at = out + i;
-        assert_non_null(at);
-        memcpy(at, s->to, s->edit_len);
+        size_t edits = 0;
+        for (size_t i = 0; (s->edit_all || !edits) && i + s->edit_len <= len; i++)
+            if (!memcmp(out + i, s->from, s->edit_len)) {
+                memcpy(out + i, s->to, s->edit_len);
+                edits++;
+            }
+        assert_true(edits > 0);
         len = resign_cert(out, len, cap, s->issuer_key, md);
     }
     return len;
@@ -2753,6 +2756,97 @@ static void trust_files_hold_only_their_role(void **state)
     free(json);
 }
 
+/*
+ * Names are compared as RFC 5280 §7.1 has it, not byte for byte: a state
+ * that writes its CSCA's name with a PrintableString CN in one place and a
+ * UTF8String in another, or in another case or spacing, names the same CSCA.
+ * Byte comparison refused such a genuine Document Signer, and, worse, let a
+ * revoked one through: after a key rollover whose renewed CSCA re-encoded
+ * the name, the renewed key's CRL (its issuer as the renewed CSCA writes it)
+ * did not match the old DS's issuer bytes, so its revocation was never seen.
+ * Names that really differ (another CN, the RDNs in another order) still
+ * differ, and the signature still decides.
+ */
+static void names_compared_as_rfc5280_says(void **state)
+{
+    static const uint8_t cn_utf8[] = "\x0c\x14Hawiya Test CSCA MAR";
+    static const uint8_t cn_printable[] = "\x13\x14Hawiya Test CSCA MAR";
+    struct hv_options opt = options();
+    mbedtls_pk_context csca_key, ds_key, renewed_key;
+    load_key("private/csca-MAR.key", &csca_key);
+    gen_p256(&ds_key, "name ds");
+    gen_p256(&renewed_key, "renewed csca");
+    uint8_t cert[2048];
+    const struct {
+        const char *name, *issuer;
+        bool printable_cn;
+        enum hv_err want;
+    } cases[] = {
+        {"issuer-printable-cn", CSCA_MAR, true, HV_OK},
+        {"issuer-case-space", "C=MA,O=hawiya test PKI,OU=CSCA,CN=  HAWIYA  Test csca MAR ", false,
+         HV_OK},
+        {"issuer-other-cn", "C=MA,O=Hawiya Test PKI,OU=CSCA,CN=Hawiya Test CSCA MAR2", false,
+         HV_ERR_DS_UNTRUSTED},
+        {"issuer-rdn-order", "C=MA,O=Hawiya Test PKI,CN=Hawiya Test CSCA MAR,OU=CSCA", false,
+         HV_ERR_DS_UNTRUSTED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cert_spec spec = {
+            .issuer = cases[i].issuer,
+            .subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=Name DS",
+            .issuer_key = &csca_key,
+            .subject_key = &ds_key,
+            .basic_ca = -1,
+            .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+        };
+        if (cases[i].printable_cn) {
+            spec.from = cn_utf8;
+            spec.to = cn_printable;
+            spec.edit_len = sizeof cn_utf8 - 1;
+        }
+        size_t n = issue_cert(&spec, cert, sizeof cert);
+        expect_card(forged_ds_card(cases[i].name, cert, n, &ds_key), &opt, cases[i].want,
+                    cases[i].want == HV_OK ? NULL : "not issued by a given CSCA");
+    }
+
+    /* The rollover: a renewed MAR CSCA (new key) writes its CN as a PrintableString, and its
+     * CRL revokes ds-MAR, which the old CSCA issued under the UTF8String name. */
+    struct cert_spec renewed = {
+        .issuer = CSCA_MAR,
+        .subject = CSCA_MAR,
+        .issuer_key = &renewed_key,
+        .subject_key = &renewed_key,
+        .basic_ca = 1,
+        .ku = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN,
+        .from = cn_utf8,
+        .to = cn_printable,
+        .edit_len = sizeof cn_utf8 - 1,
+        .edit_all = true,
+    };
+    size_t n = issue_cert(&renewed, cert, sizeof cert);
+    mbedtls_x509_crt parsed;
+    mbedtls_x509_crt_init(&parsed);
+    assert_int_equal(mbedtls_x509_crt_parse_der(&parsed, cert, n), 0);
+    uint8_t serial[32], crl[4096];
+    size_t serial_len = serial_of("ds/ds-MAR.der", serial, sizeof serial);
+    size_t crl_len =
+        make_crl(parsed.subject_raw.p, parsed.subject_raw.len, &renewed_key, MBEDTLS_MD_SHA256,
+                 serial, serial_len, NULL, 0, NULL, 0, crl, sizeof crl);
+    mbedtls_x509_crt_free(&parsed);
+    struct hv_trust *t;
+    trust_with_crl(&t, NULL, 0);
+    assert_int_equal(hv_trust_add_csca(t, cert, n), HV_OK);
+    assert_int_equal(hv_trust_add_crl(t, crl, crl_len), HV_OK);
+    char *good = build(&(struct recipe){0});
+    opt.trust = t;
+    expect(good, &opt, HV_ERR_REVOKED);
+    free(good);
+    hv_trust_free(t);
+    mbedtls_pk_free(&csca_key);
+    mbedtls_pk_free(&ds_key);
+    mbedtls_pk_free(&renewed_key);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -2841,6 +2935,7 @@ int main(void)
         cmocka_unit_test(certificates_that_are_not_sound),
         cmocka_unit_test(revocation_rules),
         cmocka_unit_test(trust_files_hold_only_their_role),
+        cmocka_unit_test(names_compared_as_rfc5280_says),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,9 +14,13 @@
  * signature.
  *
  * The parser is strict DER (minimal definite lengths, minimal INTEGERs, no
- * trailing bytes), checks every bound and keeps pointers into the caller's
- * buffer. As `openssl cms -verify` does, it requires the SignerInfo's
- * digestAlgorithm among the SignedData's digestAlgorithms. The same parser
+ * trailing bytes, the signed attributes and digestAlgorithms SETs in X.690
+ * §11.6 order: the signature covers the bytes sent, and a verifier that
+ * re-encodes them reads the same message), checks every bound and keeps
+ * pointers into the caller's buffer. As `openssl cms -verify` does, it
+ * requires the SignerInfo's digestAlgorithm among the SignedData's
+ * digestAlgorithms; unlike OpenSSL 3.0, also the hash its signatureAlgorithm
+ * names (if any) to be that one. The same parser
  * reads ICAO's other signed object, the CSCA Master List of 9303-12 (a
  * ContentInfo whose eContentType is id-icao-cscaMasterList), with
  * sod_parse_cms(). sod_verify() does passive authentication against the caller's CSCA
@@ -37,7 +41,8 @@ enum sod_err {
     /* parsing */
     SOD_ERR_WRONG_TAG,             /* the file does not start with tag 77 */
     SOD_ERR_TRUNCATED,             /* a tag, length or value runs past its container */
-    SOD_ERR_ENCODING,              /* not DER: indefinite, over-long or non-minimal length */
+    SOD_ERR_ENCODING,              /* not DER: indefinite, over-long or non-minimal length, or a
+                                      SET OF out of order (signed attributes, digestAlgorithms) */
     SOD_ERR_TRAILING_DATA,         /* bytes after an object that must end its container */
     SOD_ERR_BAD_STRUCTURE,         /* an element with the wrong tag where one is required */
     SOD_ERR_NOT_SIGNED_DATA,       /* ContentInfo contentType is not id-signedData */
@@ -64,7 +69,8 @@ enum sod_err {
     SOD_ERR_DG_MISSING,         /* a data group read has no hash in the SOD */
     SOD_ERR_DG_HASH,            /* a data group read does not hash to its SOD value */
     /* parsing, added later */
-    SOD_ERR_DIGEST_ALGORITHMS, /* the SignerInfo's digestAlgorithm is not among digestAlgorithms */
+    SOD_ERR_DIGEST_ALGORITHMS, /* the SignerInfo's digestAlgorithm is not among digestAlgorithms,
+                                  or its signatureAlgorithm names another hash */
 };
 
 const char *sod_err_str(enum sod_err e);
@@ -132,7 +138,7 @@ struct sod {
     const uint8_t *signing_time; /* UTCTime/GeneralizedTime content, NULL if absent */
     size_t signing_time_len;
     enum sod_sig_scheme sig_scheme;
-    enum sod_hash sig_hash; /* hash named by signatureAlgorithm; NONE = digest_algorithm */
+    enum sod_hash sig_hash; /* hash named by signatureAlgorithm: NONE or digest_algorithm */
     enum sod_hash pss_mgf1_hash;
     uint32_t pss_salt_len;
     const uint8_t *signature;

@@ -61,6 +61,13 @@ const char *hvi_not_ml_signer(const mbedtls_x509_crt *c);
  * keyCertSign nor cRLSign, an ECDSA P-256 key. */
 const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
 
+/* Two distinguished names are the same name (RFC 5280 §7.1, name.c). */
+bool hvi_name_equal(const mbedtls_x509_name *a, const mbedtls_x509_name *b);
+
+/* Did ca issue c: c's issuer is ca's subject (hvi_name_equal), ca is a CA (basicConstraints
+ * cA) whose keyUsage, when present, allows keyCertSign, and ca's key verifies c's signature. */
+bool hvi_issued_by(const mbedtls_x509_crt *c, const mbedtls_x509_crt *ca);
+
 /* The subject's one countryName as 2 letters (out[3]); false if none, several, or not A-Z. */
 bool hvi_subject_country(const mbedtls_x509_crt *c, char out[3]);
 

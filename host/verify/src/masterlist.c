@@ -53,8 +53,7 @@ static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
     const mbedtls_x509_crt *anchor = NULL;
     for (const mbedtls_x509_crt *a = &t->ml_signer; !anchor && a && a->raw.len; a = a->next) {
         bool same = a->raw.len == signer->raw.len && !memcmp(a->raw.p, signer->raw.p, a->raw.len);
-        if (same ||
-            (hvi_not_csca(a) == NULL && sigverify_issued_by(&hvi_libcrypto_engine, signer, a)))
+        if (same || (hvi_not_csca(a) == NULL && hvi_issued_by(signer, a)))
             anchor = a;
     }
     if (!anchor) {

@@ -89,7 +89,7 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
     const mbedtls_x509_crt *issuer = NULL;
     /* Only the reader-CA store: a CSCA never vouches for a reader. */
     for (size_t i = 0; i < t->n_reader_ca && !issuer; i++)
-        if (sigverify_issued_by(&hvi_libcrypto_engine, &crt, &t->reader_ca[i]))
+        if (hvi_issued_by(&crt, &t->reader_ca[i]))
             issuer = &t->reader_ca[i];
     if (!issuer) {
         snprintf(msg, cap, "reader certificate is not issued by a trusted reader CA");

@@ -124,10 +124,29 @@ static bool is_ca(const mbedtls_x509_crt *c)
     return (c->ext_types & MBEDTLS_X509_EXT_BASIC_CONSTRAINTS) && c->ca_istrue;
 }
 
+/* key's signature sig (of type pk, with opts) over tbs hashed with md verifies. */
+static bool signed_by(const mbedtls_x509_buf *tbs, mbedtls_md_type_t md, mbedtls_pk_type_t pk,
+                      const void *opts, const mbedtls_x509_buf *sig, const mbedtls_pk_context *key)
+{
+    uint8_t h[MBEDTLS_MD_MAX_SIZE];
+    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(md);
+    if (!info || mbedtls_md(info, tbs->p, tbs->len, h) != 0 || !mbedtls_pk_can_do(key, pk))
+        return false;
+    return sigverify_pk(&hvi_libcrypto_engine, pk, opts, key, md, h, mbedtls_md_get_size(info),
+                        sig->p, sig->len) == 0;
+}
+
+bool hvi_issued_by(const mbedtls_x509_crt *c, const mbedtls_x509_crt *ca)
+{
+    return hvi_name_equal(&c->issuer, &ca->subject) && is_ca(ca) &&
+           mbedtls_x509_crt_check_key_usage(ca, MBEDTLS_X509_KU_KEY_CERT_SIGN) == 0 &&
+           signed_by(&c->tbs, c->sig_md, c->sig_pk, c->sig_opts, &c->sig, &ca->pk);
+}
+
 /* Self-signed: issuer is subject, and the certificate's own key verifies its signature. */
 static bool self_signed(const mbedtls_x509_crt *c)
 {
-    return sigverify_issued_by(&hvi_libcrypto_engine, c, c);
+    return hvi_issued_by(c, c);
 }
 
 /* RFC 5280 §4.2: no extension twice. mbedTLS refuses a repeated extension of the kinds it
@@ -203,8 +222,7 @@ static const char *not_root_ca(const mbedtls_x509_crt *c, bool reader_pki)
         return "no basicConstraints with cA TRUE";
     if (!has_key_usage(c, MBEDTLS_X509_KU_KEY_CERT_SIGN))
         return "no keyUsage with keyCertSign";
-    if (c->issuer_raw.len != c->subject_raw.len ||
-        memcmp(c->issuer_raw.p, c->subject_raw.p, c->issuer_raw.len) != 0)
+    if (!hvi_name_equal(&c->issuer, &c->subject))
         return "not self-issued (issuer is not the subject)";
     if (!self_signed(c))
         return "not self-signed (its own key does not verify its signature)";
@@ -362,8 +380,7 @@ static bool same_serial(const mbedtls_x509_buf *a, const mbedtls_x509_buf *b)
 bool hvi_revoked(const struct hv_trust *t, enum hvi_pki pki, const mbedtls_x509_crt *c)
 {
     for (const mbedtls_x509_crl *l = &t->crl[pki]; l && l->raw.len; l = l->next) {
-        if (l->issuer_raw.len != c->issuer_raw.len ||
-            memcmp(l->issuer_raw.p, c->issuer_raw.p, c->issuer_raw.len) != 0)
+        if (!hvi_name_equal(&l->issuer, &c->issuer))
             continue;
         for (const mbedtls_x509_crl_entry *e = &l->entry; e && e->serial.len; e = e->next)
             if (same_serial(&e->serial, &c->serial))
@@ -540,25 +557,17 @@ enum hv_err hv_trust_add_masterlist_signer(struct hv_trust *t, const uint8_t *bu
 
 /* --- CRLs ------------------------------------------------------------------------------------- */
 
-/* ca issued crl: same name, keyUsage cRLSign, a hash the store allows, and its key verifies the
- * CRL's signature. */
+/* ca issued crl: the same name (RFC 5280 §7.1), keyUsage cRLSign, a hash the store allows, and its
+ * key verifies the CRL's signature. */
 static bool crl_issued_by(const mbedtls_x509_crl *crl, const mbedtls_x509_crt *ca, enum hvi_pki pki)
 {
-    uint8_t h[MBEDTLS_MD_MAX_SIZE];
-    if (crl->issuer_raw.len != ca->subject_raw.len ||
-        memcmp(crl->issuer_raw.p, ca->subject_raw.p, ca->subject_raw.len) != 0 ||
-        !has_key_usage(ca, MBEDTLS_X509_KU_CRL_SIGN))
+    if (!hvi_name_equal(&crl->issuer, &ca->subject) || !has_key_usage(ca, MBEDTLS_X509_KU_CRL_SIGN))
         return false;
     if (crl->sig_md != MBEDTLS_MD_SHA224 && crl->sig_md != MBEDTLS_MD_SHA256 &&
         crl->sig_md != MBEDTLS_MD_SHA384 && crl->sig_md != MBEDTLS_MD_SHA512 &&
         !(crl->sig_md == MBEDTLS_MD_SHA1 && pki == HVI_PKI_ICAO))
         return false;
-    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(crl->sig_md);
-    if (!info || mbedtls_md(info, crl->tbs.p, crl->tbs.len, h) != 0 ||
-        !mbedtls_pk_can_do(&ca->pk, crl->sig_pk))
-        return false;
-    return sigverify_pk(&hvi_libcrypto_engine, crl->sig_pk, crl->sig_opts, &ca->pk, crl->sig_md, h,
-                        mbedtls_md_get_size(info), crl->sig.p, crl->sig.len) == 0;
+    return signed_by(&crl->tbs, crl->sig_md, crl->sig_pk, crl->sig_opts, &crl->sig, &ca->pk);
 }
 
 /*

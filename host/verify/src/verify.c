@@ -318,9 +318,7 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
     /* Its CSCA: one of the store whose name and key issued it, valid at `when` if any is. */
     const mbedtls_x509_crt *csca = NULL;
     for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next) {
-        if (x->subject_raw.len != ds.issuer_raw.len ||
-            memcmp(x->subject_raw.p, ds.issuer_raw.p, x->subject_raw.len) != 0 ||
-            !sigverify_issued_by(&hvi_libcrypto_engine, &ds, x))
+        if (!hvi_issued_by(&ds, x))
             continue;
         bool valid = hvi_validity(x, &when, "", why, sizeof why) == HV_OK;
         if (!csca || valid)
