@@ -60,6 +60,15 @@ out=$("$hawiya" verify --csca-masterlist "$pki/masterlist/csca-masterlist.ml" \
     --challenge "$ch" --origin "$origin" --now "$now" < "$dir/good.json")
 case $out in *'"verified":true'*) echo "ok: --csca-masterlist" ;;
 *) echo "FAIL: --csca-masterlist: $out"; fails=$((fails + 1)) ;; esac
+# Its Master List Signer revoked by its CSCA's CRL (unit_verify wrote it): `hawiya verify`
+# loads CRLs after the lists, and the list's CSCAs no longer vouch for any document.
+for signer in "$pki/csca/csca-MAR.pem" "$pki/masterlist/ml-signer.pem"; do
+    out=$("$hawiya" verify --csca-masterlist "$pki/masterlist/csca-masterlist.ml" \
+        --masterlist-signer "$signer" --reader-ca "$rca" --crl "$dir/ml-signer-revoked.crl" \
+        --challenge "$ch" --origin "$origin" --now "$now" < "$dir/good.json")
+    case $out in *'"verified":false,"error":"HV_ERR_REVOKED"'*) echo "ok: revoked ML signer ($signer)" ;;
+    *) echo "FAIL: revoked ML signer ($signer): $out"; fails=$((fails + 1)) ;; esac
+done
 
 # Unattested (a plain PC/SC reader): refused unless the platform allows it; then said so.
 run 1 "$dir/unattested.json" '"verified":false,"error":"HV_ERR_UNATTESTED"'

@@ -2847,6 +2847,63 @@ static void names_compared_as_rfc5280_says(void **state)
     mbedtls_pk_free(&renewed_key);
 }
 
+/*
+ * A revoked Master List Signer vouches for nothing, whatever the order the
+ * platform loads its files in. The check was made once, when the list was
+ * loaded, against the CRLs loaded before it; `hawiya verify` loads CRLs
+ * last (their issuers may come from the list), so a list whose signer its
+ * CSCA had revoked, given with that very CRL, still filled the CSCA store
+ * and its documents were VERIFIED. Now each CSCA remembers where it came
+ * from, and at hv_verify() one that only a revoked signer (or a revoked
+ * anchor) vouched for is no CSCA (HV_ERR_REVOKED); the same CSCA given
+ * directly, or by another list whose signer stands, still is.
+ */
+static void masterlist_signer_revoked_in_any_order(void **state)
+{
+    (void)state;
+    char crl[1024], anchor[1024], signer[1024], ml[1024], csca[1024], rca[1024], msg[512];
+    pki_crl("csca-MAR", "masterlist/ml-signer.der", "ml-signer-revoked.crl", crl, sizeof crl);
+    snprintf(anchor, sizeof anchor, "%s/csca/csca-MAR.pem", pki_dir);
+    snprintf(signer, sizeof signer, "%s/masterlist/ml-signer.pem", pki_dir);
+    snprintf(ml, sizeof ml, "%s/masterlist/csca-masterlist.ml", pki_dir);
+    snprintf(csca, sizeof csca, "%s/csca", pki_dir);
+    snprintf(rca, sizeof rca, "%s/reader-ca", pki_dir);
+    char *good = build(&(struct recipe){0});
+    const struct {
+        const char *anchor;
+        bool crl, direct_csca;
+        enum hv_err want;
+    } cases[] = {
+        {anchor, false, false, HV_OK},
+        {anchor, true, false, HV_ERR_REVOKED}, /* the CRL after the list */
+        {signer, true, false, HV_ERR_REVOKED}, /* the signer itself as the anchor */
+        {anchor, true, true, HV_OK},           /* the CSCA also given directly */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct hv_trust *t = hv_trust_new();
+        assert_int_equal(hv_trust_load_masterlist_signer(t, cases[i].anchor, msg, sizeof msg),
+                         HV_OK);
+        if (cases[i].direct_csca)
+            assert_int_equal(hv_trust_load_csca_dir(t, csca, msg, sizeof msg), HV_OK);
+        assert_int_equal(hv_trust_load_masterlist(t, ml, &test_now, msg, sizeof msg), HV_OK);
+        assert_int_equal(hv_trust_load_reader_ca_file(t, rca, msg, sizeof msg), HV_OK);
+        if (cases[i].crl)
+            assert_int_equal(hv_trust_load_crl(t, crl, msg, sizeof msg), HV_OK);
+        struct hv_options opt = options();
+        opt.trust = t;
+        struct hv_result res;
+        enum hv_err e = verify_with(good, &opt, &res);
+        if (e != cases[i].want)
+            fail_msg("case %zu: got %s (%s), want %s", i, hv_err_str(e), res.message,
+                     hv_err_str(cases[i].want));
+        if (e == HV_ERR_REVOKED)
+            assert_non_null(strstr(res.message, "Master List Signer"));
+        hv_result_free(&res);
+        hv_trust_free(t);
+    }
+    free(good);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -2936,6 +2993,7 @@ int main(void)
         cmocka_unit_test(revocation_rules),
         cmocka_unit_test(trust_files_hold_only_their_role),
         cmocka_unit_test(names_compared_as_rfc5280_says),
+        cmocka_unit_test(masterlist_signer_revoked_in_any_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

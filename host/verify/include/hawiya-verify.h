@@ -121,7 +121,9 @@ enum hv_err hv_trust_add_masterlist_signer(struct hv_trust *t, const uint8_t *bu
  * issued by, a certificate of hv_trust_add_masterlist_signer(), valid at
  * `now`, and its signature must verify; then every CSCA it lists is added
  * (link certificates are left out: their CSCA is listed self-signed). Any
- * other entry refuses the whole list. HV_ERR_TRUST_STORE.
+ * other entry refuses the whole list. HV_ERR_TRUST_STORE. At most 64 lists
+ * per trust. A CRL added later that revokes the list's signer (or its
+ * anchor) withdraws the CSCAs only it brought, in hv_verify().
  */
 enum hv_err hv_trust_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t len,
                                     const struct hv_time *now);

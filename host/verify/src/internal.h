@@ -15,10 +15,11 @@
 
 #include "hawiya-verify.h"
 
-#define HV_MAX_CSCA      8192 /* the ICAO master list holds several hundred */
-#define HV_MAX_READER_CA 16
-#define HV_MAX_DS        65536
-#define HV_MAX_CRL       8192
+#define HV_MAX_CSCA        8192 /* the ICAO master list holds several hundred */
+#define HV_MAX_READER_CA   16
+#define HV_MAX_DS          65536
+#define HV_MAX_CRL         8192
+#define HVI_MAX_MASTERLIST 64 /* master lists one trust takes (a bit each in csca_lists) */
 
 /*
  * The stores never mix: a certificate is in csca only with the CSCA profile,
@@ -39,6 +40,14 @@ struct hv_trust {
     mbedtls_x509_crl crl[2];
     size_t n_crl;
     size_t n_masterlist, n_link_skipped; /* master lists loaded; link certificates left out */
+    /* Who vouches for the CSCA at position k of csca: the platform directly (csca_direct[k]),
+     * and/or master list i (bit i of csca_lists[k]), whose signer and anchor ml_origin[i]
+     * keeps, so that a CRL loaded after the list still withdraws what it brought. */
+    bool csca_direct[HV_MAX_CSCA];
+    uint64_t csca_lists[HV_MAX_CSCA];
+    struct {
+        mbedtls_x509_crt signer, anchor;
+    } ml_origin[HVI_MAX_MASTERLIST];
 };
 
 /* --- certificate profiles (trust.c): NULL when c has it, else why not ------------------------ */
@@ -60,6 +69,13 @@ const char *hvi_not_ml_signer(const mbedtls_x509_crt *c);
 /* Reader device certificate: v3, not a CA, keyUsage with digitalSignature (present) and neither
  * keyCertSign nor cRLSign, an ECDSA P-256 key. */
 const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
+
+/* A CSCA of a master list into the CSCA store (profile checked), listed by master list `list`. */
+enum hv_err hvi_add_listed_csca(struct hv_trust *t, const uint8_t *buf, size_t len, size_t list);
+
+/* Someone still vouches for the CSCA at position k of t->csca: the platform gave it directly,
+ * or a master list listed it whose signer and anchor no loaded CRL revokes. */
+bool hvi_csca_vouched(const struct hv_trust *t, size_t k);
 
 /* Two distinguished names are the same name (RFC 5280 §7.1, name.c). */
 bool hvi_name_equal(const mbedtls_x509_name *a, const mbedtls_x509_name *b);

@@ -32,7 +32,8 @@ static enum hv_err refuse(char *msg, size_t cap, const char *why)
 /* The signer certificate in the SignedData, checked as a Master List Signer the trust vouches
  * for at `now`; *why on failure. */
 static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
-                           const struct hv_time *now, mbedtls_x509_crt *signer, const char **why)
+                           const struct hv_time *now, mbedtls_x509_crt *signer,
+                           const mbedtls_x509_crt **anchor_out, const char **why)
 {
     char msg[128];
     for (size_t i = 0; i < ml->n_certs; i++) {
@@ -69,6 +70,7 @@ static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
         *why = "its signer or the signer's anchor is not valid now";
         return false;
     }
+    *anchor_out = anchor;
     return true;
 }
 
@@ -86,13 +88,29 @@ enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t le
                  sod_err_str(se));
         return refuse(msg, cap, why_cms);
     }
+    if (t->n_masterlist >= HVI_MAX_MASTERLIST)
+        return refuse(msg, cap, "too many master lists");
     mbedtls_x509_crt signer;
     mbedtls_x509_crt_init(&signer);
+    const mbedtls_x509_crt *anchor = NULL;
     const char *why = NULL;
-    bool ok = signer_trusted(t, &ml, now, &signer, &why);
+    bool ok = signer_trusted(t, &ml, now, &signer, &anchor, &why);
     if (ok && (se = sod_check_signed(&ml, &signer, &hvi_libcrypto_engine)) != SOD_OK) {
         snprintf(why_cms, sizeof why_cms, "its signature does not verify (%s)", sod_err_str(se));
         why = why_cms;
+        ok = false;
+    }
+    /* Kept for hv_verify(): a CRL loaded later may still revoke the signer or its anchor. */
+    const size_t list = t->n_masterlist;
+    mbedtls_x509_crt *keep_signer = &t->ml_origin[list].signer;
+    mbedtls_x509_crt *keep_anchor = &t->ml_origin[list].anchor;
+    mbedtls_x509_crt_free(keep_signer);
+    mbedtls_x509_crt_free(keep_anchor);
+    mbedtls_x509_crt_init(keep_signer);
+    mbedtls_x509_crt_init(keep_anchor);
+    if (ok && (mbedtls_x509_crt_parse_der(keep_signer, signer.raw.p, signer.raw.len) != 0 ||
+               mbedtls_x509_crt_parse_der(keep_anchor, anchor->raw.p, anchor->raw.len) != 0)) {
+        why = "out of memory";
         ok = false;
     }
     mbedtls_x509_crt_free(&signer);
@@ -143,7 +161,7 @@ enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t le
     for (const mbedtls_x509_crt *c = &entries; e == HV_OK && c && c->raw.len; c = c->next) {
         if (hvi_not_csca(c))
             continue; /* a link certificate */
-        e = hv_trust_add_csca(t, c->raw.p, c->raw.len);
+        e = hvi_add_listed_csca(t, c->raw.p, c->raw.len, list);
         if (e != HV_OK && msg && cap)
             snprintf(msg, cap, "master list: %s",
                      e == HV_ERR_MEMORY ? "out of memory" : "the CSCA store is full");

@@ -40,6 +40,10 @@ struct hv_trust *hv_trust_new(void)
     mbedtls_x509_crt_init(&t->ml_signer);
     mbedtls_x509_crl_init(&t->crl[HVI_PKI_ICAO]);
     mbedtls_x509_crl_init(&t->crl[HVI_PKI_READER]);
+    for (size_t i = 0; i < HVI_MAX_MASTERLIST; i++) {
+        mbedtls_x509_crt_init(&t->ml_origin[i].signer);
+        mbedtls_x509_crt_init(&t->ml_origin[i].anchor);
+    }
     return t;
 }
 
@@ -54,6 +58,10 @@ void hv_trust_free(struct hv_trust *t)
     mbedtls_x509_crt_free(&t->ml_signer);
     mbedtls_x509_crl_free(&t->crl[HVI_PKI_ICAO]);
     mbedtls_x509_crl_free(&t->crl[HVI_PKI_READER]);
+    for (size_t i = 0; i < HVI_MAX_MASTERLIST; i++) {
+        mbedtls_x509_crt_free(&t->ml_origin[i].signer);
+        mbedtls_x509_crt_free(&t->ml_origin[i].anchor);
+    }
     free(t);
 }
 
@@ -443,24 +451,36 @@ enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *ch
     return HV_OK;
 }
 
-static bool in_chain(const mbedtls_x509_crt *chain, const mbedtls_x509_buf *raw)
+/* The position of raw in chain, or -1. */
+static long in_chain_at(const mbedtls_x509_crt *chain, const mbedtls_x509_buf *raw)
 {
-    for (const mbedtls_x509_crt *x = chain; x && x->raw.len; x = x->next)
+    long k = 0;
+    for (const mbedtls_x509_crt *x = chain; x && x->raw.len; x = x->next, k++)
         if (x->raw.len == raw->len && !memcmp(x->raw.p, raw->p, raw->len))
-            return true;
-    return false;
+            return k;
+    return -1;
 }
 
-/* Appends c to chain unless it is there already (the same bytes); counts it. */
-static enum hv_err append(mbedtls_x509_crt *chain, size_t *n, size_t max, const mbedtls_x509_crt *c)
+static bool in_chain(const mbedtls_x509_crt *chain, const mbedtls_x509_buf *raw)
 {
-    if (in_chain(chain, &c->raw))
+    return in_chain_at(chain, raw) >= 0;
+}
+
+/* Appends c to chain unless it is there already (the same bytes); counts it; *at = its
+ * position. */
+static enum hv_err append(mbedtls_x509_crt *chain, size_t *n, size_t max, const mbedtls_x509_crt *c,
+                          size_t *at)
+{
+    long k = in_chain_at(chain, &c->raw);
+    if (k >= 0) {
+        *at = (size_t)k;
         return HV_OK;
+    }
     if (*n >= max)
         return HV_ERR_TRUST_STORE;
     if (mbedtls_x509_crt_parse_der(chain, c->raw.p, c->raw.len) != 0)
         return HV_ERR_MEMORY;
-    (*n)++;
+    *at = (*n)++;
     return HV_OK;
 }
 
@@ -473,9 +493,12 @@ static const char *const store_role[] = {
     [S_ML_SIGNER] = "a master-list signer or its CSCA",
 };
 
-/* Every certificate of buf into the store, or none: the first misfit refuses them all. */
+#define DIRECT ((size_t)-1) /* a CSCA the platform gave itself, not a master list's */
+
+/* Every certificate of buf into the store, or none: the first misfit refuses them all. A CSCA
+ * comes from `list` (a master list's index, or DIRECT). */
 static enum hv_err add_certs(struct hv_trust *t, enum store s, const uint8_t *buf, size_t len,
-                             char *msg, size_t cap)
+                             size_t list, char *msg, size_t cap)
 {
     mbedtls_x509_crt chain;
     if (!t)
@@ -508,10 +531,19 @@ static enum hv_err add_certs(struct hv_trust *t, enum store s, const uint8_t *bu
         }
     }
     for (const mbedtls_x509_crt *c = &chain; c && c->raw.len && e == HV_OK; c = c->next) {
+        size_t at;
         switch (s) {
-        case S_CSCA: e = append(&t->csca, &t->n_csca, HV_MAX_CSCA, c); break;
-        case S_DS: e = append(&t->ds, &t->n_ds, HV_MAX_DS, c); break;
-        case S_ML_SIGNER: e = append(&t->ml_signer, &t->n_ml_signer, HV_MAX_READER_CA, c); break;
+        case S_CSCA:
+            e = append(&t->csca, &t->n_csca, HV_MAX_CSCA, c, &at);
+            if (e == HV_OK && list == DIRECT)
+                t->csca_direct[at] = true;
+            else if (e == HV_OK)
+                t->csca_lists[at] |= (uint64_t)1 << list;
+            break;
+        case S_DS: e = append(&t->ds, &t->n_ds, HV_MAX_DS, c, &at); break;
+        case S_ML_SIGNER:
+            e = append(&t->ml_signer, &t->n_ml_signer, HV_MAX_READER_CA, c, &at);
+            break;
         case S_READER_CA: {
             bool have = false;
             for (size_t i = 0; i < t->n_reader_ca && !have; i++)
@@ -537,22 +569,42 @@ static enum hv_err add_certs(struct hv_trust *t, enum store s, const uint8_t *bu
 
 enum hv_err hv_trust_add_csca(struct hv_trust *t, const uint8_t *buf, size_t len)
 {
-    return add_certs(t, S_CSCA, buf, len, NULL, 0);
+    return add_certs(t, S_CSCA, buf, len, DIRECT, NULL, 0);
+}
+
+enum hv_err hvi_add_listed_csca(struct hv_trust *t, const uint8_t *buf, size_t len, size_t list)
+{
+    if (list >= HVI_MAX_MASTERLIST)
+        return HV_ERR_ARGUMENT;
+    return add_certs(t, S_CSCA, buf, len, list, NULL, 0);
+}
+
+bool hvi_csca_vouched(const struct hv_trust *t, size_t k)
+{
+    if (k >= HV_MAX_CSCA)
+        return false;
+    if (t->csca_direct[k])
+        return true;
+    for (size_t i = 0; i < t->n_masterlist && i < HVI_MAX_MASTERLIST; i++)
+        if ((t->csca_lists[k] >> i & 1) && !hvi_revoked(t, HVI_PKI_ICAO, &t->ml_origin[i].signer) &&
+            !hvi_revoked(t, HVI_PKI_ICAO, &t->ml_origin[i].anchor))
+            return true;
+    return false;
 }
 
 enum hv_err hv_trust_add_reader_ca(struct hv_trust *t, const uint8_t *buf, size_t len)
 {
-    return add_certs(t, S_READER_CA, buf, len, NULL, 0);
+    return add_certs(t, S_READER_CA, buf, len, DIRECT, NULL, 0);
 }
 
 enum hv_err hv_trust_add_ds(struct hv_trust *t, const uint8_t *buf, size_t len)
 {
-    return add_certs(t, S_DS, buf, len, NULL, 0);
+    return add_certs(t, S_DS, buf, len, DIRECT, NULL, 0);
 }
 
 enum hv_err hv_trust_add_masterlist_signer(struct hv_trust *t, const uint8_t *buf, size_t len)
 {
-    return add_certs(t, S_ML_SIGNER, buf, len, NULL, 0);
+    return add_certs(t, S_ML_SIGNER, buf, len, DIRECT, NULL, 0);
 }
 
 /* --- CRLs ------------------------------------------------------------------------------------- */
@@ -827,7 +879,7 @@ static enum hv_err load_path(struct hv_trust *t, const char *path, add_fn add, c
 static enum hv_err add_certs_file(struct hv_trust *t, const uint8_t *b, size_t n, const void *ctx,
                                   char *msg, size_t cap)
 {
-    return add_certs(t, *(const enum store *)ctx, b, n, msg, cap);
+    return add_certs(t, *(const enum store *)ctx, b, n, DIRECT, msg, cap);
 }
 
 static const enum store store_csca = S_CSCA, store_reader_ca = S_READER_CA, store_ds = S_DS,

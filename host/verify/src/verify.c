@@ -315,16 +315,29 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         }
         at = " at EF.SOD's signingTime";
     }
-    /* Its CSCA: one of the store whose name and key issued it, valid at `when` if any is. */
+    /* Its CSCA: one of the store whose name and key issued it, that someone still vouches for
+     * (a master list's CSCA no more once its signer is revoked), valid at `when` if any is. */
     const mbedtls_x509_crt *csca = NULL;
-    for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next) {
+    bool withdrawn = false;
+    size_t pos = 0;
+    for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next, pos++) {
         if (!hvi_issued_by(&ds, x))
             continue;
+        if (!hvi_csca_vouched(t, pos)) {
+            withdrawn = true;
+            continue;
+        }
         bool valid = hvi_validity(x, &when, "", why, sizeof why) == HV_OK;
         if (!csca || valid)
             csca = x;
         if (valid)
             break;
+    }
+    if (!csca && withdrawn) {
+        e = fail(c, HV_ERR_REVOKED,
+                 "the Document Signer's CSCA came only from a master list whose Master List "
+                 "Signer, or its anchor, a CRL revokes");
+        goto out;
     }
     if (!csca) {
         e = fail(c, HV_ERR_DS_UNTRUSTED, "the Document Signer is not issued by a given CSCA");
