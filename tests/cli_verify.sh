@@ -70,6 +70,25 @@ for signer in "$pki/csca/csca-MAR.pem" "$pki/masterlist/ml-signer.pem"; do
     *) echo "FAIL: revoked ML signer ($signer): $out"; fails=$((fails + 1)) ;; esac
 done
 
+# A CRL of the DS's CSCA past its nextUpdate (unit_verify wrote it): `openssl verify -crl_check`
+# calls it expired, hawiya refuses the document with HV_ERR_CRL_STALE; with a current CRL beside
+# it, both accept.
+openssl crl -inform DER -in "$dir/csca-MAR-stale.crl" -out "$dir/csca-MAR-stale.pem"
+if openssl verify -crl_check -CAfile "$pki/csca/csca-MAR.pem" -CRLfile "$dir/csca-MAR-stale.pem" \
+    -attime 1767225600 "$pki/ds/ds-MAR.pem" 2>&1 | grep -q "CRL has expired"; then
+    echo "ok: openssl: the stale CRL has expired"
+else
+    echo "FAIL: openssl took the stale CRL"; fails=$((fails + 1))
+fi
+out=$("$hawiya" verify --csca "$csca" --reader-ca "$rca" --crl "$dir/csca-MAR-stale.crl" \
+    --challenge "$ch" --origin "$origin" --now "$now" < "$dir/good.json")
+case $out in *'"verified":false,"error":"HV_ERR_CRL_STALE"'*) echo "ok: stale CRL" ;;
+*) echo "FAIL: stale CRL: $out"; fails=$((fails + 1)) ;; esac
+out=$("$hawiya" verify --csca "$csca" --reader-ca "$rca" --crl "$dir/csca-MAR-stale.crl" \
+    --crl "$crl" --challenge "$ch" --origin "$origin" --now "$now" < "$dir/good.json")
+case $out in *'"verified":true'*) echo "ok: stale CRL beside a current one" ;;
+*) echo "FAIL: stale CRL beside a current one: $out"; fails=$((fails + 1)) ;; esac
+
 # Unattested (a plain PC/SC reader): refused unless the platform allows it; then said so.
 run 1 "$dir/unattested.json" '"verified":false,"error":"HV_ERR_UNATTESTED"'
 run 0 "$dir/unattested.json" '"expiry_date":"310514".*},"document_expired":false,"attested":false}$' --allow-unattested

@@ -2414,6 +2414,9 @@ static size_t serial_of(const char *file, uint8_t *out, size_t cap)
  * optional raw crlEntryExtensions content, optional raw crlExtensions
  * content, signed ECDSA with md by key.
  */
+/* thisUpdate and nextUpdate of the CRLs make_crl() writes (UTCTime; nextUpdate NULL: none). */
+static const char *crl_this_update = "251201000000Z", *crl_next_update = "450101000000Z";
+
 static size_t make_crl(const uint8_t *issuer, size_t issuer_len, mbedtls_pk_context *key,
                        mbedtls_md_type_t md, const uint8_t *serial, size_t serial_len,
                        const uint8_t *entry_ext, size_t entry_ext_len, const uint8_t *crl_ext,
@@ -2461,8 +2464,9 @@ static size_t make_crl(const uint8_t *issuer, size_t issuer_len, mbedtls_pk_cont
     PUT(mbedtls_asn1_write_tag(&w, buf, MBEDTLS_ASN1_INTEGER));
     WRAP(seq, mark);
     WRAP(seq, entries);
-    PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, "450101000000Z", 13));
-    PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, "251201000000Z", 13));
+    if (crl_next_update)
+        PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, crl_next_update, 13));
+    PUT(mbedtls_asn1_write_tagged_string(&w, buf, MBEDTLS_ASN1_UTC_TIME, crl_this_update, 13));
     PUT(mbedtls_asn1_write_raw_buffer(&w, buf, issuer, issuer_len));
     mark = len;
     PUT(mbedtls_asn1_write_oid(&w, buf, sig_oid, sig_oid_len));
@@ -2904,6 +2908,97 @@ static void masterlist_signer_revoked_in_any_order(void **state)
     free(good);
 }
 
+/*
+ * A CRL is current until its nextUpdate (RFC 5280 §5.1.2.5), and `openssl
+ * verify -crl_check` refuses a certificate whose issuer's CRL is past it
+ * ("CRL has expired"). The verifier took any CRL "whatever its dates": a platform
+ * whose CRL feed stopped (or was stopped) went on VERIFYING documents of
+ * Document Signers revoked since. Now, for the issuer of each certificate
+ * checked (DS and CSCA, reader certificate and reader CA), once the
+ * platform gave CRLs of that issuer one of them must be current at now,
+ * else HV_ERR_CRL_STALE; a certificate a stale CRL lists is still
+ * HV_ERR_REVOKED (revocation does not expire), and an issuer with no CRL
+ * given is not checked for revocation at all, as before. cli_verify holds
+ * the stale CRL this writes against `openssl verify -crl_check`.
+ */
+static void stale_crls_are_not_current(void **state)
+{
+    (void)state;
+    mbedtls_pk_context csca_key, rca_key, dza_key;
+    load_key("private/csca-MAR.key", &csca_key);
+    load_key("private/reader-ca.key", &rca_key);
+    load_key("private/csca-DZA.key", &dza_key);
+    uint8_t mar[256], rca_name[256], dza[256], crl[4096], crl2[4096], serial[32];
+    size_t mar_len = subject_of("csca/csca-MAR.der", mar, sizeof mar);
+    size_t rca_len = subject_of("reader-ca/reader-ca.der", rca_name, sizeof rca_name);
+    size_t dza_len = subject_of("csca/csca-DZA.der", dza, sizeof dza);
+    size_t serial_len = serial_of("ds/ds-MAR.der", serial, sizeof serial);
+    static const uint8_t none[] = {0x7F}; /* a serial no certificate of the test PKI has */
+    char *good = build(&(struct recipe){0});
+    struct hv_options opt = options();
+    struct hv_trust *t;
+    const struct {
+        const char *what, *this_update, *next_update;
+        bool reader_pki, revoke_ds, other_state;
+        enum hv_err want;
+    } cases[] = {
+        {"current", "251201000000Z", "260201000000Z", false, false, false, HV_OK},
+        {"past nextUpdate", "251001000000Z", "251231000000Z", false, false, false,
+         HV_ERR_CRL_STALE},
+        /* issued after now (a platform judging at an earlier time): newer, not stale */
+        {"after now", "260102000000Z", "260401000000Z", false, false, false, HV_OK},
+        {"no nextUpdate", "251201000000Z", NULL, false, false, false, HV_OK},
+        {"stale, listing the DS", "251001000000Z", "251231000000Z", false, true, false,
+         HV_ERR_REVOKED},
+        {"stale, of another state", "251001000000Z", "251231000000Z", false, false, true, HV_OK},
+        {"the reader CA's, stale", "251001000000Z", "251231000000Z", true, false, false,
+         HV_ERR_CRL_STALE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        crl_this_update = cases[i].this_update;
+        crl_next_update = cases[i].next_update;
+        size_t n = cases[i].reader_pki    ? make_crl(rca_name, rca_len, &rca_key, MBEDTLS_MD_SHA256,
+                                                     none, 1, NULL, 0, NULL, 0, crl, sizeof crl)
+                   : cases[i].other_state ? make_crl(dza, dza_len, &dza_key, MBEDTLS_MD_SHA256,
+                                                     none, 1, NULL, 0, NULL, 0, crl, sizeof crl)
+                                          : make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256,
+                                                     cases[i].revoke_ds ? serial : none,
+                                                     cases[i].revoke_ds ? serial_len : 1, NULL, 0,
+                                                     NULL, 0, crl, sizeof crl);
+        assert_int_equal(trust_with_crl(&t, crl, n), HV_OK);
+        opt.trust = t;
+        struct hv_result res;
+        enum hv_err e = verify_with(good, &opt, &res);
+        if (e != cases[i].want)
+            fail_msg("%s: got %s (%s), want %s", cases[i].what, hv_err_str(e), res.message,
+                     hv_err_str(cases[i].want));
+        hv_result_free(&res);
+        hv_trust_free(t);
+    }
+    /* A stale CRL beside a current one of the same CSCA: the current one counts. */
+    crl_this_update = "251001000000Z";
+    crl_next_update = "251231000000Z";
+    size_t n = make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256, none, 1, NULL, 0, NULL, 0, crl,
+                        sizeof crl);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/csca-MAR-stale.crl", out_dir ? out_dir : "/tmp");
+    write_file(path, crl, n);
+    crl_this_update = "251201000000Z";
+    crl_next_update = "450101000000Z";
+    size_t n2 = make_crl(mar, mar_len, &csca_key, MBEDTLS_MD_SHA256, none, 1, NULL, 0, NULL, 0,
+                         crl2, sizeof crl2);
+    assert_int_equal(trust_with_crl(&t, crl, n), HV_OK);
+    assert_int_equal(hv_trust_add_crl(t, crl2, n2), HV_OK);
+    opt.trust = t;
+    expect(good, &opt, HV_OK);
+    hv_trust_free(t);
+    assert_string_equal(hv_err_str(HV_ERR_CRL_STALE), "HV_ERR_CRL_STALE");
+    free(good);
+    mbedtls_pk_free(&csca_key);
+    mbedtls_pk_free(&rca_key);
+    mbedtls_pk_free(&dza_key);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -2994,6 +3089,7 @@ int main(void)
         cmocka_unit_test(trust_files_hold_only_their_role),
         cmocka_unit_test(names_compared_as_rfc5280_says),
         cmocka_unit_test(masterlist_signer_revoked_in_any_order),
+        cmocka_unit_test(stale_crls_are_not_current),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,6 +67,8 @@ enum hv_err {
     HV_ERR_DOCUMENT_EXPIRED,   /* DG1's date of expiry is past, and the platform refuses that */
     HV_ERR_TRUST_STORE,        /* a file offered to a trust store does not belong there (not the
                                   store's profile, a master list or CRL that does not verify) */
+    HV_ERR_CRL_STALE,          /* CRLs of a certificate's issuer were given, and every one is
+                                  past its nextUpdate: the platform's CRL feed is behind */
 };
 
 /* The enumerator's name, e.g. "HV_ERR_DG_HASH". */

@@ -41,6 +41,7 @@ const char *hv_err_str(enum hv_err e)
     case HV_ERR_REVOKED: return "HV_ERR_REVOKED";
     case HV_ERR_DOCUMENT_EXPIRED: return "HV_ERR_DOCUMENT_EXPIRED";
     case HV_ERR_TRUST_STORE: return "HV_ERR_TRUST_STORE";
+    case HV_ERR_CRL_STALE: return "HV_ERR_CRL_STALE";
     }
     return "HV_ERR_UNKNOWN";
 }

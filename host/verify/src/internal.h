@@ -93,6 +93,12 @@ enum hvi_pki { HVI_PKI_ICAO, HVI_PKI_READER };
 /* Is c's serial in a CRL of that PKI issued under c's issuer name? */
 bool hvi_revoked(const struct hv_trust *t, enum hvi_pki pki, const mbedtls_x509_crt *c);
 
+/* CRLs of pki under issuer were given, and every one is past its nextUpdate at now:
+ * HV_ERR_CRL_STALE with msg naming who; else HV_OK. */
+enum hv_err hvi_crl_current(const struct hv_trust *t, enum hvi_pki pki,
+                            const mbedtls_x509_name *issuer, const struct hv_time *now,
+                            const char *who, char *msg, size_t cap);
+
 /* Validity of c at `now`: HV_OK, HV_ERR_CERT_EXPIRED or HV_ERR_CERT_NOT_YET_VALID, with the
  * reason naming `what` in msg. */
 enum hv_err hvi_validity(const mbedtls_x509_crt *c, const struct hv_time *now, const char *what,

@@ -116,6 +116,10 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
     e = hvi_validity(issuer, now, "reader CA certificate", msg, cap);
     if (e == HV_OK)
         e = hvi_validity(&crt, now, "reader certificate", msg, cap);
+    if (e == HV_OK)
+        e = hvi_crl_current(t, HVI_PKI_READER, &crt.issuer, now, "the reader CA", msg, cap);
+    if (e == HV_OK)
+        e = hvi_crl_current(t, HVI_PKI_READER, &issuer->issuer, now, "the reader CA", msg, cap);
     if (e != HV_OK)
         goto out;
     if (!ecdsa_der_low_s(&mbedtls_pk_ec(crt.pk)->grp, sig, sig_len)) {

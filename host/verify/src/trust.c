@@ -397,6 +397,29 @@ bool hvi_revoked(const struct hv_trust *t, enum hvi_pki pki, const mbedtls_x509_
     return false;
 }
 
+enum hv_err hvi_crl_current(const struct hv_trust *t, enum hvi_pki pki,
+                            const mbedtls_x509_name *issuer, const struct hv_time *now,
+                            const char *who, char *msg, size_t cap)
+{
+    bool given = false;
+    for (const mbedtls_x509_crl *l = &t->crl[pki]; l && l->raw.len; l = l->next) {
+        if (!hvi_name_equal(&l->issuer, issuer))
+            continue;
+        given = true;
+        /* Current: now is not past its nextUpdate (mbedTLS leaves next_update zero when the CRL
+         * has none, which RFC 5280 forbids and OpenSSL takes as never stale). A CRL issued after
+         * now (a platform judging at an earlier --now with today's CRLs) is newer, not stale:
+         * OpenSSL refuses it as not yet valid, we take what it knows. */
+        struct hv_time to = from_x509(&l->next_update);
+        if (to.year == 0 || hvi_time_cmp(now, &to) <= 0)
+            return HV_OK;
+    }
+    if (!given)
+        return HV_OK;
+    snprintf(msg, cap, "every CRL of %s given is past its nextUpdate: the CRL feed is behind", who);
+    return HV_ERR_CRL_STALE;
+}
+
 /* --- adding certificates --------------------------------------------------------------------- */
 
 /* Every PEM block in buf is a `label` ("-----BEGIN label-----"): a private key, a CRL or an

@@ -377,6 +377,13 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         snprintf(what, sizeof what, "Document Signer certificate%s", at);
         e = hvi_validity(&ds, &when, what, c->res->message, sizeof c->res->message);
     }
+    /* Revocation is judged now, whatever time the signer is judged at: with CRLs current now. */
+    if (e == HV_OK)
+        e = hvi_crl_current(t, HVI_PKI_ICAO, &ds.issuer, &opt->now, "the Document Signer's CSCA",
+                            c->res->message, sizeof c->res->message);
+    if (e == HV_OK)
+        e = hvi_crl_current(t, HVI_PKI_ICAO, &csca->issuer, &opt->now, "the CSCA", c->res->message,
+                            sizeof c->res->message);
     if (e != HV_OK) {
         c->res->err = e;
         goto out;
