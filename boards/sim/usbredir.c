@@ -218,9 +218,16 @@ static void ctrl_done(uint8_t status)
         R.stats.stalls++;
     if (c->internal) {
         if (c->h.request == 6 && c->h.value == 0x0100 && status == usb_redir_success &&
-            c->len == sizeof R.device)
+            c->len == sizeof R.device && c->data[1] == 1)
             memcpy(R.device, c->data, sizeof R.device);
         if (c->h.request == 6 && c->h.value == 0x0200 && status == usb_redir_success) {
+            /* Announced only as the configuration descriptor it must be (USB 2.0
+             * §9.6.3: type 2, wTotalLength all of it): a device announced with
+             * the wrong endpoints has every transfer NAKed by QEMU. */
+            if (c->len < 9 || c->data[1] != 2 || (size_t)(c->data[2] | c->data[3] << 8) != c->len) {
+                log_msg("enumeration", "not a configuration descriptor: device not announced");
+                return;
+            }
             memcpy(R.config, c->data, c->len);
             R.config_len = c->len;
             R.enumerated = true;
@@ -636,7 +643,13 @@ static void announce(void)
 static void bus_reset(void)
 {
     /* Everything in flight on the bus is gone; the device starts from its
-     * default state and the board gives it its address again. */
+     * default state and the board gives it its address again. That includes
+     * the events the device has not taken yet: left in the queue before the
+     * reset, a SETUP of a transfer that no longer exists would be answered
+     * after it, into the next control transfer, and shift every one after
+     * it by one (a guest connecting during the board's own enumeration got
+     * the device descriptor announced as the configuration: no endpoints). */
+    R.q_head = R.q_count = 0;
     for (unsigned i = 0; i < R.out_count; i++)
         free(R.out[i].data);
     for (unsigned i = 0; i < R.in_count; i++)
