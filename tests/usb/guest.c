@@ -93,6 +93,12 @@ static void handle_line(struct sim_env *env, const char *line, struct guest_resu
             res->assertion[k] = '\0';
             res->assertion_len = k;
         }
+    } else if (!strncmp(line, "@@PCSCD_EXIT ", 13)) {
+        /* 134: SIGABRT, as the shell reports a child killed by it. */
+        if (atoi(line + 13) == 134 && strstr(line, GUEST_PCSCD_KNOWN_CRASH) && res->unplugs > 0)
+            res->pcscd_known_crashes++;
+        else
+            res->pcscd_other_exits++;
     } else if (!strncmp(line, "@@EXIT ", 7)) {
         res->exit_status = atoi(line + 7);
         *done = true;
@@ -215,5 +221,13 @@ int guest_run(struct sim_env *env, const char *const *programs, const char *test
     close(out[0]);
     unlink(initrd);
     res->wall_s = now_s() - t0;
+    if (res->pcscd_known_crashes)
+        fprintf(stderr,
+                "guest: pcscd aborted %u time(s) on libccid 1.5.2's multi-slot unplug bug "
+                "(\"%s\", fixed upstream by CCID 5aa84ff) and was started again\n",
+                res->pcscd_known_crashes, GUEST_PCSCD_KNOWN_CRASH);
+    if (res->pcscd_other_exits)
+        fprintf(stderr, "guest: pcscd exited %u time(s) for another reason (see its lines)\n",
+                res->pcscd_other_exits);
     return done ? 0 : -1;
 }

@@ -23,6 +23,11 @@ uint64_t guest_process_cpu_ns(pid_t pid);
 
 #define GUEST_MAX_BENCH 16
 
+/* What Debian 12's pcscd prints when libccid 1.5.2 resubmits its multi-slot interrupt
+ * transfer on the NULL handle of a slot already closed (guest_pcscd.sh; fixed upstream by
+ * CCID commit 5aa84ff, https://salsa.debian.org/rousseau/CCID/-/issues/18). */
+#define GUEST_PCSCD_KNOWN_CRASH "libusb_submit_transfer: Assertion `transfer->dev_handle' failed."
+
 struct guest_result {
     int exit_status; /* the guest test's, or -1 when it never said */
     unsigned card_removals, card_insertions, unplugs, plugs;
@@ -33,6 +38,10 @@ struct guest_result {
     unsigned bench_runs[GUEST_MAX_BENCH];
     double bench_reader_cpu_ns[GUEST_MAX_BENCH];
     size_t n_bench;
+    /* "@@PCSCD_EXIT STATUS LINE" (guest_pcscd.sh): pcscd died and was started
+     * again. Known: libccid 1.5.2's multi-slot unplug abort (GUEST_PCSCD_KNOWN_CRASH,
+     * status 134) after an "@@UNPLUG"; other: anything else, which a test fails on. */
+    unsigned pcscd_known_crashes, pcscd_other_exits;
     char *assertion; /* "@@ASSERTION B64URL": the decoded bytes, NUL-ended (free it) */
     size_t assertion_len;
 };

@@ -5,7 +5,8 @@
 #                    bzImage boots far slower under TCG)
 #   OUT/base.cpio    busybox-static, the USB host modules, pcscd, libccid,
 #                    systemd-udevd, with every shared library they load
-#   OUT/test.cpio    the test's own programs (arguments) with their libraries
+#   OUT/test.cpio    the test's own programs (arguments) with their libraries,
+#                    and guest_pcscd.sh as /bin/pcscd-supervised
 # The kernel and the base are kept while the packages they come from are
 # the same versions; the test part is made anew each time.
 #
@@ -104,6 +105,9 @@ rm -rf "$T"
 mkdir -p "$T/bin"
 cp "$INIT" "$T/init"
 chmod 755 "$T/init"
+# pcscd restarted when it dies, as pcscd.socket does on Debian (guest_pcscd.sh).
+cp "$(dirname "$0")/guest_pcscd.sh" "$T/bin/pcscd-supervised"
+chmod 755 "$T/bin/pcscd-supervised"
 for p in "$@"; do
     cp "$p" "$T/bin/"
 done

@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # /init of the USB test guest (tests/usb/guest_image.sh): mounts, loads the
 # xHCI driver, starts udevd (pcscd hears of a reader plugged in later through
-# it) and pcscd, waits for our reader (pid.codes 1209:0001) to enumerate, then
+# it) and, for the pcsc test, pcscd (kept running by pcscd-supervised,
+# guest_pcscd.sh), waits for our reader (pid.codes 1209:0001) to enumerate, then
 # runs the test named on the kernel command line (hawiya_test=..., its
 # arguments in hawiya_args, commas for spaces) and powers off. The host reads
 # the console: lines starting "@@" are for it ("@@CARD remove" asks it to take
@@ -40,7 +41,7 @@ rc=0
 args=$(echo "${hawiya_args:-}" | tr ',' ' ')
 case "${hawiya_test:-}" in
 pcsc)
-    pcscd --foreground >/tmp/pcscd.log 2>&1 &
+    pcscd-supervised &
     /bin/guest_pcsc $args || rc=$?
     ;;
 *)
