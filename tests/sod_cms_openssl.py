@@ -101,8 +101,8 @@ ID_DATA, LDS_SO = "1.2.840.113549.1.7.1", "2.23.136.1.1.1"
 CT, MD, ST = "1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4", "1.2.840.113549.1.9.5"
 
 
-def attr(type_oid, *values):
-    return seq(oid(type_oid), set_of(list(values)))
+def attr(type_oid, *values, der_order=True):
+    return seq(oid(type_oid), set_of(list(values), der_order))
 
 
 def build(econtent, cert, key, signing_time, **v):
@@ -213,6 +213,10 @@ def main():
          {"der_order": False, "sign_bytes": lambda a: set_of(a),
           "attrs": unsorted([attr(CT, oid(LDS_SO)), attr(ST, signing_time),
                              attr(MD, tlv(0x04, md256))])}, None, "HV_ERR_SOD_MALFORMED"),
+        ("an attribute's values out of DER order",
+         {"attrs": [attr(CT, oid(LDS_SO)), attr(MD, tlv(0x04, md256)),
+                    attr("1.2.840.113549.1.9.15", seq(integer(2)), seq(integer(1)),
+                         der_order=False)]}, None, "HV_ERR_SOD_MALFORMED"),
         ("an attribute unknown to both", {"attrs": [attr(CT, oid(LDS_SO)),
                                                    attr(MD, tlv(0x04, md256)),
                                                    attr("1.2.840.113549.1.9.15", seq())]},

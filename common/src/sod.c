@@ -484,6 +484,9 @@ static enum sod_err signed_attrs(struct der_obj *a0, struct sod *out)
             return e;
         if ((e = der_end(&attr.val)) != SOD_OK)
             return e;
+        /* Each attribute's values are a SET OF too, signed as sent. */
+        if ((e = der_set_of_order(&values)) != SOD_OK)
+            return e;
         bool ct = oid_is(&type, oid_content_type, sizeof oid_content_type);
         bool md = oid_is(&type, oid_message_digest, sizeof oid_message_digest);
         bool st = oid_is(&type, oid_signing_time, sizeof oid_signing_time);

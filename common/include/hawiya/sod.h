@@ -14,13 +14,14 @@
  * signature.
  *
  * The parser is strict DER (minimal definite lengths, minimal INTEGERs, no
- * trailing bytes, the signed attributes and digestAlgorithms SETs in X.690
- * §11.6 order: the signature covers the bytes sent, and a verifier that
- * re-encodes them reads the same message), checks every bound and keeps
- * pointers into the caller's buffer. As `openssl cms -verify` does, it
- * requires the SignerInfo's digestAlgorithm among the SignedData's
- * digestAlgorithms; unlike OpenSSL 3.0, also the hash its signatureAlgorithm
- * names (if any) to be that one. The same parser
+ * trailing bytes, the SETs of the signed attributes, of each attribute's
+ * values and of digestAlgorithms in X.690 §11.6 order: the signature covers
+ * the bytes sent, and a verifier that re-encodes them reads the same
+ * message), checks every bound and keeps pointers into the caller's buffer.
+ * As `openssl cms -verify` does, it requires the SignerInfo's
+ * digestAlgorithm among the SignedData's digestAlgorithms; unlike OpenSSL
+ * 3.0, also the hash its signatureAlgorithm names (if any) to be that one.
+ * The same parser
  * reads ICAO's other signed object, the CSCA Master List of 9303-12 (a
  * ContentInfo whose eContentType is id-icao-cscaMasterList), with
  * sod_parse_cms(). sod_verify() does passive authentication against the caller's CSCA
@@ -42,7 +43,8 @@ enum sod_err {
     SOD_ERR_WRONG_TAG,             /* the file does not start with tag 77 */
     SOD_ERR_TRUNCATED,             /* a tag, length or value runs past its container */
     SOD_ERR_ENCODING,              /* not DER: indefinite, over-long or non-minimal length, or a
-                                      SET OF out of order (signed attributes, digestAlgorithms) */
+                                      SET OF out of order (signed attributes and their values,
+                                      digestAlgorithms) */
     SOD_ERR_TRAILING_DATA,         /* bytes after an object that must end its container */
     SOD_ERR_BAD_STRUCTURE,         /* an element with the wrong tag where one is required */
     SOD_ERR_NOT_SIGNED_DATA,       /* ContentInfo contentType is not id-signedData */
