@@ -185,6 +185,15 @@ int main(int argc, char **argv)
     }
     slot_power_off(&dev.slot);
     cl_slot_power_off(&dev.cl);
+    if (sim_rf_configured()) {
+        struct sim_rf_stats st;
+        sim_rf_stats(&st, false);
+        fprintf(stderr,
+                "hawiya-sim-reader: RF: %llu frames sent, %llu received, %.1f ms on the air, "
+                "%llu faults injected\n",
+                (unsigned long long)st.frames_tx, (unsigned long long)st.frames_rx,
+                (double)st.air_ns / 1e6, (unsigned long long)st.faults);
+    }
     sim_rf_close();
     sim_board_close();
     return 0;

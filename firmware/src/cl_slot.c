@@ -261,6 +261,10 @@ enum cl_err cl_slot_power_on(struct cl_slot *s)
     if (!rf_link_present(&s->link))
         return CL_ERR_NO_FRONT_END;
     rf_link_tick_restart(&s->link);
+    /* A card kept activated since the last poll may have been swapped for
+     * another in between: one presence check before it is handed over. */
+    if (s->activated && s->fresh && !still_there(s))
+        s->fresh = false;
     if (!(s->activated && s->fresh)) {
         if (s->activated) {
             /* a used card starts again from nothing: deselected, unpowered */

@@ -124,6 +124,9 @@ struct bridge_backend_ops {
     /* Optional: the backend's own fields for `readers` and `diagnose` (e.g. the
      * PC/SC name, whether the reader attests). Reader metadata grows here. */
     void (*describe)(void *r, cJSON *o, bool diagnose);
+    /* Optional: which interface the card came in on, "contact" or
+     * "contactless" (a tap), NULL when no card or not known. */
+    const char *(*card_interface)(void *r);
 };
 
 extern const struct bridge_backend_ops bridge_backend_sim;

@@ -76,7 +76,7 @@ static enum bridge_monitor sim_monitor(void *r)
     ssize_t k = recv(s->link.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
         return BRIDGE_MONITOR_BROKEN;
-    bool was = s->link.card_present;
+    bool was = s->link.card_present, was_cl = s->link.cl_present;
     uint64_t before = s->link.notifications;
     while (ccid_link_wait_notify(&s->link, 0))
         ;
@@ -88,20 +88,31 @@ static enum bridge_monitor sim_monitor(void *r)
             return BRIDGE_MONITOR_BROKEN;
     }
     /* A removal, even one followed by an insertion, ends the powered session. */
-    if (s->link.notifications != before && (was != s->link.card_present || s->link.present_changed))
+    if (s->link.notifications != before &&
+        (was != s->link.card_present || s->link.present_changed || was_cl != s->link.cl_present ||
+         s->link.cl_changed))
         s->active = false;
     return BRIDGE_MONITOR_OK;
 }
 
+/* A card in the contact slot (CCID slot 0) or in the RF field (slot 1). */
 static bool sim_card_present(void *r)
 {
-    return ((struct sim_reader *)r)->link.card_present;
+    struct sim_reader *s = r;
+    return s->link.card_present || s->link.cl_present;
 }
 
 static bool sim_card_active(void *r)
 {
     struct sim_reader *s = r;
-    return s->link.card_present && s->active;
+    return sim_card_present(r) && s->active;
+}
+
+/* The reader's session prefers the card in the field, and so does this. */
+static const char *sim_card_interface(void *r)
+{
+    struct sim_reader *s = r;
+    return s->link.cl_present ? "contactless" : s->link.card_present ? "contact" : NULL;
 }
 
 static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
@@ -113,8 +124,13 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
     s->active = false; /* the reader resets the card before and after */
     enum bridge_err e = bridge_reader_authenticate(&s->link, s->report, sizeof s->report, a,
                                                    progress, ctx, res, &gone);
-    if (gone)
-        s->link.card_present = false;
+    if (gone) {
+        /* the card the session ran on: the one in the field when there was one */
+        if (s->link.cl_present)
+            s->link.cl_present = false;
+        else
+            s->link.card_present = false;
+    }
     return e;
 }
 
@@ -128,4 +144,5 @@ const struct bridge_backend_ops bridge_backend_sim = {
     .card_present = sim_card_present,
     .card_active = sim_card_active,
     .authenticate = sim_authenticate,
+    .card_interface = sim_card_interface,
 };

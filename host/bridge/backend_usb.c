@@ -48,7 +48,7 @@ struct usb_reader {
 
     pthread_t thread;
     bool thread_on;
-    atomic_bool stop, gone, present, changed;
+    atomic_bool stop, gone, present, changed, cl_present;
     int pipe[2];
     struct libusb_transfer *int_xfer;
     uint8_t int_buf[INT_MAX_PACKET];
@@ -135,6 +135,12 @@ static void LIBUSB_CALL on_interrupt(struct libusb_transfer *t)
             atomic_store(&u->present, ccid_slot_present(&it, 0));
             if (ccid_slot_changed(&it, 0))
                 atomic_store(&u->changed, true);
+            /* our reader's slot 1: its contactless front end */
+            if (u->max_slot_index >= 1) {
+                atomic_store(&u->cl_present, ccid_slot_present(&it, 1));
+                if (ccid_slot_changed(&it, 1))
+                    atomic_store(&u->changed, true);
+            }
             wake(u);
         }
         if (!atomic_load(&u->stop) && libusb_submit_transfer(t) == 0)
@@ -414,13 +420,22 @@ static enum bridge_monitor usb_monitor(void *r)
 
 static bool usb_card_present(void *r)
 {
-    return atomic_load(&((struct usb_reader *)r)->present);
+    struct usb_reader *u = r;
+    return atomic_load(&u->present) || atomic_load(&u->cl_present);
 }
 
 static bool usb_card_active(void *r)
 {
     struct usb_reader *u = r;
-    return atomic_load(&u->present) && u->active;
+    return usb_card_present(r) && u->active;
+}
+
+static const char *usb_card_interface(void *r)
+{
+    struct usb_reader *u = r;
+    return atomic_load(&u->cl_present) ? "contactless"
+           : atomic_load(&u->present)  ? "contact"
+                                       : NULL;
 }
 
 static enum bridge_err usb_authenticate(void *r, const struct bridge_auth *a,
@@ -432,8 +447,12 @@ static enum bridge_err usb_authenticate(void *r, const struct bridge_auth *a,
     u->active = false; /* the reader resets the card before and after */
     enum bridge_err e = bridge_reader_authenticate(&u->link, u->report, sizeof u->report, a,
                                                    progress, ctx, res, &gone);
-    if (gone)
-        atomic_store(&u->present, false);
+    if (gone) {
+        if (atomic_load(&u->cl_present))
+            atomic_store(&u->cl_present, false);
+        else
+            atomic_store(&u->present, false);
+    }
     return e;
 }
 
@@ -447,4 +466,5 @@ const struct bridge_backend_ops bridge_backend_usb = {
     .card_present = usb_card_present,
     .card_active = usb_card_active,
     .authenticate = usb_authenticate,
+    .card_interface = usb_card_interface,
 };

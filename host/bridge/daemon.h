@@ -143,6 +143,7 @@ struct reader {
     void *be;
     int fd;
     bool up, present, active;
+    char iface[16]; /* the card came in on: "contact", "contactless" or "" */
     uint8_t atr[BRIDGE_ATR_MAX];
     size_t atr_len;
     char last_error[200];

@@ -23,6 +23,8 @@ static cJSON *reader_json(const struct reader *r, bool diagnose)
     cJSON_AddStringToObject(o, "backend", r->ops->name);
     cJSON_AddStringToObject(o, "state", slot_state(r));
     cJSON_AddStringToObject(o, "link", r->up ? "up" : "down");
+    if (r->present && r->iface[0])
+        cJSON_AddStringToObject(o, "interface", r->iface);
     if (r->atr_len && r->present) {
         char hex[2 * BRIDGE_ATR_MAX + 1];
         hex_encode(r->atr, r->atr_len, hex);

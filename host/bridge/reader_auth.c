@@ -24,13 +24,14 @@ static bool field(const uint8_t *p, size_t n, uint32_t tag, struct tlv *t)
 
 enum bridge_err bridge_err_from_name(const char *name)
 {
-    if (!strcmp(name, "SLOT_ERR_REMOVED") || !strcmp(name, "SLOT_ERR_ABSENT"))
+    if (!strcmp(name, "SLOT_ERR_REMOVED") || !strcmp(name, "SLOT_ERR_ABSENT") ||
+        !strcmp(name, "CL_ERR_REMOVED") || !strcmp(name, "CL_ERR_ABSENT"))
         return BRIDGE_ERR_CARD_REMOVED;
     if (!strcmp(name, "PACE_ERR_TOKEN_MISMATCH") || !strcmp(name, "PACE_ERR_TOKEN_REJECTED") ||
         !strcmp(name, "EMRTD_ERR_BAC"))
         return BRIDGE_ERR_CARD_AUTH_FAILED;
-    if (!strncmp(name, "SLOT_ERR_", 9) || !strncmp(name, "ATTEST_", 7) ||
-        !strncmp(name, "RESC_", 5))
+    if (!strncmp(name, "SLOT_ERR_", 9) || !strncmp(name, "CL_ERR_", 7) ||
+        !strncmp(name, "ATTEST_", 7) || !strncmp(name, "RESC_", 5))
         return BRIDGE_ERR_READER_ERROR;
     return BRIDGE_ERR_CARD_ERROR;
 }

@@ -26,6 +26,15 @@ cJSON *reader_event(const char *name, const struct reader *r)
     return ev;
 }
 
+/* card_inserted / card_removed, with the interface when the backend knows it. */
+static cJSON *card_event(const char *name, const struct reader *r)
+{
+    cJSON *ev = reader_event(name, r);
+    if (r->iface[0])
+        cJSON_AddStringToObject(ev, "interface", r->iface);
+    return ev;
+}
+
 static void progress_event(struct auth *a, const struct bridge_progress *p)
 {
     cJSON *ev = cJSON_CreateObject();
@@ -247,7 +256,8 @@ static void reader_down(struct reader *r, const char *why)
     r->next_connect = bridge_now_ms() + RECONNECT_MS;
     if (r->present) {
         r->present = false;
-        bridge_broadcast(r->b, reader_event("card_removed", r), NULL);
+        bridge_broadcast(r->b, card_event("card_removed", r), NULL);
+        r->iface[0] = '\0';
     }
     r->active = false;
     r->atr_len = 0;
@@ -268,21 +278,28 @@ void reader_sync(struct reader *r)
         return;
     }
     bool present = r->ops->card_present(r->be);
-    if (m == BRIDGE_MONITOR_SWAPPED && r->present && present) {
-        /* Out and in again between two looks: two events, as it happened. */
+    const char *iface = r->ops->card_interface ? r->ops->card_interface(r->be) : NULL;
+    /* Out and in again between two looks, or a tap while a card sits in the
+     * slot (and the other way round): two events, as it happened. */
+    bool moved = present && r->present && iface && strcmp(iface, r->iface);
+    if ((m == BRIDGE_MONITOR_SWAPPED || moved) && r->present && present) {
         r->present = false;
         r->atr_len = 0;
         bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: card removed", r->cfg.name);
-        bridge_broadcast(r->b, reader_event("card_removed", r), NULL);
+        bridge_broadcast(r->b, card_event("card_removed", r), NULL);
     }
     r->active = r->ops->card_active(r->be);
     if (!present)
         r->atr_len = 0;
     if (present != r->present) {
         r->present = present;
-        bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: card %s", r->cfg.name,
-                   present ? "inserted" : "removed");
-        bridge_broadcast(r->b, reader_event(present ? "card_inserted" : "card_removed", r), NULL);
+        if (present)
+            snprintf(r->iface, sizeof r->iface, "%s", iface ? iface : "");
+        bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: card %s%s%s", r->cfg.name,
+                   present ? "inserted" : "removed", r->iface[0] ? " " : "", r->iface);
+        bridge_broadcast(r->b, card_event(present ? "card_inserted" : "card_removed", r), NULL);
+        if (!present)
+            r->iface[0] = '\0';
         schedule(r);
     }
 }

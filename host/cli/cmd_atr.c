@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "hawiya/atr.h"
+#include "hawiya/pcsc_atr.h"
 #include "hawiya/hex.h"
 
 /* An ATR is at most 33 bytes; anything longer is reported, not decoded. */
@@ -218,6 +219,59 @@ static void add_fields(cJSON *o, const struct atr *a, enum atr_err err)
     add_rfu(o, a->rfu);
 }
 
+static cJSON *rates_json(unsigned mask)
+{
+    static const int kbps[4] = {106, 212, 424, 848};
+    cJSON *a = cJSON_CreateArray();
+    for (int r = 0; r < 4; r++)
+        if (mask & (1u << r))
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(kbps[r]));
+    return a;
+}
+
+/* PC/SC Part 3 3.1.3.2.3: what a contactless card's synthesised ATR says
+ * (the type, where the historical bytes come from, a Type B card's ATQB). */
+static void add_contactless(cJSON *o, const uint8_t *atr, size_t n)
+{
+    struct pcsc_atr_info info;
+    if (pcsc_atr_decode(atr, n, &info) != PCSC_ATR_OK) {
+        cJSON_AddNullToObject(o, "contactless");
+        return;
+    }
+    cJSON *c = cJSON_AddObjectToObject(o, "contactless");
+    if (info.kind == PCSC_ATR_STORAGE) {
+        cJSON_AddStringToObject(c, "type", "storage");
+        add_byte(c, "standard", info.standard);
+        char name[5];
+        snprintf(name, sizeof name, "%04X", (unsigned)info.card_name);
+        cJSON_AddStringToObject(c, "card_name", name);
+        return;
+    }
+    if (info.kind == PCSC_ATR_TYPE_A) {
+        cJSON_AddStringToObject(c, "type", "A");
+        cJSON_AddStringToObject(c, "historical_from", "ATS");
+        return;
+    }
+    const struct iso14443b_atqb *q = &info.atqb;
+    cJSON_AddStringToObject(c, "type", "B");
+    cJSON_AddStringToObject(c, "historical_from", "ATQB");
+    add_hex(c, "application_data", q->app_data, 4);
+    add_hex(c, "protocol_info", q->proto, 3);
+    if (q->adc == 1)
+        add_byte(c, "afi", q->app_data[0]);
+    cJSON_AddItemToObject(c, "picc_to_pcd_kbps", rates_json(q->ds));
+    cJSON_AddItemToObject(c, "pcd_to_picc_kbps", rates_json(q->dr));
+    cJSON_AddBoolToObject(c, "same_rate_both_ways", q->same_d);
+    cJSON_AddNumberToObject(c, "max_frame_size", (double)iso14443_fs(q->fsci));
+    cJSON_AddBoolToObject(c, "iso14443_4", q->iso_dep);
+    cJSON_AddNumberToObject(c, "fwi", q->fwi);
+    cJSON_AddNumberToObject(c, "fwt_ms", (double)(iso14443_fwt_ns(q->fwi) / 1000) / 1000.0);
+    cJSON_AddNumberToObject(c, "adc", q->adc);
+    cJSON_AddBoolToObject(c, "cid", q->cid);
+    cJSON_AddBoolToObject(c, "nad", q->nad);
+    cJSON_AddNumberToObject(c, "mbli", info.mbli);
+}
+
 static void print_json(cJSON *o)
 {
     char *s = cJSON_PrintUnformatted(o);
@@ -270,8 +324,10 @@ static bool decode_one(const char *text, size_t len, bool overlong)
         cJSON_AddStringToObject(o, "error", atr_err_str(err));
     if (err == ATR_ERR_INCOMPLETE)
         cJSON_AddNumberToObject(o, "bytes_needed", (double)needed);
-    if (a.len >= 2)
+    if (a.len >= 2) {
         add_fields(o, &a, err);
+        add_contactless(o, bytes, n);
+    }
     print_json(o);
     return err == ATR_OK;
 }

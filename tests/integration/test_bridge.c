@@ -729,7 +729,8 @@ static void cli_commands(void **state)
     size_t n = fread(out, 1, sizeof out - 1, p);
     out[n] = '\0';
     assert_int_equal(pclose(p), 0);
-    assert_string_equal(out, "{\"event\":\"card_removed\",\"reader\":\"r1\"}\n");
+    assert_string_equal(
+        out, "{\"event\":\"card_removed\",\"reader\":\"r1\",\"interface\":\"contact\"}\n");
     assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
     wait_r1("present");
 

@@ -1,0 +1,241 @@
+/*
+ * Tap to authenticate, end to end: hawiya-bridge over our sim reader whose
+ * contactless front end faces hawiya-vcard's RF field. Every contactless
+ * persona is authenticated through the bridge and verified as the platform
+ * does; an authenticate asked with no card waits for the tap; subscribers
+ * see the taps (card_inserted / card_removed with "interface":"contactless");
+ * and the card pulled away at every frame of a session gives a named error,
+ * after which the next tap works.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bridge_test.h"
+#include "sim_env.h"
+
+static struct sim_env env;
+static pid_t bridge = -1;
+static char sock_path[320], log_path[320], conf_path[320];
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sim_env_start_rf(&env, "morocco-cl", true, NULL) != 0)
+        return -1;
+    /* the reader gets its device certificate, then is handed to the bridge */
+    ccid_link_close(&env.link);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
+             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(sock_path, sizeof sock_path, "%s/bridge.sock", env.dir);
+    snprintf(log_path, sizeof log_path, "%s/bridge.log", env.dir);
+    snprintf(conf_path, sizeof conf_path, "%s/bridge.conf", env.dir);
+    FILE *f = fopen(conf_path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "origin = " BT_ORIGIN "\nreader = sim:desk:%s\ntimeout_ms = 20000\n", env.host_path);
+    fclose(f);
+    bridge = bt_bridge_start(conf_path, sock_path, log_path);
+    if (bridge < 0 || !bt_wait_reader(sock_path, "desk", "up", "present", 20000))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    bt_stop(&bridge);
+    sim_env_stop(&env);
+    return 0;
+}
+
+static void control(const char *cmd)
+{
+    char reply[512];
+    assert_int_equal(sim_env_control(&env, cmd, reply, sizeof reply), 0);
+    if (strncmp(reply, "ok", 2))
+        fail_msg("%s: %s", cmd, reply);
+}
+
+/* One authentication with this CAN: the assertion, or the error object. */
+static cJSON *authenticate(int fd, const char *id, const char *can)
+{
+    char extra[64], line[512];
+    snprintf(extra, sizeof extra, ",\"can\":\"%s\"", can);
+    bt_auth_line(line, sizeof line, id, extra);
+    return bt_call(fd, line);
+}
+
+static void each_persona_over_contactless(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *id, *can, *doc, *atr, *how;
+    } cases[] = {
+        {"morocco-cl", "246810", "CD7654321", "3B85800180738421C092", "contactless Type A 848"},
+        {"algeria-cl", "135790", "200400600", "3B888001E1686C17778395009A",
+         "contactless Type B 848"},
+        {"morocco-cl-only", "112233", "EF1122334", "3B85800180738421C092",
+         "contactless Type A 848"},
+    };
+    int fd = bt_connect(sock_path);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "persona %s", cases[i].id);
+        control(cmd);
+        assert_true(bt_wait_reader(sock_path, "desk", "up", "present", 20000));
+        cJSON *r = bt_call(fd, "{\"id\":\"r\",\"method\":\"readers\"}\n");
+        bt_expect_str(r, "result.readers.0.interface", "contactless");
+        cJSON_Delete(r);
+
+        char line[512], extra[64];
+        snprintf(extra, sizeof extra, ",\"can\":\"%s\"", cases[i].can);
+        bt_auth_line(line, sizeof line, "1", extra);
+        bt_send(fd, line);
+        /* the atr step names the interface, the type and the bit rate */
+        cJSON *ev;
+        bool seen_atr = false;
+        while ((ev = bt_read(fd, 20000)) != NULL && bt_find(ev, "event")) {
+            const cJSON *step = bt_find(ev, "step");
+            if (step && !strcmp(step->valuestring, "atr")) {
+                const char *d = bt_get(ev, "detail")->valuestring;
+                assert_true(!strncmp(d, cases[i].atr, strlen(cases[i].atr)));
+                if (!strstr(d, cases[i].how))
+                    fail_msg("%s: atr step %s", cases[i].id, d);
+                seen_atr = true;
+            }
+            cJSON_Delete(ev);
+        }
+        assert_non_null(ev);
+        assert_true(seen_atr);
+        if (!bt_find(ev, "result.format"))
+            fail_msg("%s: %s", cases[i].id, cJSON_PrintUnformatted(ev));
+        char doc[32] = "";
+        bool attested = false;
+        assert_int_equal(bt_verify(bt_get(ev, "result"), false, doc, sizeof doc, &attested), HV_OK);
+        assert_true(attested);
+        assert_string_equal(doc, cases[i].doc);
+        cJSON_Delete(ev);
+        /* the sizes came from the card's word: no read it had to refuse */
+        assert_int_equal(sim_env_stat(&env, "le_refused"), 0);
+    }
+    close(fd);
+}
+
+/* No card: the request waits; the tap starts it; subscribers see the tap. */
+static void waits_for_tap(void **state)
+{
+    (void)state;
+    control("persona morocco-cl");
+    assert_true(bt_wait_reader(sock_path, "desk", "up", "present", 20000));
+    int sub = bt_connect(sock_path);
+    cJSON *j = bt_call(sub, "{\"id\":1,\"method\":\"subscribe\"}\n");
+    assert_true(cJSON_IsTrue(bt_get(j, "result.subscribed")));
+    cJSON_Delete(j);
+    control("leave");
+    cJSON *ev = bt_event(sub, "card_removed", 20000);
+    assert_non_null(ev);
+    bt_expect_str(ev, "interface", "contactless");
+    cJSON_Delete(ev);
+    assert_true(bt_wait_reader(sock_path, "desk", "up", "absent", 20000));
+
+    int fd = bt_connect(sock_path);
+    char line[512];
+    bt_auth_line(line, sizeof line, "w", ",\"can\":\"246810\"");
+    bt_send(fd, line);
+    ev = bt_event(fd, "progress", 10000);
+    bt_expect_str(ev, "step", "queued");
+    cJSON_Delete(ev);
+    ev = bt_event(fd, "progress", 10000);
+    bt_expect_str(ev, "step", "waiting_for_card");
+    cJSON_Delete(ev);
+    control("tap");
+    ev = bt_event(sub, "card_inserted", 20000);
+    assert_non_null(ev);
+    bt_expect_str(ev, "reader", "desk");
+    bt_expect_str(ev, "interface", "contactless");
+    cJSON_Delete(ev);
+    j = bt_answer(fd);
+    if (!bt_find(j, "result.format"))
+        fail_msg("%s", cJSON_PrintUnformatted(j));
+    char doc[32];
+    bool attested;
+    assert_int_equal(bt_verify(bt_get(j, "result"), false, doc, sizeof doc, &attested), HV_OK);
+    assert_string_equal(doc, "CD7654321");
+    cJSON_Delete(j);
+    close(fd);
+    close(sub);
+}
+
+/* The card leaves the field after n of the session's frames, for every n
+ * up to the frames a whole session took (with the reader's S(DESELECT) and
+ * polls after it): a named error (CARD_REMOVED) until the card stays for
+ * the last APDU, whole sessions from there on; after each, the card is
+ * tapped again and the next session works. */
+static void pulled_away_at_every_frame(void **state)
+{
+    (void)state;
+    int fd = bt_connect(sock_path);
+    long long f0 = sim_env_stat(&env, "rf_frames");
+    cJSON *j = authenticate(fd, "0", "246810");
+    assert_non_null(bt_find(j, "result.format"));
+    cJSON_Delete(j);
+    long long frames = sim_env_stat(&env, "rf_frames") - f0;
+    print_message("one session: %lld frames from the reader\n", frames);
+    assert_true(frames > 20);
+
+    unsigned removed = 0, whole = 0;
+    for (long long n = 0; n <= frames; n++) {
+        char cmd[64];
+        assert_true(bt_wait_reader(sock_path, "desk", "up", "present", 20000));
+        snprintf(cmd, sizeof cmd, "leave-after-frames %lld", n);
+        control(cmd);
+        char id[16];
+        snprintf(id, sizeof id, "%lld", n + 1);
+        j = authenticate(fd, id, "246810");
+        if (bt_find(j, "result.format")) {
+            whole++;
+        } else {
+            /* once the card stays for the whole session it stays for longer ones */
+            assert_int_equal(whole, 0);
+            /* the card's departure, by name */
+            bt_expect_str(j, "error.code", "CARD_REMOVED");
+            removed++;
+        }
+        cJSON_Delete(j);
+        assert_true(bt_wait_reader(sock_path, "desk", "up", "absent", 20000));
+        control("tap");
+    }
+    print_message("pulled away after 0..%lld frames: %u CARD_REMOVED, %u whole sessions\n", frames,
+                  removed, whole);
+    /* the frames counted after the last APDU are the reader's S(DESELECT) and polls */
+    assert_true(removed >= 20 && whole >= 1);
+    /* the next tap works */
+    assert_true(bt_wait_reader(sock_path, "desk", "up", "present", 20000));
+    j = authenticate(fd, "last", "246810");
+    char doc[32];
+    bool attested;
+    assert_int_equal(bt_verify(bt_get(j, "result"), false, doc, sizeof doc, &attested), HV_OK);
+    cJSON_Delete(j);
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_persona_over_contactless),
+        cmocka_unit_test(waits_for_tap),
+        cmocka_unit_test(pulled_away_at_every_frame),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
