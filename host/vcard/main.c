@@ -266,6 +266,8 @@ static bool rf_command(struct vcard_state *st, const char *cmd, char *reply, siz
             return true;
         }
         rf_field_enter(&st->rf, 1);
+    } else if (!strcmp(cmd, "rf-mark")) {
+        rf_field_mark(&st->rf);
     } else if (!strcmp(cmd, "leave")) {
         st->tapped = false;
         for (unsigned i = 0; i < RF_FIELD_CARDS; i++)
@@ -390,7 +392,7 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
                  "\"card_ns\":%llu,\"now_ns\":%llu,\"wtx\":%llu,\"in_field\":%s,"
                  "\"rf_field\":%s,\"rf_frames\":%llu,\"rf_apdus\":%llu,\"rf_card_ns\":%llu,"
                  "\"rf_wtx\":%llu,\"rf_now_ns\":%llu,\"rf_dsi\":%u,\"rf_dri\":%u,"
-                 "\"rf_collisions\":%llu,\"le_refused\":%llu}\n",
+                 "\"rf_collisions\":%llu,\"le_refused\":%llu,\"rf_span_ns\":%llu}\n",
                  st->chips[0].persona.id, st->present ? "true" : "false", st->line.vcc_mv,
                  (unsigned long)st->line.clk_hz, st->line.fi, st->line.di, st->line.char_etu,
                  st->line.protocol, (unsigned long long)st->line.stats.apdus,
@@ -400,7 +402,10 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
                  (unsigned long long)rc->stats.apdus, (unsigned long long)rc->stats.card_ns,
                  (unsigned long long)rc->stats.wtx, (unsigned long long)st->rf.now_ns,
                  (unsigned)rc->dsi, (unsigned)rc->dri, (unsigned long long)st->rf.collisions,
-                 (unsigned long long)st->chips[0].icao.le_refused);
+                 (unsigned long long)st->chips[0].icao.le_refused,
+                 (unsigned long long)(st->rf.span_last_ns > st->rf.span_first_ns
+                                          ? st->rf.span_last_ns - st->rf.span_first_ns
+                                          : 0));
     } else {
         snprintf(reply, cap, "error unknown command\n");
     }

@@ -133,6 +133,11 @@ void rf_field_leave_after_frames(struct rf_field *f, unsigned slot, long frames)
         f->cards[slot].leave_after_frames = frames < 0 ? 0 : frames;
 }
 
+void rf_field_mark(struct rf_field *f)
+{
+    f->span_first_ns = f->span_last_ns = 0;
+}
+
 void rf_field_new_reader(struct rf_field *f)
 {
     f->field_on = false;
@@ -422,6 +427,7 @@ static void send_answers(struct rf_field *f, struct answer *ans, size_t n)
     emit(f, &m);
     if (end > f->now_ns)
         f->now_ns = end;
+    f->span_last_ns = end;
 }
 
 static void frame_in(struct rf_field *f, const struct simline_msg *m)
@@ -433,6 +439,8 @@ static void frame_in(struct rf_field *f, const struct simline_msg *m)
         f->now_ns = end;
     f->frames_rx++;
     f->last_rate = (enum iso14443_rate)rf->rate;
+    if (!f->span_first_ns)
+        f->span_first_ns = m->t_ns;
     static struct answer ans[RF_FIELD_CARDS];
     size_t n = 0;
     for (unsigned i = 0; i < RF_FIELD_CARDS; i++) {

@@ -80,6 +80,9 @@ struct rf_field {
     struct rf_card cards[RF_FIELD_CARDS];
     uint64_t frames_rx;  /* frames from the reader */
     uint64_t collisions; /* answers of several cards superposed */
+    /* From the first frame after rf_field_mark() to the end of the last answer: how long
+     * an exchange held the channel (benchmarks take the card's time out). */
+    uint64_t span_first_ns, span_last_ns;
     enum iso14443_rate last_rate;
     uint8_t out[RF_FIELD_OUT_MAX];
     size_t out_len;
@@ -105,6 +108,9 @@ void rf_field_leave_after_frames(struct rf_field *f, unsigned slot, long frames)
 
 /* One record from the reader; the answer (ending with SYNC) goes to out. */
 void rf_field_input(struct rf_field *f, const struct simline_msg *m);
+
+/* Starts a new span (span_first_ns / span_last_ns). */
+void rf_field_mark(struct rf_field *f);
 
 /* A reader (re)connected: its field is off and its clock starts from zero. */
 void rf_field_new_reader(struct rf_field *f);
