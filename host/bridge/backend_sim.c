@@ -77,7 +77,7 @@ static enum bridge_monitor sim_monitor(void *r)
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
         return BRIDGE_MONITOR_BROKEN;
     bool was = s->link.card_present, was_cl = s->link.cl_present;
-    uint64_t before = s->link.notifications;
+    uint64_t before = s->link.notifications, taps = s->link.taps;
     while (ccid_link_wait_notify(&s->link, 0))
         ;
     /* Anything left must be the start of a message; garbage means a broken link. */
@@ -92,6 +92,11 @@ static enum bridge_monitor sim_monitor(void *r)
         (was != s->link.card_present || s->link.present_changed || was_cl != s->link.cl_present ||
          s->link.cl_changed))
         s->active = false;
+    /* Another card tapped in place of the one in the field (the reader found
+     * a new card, or a new UID, between two looks): a removal and an
+     * insertion, as it happened. */
+    if (was_cl && s->link.cl_present && s->link.taps != taps)
+        return BRIDGE_MONITOR_SWAPPED;
     return BRIDGE_MONITOR_OK;
 }
 
