@@ -150,7 +150,8 @@ static enum sod_err der_uint(struct der *d, uint32_t *v)
 static enum sod_err der_set_of_order(const struct der_obj *set)
 {
     struct der d = set->val;
-    struct der_obj prev, cur;
+    /* prev is read only once the first pass has set it; gcc with ASan cannot tell. */
+    struct der_obj prev = {0}, cur;
     enum sod_err e;
     bool first = true;
     while (der_more(&d)) {
