@@ -170,6 +170,10 @@ enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t le
     if (e == HV_OK) {
         t->n_masterlist++;
         t->n_link_skipped += links;
+    } else {
+        /* A list refused half-way vouches for nothing, and the next list takes its slot. */
+        for (size_t i = 0; i < t->n_csca && i < HV_MAX_CSCA; i++)
+            t->csca_lists[i] &= ~((uint64_t)1 << list);
     }
     return e;
 }
