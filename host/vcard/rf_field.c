@@ -219,8 +219,10 @@ static void process_apdu(struct rf_card *c, size_t n, uint64_t t)
 
 /* The card works on an APDU from time t (the end of the last frame it got,
  * `granted` the wait the PCD now allows): it answers if it will be ready in
- * time, or asks for more with S(WTX request) (14443-4 7.2, rule 9). */
-static void continue_work(struct rf_card *c, uint64_t t, uint64_t granted, struct answer *ans)
+ * time, or asks for more with S(WTX request) (14443-4 7.2, rule 9): at once
+ * after the command, halfway through an extension already granted. */
+static void continue_work(struct rf_card *c, uint64_t t, uint64_t granted, bool extended,
+                          struct answer *ans)
 {
     struct isodep_action act;
     uint64_t fdt = iso14443_fdt_ns(card_type(c));
@@ -231,14 +233,32 @@ static void continue_work(struct rf_card *c, uint64_t t, uint64_t granted, struc
                          act.block_len, true);
         return;
     }
-    uint64_t left = c->ready_ns - t;
-    uint64_t m = left / (c->fwt_ns ? c->fwt_ns : 1) + 2;
+    uint64_t at = t + fdt + (extended ? granted / 2 : 0);
+    uint64_t left = c->ready_ns - at, fwt = c->fwt_ns ? c->fwt_ns : 1;
+    /* enough that the answer falls within 9/10 of the extension */
+    uint64_t m = left * 10 / 9 / fwt + 2;
+    /* 7.2: the PCD waits FWT x WTXM but never beyond FWTmax (FWI 14): a
+     * longer extension would be cut short. Ask for what will be granted,
+     * and for more again when that runs out. */
+    uint64_t m_max = iso14443_fwt_ns(ISO14443_FWI_MAX) / fwt;
+    if (m > m_max)
+        m = m_max;
     if (m > ISODEP_WTXM_MAX)
         m = ISODEP_WTXM_MAX;
+    if (m < 1)
+        m = 1;
     if (isodep_picc_request_wtx(&c->dep, (uint8_t)m, &act) == ISODEP_OK) {
         c->stats.wtx++;
-        answer_bytes(ans, c, t + fdt, act.block, act.block_len, true);
+        answer_bytes(ans, c, at, act.block, act.block_len, true);
     }
+}
+
+/* The wait the PCD allows after our S(WTX request) is answered: FWT x WTXM,
+ * at most FWTmax (14443-4 7.2). */
+static uint64_t wtx_granted(const struct rf_card *c)
+{
+    uint64_t g = c->fwt_ns * c->dep.wtxm, max = iso14443_fwt_ns(ISO14443_FWI_MAX);
+    return g < max ? g : max;
 }
 
 static void halt(struct rf_card *c)
@@ -266,7 +286,7 @@ static void block_in(struct rf_card *c, const uint8_t *b, size_t n, uint64_t t, 
         break;
     case ISODEP_ACT_DELIVER_APDU:
         process_apdu(c, act.apdu_len, t);
-        continue_work(c, t, c->fwt_ns, ans);
+        continue_work(c, t, c->fwt_ns, false, ans);
         break;
     case ISODEP_ACT_ERROR:
         /* a command longer than the card takes: 6700 */
@@ -275,11 +295,11 @@ static void block_in(struct rf_card *c, const uint8_t *b, size_t n, uint64_t t, 
         c->resp_len = 2;
         c->ready_ns = t;
         c->working = true;
-        continue_work(c, t, c->fwt_ns, ans);
+        continue_work(c, t, c->fwt_ns, false, ans);
         break;
     case ISODEP_ACT_NONE:
         if (before == ISODEP_PICC_WTX && c->dep.state == ISODEP_PICC_BUSY && c->working)
-            continue_work(c, t, c->fwt_ns * c->dep.wtxm, ans); /* S(WTX response) */
+            continue_work(c, t, wtx_granted(c), true, ans); /* S(WTX response) */
         break;
     case ISODEP_ACT_DONE: break;
     }

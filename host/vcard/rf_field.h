@@ -7,7 +7,10 @@
  * role), then the 14443-4 block protocol (hawiya/isodep.h, PICC role)
  * carrying command APDUs to its APDU-level card (vcard.h), with the
  * persona's processing time and S(WTX) requests when that time exceeds the
- * frame waiting time.
+ * frame waiting time: at once after the command, then halfway through each
+ * extension granted, each for at most what the reader will wait (FWT x WTXM
+ * is capped at FWTmax, 4.95 s: 14443-4 7.2), so any processing time up to
+ * the personas' 60 s is carried.
  *
  * Time: every frame is stamped. A card answers at the end of the reader's
  * frame plus the frame delay time (Type A 1172 / fc, Type B TR0) plus, for

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "sim_env.h"
@@ -224,6 +225,96 @@ static void card_leaves_mid_exchange(void **state)
     assert_int_equal(failures, 17);
 }
 
+/* A copy of the persona file in which `id` takes this long to select a file
+ * and to read one (persona timing: select_us, read_binary_us). */
+static void slow_personas(const char *id, unsigned long select_us, unsigned long read_us,
+                          char *path, size_t cap)
+{
+    FILE *in = fopen(getenv("HAWIYA_PERSONAS"), "rb");
+    assert_non_null(in);
+    static char json[1 << 20], out[(1 << 20) + 256];
+    size_t n = fread(json, 1, sizeof json - 1, in);
+    fclose(in);
+    json[n] = '\0';
+    char key[64];
+    snprintf(key, sizeof key, "\"id\": \"%s\",", id);
+    char *at = strstr(json, key);
+    assert_non_null(at);
+    at += strlen(key);
+    snprintf(out, sizeof out, "%.*s \"timing\": {\"select_us\": %lu, \"read_binary_us\": %lu},%s",
+             (int)(at - json), json, select_us, read_us, at);
+    snprintf(path, cap, "/tmp/hawiya-personas-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(out, 1, strlen(out), f), strlen(out));
+    fclose(f);
+}
+
+/* The span of simulated time on the air from rf-mark to the end of the last answer. */
+static long long span_ns(void)
+{
+    return sim_env_stat(&env, "rf_span_ns");
+}
+
+static void mark(void)
+{
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "rf-mark", reply, sizeof reply), 0);
+}
+
+/* Frame waiting time and S(WTX) in simulated time (14443-4 7.2), on the
+ * Algerian-style Type B card (FWI 9: FWT = 2^9 x 4096 / fc = 154.66 ms):
+ * a card that answers within FWT asks for nothing; one that works 1 s asks
+ * for one extension; one that works 7 s, beyond the 4.95 s FWTmax that caps
+ * any FWT x WTXM, asks for what the reader will grant and then again, and
+ * its answer comes whole, 7 s after the command. */
+static void waiting_time_extensions(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned long read_us;
+        long long wtx_min, wtx_max;
+    } cases[] = {{100000, 0, 0}, {1000000, 1, 1}, {7000000, 2, 4}};
+    const uint64_t fwt = 154655000; /* 2^9 x 4096 / 13.56 MHz, ns (rounded down) */
+    const uint8_t atr[] = {0x3B, 0x88, 0x80, 0x01, 0xE1, 0x68, 0x6C,
+                           0x17, 0x77, 0x83, 0x95, 0x00, 0x9A};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[64];
+        slow_personas("algeria-cl", 100000, cases[i].read_us, path, sizeof path);
+        char *saved = strdup(getenv("HAWIYA_PERSONAS"));
+        setenv("HAWIYA_PERSONAS", path, 1);
+        start("algeria-cl", NULL);
+        setenv("HAWIYA_PERSONAS", saved, 1);
+        free(saved);
+        unlink(path);
+        power_on(atr, sizeof atr);
+        uint8_t resp[16];
+        size_t rlen;
+        /* 100 ms of work, under FWT: no extension */
+        mark();
+        xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+        assert_int_equal(sim_env_stat(&env, "rf_wtx"), 0);
+        long long sel = span_ns();
+        assert_true(sel >= 100000000 && (uint64_t)sel < fwt);
+
+        mark();
+        read_bench(0, 200, false);
+        long long span = span_ns(), wtx = sim_env_stat(&env, "rf_wtx");
+        print_message("READ BINARY with %lu us of card time: %lld S(WTX), %.3f ms on the channel\n",
+                      cases[i].read_us, wtx, (double)span / 1e6);
+        /* 7 s: no single extension reaches that far (FWTmax), nor should
+         * the card ask more than every half extension */
+        assert_in_range(wtx, cases[i].wtx_min, cases[i].wtx_max);
+        /* the answer follows the card's work by its frames' air time only
+         * (848 kbit/s: a 214-byte frame and a few WTX exchanges, well under 5 ms) */
+        assert_true(span >= (long long)cases[i].read_us * 1000);
+        assert_true(span < (long long)cases[i].read_us * 1000 + 5000000);
+        sim_env_stop(&env);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +323,7 @@ int main(void)
         cmocka_unit_test_teardown(slow_front_end_soft_crc, teardown),
         cmocka_unit_test_teardown(two_cards_in_the_field, teardown),
         cmocka_unit_test_teardown(card_leaves_mid_exchange, teardown),
+        cmocka_unit_test(waiting_time_extensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
