@@ -2999,6 +2999,95 @@ static void stale_crls_are_not_current(void **state)
     mbedtls_pk_free(&dza_key);
 }
 
+/*
+ * The card's Active Authentication signature through hv_verify (the
+ * libcrypto engine, ecdsa-plain r || s, BSI TR-03111): the card's own
+ * (r, s) and (r, n - s) both verify (ICAO allows either: the card's
+ * business, docs/assertion.md step 12), while r or s of 0, r or s equal to
+ * the order n, r + n (the same point's x read past the order, where it
+ * fits the plain field), and a signature a bit off are HV_ERR_AA_SIGNATURE.
+ * Unattested, so that only the card's signature changes.
+ */
+static void aa_signature_edge_cases(void **state)
+{
+    (void)state;
+    char *json = build(&(struct recipe){.unattested = true});
+    struct hv_options opt = options();
+    opt.allow_unattested = true;
+    expect(json, &opt, HV_OK);
+    cJSON *a = cJSON_Parse(json);
+    const char *b64 = cJSON_GetObjectItemCaseSensitive(a, "aa_signature")->valuestring;
+    uint8_t sig[132];
+    size_t n;
+    assert_int_equal(
+        mbedtls_base64_decode(sig, sizeof sig, &n, (const unsigned char *)b64, strlen(b64)), 0);
+    struct card c;
+    card_load(&c, "default");
+    const mbedtls_ecp_group *g = &mbedtls_pk_ec(c.aa_key)->grp;
+    size_t half = n / 2;
+    assert_int_equal(half, (g->nbits + 7) / 8);
+    mbedtls_mpi r, sv, t;
+    mbedtls_mpi_init(&r);
+    mbedtls_mpi_init(&sv);
+    mbedtls_mpi_init(&t);
+    assert_int_equal(mbedtls_mpi_read_binary(&r, sig, half), 0);
+    assert_int_equal(mbedtls_mpi_read_binary(&sv, sig + half, half), 0);
+    enum { SAME, S_NEG, R_ZERO, S_ZERO, R_N, S_N, R_PLUS_N, FLIP };
+    const struct {
+        int what;
+        enum hv_err want;
+    } cases[] = {
+        {SAME, HV_OK},
+        {S_NEG, HV_OK}, /* n - s: high S where s was low, or the reverse */
+        {R_ZERO, HV_ERR_AA_SIGNATURE},
+        {S_ZERO, HV_ERR_AA_SIGNATURE},
+        {R_N, HV_ERR_AA_SIGNATURE},
+        {S_N, HV_ERR_AA_SIGNATURE},
+        {R_PLUS_N, HV_ERR_AA_SIGNATURE},
+        {FLIP, HV_ERR_AA_SIGNATURE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t out[132];
+        memcpy(out, sig, n);
+        switch (cases[i].what) {
+        case SAME: break;
+        case S_NEG:
+            assert_int_equal(mbedtls_mpi_sub_mpi(&t, &g->N, &sv), 0);
+            assert_int_equal(mbedtls_mpi_write_binary(&t, out + half, half), 0);
+            break;
+        case R_ZERO: memset(out, 0, half); break;
+        case S_ZERO: memset(out + half, 0, half); break;
+        case R_N: assert_int_equal(mbedtls_mpi_write_binary(&g->N, out, half), 0); break;
+        case S_N: assert_int_equal(mbedtls_mpi_write_binary(&g->N, out + half, half), 0); break;
+        case R_PLUS_N:
+            assert_int_equal(mbedtls_mpi_add_mpi(&t, &r, &g->N), 0);
+            if (mbedtls_mpi_bitlen(&t) > half * 8) /* does not fit: r + n is out anyway */
+                continue;
+            assert_int_equal(mbedtls_mpi_write_binary(&t, out, half), 0);
+            break;
+        case FLIP: out[half - 1] ^= 1; break;
+        }
+        char enc[256];
+        size_t el;
+        assert_int_equal(mbedtls_base64_encode((unsigned char *)enc, sizeof enc, &el, out, n), 0);
+        enc[el] = '\0';
+        char *bad = replace(json, b64, enc);
+        struct hv_result res;
+        enum hv_err e = verify_with(bad, &opt, &res);
+        if (e != cases[i].want)
+            fail_msg("case %zu: got %s (%s), want %s", i, hv_err_str(e), res.message,
+                     hv_err_str(cases[i].want));
+        hv_result_free(&res);
+        free(bad);
+    }
+    mbedtls_mpi_free(&r);
+    mbedtls_mpi_free(&sv);
+    mbedtls_mpi_free(&t);
+    card_free(&c);
+    cJSON_Delete(a);
+    free(json);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -3090,6 +3179,7 @@ int main(void)
         cmocka_unit_test(names_compared_as_rfc5280_says),
         cmocka_unit_test(masterlist_signer_revoked_in_any_order),
         cmocka_unit_test(stale_crls_are_not_current),
+        cmocka_unit_test(aa_signature_edge_cases),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
