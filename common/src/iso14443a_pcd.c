@@ -125,12 +125,13 @@ static enum iso14443_err after_ats(struct iso14443a_pcd *p, struct iso14443_act 
 /* Level complete (SAK received): the UID grows, then the next level or the end. */
 static enum iso14443_err on_sak(struct iso14443a_pcd *p, uint8_t sak, struct iso14443_act *act)
 {
-    bool ct = p->cln[0] == ISO14443A_CT;
     bool cascade = (sak & ISO14443A_SAK_CASCADE) != 0;
-    if (ct && p->level == 3)
+    if (cascade && p->level == 3)
         return act_error(p, act, ISO14443_ERR_CASCADE);
-    /* A single-size UID never starts with 88 (6.5.4), so the tag and the
-     * cascade bit must agree. */
+    /* 88 is the cascade tag at levels 1 and 2 only: uid0 of a single size
+     * UID and uid3 of a double size one are never 88 (6.5.4), so there the
+     * tag and the cascade bit must agree; uid6, first at level 3, may be 88. */
+    bool ct = p->cln[0] == ISO14443A_CT && p->level < 3;
     if (ct != cascade)
         return act_error(p, act, ISO14443_ERR_SAK);
     if (ct) {
@@ -160,9 +161,12 @@ static enum iso14443_err on_anticol(struct iso14443a_pcd *p, const struct iso144
     unsigned upto = end;
     if (rx->kind == ISO14443_RX_COLLISION)
         upto = base + rx->coll_bit;
-    if (end > 40 || upto <= p->known || upto > end ||
-        (rx->kind == ISO14443_RX_COLLISION && upto == end) ||
-        (rx->kind == ISO14443_RX_FRAME && end != 40)) {
+    /* A collision may come at the very first bit answered (upto == known:
+     * the cards differ right after the bits we sent); it must come before
+     * the end of what was received. A frame must complete CLn + BCC. */
+    bool bad = rx->kind == ISO14443_RX_COLLISION ? upto < p->known || upto >= end
+                                                 : upto <= p->known || end != 40;
+    if (end > 40 || upto > end || bad) {
         if (++p->tries >= TRIES_MAX)
             return act_error(p, act, ISO14443_ERR_TRANSMISSION);
         return send_anticol(p, act);

@@ -320,6 +320,93 @@ static void three_cards_seven_byte(void **state)
     assert_int_equal(act.kind, ISO14443_ACT_NO_CARD);
 }
 
+/* Bit i of a UID as the anticollision loop sees it: UID CL1, CL2, CL3 in
+ * turn, 32 bits each, least significant bit of each byte first. */
+static int uid_bit(const uint8_t *uid, size_t len, unsigned i)
+{
+    uint8_t cln[5];
+    if (!iso14443a_uid_cln(uid, len, i / 32 + 1, cln))
+        return -1;
+    return cln[i % 32 / 8] >> (i % 8) & 1;
+}
+
+/* 14443-3 6.5.3 as a class: two cards of every pair of UID sizes (4, 7 and
+ * 10 bytes, hence different ATQAs too), alike but for one bit, for every bit
+ * of the shorter UID, in the field together. Each round selects one whole
+ * UID: first the one with a 1 where they first differ (the bit the PCD takes
+ * as 1 after the collision), HLTA puts it aside, the next REQA gets the other
+ * one, then nobody answers. */
+static void anticollision_every_bit(void **state)
+{
+    (void)state;
+    static const size_t sizes[3] = {4, 7, 10};
+    static const uint8_t base[10] = {0x08, 0x5A, 0x91, 0xC3, 0x2F, 0x58, 0x80, 0x17, 0x6B, 0xE4};
+    unsigned pairs = 0;
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            size_t la = sizes[a], lb = sizes[b], shortest = la < lb ? la : lb;
+            for (unsigned k = 0; k < 8 * shortest; k++) {
+                uint8_t ua[10], ub[10];
+                memcpy(ua, base, la);
+                memcpy(ub, base, lb);
+                ub[k / 8] ^= (uint8_t)(1u << (k % 8));
+                /* 88 is the cascade tag, never uid0 of a single size UID nor
+                 * uid3 of a double size one (6.5.4) */
+                if ((lb == 4 && ub[0] == ISO14443A_CT) || (lb == 7 && ub[3] == ISO14443A_CT))
+                    continue;
+                if (la == lb && !memcmp(ua, ub, la))
+                    continue;
+                struct iso14443a_picc ca, cb;
+                picc(&ca, ua, la, 0x20, ma_ats, sizeof ma_ats);
+                picc(&cb, ub, lb, 0x20, ma_ats, sizeof ma_ats);
+                struct air air = {.cards = {&ca, &cb}, .n = 2};
+                /* where the two first differ as the PCD reads them */
+                int first = -1;
+                for (unsigned i = 0; i < 96 && first < 0; i++) {
+                    int x = uid_bit(ua, la, i), y = uid_bit(ub, lb, i);
+                    if (x < 0 || y < 0)
+                        break;
+                    if (x != y)
+                        first = (int)i;
+                }
+                assert_true(first >= 0);
+                const uint8_t *winner = uid_bit(ua, la, (unsigned)first) ? ua : ub;
+                size_t wlen = winner == ua ? la : lb;
+                const uint8_t *loser = winner == ua ? ub : ua;
+                size_t llen = winner == ua ? lb : la;
+
+                struct iso14443a_pcd p;
+                struct iso14443a_pcd_config cfg = PCD;
+                cfg.iso_dep = false;
+                cfg.wakeup = false;
+                struct iso14443_act act = run(&air, &p, &cfg, NULL);
+                if (act.kind != ISO14443_ACT_DONE)
+                    fail_msg("sizes %zu/%zu, bit %u: %s", la, lb, k,
+                             act.kind == ISO14443_ACT_ERROR ? iso14443_err_str(act.err)
+                                                            : "no card");
+                if (p.uid_len != wlen || memcmp(p.uid, winner, wlen))
+                    fail_msg("sizes %zu/%zu, bit %u: the wrong card or a mixed UID selected", la,
+                             lb, k);
+                iso14443a_pcd_hlta(&p, &act);
+                air_xfer(&air, &act);
+                act = run(&air, &p, &cfg, NULL);
+                if (act.kind != ISO14443_ACT_DONE)
+                    fail_msg("sizes %zu/%zu, bit %u, the second card: %s", la, lb, k,
+                             act.kind == ISO14443_ACT_ERROR ? iso14443_err_str(act.err)
+                                                            : "no card");
+                assert_int_equal(p.uid_len, llen);
+                assert_memory_equal(p.uid, loser, llen);
+                iso14443a_pcd_hlta(&p, &act);
+                air_xfer(&air, &act);
+                act = run(&air, &p, &cfg, NULL);
+                assert_int_equal(act.kind, ISO14443_ACT_NO_CARD);
+                pairs++;
+            }
+        }
+    print_message("anticollision: %u pairs of cards, each selected in turn\n", pairs);
+    assert_int_equal(pairs, 405); /* 408 bits, 3 whose flip would make a forbidden 88 */
+}
+
 static void not_iso_dep_and_errors(void **state)
 {
     (void)state;
@@ -521,6 +608,7 @@ int main(void)
         cmocka_unit_test(cascade_levels),
         cmocka_unit_test(two_cards_collide),
         cmocka_unit_test(three_cards_seven_byte),
+        cmocka_unit_test(anticollision_every_bit),
         cmocka_unit_test(not_iso_dep_and_errors),
         cmocka_unit_test(ats_layouts),
         cmocka_unit_test(picc_states),
