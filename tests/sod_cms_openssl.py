@@ -3,8 +3,10 @@
 
 Builds EF.SODs for the default test card from scratch (Python's standard
 library for the DER, `openssl dgst -sign` with the test PKI's Document Signer
-key for the signatures): one well-formed, then one per field that RFC 5652
-and `openssl cms -verify` hold together, each broken alone:
+key for the signatures, and with an RSA Document Signer `openssl ca` issues
+under the Moroccan CSCA for PKCS #1 v1.5 and RSASSA-PSS): one well-formed,
+then one per field that RFC 5652 and `openssl cms -verify` hold together,
+each broken alone:
 
   - the SignerInfo's digestAlgorithm among SignedData.digestAlgorithms;
   - signatureAlgorithm naming that same hash (ecdsa-with-SHA384 beside
@@ -101,6 +103,49 @@ ID_DATA, LDS_SO = "1.2.840.113549.1.7.1", "2.23.136.1.1.1"
 CT, MD, ST = "1.2.840.113549.1.9.3", "1.2.840.113549.1.9.4", "1.2.840.113549.1.9.5"
 
 
+RSA_OID = {"sha256": "1.2.840.113549.1.1.11", "sha384": "1.2.840.113549.1.1.12"}
+RSA_ENCRYPTION, RSASSA_PSS, MGF1 = ("1.2.840.113549.1.1.1", "1.2.840.113549.1.1.10",
+                                    "1.2.840.113549.1.1.8")
+NULL = tlv(0x05, b"")
+
+
+def pss(h, salt):
+    """RSASSA-PSS-params (RFC 8017 A.2.3) with hash h, MGF1 with h, saltLength salt."""
+    return seq(oid(RSASSA_PSS), seq(tlv(0xA0, seq(oid(HASH_OID[h]))),
+                                   tlv(0xA1, seq(oid(MGF1), seq(oid(HASH_OID[h])))),
+                                   tlv(0xA2, integer(salt))))
+
+
+def pss_opts(h, salt):
+    return ["rsa_padding_mode:pss", "rsa_pss_saltlen:%d" % salt, "rsa_mgf1_md:" + h]
+
+
+def rsa_document_signer():
+    """An RSA-2048 Document Signer of the test PKI's Moroccan CSCA, 2025 .. 2030, made by
+    `openssl ca` (the DS profile: keyUsage digitalSignature, countryName MA); (DER, key path)."""
+    w = lambda name: os.path.join(WORK, name)
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)
+    run("openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+        "-out", w("rsa-ds.pem"))
+    run("openssl", "req", "-new", "-key", w("rsa-ds.pem"), "-out", w("rsa-ds.csr"),
+        "-subj", "/C=MA/O=Hawiya Test PKI/OU=Document Signers/CN=Hawiya Test RSA DS MAR")
+    open(w("index.txt"), "w").close()
+    open(w("serial"), "w").write("1092\n")
+    open(w("ca.cnf"), "w").write(
+        "[ca]\ndefault_ca = dflt\n[dflt]\ndatabase = %s\nnew_certs_dir = %s\nserial = %s\n"
+        "default_md = sha256\npolicy = any\nunique_subject = no\nx509_extensions = ds\n"
+        "[any]\ncommonName = supplied\n[ds]\nkeyUsage = critical,digitalSignature\n"
+        "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+        % (w("index.txt"), WORK, w("serial")))
+    run("openssl", "ca", "-config", w("ca.cnf"), "-batch", "-notext", "-preserveDN",
+        "-cert", os.path.join(PKI, "csca", "csca-MAR.pem"),
+        "-keyfile", os.path.join(PKI, "private", "csca-MAR.key"), "-keyform", "DER",
+        "-startdate", "20250101000000Z", "-enddate", "20300101000000Z",
+        "-in", w("rsa-ds.csr"), "-out", w("rsa-ds.crt"))
+    run("openssl", "x509", "-in", w("rsa-ds.crt"), "-outform", "DER", "-out", w("rsa-ds.der"))
+    return open(w("rsa-ds.der"), "rb").read(), w("rsa-ds.pem")
+
+
 def attr(type_oid, *values, der_order=True):
     return seq(oid(type_oid), set_of(list(values), der_order))
 
@@ -118,8 +163,12 @@ def build(econtent, cert, key, signing_time, **v):
     sign_hash = v.get("sign_hash", dalg)
     with open(os.path.join(WORK, "attrs.der"), "wb") as f:
         f.write(signed if "sign_bytes" not in v else v["sign_bytes"](attrs))
-    subprocess.run(["openssl", "dgst", "-" + sign_hash, "-sign", key, "-keyform", "DER",
-                    "-out", os.path.join(WORK, "sig.der"), os.path.join(WORK, "attrs.der")],
+    opts = []
+    for o in v.get("sigopt", []):
+        opts += ["-sigopt", o]
+    subprocess.run(["openssl", "dgst", "-" + sign_hash, "-sign", key,
+                    "-keyform", "PEM" if key.endswith(".pem") else "DER"] + opts +
+                   ["-out", os.path.join(WORK, "sig.der"), os.path.join(WORK, "attrs.der")],
                    check=True)
     sig = open(os.path.join(WORK, "sig.der"), "rb").read()
     _, s, e, _ = read(cert)
@@ -134,8 +183,8 @@ def build(econtent, cert, key, signing_time, **v):
                  tlv(0xA0, signed[2 if signed[1] < 0x80 else 2 + (signed[1] & 0x7F):]),
                  sig_alg, tlv(0x04, sig))
     outer = [seq(oid(HASH_OID[h])) for h in v.get("outer", [dalg])]
-    sd = seq(integer(3), set_of(outer, v.get("outer_der_order", True)), seq(oid(LDS_SO), tlv(0xA0, tlv(0x04, econtent))),
-             tlv(0xA0, cert), set_of([signer]))
+    sd = seq(integer(3), set_of(outer, v.get("outer_der_order", True)),
+             seq(oid(LDS_SO), tlv(0xA0, tlv(0x04, econtent))), tlv(0xA0, cert), set_of([signer]))
     return seq(oid("1.2.840.113549.1.7.2"), tlv(0xA0, sd))
 
 
@@ -222,9 +271,29 @@ def main():
                                                    attr("1.2.840.113549.1.9.15", seq())]},
          True, None),
     ]
+    # An RSA Document Signer, made by openssl.
+    rsa_cert, rsa_key = rsa_document_signer()
+    rsa = {"cert": rsa_cert, "key": rsa_key}
+    cases += [
+        ("RSA DS, sha256WithRSAEncryption", dict(rsa, sig_alg=seq(oid(RSA_OID["sha256"]), NULL)),
+         True, None),
+        ("RSA DS, rsaEncryption", dict(rsa, sig_alg=seq(oid(RSA_ENCRYPTION), NULL)), True, None),
+        ("RSA DS, sha384WithRSAEncryption over SHA-384, digestAlgorithm sha256",
+         dict(rsa, sig_alg=seq(oid(RSA_OID["sha384"]), NULL), sign_hash="sha384"), False,
+         "HV_ERR_SOD_MALFORMED"),
+        ("RSA DS, RSASSA-PSS SHA-256", dict(rsa, sig_alg=pss("sha256", 32),
+                                            sigopt=pss_opts("sha256", 32)), True, None),
+        ("RSA DS, RSASSA-PSS SHA-384 over SHA-384, digestAlgorithm sha256",
+         dict(rsa, sig_alg=pss("sha384", 48), sign_hash="sha384", sigopt=pss_opts("sha384", 48)),
+         False, "HV_ERR_SOD_MALFORMED"),
+        ("RSA DS, signatureAlgorithm ecdsa-with-SHA256",
+         dict(rsa, sig_alg=seq(oid(ECDSA_OID["sha256"]))), None, "HV_ERR_SOD_SIGNATURE"),
+    ]
     fails = 0
     for name, variant, ossl_ok, want in cases:
-        cms = build(econtent, cert, key, signing_time, **variant)
+        variant = dict(variant)
+        cms = build(econtent, variant.pop("cert", cert), variant.pop("key", key), signing_time,
+                    **variant)
         cms_path = os.path.join(WORK, "sod.cms")
         open(cms_path, "wb").write(cms)
         r = subprocess.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", cms_path,
