@@ -328,6 +328,14 @@ static void removal_and_insertion(void **state)
     LONG r = transmit(rb, sizeof rb, &rl);
     assert_true(r == SCARD_W_REMOVED_CARD || r == SCARD_E_NO_SMARTCARD);
     SCardDisconnect(card, SCARD_LEAVE_CARD);
+    /* The card stays out a moment, as a hand takes it. Not a bound on anything: libccid's
+     * Multi_InterruptRead (1.5.2, and CCID's master still) waits for the interrupt thread's
+     * broadcast with no predicate, so a slot change that comes while pcscd's slot thread is
+     * still busy with the previous one (here the host put the card back within 2 ms of
+     * pcscd reporting it gone) is lost until pcscd's next poll, 10 minutes later
+     * (docs/reader.md, "Under Debian 12's libccid"). */
+    struct timespec out = {0, 500000000};
+    nanosleep(&out, NULL);
     printf("@@CARD insert\n");
     fflush(stdout);
     connect_card();
