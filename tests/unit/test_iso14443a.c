@@ -407,6 +407,89 @@ static void anticollision_every_bit(void **state)
     assert_int_equal(pairs, 405); /* 408 bits, 3 whose flip would make a forbidden 88 */
 }
 
+/* The divisor the PCD should pick, from the bit table of 14443-4 5.2.4
+ * written out again: b7 b6 b5 = DS 8, 4, 2; b3 b2 b1 = DR 8, 4, 2; b8: the
+ * same D both ways; b4 = 1 (RFU): 106 kbit/s only. Highest allowed <= max. */
+static void expected_rates(uint8_t ta, unsigned max, unsigned *dsi, unsigned *dri)
+{
+    bool ds[4] = {true, (ta & 0x10) != 0, (ta & 0x20) != 0, (ta & 0x40) != 0};
+    bool dr[4] = {true, (ta & 0x01) != 0, (ta & 0x02) != 0, (ta & 0x04) != 0};
+    *dsi = *dri = 0;
+    if (ta & 0x08)
+        return;
+    for (unsigned r = 0; r <= max; r++) {
+        bool s = ds[r], d = dr[r];
+        if (ta & 0x80)
+            s = d = ds[r] && dr[r];
+        if (s)
+            *dsi = r;
+        if (d)
+            *dri = r;
+    }
+}
+
+/* 14443-4 5.6 as a class: for every TA(1) byte and every highest rate the
+ * reader allows, the PPS request carries exactly the divisors the table
+ * gives (none at all when both stay at 106 kbit/s), the card echoes PPSS and
+ * takes them from the next frame on, and the PCD uses them both ways. */
+static void pps_every_ta(void **state)
+{
+    (void)state;
+    static const uint8_t uid[4] = {0x08, 0x12, 0x34, 0x56};
+    unsigned with_pps = 0;
+    for (unsigned ta = 0; ta < 256; ta++)
+        for (unsigned max = ISO14443_106; max <= ISO14443_848; max++) {
+            uint8_t ats[7] = {0x07, 0x78, (uint8_t)ta, 0x71, 0x02, 0x80, 0x00};
+            struct iso14443a_picc c;
+            picc(&c, uid, 4, 0x20, ats, sizeof ats);
+            struct air a = {.cards = {&c}, .n = 1};
+            struct iso14443a_pcd p;
+            struct iso14443a_pcd_config cfg = PCD;
+            cfg.max_rate = max;
+            struct iso14443_act act;
+            iso14443a_pcd_begin(&p, &cfg, &act);
+            bool pps_seen = false;
+            struct iso14443a_picc_out last = {0};
+            for (int k = 0; act.kind == ISO14443_ACT_SEND && k < 50; k++) {
+                /* every frame up to and including the PPS goes at 106 kbit/s */
+                assert_int_equal(act.tx_rate, ISO14443_106);
+                assert_int_equal(act.rx_rate, ISO14443_106);
+                if (act.tx.data[0] == ISO14443A_PPSS && act.tx.bits == 24) {
+                    pps_seen = true;
+                    unsigned dsi, dri;
+                    expected_rates((uint8_t)ta, max, &dsi, &dri);
+                    assert_int_equal(act.tx.data[1], 0x11);
+                    assert_int_equal(act.tx.data[2], dsi << 2 | dri);
+                    /* what the card does with it */
+                    uint8_t f[5];
+                    memcpy(f, act.tx.data, 3);
+                    iso14443_crc_append(ISO14443_A, f, 3);
+                    iso14443a_picc_frame(&c, f, 40, &last);
+                    assert_int_equal(last.kind, ISO14443A_PICC_ANSWER);
+                    assert_true(last.rates_changed);
+                    assert_int_equal(last.dsi, dsi);
+                    assert_int_equal(last.dri, dri);
+                    struct iso14443_rx rx = {
+                        .kind = ISO14443_RX_FRAME, .data = last.data, .bits = 8};
+                    iso14443a_pcd_step(&p, &rx, &act);
+                    continue;
+                }
+                struct iso14443_rx rx = air_xfer(&a, &act);
+                iso14443a_pcd_step(&p, &rx, &act);
+            }
+            assert_int_equal(act.kind, ISO14443_ACT_DONE);
+            unsigned dsi, dri;
+            expected_rates((uint8_t)ta, max, &dsi, &dri);
+            if (pps_seen != (dsi != 0 || dri != 0))
+                fail_msg("TA %02X, up to rate %u: PPS %s", ta, max, pps_seen ? "sent" : "missing");
+            assert_int_equal(act.rx_rate, dsi);
+            assert_int_equal(act.tx_rate, dri);
+            with_pps += pps_seen;
+        }
+    print_message("PPS: %u of 1024 TA x rate limits change the bit rate\n", with_pps);
+    assert_int_equal(with_pps, 252); /* counted apart from the table too */
+}
+
 static void not_iso_dep_and_errors(void **state)
 {
     (void)state;
@@ -609,6 +692,7 @@ int main(void)
         cmocka_unit_test(two_cards_collide),
         cmocka_unit_test(three_cards_seven_byte),
         cmocka_unit_test(anticollision_every_bit),
+        cmocka_unit_test(pps_every_ta),
         cmocka_unit_test(not_iso_dep_and_errors),
         cmocka_unit_test(ats_layouts),
         cmocka_unit_test(picc_states),

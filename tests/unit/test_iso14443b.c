@@ -214,6 +214,43 @@ static void two_cards_slots(void **state)
     assert_memory_equal(act.tx.data, req4, 3);
 }
 
+/* Three cards in the field, for 300 ways they may pick their slots: each
+ * WUPB / REQB round set selects one card not selected before, HLTB puts it
+ * aside, and once all three are halted nobody answers REQB. */
+static void three_cards_every_draw(void **state)
+{
+    (void)state;
+    unsigned rounds = 0;
+    for (uint32_t seed = 1; seed <= 300; seed++) {
+        struct iso14443b_picc c[3];
+        for (int i = 0; i < 3; i++)
+            picc(&c[i], (uint8_t)(0x10 * (i + 1)), seed * 2654435761u + (uint32_t)i * 40503u + 1);
+        struct air a = {.cards = {&c[0], &c[1], &c[2]}, .n = 3};
+        bool seen[3] = {false};
+        struct iso14443b_pcd_config cfg = PCD;
+        for (int k = 0; k < 3; k++) {
+            struct iso14443b_pcd p;
+            struct iso14443_act act = run(&a, &p, &cfg);
+            cfg.wakeup = false;
+            if (act.kind != ISO14443_ACT_DONE)
+                fail_msg("seed %u, card %d: %s", seed, k,
+                         act.kind == ISO14443_ACT_ERROR ? iso14443_err_str(act.err) : "none");
+            int who = p.atqb.pupi[0] / 0x10 - 1;
+            assert_true(who >= 0 && who < 3 && !seen[who]);
+            seen[who] = true;
+            assert_int_equal(c[who].state, ISO14443B_PICC_ACTIVE);
+            rounds += p.rounds;
+            iso14443b_pcd_hltb(&p, &act);
+            air_xfer(&a, &act);
+            assert_int_equal(c[who].state, ISO14443B_PICC_HALT);
+        }
+        struct iso14443b_pcd p;
+        struct iso14443_act act = run(&a, &p, &cfg);
+        assert_int_equal(act.kind, ISO14443_ACT_NO_CARD);
+    }
+    print_message("three Type B cards, 300 draws: %u extra rounds of slots\n", rounds);
+}
+
 static void picc_rules(void **state)
 {
     (void)state;
@@ -322,12 +359,96 @@ static void pcd_errors(void **state)
     assert_int_equal(act.err, ISO14443_ERR_COLLISION);
 }
 
+/* The divisors ATTRIB should carry, from the ATQB bit rate byte's table
+ * (14443-3 7.9.4.1) written out again: b7 b6 b5 = PICC to PCD 847, 424,
+ * 212; b3 b2 b1 = PCD to PICC 847, 424, 212; b8: the same both ways; b4 = 1
+ * (RFU): 106 kbit/s only. */
+static void expected_rates(uint8_t br, unsigned max, unsigned *dsi, unsigned *dri)
+{
+    bool ds[4] = {true, (br & 0x10) != 0, (br & 0x20) != 0, (br & 0x40) != 0};
+    bool dr[4] = {true, (br & 0x01) != 0, (br & 0x02) != 0, (br & 0x04) != 0};
+    *dsi = *dri = 0;
+    if (br & 0x08)
+        return;
+    for (unsigned r = 0; r <= max; r++) {
+        bool s = ds[r], d = dr[r];
+        if (br & 0x80)
+            s = d = ds[r] && dr[r];
+        if (s)
+            *dsi = r;
+        if (d)
+            *dri = r;
+    }
+}
+
+/* 7.10 as a class: for every bit rate byte a card may announce and every
+ * highest rate the reader allows, ATTRIB's Param 2 carries exactly the
+ * divisors the table gives (b8b7 PICC to PCD, b6b5 PCD to PICC) with FSDI,
+ * the card takes them, and the PCD switches to them after the answer. */
+static void attrib_every_rate_byte(void **state)
+{
+    (void)state;
+    unsigned faster = 0;
+    for (unsigned br = 0; br < 256; br++)
+        for (unsigned max = ISO14443_106; max <= ISO14443_848; max++) {
+            struct iso14443b_picc c;
+            struct iso14443b_picc_config pcfg = {.pupi = {1, 2, 3, 4},
+                                                 .proto = {(uint8_t)br, 0x81, 0x95},
+                                                 .proto_len = 3,
+                                                 .seed = 9};
+            memcpy(pcfg.app_data, dz_app, 4);
+            assert_int_equal(iso14443b_picc_init(&c, &pcfg), ISO14443_OK);
+            iso14443b_picc_field(&c, true);
+            struct air a = {.cards = {&c}, .n = 1};
+            struct iso14443b_pcd p;
+            struct iso14443b_pcd_config cfg = PCD;
+            cfg.max_rate = max;
+            struct iso14443_act act;
+            iso14443b_pcd_begin(&p, &cfg, &act);
+            unsigned dsi, dri;
+            expected_rates((uint8_t)br, max, &dsi, &dri);
+            bool attrib = false;
+            for (int k = 0; act.kind == ISO14443_ACT_SEND && k < 20; k++) {
+                assert_int_equal(act.tx_rate, ISO14443_106);
+                if (act.tx.data[0] == ISO14443B_ATTRIB) {
+                    attrib = true;
+                    assert_int_equal(act.tx.data[6], dsi << 6 | dri << 4 | 8);
+                    struct iso14443b_picc_out out;
+                    uint8_t f[11];
+                    memcpy(f, act.tx.data, 9);
+                    iso14443_crc_append(ISO14443_B, f, 9);
+                    iso14443b_picc_frame(&c, f, 11, &out);
+                    assert_int_equal(out.kind, ISO14443B_PICC_ANSWER);
+                    assert_int_equal(out.dsi, dsi);
+                    assert_int_equal(out.dri, dri);
+                    struct iso14443_rx rx = {
+                        .kind = ISO14443_RX_FRAME, .data = out.data, .bits = 8 * (out.len - 2)};
+                    iso14443b_pcd_step(&p, &rx, &act);
+                    continue;
+                }
+                struct iso14443_rx rx = air_xfer(&a, &act);
+                iso14443b_pcd_step(&p, &rx, &act);
+            }
+            assert_true(attrib);
+            assert_int_equal(act.kind, ISO14443_ACT_DONE);
+            assert_int_equal(act.rx_rate, dsi);
+            assert_int_equal(act.tx_rate, dri);
+            faster += dsi != 0 || dri != 0;
+        }
+    print_message("ATTRIB: %u of 1024 bit rate bytes x rate limits go faster than 106\n", faster);
+    assert_int_equal(faster, 252); /* counted apart from the table too */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(atqb_layout),     cmocka_unit_test(single_card_frames),
-        cmocka_unit_test(two_cards_slots), cmocka_unit_test(picc_rules),
+        cmocka_unit_test(atqb_layout),
+        cmocka_unit_test(single_card_frames),
+        cmocka_unit_test(two_cards_slots),
+        cmocka_unit_test(picc_rules),
         cmocka_unit_test(pcd_errors),
+        cmocka_unit_test(attrib_every_rate_byte),
+        cmocka_unit_test(three_cards_every_draw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
