@@ -20,7 +20,6 @@
  * Simulated time runs as fast as the host allows: line and card times are
  * simulated, CPU times real.
  */
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include <cjson/cJSON.h>
 
 #include "hawiya-verify.h"
+#include "proc_cpu.h"
 #include "sim_env.h"
 
 #define RUNS       5
@@ -47,31 +47,6 @@ static uint64_t self_cpu_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-/* CPU time of every thread of a process, in ns (/proc/PID/task/TID/schedstat). */
-static uint64_t process_cpu_ns(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    uint64_t sum = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char p[128];
-        snprintf(p, sizeof p, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
-        FILE *f = fopen(p, "r");
-        unsigned long long ns;
-        if (f && fscanf(f, "%llu", &ns) == 1)
-            sum += ns;
-        if (f)
-            fclose(f);
-    }
-    if (d)
-        closedir(d);
-    return sum;
 }
 
 /* One request to the bridge; the answer, with the progress events' costs summed. */
