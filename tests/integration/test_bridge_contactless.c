@@ -212,12 +212,15 @@ static void waits_for_tap(void **state)
  * then that an idle card is still there: when such a check is where the card
  * left, the request finds no card and waits for the next tap (the bridge says
  * waiting_for_card), and that tap's session must be whole. */
-static void pulled_away_at_every_frame(void **state)
+static void pulled_away(const char *persona, const char *can)
 {
-    (void)state;
+    swap_to(persona);
+    assert_true(bt_wait_reader(sock_path, "desk", "up", "present", 20000));
+    char can_field[64];
+    snprintf(can_field, sizeof can_field, ",\"can\":\"%s\"", can);
     int fd = bt_connect(sock_path);
     long long f0 = sim_env_stat(&env, "rf_frames");
-    cJSON *j = authenticate(fd, "0", "246810");
+    cJSON *j = authenticate(fd, "0", can);
     assert_non_null(bt_find(j, "result.format"));
     cJSON_Delete(j);
     long long frames = sim_env_stat(&env, "rf_frames") - f0;
@@ -233,7 +236,7 @@ static void pulled_away_at_every_frame(void **state)
         control(cmd);
         char id[16], line[512];
         snprintf(id, sizeof id, "%lld", n + 1);
-        bt_auth_line(line, sizeof line, id, ",\"can\":\"246810\"");
+        bt_auth_line(line, sizeof line, id, can_field);
         bt_send(fd, line);
         bool waited = false;
         for (;;) {
@@ -272,18 +275,26 @@ static void pulled_away_at_every_frame(void **state)
         assert_true(bt_wait_reader(sock_path, "desk", "up", "absent", 20000));
         control("tap");
     }
-    print_message("pulled away after 0..%lld frames: %u CARD_REMOVED, %u whole sessions (from %lld "
-                  "frames on), %u gone before the session\n",
-                  frames, removed, whole, first_whole, before);
+    print_message("%s pulled away after 0..%lld frames: %u CARD_REMOVED, %u whole sessions (from "
+                  "%lld frames on), %u gone before the session\n",
+                  persona, frames, removed, whole, first_whole, before);
     assert_true(removed >= 20 && whole >= 1);
     /* the next tap works */
     assert_true(bt_wait_reader(sock_path, "desk", "up", "present", 20000));
-    j = authenticate(fd, "last", "246810");
+    j = authenticate(fd, "last", can);
     char doc[32];
     bool attested;
     assert_int_equal(bt_verify(bt_get(j, "result"), false, doc, sizeof doc, &attested), HV_OK);
     cJSON_Delete(j);
     close(fd);
+}
+
+/* Type A (the Moroccan-style card) and Type B (the Algerian-style one). */
+static void pulled_away_at_every_frame(void **state)
+{
+    (void)state;
+    pulled_away("morocco-cl", "246810");
+    pulled_away("algeria-cl", "135790");
 }
 
 int main(void)
