@@ -224,7 +224,9 @@ static bool port_free(int port)
 
 int pcscd_env_free_port_pair(void)
 {
-    unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    /* Each call of a process starts elsewhere: a test that needs two pairs gets two. */
+    static unsigned calls;
+    unsigned seed = ((unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL)) + calls++ * 104729u;
     for (int i = 0; i < 200; i++) {
         int port = 20000 + (int)((seed + (unsigned)i * 7919u) % 30000u) * 2 % 30000;
         if (port_free(port) && port_free(port + 1))

@@ -9,7 +9,8 @@
  * reads and Active Authentication through the reader's secure channel (no
  * Chip Authentication, whose keys the reader would not have), and the
  * unattested assertion verifies (only when unattested readers are allowed);
- * a wrong CAN typed on a second reader is CARD_AUTH_FAILED, named.
+ * a wrong CAN typed on a second reader is CARD_AUTH_FAILED, named; a card
+ * pulled out of a third in the middle of the reads is CARD_REMOVED.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,9 +28,10 @@
 
 #define PAD       "Hawiya PIN pad"
 #define WRONG_PAD "Hawiya wrong keypad"
+#define PULLED    "Hawiya card pulled"
 
 static struct pcscd_env pe;
-static pid_t bridge = -1, card_ok = -1, card_wrong = -1;
+static pid_t bridge = -1, card_ok = -1, card_wrong = -1, card_pulled = -1;
 static char bsock[400];
 
 static pid_t start_card(int port, const char *name)
@@ -53,21 +55,27 @@ static pid_t start_card(int port, const char *name)
 static int setup(void **state)
 {
     (void)state;
-    int port;
-    char conf[1200], bconf[400], blog[400];
-    if (pcscd_env_init(&pe) < 0 || (port = pcscd_env_free_port_pair()) < 0)
+    int port, port2;
+    char conf[1600], bconf[400], blog[400];
+    const char *lib = getenv("HAWIYA_IFD_TESTPAD");
+    if (pcscd_env_init(&pe) < 0 || (port = pcscd_env_free_port_pair()) < 0 ||
+        (port2 = pcscd_env_free_port_pair()) < 0 || port2 + 1 == port || port2 == port ||
+        port2 == port + 1)
         return -1;
-    /* The keypad's password is the reader's (its configuration), never the host's. */
+    /* The keypad's password is the reader's (its configuration), never the host's. The third
+     * reader loses its card at the host's third APDU, after PACE: in the middle of the reads. */
     snprintf(conf, sizeof conf,
              "FRIENDLYNAME \"" PAD "\"\nDEVICENAME tcp:%d:123456\nLIBPATH %s\n\n"
-             "FRIENDLYNAME \"" WRONG_PAD "\"\nDEVICENAME tcp:%d:654321\nLIBPATH %s\n",
-             port, getenv("HAWIYA_IFD_TESTPAD"), port + 1, getenv("HAWIYA_IFD_TESTPAD"));
+             "FRIENDLYNAME \"" WRONG_PAD "\"\nDEVICENAME tcp:%d:654321\nLIBPATH %s\n\n"
+             "FRIENDLYNAME \"" PULLED "\"\nDEVICENAME tcp:%d:123456:gone=3\nLIBPATH %s\n",
+             port, lib, port + 1, lib, port2, lib);
     if (pcscd_env_conf(&pe, "testpad", conf) < 0 || pcscd_env_start(&pe) < 0) {
         fprintf(stderr, "cannot start pcscd (see %s)\n", pe.log);
         return -1;
     }
     card_ok = start_card(port, "card-ok");
     card_wrong = start_card(port + 1, "card-wrong");
+    card_pulled = start_card(port2, "card-pulled");
     snprintf(bsock, sizeof bsock, "%s/bridge.sock", pe.dir);
     snprintf(blog, sizeof blog, "%s/bridge.log", pe.dir);
     snprintf(bconf, sizeof bconf, "%s/bridge.conf", pe.dir);
@@ -75,13 +83,14 @@ static int setup(void **state)
     if (!f)
         return -1;
     fputs("origin = " BT_ORIGIN "\nreader = pcsc:pad:" PAD "\nreader = pcsc:wrongpad:" WRONG_PAD
-          "\nlog_level = debug\n",
+          "\nreader = pcsc:pulled:" PULLED "\nlog_level = debug\n",
           f);
     fclose(f);
     bridge = bt_bridge_start(bconf, bsock, blog);
-    if (card_ok <= 0 || card_wrong <= 0 || bridge <= 0 ||
+    if (card_ok <= 0 || card_wrong <= 0 || card_pulled <= 0 || bridge <= 0 ||
         !bt_wait_reader(bsock, "pad", "up", "present", 20000) ||
-        !bt_wait_reader(bsock, "wrongpad", "up", "present", 20000)) {
+        !bt_wait_reader(bsock, "wrongpad", "up", "present", 20000) ||
+        !bt_wait_reader(bsock, "pulled", "up", "present", 20000)) {
         fprintf(stderr, "the readers did not come up (see %s, %s)\n", blog, pe.log);
         return -1;
     }
@@ -94,6 +103,7 @@ static int teardown(void **state)
     bt_stop(&bridge);
     pcscd_env_kill(&card_ok);
     pcscd_env_kill(&card_wrong);
+    pcscd_env_kill(&card_pulled);
     pcscd_env_cleanup(&pe);
     return 0;
 }
@@ -113,7 +123,7 @@ static void reader_says_it_runs_pace(void **state)
         assert_true(cJSON_IsFalse(bt_get(r, "attested")));
         seen++;
     }
-    assert_int_equal(seen, 2);
+    assert_int_equal(seen, 3);
     cJSON_Delete(j);
     close(fd);
 }
@@ -188,12 +198,35 @@ static void wrong_can_on_the_keypad(void **state)
     close(fd);
 }
 
+static void card_pulled_mid_session(void **state)
+{
+    (void)state;
+    int fd = bt_connect(bsock);
+    char line[600];
+    bt_auth_line(line, sizeof line, "p", ",\"reader\":\"pulled\"");
+    cJSON *j = bt_call(fd, line);
+    /* pcscd says SCARD_E_NO_SMARTCARD for the APDU that found no card, or SCARD_W_REMOVED_CARD
+     * if its slot thread saw the card go first: both are the card removed. */
+    const cJSON *code = bt_get(j, "error.code"), *msg = bt_get(j, "error.message");
+    assert_true(cJSON_IsString(code) && cJSON_IsString(msg));
+    fprintf(stderr, "pulled: %s: %s\n", code->valuestring, msg->valuestring);
+    assert_string_equal(code->valuestring, "CARD_REMOVED");
+    const char *tail = ": the card was removed";
+    size_t ml = strlen(msg->valuestring), tl = strlen(tail);
+    assert_true(ml > tl && !strcmp(msg->valuestring + ml - tl, tail));
+    assert_true(strstr(msg->valuestring, "SCARD_E_NO_SMARTCARD") ||
+                strstr(msg->valuestring, "SCARD_W_REMOVED_CARD"));
+    cJSON_Delete(j);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reader_says_it_runs_pace),
         cmocka_unit_test(pace_on_the_readers_keypad),
         cmocka_unit_test(wrong_can_on_the_keypad),
+        cmocka_unit_test(card_pulled_mid_session),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

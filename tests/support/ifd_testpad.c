@@ -7,7 +7,10 @@
  * driver listens, the card connects, 2-byte big-endian length + payload
  * either way; 1-byte payloads are controls: off 0, on 1, reset 2, ATR 4).
  *
- *   DEVICENAME  tcp:PORT:KEYPAD   listen on 127.0.0.1:PORT, the keypad says KEYPAD
+ *   DEVICENAME  tcp:PORT:KEYPAD[:gone=N]
+ *               listen on 127.0.0.1:PORT, the keypad says KEYPAD; with gone=N the
+ *               card is pulled out at the host's Nth APDU (that one and all after
+ *               find no card, IFD_ICC_NOT_PRESENT), to test a removal mid-session
  *
  * What a host sees: GET_FEATURE_REQUEST lists FEATURE_EXECUTE_PACE only;
  * EstablishPACEChannel runs PACE with the keypad's password, after which the
@@ -45,6 +48,8 @@ struct testpad {
     DWORD lun;
     int listen_fd, fd;
     char keypad[32];
+    unsigned gone_at, apdus; /* gone=N (0: never), the host's APDUs so far */
+    bool gone;
     struct pinpad pad;
     uint8_t atr[33];
     DWORD atr_len;
@@ -136,10 +141,10 @@ static int to_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_
 
 RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
 {
-    unsigned port;
+    unsigned port, gone_at = 0;
     char keypad[32];
-    if (!DeviceName || sscanf(DeviceName, "tcp:%u:%31s", &port, keypad) != 2 || port == 0 ||
-        port > 65535)
+    if (!DeviceName || sscanf(DeviceName, "tcp:%u:%31[0-9]:gone=%u", &port, keypad, &gone_at) < 2 ||
+        port == 0 || port > 65535)
         return IFD_COMMUNICATION_ERROR;
     pthread_mutex_lock(&mu);
     struct testpad *t = NULL;
@@ -158,6 +163,7 @@ RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
         t->listen_fd = fd;
         t->fd = -1;
         snprintf(t->keypad, sizeof t->keypad, "%s", keypad);
+        t->gone_at = gone_at;
         pinpad_init(&t->pad, t->keypad, to_card, t);
         fd = -1;
         rc = IFD_SUCCESS;
@@ -252,7 +258,9 @@ RESPONSECODE IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
     pthread_mutex_lock(&mu);
     struct testpad *t = find(Lun);
     RESPONSECODE rc = IFD_COMMUNICATION_ERROR;
-    if (t && card_here(t)) {
+    if (t && t->gone) {
+        rc = IFD_ICC_NOT_PRESENT;
+    } else if (t && card_here(t)) {
         /* The secure channel ends with the card's power or reset. */
         pinpad_reset(&t->pad);
         uint8_t ctl = Action == IFD_POWER_DOWN ? 0 : Action == IFD_RESET ? 2 : 1, atr_req = 4;
@@ -290,8 +298,13 @@ RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuff
     struct testpad *t = find(Lun);
     RESPONSECODE rc = IFD_COMMUNICATION_ERROR;
     size_t n = 0;
-    if (t && t->fd >= 0 &&
-        pinpad_transmit(&t->pad, TxBuffer, TxLength, RxBuffer, *RxLength, &n) == 0) {
+    if (t && t->gone_at && ++t->apdus >= t->gone_at)
+        t->gone = true;
+    if (t && t->gone) {
+        rc = IFD_ICC_NOT_PRESENT;
+        *RxLength = 0;
+    } else if (t && t->fd >= 0 &&
+               pinpad_transmit(&t->pad, TxBuffer, TxLength, RxBuffer, *RxLength, &n) == 0) {
         *RxLength = (DWORD)n;
         rc = IFD_SUCCESS;
     } else {
@@ -346,7 +359,8 @@ RESPONSECODE IFDHICCPresence(DWORD Lun)
         /* vpcd's way: a card that does not answer the ATR request is gone. */
         uint8_t atr_req = 4, atr[33];
         size_t n = 0;
-        bool here = card_here(t) && vpcd(t, &atr_req, 1, true, atr, sizeof atr, &n) && n > 0;
+        bool here =
+            !t->gone && card_here(t) && vpcd(t, &atr_req, 1, true, atr, sizeof atr, &n) && n > 0;
         rc = here ? IFD_ICC_PRESENT : IFD_ICC_NOT_PRESENT;
     }
     pthread_mutex_unlock(&mu);
