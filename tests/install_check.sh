@@ -69,7 +69,7 @@ i=0
 while [ ! -S "$sock" ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
 out=$("$p/bin/hawiya" status --socket "$sock")
 case "$out" in
-*'"readers":{"configured":0,"up":0,"with_card":0}'*) echo "ok: installed hawiya status: $out" ;;
+*'"readers":{"configured":0,"up":0,"with_card":0,'*) echo "ok: installed hawiya status: $out" ;;
 *) fail "installed hawiya status: $out" ;;
 esac
 kill -TERM "$bridge"

@@ -5,7 +5,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "hawiya/wipe.h"
 
 const char *ccid_link_err_str(enum ccid_link_err e)
 {
@@ -17,6 +20,7 @@ const char *ccid_link_err_str(enum ccid_link_err e)
     case CCID_LINK_ERR_PROTOCOL: return "CCID_LINK_ERR_PROTOCOL";
     case CCID_LINK_ERR_FAILED: return "CCID_LINK_ERR_FAILED";
     case CCID_LINK_ERR_TOO_LONG: return "CCID_LINK_ERR_TOO_LONG";
+    case CCID_LINK_ERR_DEADLINE: return "CCID_LINK_ERR_DEADLINE";
     }
     return "CCID_LINK_ERR_UNKNOWN";
 }
@@ -86,8 +90,17 @@ static size_t interrupt_size(uint8_t type)
                                                      : 0;
 }
 
-/* Reads until one whole message is buffered; returns its size in *n. */
-static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size_t *n)
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads until one whole message is buffered; returns its size in *n. Waits
+ * at most timeout_ms for bytes, and never past `end` (0: no end). */
+static enum ccid_link_err next_message_until(struct ccid_link *l, int timeout_ms, int64_t end,
+                                             size_t *n)
 {
     for (;;) {
         if (l->in_len > 0 && interrupt_size(l->in[0])) {
@@ -103,6 +116,13 @@ static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size
         }
         if (l->in_len == sizeof l->in)
             return CCID_LINK_ERR_PROTOCOL;
+        if (end) {
+            int64_t left = end - now_ms();
+            if (left <= 0)
+                return CCID_LINK_ERR_DEADLINE;
+            if (timeout_ms < 0 || left < timeout_ms)
+                timeout_ms = (int)left;
+        }
         if (l->io.recv) {
             int k = l->io.recv(l->io.ctx, l->in + l->in_len, sizeof l->in - l->in_len, timeout_ms);
             if (k == 0)
@@ -115,7 +135,7 @@ static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size
         struct pollfd p = {.fd = l->fd, .events = POLLIN};
         int r = poll(&p, 1, timeout_ms);
         if (r == 0)
-            return CCID_LINK_ERR_TIMEOUT;
+            return end && now_ms() >= end ? CCID_LINK_ERR_DEADLINE : CCID_LINK_ERR_TIMEOUT;
         if (r < 0 && errno == EINTR)
             continue;
         ssize_t k = r < 0 ? -1 : read(l->fd, l->in + l->in_len, sizeof l->in - l->in_len);
@@ -125,10 +145,16 @@ static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size
     }
 }
 
+static enum ccid_link_err next_message(struct ccid_link *l, int timeout_ms, size_t *n)
+{
+    return next_message_until(l, timeout_ms, 0, n);
+}
+
 static void consume(struct ccid_link *l, size_t n)
 {
     memmove(l->in, l->in + n, l->in_len - n);
     l->in_len -= n;
+    wipe(l->in + l->in_len, n);
 }
 
 static void note_interrupt(struct ccid_link *l, size_t n)
@@ -147,21 +173,27 @@ static void note_interrupt(struct ccid_link *l, size_t n)
     }
 }
 
-enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
-                                      struct ccid_msg *resp, uint8_t *data, size_t cap,
-                                      int timeout_ms)
+static enum ccid_link_err transact(struct ccid_link *l, struct ccid_msg *req, struct ccid_msg *resp,
+                                   uint8_t *data, size_t cap, int timeout_ms)
 {
     size_t n;
     if (!link_open(l))
         return CCID_LINK_ERR_IO;
+    int64_t start = now_ms(), end = l->deadline_ms;
+    l->deadline_call = false;
+    if (l->call_max_ms && (!end || start + l->call_max_ms < end)) {
+        end = start + l->call_max_ms;
+        l->deadline_call = true;
+    }
     req->seq = l->seq++;
     if (ccid_encode(req, l->out, sizeof l->out, &n) != CCID_OK)
         return CCID_LINK_ERR_PROTOCOL;
     enum ccid_link_err e = send_all(l, l->out, n, timeout_ms);
+    wipe(l->out, n); /* an escape may carry a CAN */
     if (e != CCID_LINK_OK)
         return e;
     for (;;) {
-        e = next_message(l, timeout_ms, &n);
+        e = next_message_until(l, timeout_ms, end, &n);
         if (e != CCID_LINK_OK)
             return e;
         if (interrupt_size(l->in[0])) {
@@ -171,9 +203,14 @@ enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
         }
         struct ccid_msg m;
         if (ccid_decode(l->in, n, sizeof l->in, &m, NULL) != CCID_OK ||
-            !ccid_is_rdr_to_pc(m.type) || m.seq != req->seq) {
+            !ccid_is_rdr_to_pc(m.type)) {
             consume(l, n);
             return CCID_LINK_ERR_PROTOCOL;
+        }
+        if (m.seq != req->seq) {
+            /* The late answer to an earlier request (a probe sent without waiting). */
+            consume(l, n);
+            continue;
         }
         if (ccid_status_command(m.status) == CCID_CMD_TIME_EXTENSION) {
             l->time_extensions++;
@@ -193,6 +230,14 @@ enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
         consume(l, n);
         return ccid_status_command(m.status) == CCID_CMD_OK ? CCID_LINK_OK : CCID_LINK_ERR_FAILED;
     }
+}
+
+enum ccid_link_err ccid_link_transact(struct ccid_link *l, struct ccid_msg *req,
+                                      struct ccid_msg *resp, uint8_t *data, size_t cap,
+                                      int timeout_ms)
+{
+    l->last_err = transact(l, req, resp, data, cap, timeout_ms);
+    return l->last_err;
 }
 
 enum ccid_link_err ccid_link_power_on(struct ccid_link *l, uint8_t power_select, uint8_t *atr,
@@ -301,4 +346,53 @@ bool ccid_link_wait_notify(struct ccid_link *l, int timeout_ms)
         consume(l, n);
     }
     return true;
+}
+
+enum ccid_link_err ccid_link_send(struct ccid_link *l, struct ccid_msg *req, int timeout_ms)
+{
+    size_t n;
+    if (!link_open(l))
+        return CCID_LINK_ERR_IO;
+    req->seq = l->seq++;
+    if (ccid_encode(req, l->out, sizeof l->out, &n) != CCID_OK)
+        return CCID_LINK_ERR_PROTOCOL;
+    enum ccid_link_err e = send_all(l, l->out, n, timeout_ms);
+    wipe(l->out, n);
+    return e;
+}
+
+enum ccid_link_err ccid_link_take(struct ccid_link *l, struct ccid_msg *resp, uint8_t *data,
+                                  size_t cap)
+{
+    size_t n;
+    for (;;) {
+        enum ccid_link_err e = next_message(l, 0, &n);
+        if (e != CCID_LINK_OK)
+            return e;
+        if (interrupt_size(l->in[0])) {
+            note_interrupt(l, n);
+            consume(l, n);
+            continue;
+        }
+        struct ccid_msg m;
+        if (ccid_decode(l->in, n, sizeof l->in, &m, NULL) != CCID_OK ||
+            !ccid_is_rdr_to_pc(m.type)) {
+            consume(l, n);
+            return CCID_LINK_ERR_PROTOCOL;
+        }
+        if (ccid_status_command(m.status) == CCID_CMD_TIME_EXTENSION) {
+            consume(l, n);
+            continue;
+        }
+        if (m.len > cap) {
+            consume(l, n);
+            return CCID_LINK_ERR_TOO_LONG;
+        }
+        if (m.len)
+            memcpy(data, m.data, m.len);
+        m.data = data;
+        *resp = m;
+        consume(l, n);
+        return CCID_LINK_OK;
+    }
 }

@@ -16,6 +16,12 @@
  * each but the last with an empty DataBlock, bChainParameter 10), and a
  * response the reader chains (bChainParameter 01, 03, then 02) is collected
  * by empty XfrBlocks with wLevelParameter 10, at the extended APDU level.
+ *
+ * A reader may ask for more time as often as it likes; a call still ends at
+ * its deadline (CCID_LINK_ERR_DEADLINE), after which the caller resets the
+ * reader. Answers to an earlier request (a liveness probe the caller sent
+ * without waiting) are passed over. What went out (a CAN in an escape) and
+ * what came in are wiped from the buffers once used.
  */
 #ifndef HAWIYA_CCID_LINK_H
 #define HAWIYA_CCID_LINK_H
@@ -38,6 +44,7 @@ enum ccid_link_err {
     CCID_LINK_ERR_PROTOCOL, /* a malformed or unexpected message from the reader */
     CCID_LINK_ERR_FAILED,   /* the reader answered "command failed": see berror */
     CCID_LINK_ERR_TOO_LONG, /* the answer does not fit the caller's buffer */
+    CCID_LINK_ERR_DEADLINE, /* time extensions went on past the call's or the link's deadline */
 };
 
 const char *ccid_link_err_str(enum ccid_link_err e);
@@ -62,6 +69,13 @@ struct ccid_link {
     uint8_t out[CCID_MAX_MESSAGE_SIZE];
     /* what the last answer said */
     uint8_t status, berror;
+    /* Deadlines (0: none): every call ends by deadline_ms (absolute, CLOCK_MONOTONIC ms)
+     * and within call_max_ms of its start, however many time extensions the reader
+     * sends; which one ended it is in deadline_call. */
+    int64_t deadline_ms;
+    uint32_t call_max_ms;
+    bool deadline_call;
+    enum ccid_link_err last_err; /* of the last call */
     /* counters */
     uint64_t time_extensions;
     uint64_t notifications;
@@ -98,6 +112,14 @@ enum ccid_link_err ccid_link_xfr(struct ccid_link *l, const uint8_t *apdu, size_
                                  uint8_t *resp, size_t cap, size_t *rlen, int timeout_ms);
 enum ccid_link_err ccid_link_slot_status(struct ccid_link *l, enum ccid_icc_status *icc,
                                          int timeout_ms);
+/* Sends req (bSeq set here) without waiting for its answer: a probe whose
+ * answer ccid_link_take() picks up later (ccid_link_transact passes it over). */
+enum ccid_link_err ccid_link_send(struct ccid_link *l, struct ccid_msg *req, int timeout_ms);
+/* Without waiting: the next answer the reader already sent (notifications
+ * are recorded on the way, time extensions passed over) into *resp and
+ * data; CCID_LINK_ERR_TIMEOUT when there is none yet. */
+enum ccid_link_err ccid_link_take(struct ccid_link *l, struct ccid_msg *resp, uint8_t *data,
+                                  size_t cap);
 /* Waits up to timeout_ms for a NotifySlotChange; true if one came. */
 bool ccid_link_wait_notify(struct ccid_link *l, int timeout_ms);
 

@@ -40,7 +40,8 @@ struct bridge_auth {
     const char *origin;
     const char *can;      /* NULL when none; the backend must not keep it */
     const char *mrz_info; /* NULL when none (9303-11 §4.3, for BAC); nor this */
-    uint32_t timeout_ms;
+    uint32_t timeout_ms;  /* the whole session */
+    uint32_t call_max_ms; /* one reader call (an escape step), time extensions included */
 };
 
 struct bridge_auth_result {
@@ -87,18 +88,36 @@ struct ccid_link;
 /*
  * Our reader's whole attested session over a CCID link (reader_auth.c), the
  * reader's reports in report[0..cap) (wiped after). *card_gone: the reader
- * found the slot empty or the card removed.
+ * found the slot empty or the card removed. *reset: a call passed its
+ * deadline (the reader kept sending time extensions, or went silent): the
+ * backend must reset the reader (close the link, USB reset) so that it
+ * drops the session (BRIDGE_ERR_READER_TIMEOUT, or BRIDGE_ERR_TIMEOUT at
+ * the session's own deadline).
  */
 enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report, size_t cap,
                                            const struct bridge_auth *a, bridge_progress_fn progress,
                                            void *ctx, struct bridge_auth_result *res,
-                                           bool *card_gone);
+                                           bool *card_gone, bool *reset);
 /* The same through any escape transport (SCardControl, for our reader
  * behind pcscd); card_gone only from the reader's named errors. */
 enum bridge_err bridge_reader_authenticate_via(reader_escape_fn escape, void *ectx, uint8_t *report,
                                                size_t cap, const struct bridge_auth *a,
                                                bridge_progress_fn progress, void *ctx,
                                                struct bridge_auth_result *res, bool *card_gone);
+
+/* What our reader says about itself (RESC_INFO, hawiya/reader_escape.h). */
+struct bridge_reader_identity {
+    bool known;       /* an INFO answer came */
+    char id[40];      /* "" when it has no usable key */
+    bool certified;   /* it has its device certificate */
+    uint64_t counter; /* the last attestation counter value used */
+    char attest[40];  /* ATTEST_OK, or what stops attestation (ATTEST_ERR_KEY_LOST, ...) */
+    char store[40];   /* its record store's state (STORE_OK, STORE_ERR_...) */
+    char firmware[40];
+};
+
+/* An INFO answer into *id; false if it is not one (the reader is not trusted blindly). */
+bool bridge_reader_info_parse(const uint8_t *p, size_t n, struct bridge_reader_identity *id);
 
 /* BROKEN: the link is gone. SWAPPED: a card left the slot and one came
  * back since the last look (the bridge reports card_removed, then
@@ -127,6 +146,14 @@ struct bridge_backend_ops {
     /* Optional: which interface the card came in on, "contact" or
      * "contactless" (a tap), NULL when no card or not known. */
     const char *(*card_interface)(void *r);
+    /* Optional (NULL: the backend cannot tell): sends a liveness probe
+     * without waiting (our reader: RESC_INFO); monitor() takes its answer
+     * in. false: the link is broken. */
+    bool (*probe)(void *r);
+    /* Optional: probe answers taken in since connect (a frozen reader's stays put). */
+    uint64_t (*answers)(void *r);
+    /* Optional: what the reader last said about itself. */
+    void (*identity)(void *r, struct bridge_reader_identity *out);
 };
 
 extern const struct bridge_backend_ops bridge_backend_sim;

@@ -24,6 +24,11 @@ struct sim_reader {
     struct bridge_reader_config cfg;
     struct ccid_link link;
     bool active;
+    /* Liveness probes (RESC_INFO, sent by the loop while the reader is idle). */
+    uint8_t probe_seq;
+    uint64_t answers;
+    struct bridge_reader_identity ident;
+    uint8_t info[2048];
     /* The reader's last report (the evidence): this reader's worker only, so
      * readers authenticate side by side without sharing it. */
     uint8_t report[CCID_MAX_MESSAGE_SIZE];
@@ -56,6 +61,7 @@ static int sim_connect(void *r, char *why, size_t cap)
         return -1;
     }
     s->active = false;
+    s->answers = 0;
     return s->link.fd;
 }
 
@@ -72,20 +78,22 @@ static enum bridge_monitor sim_monitor(void *r)
     struct sim_reader *s = r;
     if (s->link.fd < 0)
         return BRIDGE_MONITOR_BROKEN;
-    char c;
-    ssize_t k = recv(s->link.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-        return BRIDGE_MONITOR_BROKEN;
     bool was = s->link.card_present, was_cl = s->link.cl_present;
     uint64_t before = s->link.notifications, taps = s->link.taps;
-    while (ccid_link_wait_notify(&s->link, 0))
-        ;
-    /* Anything left must be the start of a message; garbage means a broken link. */
-    if (s->link.in_len > 0) {
-        size_t n;
-        enum ccid_err e = ccid_frame(s->link.in, s->link.in_len, sizeof s->link.in, &n);
-        if (e != CCID_OK && e != CCID_ERR_NEED_MORE)
-            return BRIDGE_MONITOR_BROKEN;
+    for (;;) {
+        struct ccid_msg m;
+        enum ccid_link_err e = ccid_link_take(&s->link, &m, s->info, sizeof s->info);
+        if (e == CCID_LINK_ERR_TIMEOUT)
+            break; /* nothing more for now (half a message stays buffered) */
+        if (e != CCID_LINK_OK)
+            return BRIDGE_MONITOR_BROKEN; /* closed, or garbage on the link */
+        if (m.type == CCID_RDR_TO_PC_ESCAPE && m.seq == s->probe_seq) {
+            struct bridge_reader_identity id;
+            if (ccid_status_command(m.status) == CCID_CMD_OK &&
+                bridge_reader_info_parse(m.data, m.len, &id))
+                s->ident = id;
+            s->answers++;
+        }
     }
     /* A removal, even one followed by an insertion, ends the powered session. */
     if (s->link.notifications != before &&
@@ -98,6 +106,27 @@ static enum bridge_monitor sim_monitor(void *r)
     if (was_cl && s->link.cl_present && s->link.taps != taps)
         return BRIDGE_MONITOR_SWAPPED;
     return BRIDGE_MONITOR_OK;
+}
+
+static bool sim_probe(void *r)
+{
+    struct sim_reader *s = r;
+    static const uint8_t info[] = {RESC_INFO};
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_ESCAPE, .data = info, .len = sizeof info};
+    /* A reader that stopped reading fills its socket: the send fails at once. */
+    enum ccid_link_err e = ccid_link_send(&s->link, &req, 0);
+    s->probe_seq = req.seq;
+    return e == CCID_LINK_OK || e == CCID_LINK_ERR_TIMEOUT;
+}
+
+static uint64_t sim_answers(void *r)
+{
+    return ((struct sim_reader *)r)->answers;
+}
+
+static void sim_identity(void *r, struct bridge_reader_identity *out)
+{
+    *out = ((struct sim_reader *)r)->ident;
 }
 
 /* A card in the contact slot (CCID slot 0) or in the RF field (slot 1). */
@@ -125,10 +154,10 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
                                         struct bridge_auth_result *res)
 {
     struct sim_reader *s = r;
-    bool gone = false;
+    bool gone = false, reset = false;
     s->active = false; /* the reader resets the card before and after */
     enum bridge_err e = bridge_reader_authenticate(&s->link, s->report, sizeof s->report, a,
-                                                   progress, ctx, res, &gone);
+                                                   progress, ctx, res, &gone, &reset);
     if (gone) {
         /* the card the session ran on: the one in the field when there was one */
         if (s->link.cl_present)
@@ -136,6 +165,11 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
         else
             s->link.card_present = false;
     }
+    /* The sim board's reset is its cable pulled: it drops the host's session
+     * and powers the card down; monitor() then reports the link broken and
+     * the bridge connects again, as a new host. */
+    if (reset)
+        ccid_link_close(&s->link);
     return e;
 }
 
@@ -150,4 +184,7 @@ const struct bridge_backend_ops bridge_backend_sim = {
     .card_active = sim_card_active,
     .authenticate = sim_authenticate,
     .card_interface = sim_card_interface,
+    .probe = sim_probe,
+    .answers = sim_answers,
+    .identity = sim_identity,
 };

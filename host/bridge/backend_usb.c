@@ -443,15 +443,22 @@ static enum bridge_err usb_authenticate(void *r, const struct bridge_auth *a,
                                         struct bridge_auth_result *res)
 {
     struct usb_reader *u = r;
-    bool gone = false;
+    bool gone = false, reset = false;
     u->active = false; /* the reader resets the card before and after */
     enum bridge_err e = bridge_reader_authenticate(&u->link, u->report, sizeof u->report, a,
-                                                   progress, ctx, res, &gone);
+                                                   progress, ctx, res, &gone, &reset);
     if (gone) {
         if (atomic_load(&u->cl_present))
             atomic_store(&u->cl_present, false);
         else
             atomic_store(&u->present, false);
+    }
+    /* A USB bus reset: the firmware drops the host's session (usb_ccid sees
+     * it); the device is then claimed again from scratch. */
+    if (reset) {
+        if (u->h)
+            libusb_reset_device(u->h);
+        atomic_store(&u->gone, true);
     }
     return e;
 }

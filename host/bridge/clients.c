@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* struct ucred (SO_PEERCRED), accept4 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "daemon.h"
 #include "hawiya/wipe.h"
 #include "log.h"
+#include "safe_path.h"
 
 #define IN_LIMIT        (BRIDGE_LINE_MAX + 1u) /* a maximal line and its LF */
 #define OUT_PAUSE       (64u * 1024u)          /* stop reading a client above this */
@@ -92,6 +94,10 @@ void client_send_line(struct client *c, char *line)
     free(line);
     c->last_active = bridge_now_ms();
     client_flush(c);
+    /* Back-pressure at once, not at the next loop turn: a transport that
+     * hands over many requests in one go (the WebSocket library) stops now. */
+    if (!c->dead && c->out_len > OUT_PAUSE)
+        client_watch(c);
 }
 
 void client_send_error(struct client *c, const cJSON *id, enum bridge_err e, const char *msg)
@@ -280,6 +286,13 @@ void client_read(struct client *c)
     in_shrink(c);
 }
 
+/*
+ * The peer's credentials as the kernel recorded them when it connected
+ * (SO_PEERCRED: uid, gid; SO_PEERGROUPS: its supplementary groups, Linux
+ * 4.13), so no later change of the peer (setuid, another process reusing
+ * its pid) matters; the groups are the process's real ones, not what
+ * /etc/group says the user could have (getgrouplist).
+ */
 static bool peer_allowed(const struct bridge *b, int fd, struct ucred *cr)
 {
     socklen_t len = sizeof *cr;
@@ -291,30 +304,116 @@ static bool peer_allowed(const struct bridge *b, int fd, struct ucred *cr)
     for (size_t i = 0; i < cfg->n_allow_uid; i++)
         if (cfg->allow_uid[i] == cr->uid)
             return true;
-    for (size_t i = 0; i < cfg->n_allow_gid; i++)
-        if (cfg->allow_gid[i] == cr->gid)
-            return true;
-    return false;
+    if (cfg->n_allow_gid == 0)
+        return false;
+    gid_t small[64], *groups = small;
+    socklen_t glen = sizeof small;
+    int r = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen);
+    if (r < 0 && errno == ERANGE && glen > sizeof small) {
+        groups = malloc(glen);
+        r = groups ? getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) : -1;
+    }
+    size_t n = r == 0 ? glen / sizeof *groups : 0;
+    bool ok = false;
+    for (size_t i = 0; i < cfg->n_allow_gid && !ok; i++) {
+        ok = cfg->allow_gid[i] == cr->gid;
+        for (size_t k = 0; k < n && !ok; k++)
+            ok = cfg->allow_gid[i] == groups[k];
+    }
+    if (groups != small)
+        free(groups);
+    return ok;
+}
+
+/* One line to a connection we will not serve, then close it. */
+static void refuse(int fd, enum bridge_err e, const char *msg)
+{
+    char *line = bridge_answer_error(NULL, e, msg);
+    if (line) {
+        ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)w;
+    }
+    free(line);
+    /* Drain what it sent, so the close does not reset the connection before it reads. */
+    char buf[512];
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0)
+        ;
+    close(fd);
+}
+
+static size_t clients_of_uid(const struct bridge *b, uid_t uid)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_clients; i++)
+        n += b->clients[i]->tp == &unix_transport && !b->clients[i]->dead &&
+             b->clients[i]->uid == uid;
+    return n;
+}
+
+#define ACCEPT_PAUSE_MS 200
+
+/*
+ * Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection
+ * stays in the backlog and the listener stays readable, so a plain loop
+ * would spin. The reserve descriptor is given up to take one connection,
+ * answer it TOO_MANY_CLIENTS and close it; either way the listener is
+ * left alone for ACCEPT_PAUSE_MS.
+ */
+static void accept_exhausted(struct bridge *b, int err)
+{
+    int64_t now = bridge_now_ms();
+    if (!b->exhausted)
+        bridge_log(BRIDGE_LOG_WARN, 0,
+                   "cannot accept a client: %s; answering TOO_MANY_CLIENTS until some close",
+                   strerror(err));
+    if (b->reserve_fd >= 0) {
+        close(b->reserve_fd);
+        b->reserve_fd = -1;
+        int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            refuse(fd, BRIDGE_ERR_TOO_MANY_CLIENTS, "the bridge is out of file descriptors");
+            b->exhausted_refused++;
+        }
+        b->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    b->exhausted = true;
+    struct epoll_event ev = {.events = 0, .data.ptr = &b->w_listen};
+    if (!b->listen_paused && epoll_ctl(b->ep, EPOLL_CTL_MOD, b->listen_fd, &ev) == 0)
+        b->listen_paused = true;
+    b->listen_paused_until = now + ACCEPT_PAUSE_MS;
 }
 
 void clients_accept(struct bridge *b)
 {
     for (int burst = 0; burst < 64; burst++) {
         int fd = accept4(b->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_exhausted(b, errno);
             return;
+        }
+        if (b->exhausted) {
+            bridge_log(BRIDGE_LOG_INFO, 0,
+                       "descriptors available again; %u client(s) refused meanwhile",
+                       b->exhausted_refused);
+            b->exhausted = false;
+            b->exhausted_refused = 0;
+        }
         struct ucred cr = {0};
+        int64_t now = bridge_now_ms();
         if (!peer_allowed(b, fd, &cr)) {
-            bridge_log(BRIDGE_LOG_WARN, ++b->next_seq, "peer uid %u gid %u refused",
-                       (unsigned)cr.uid, (unsigned)cr.gid);
-            char *line = bridge_answer_error(NULL, BRIDGE_ERR_PEER_NOT_ALLOWED,
-                                             "this user is not on the bridge's allow-list");
-            if (line) {
-                ssize_t w = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
-                (void)w;
-            }
-            free(line);
-            close(fd);
+            bridge_log_limited(&b->lim_conn, now, "peer refused", BRIDGE_LOG_WARN, ++b->next_seq,
+                               "peer uid %u gid %u refused", (unsigned)cr.uid, (unsigned)cr.gid);
+            refuse(fd, BRIDGE_ERR_PEER_NOT_ALLOWED, "this user is not on the bridge's allow-list");
+            continue;
+        }
+        if (clients_of_uid(b, cr.uid) >= b->cfg->clients_per_uid) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "uid %u has %u connections open (clients_per_uid)",
+                     (unsigned)cr.uid, b->cfg->clients_per_uid);
+            bridge_log_limited(&b->lim_conn, now, "connection refused", BRIDGE_LOG_WARN,
+                               ++b->next_seq, "%s: one more refused", msg);
+            refuse(fd, BRIDGE_ERR_TOO_MANY_CLIENTS, msg);
             continue;
         }
         struct client *c = client_new(b, &unix_transport);
@@ -323,21 +422,81 @@ void clients_accept(struct bridge *b)
             if (c)
                 b->n_clients--; /* the newest: nothing refers to it yet */
             free(c);
-            close(fd);
+            refuse(fd, BRIDGE_ERR_TOO_MANY_CLIENTS, "the bridge has no room for another client");
             continue;
         }
         c->w.kind = WATCH_CLIENT;
         c->ep_events = EPOLLIN;
         c->fd = fd;
+        c->uid = cr.uid;
         bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu: uid %u connected", (unsigned long long)c->cid,
                    (unsigned)cr.uid);
     }
 }
 
+uint64_t client_peer_key(const struct client *c)
+{
+    if (c->tp == &unix_transport)
+        return (uint64_t)c->uid;
+    /* FNV-1a of the origin, with the top bit set: never a uid. */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = c->origin; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    return h | (1ull << 63);
+}
+
+void client_peer_name(const struct client *c, char *out, size_t cap)
+{
+    if (c->tp == &unix_transport)
+        snprintf(out, cap, "uid %u", (unsigned)c->uid);
+    else
+        snprintf(out, cap, "origin %s", c->origin);
+}
+
+/* A client is idle when it has nothing pending, is not a subscriber, and
+ * sent no whole request for idle_timeout_ms (half a line does not count). */
+void clients_check_timers(struct bridge *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_clients; i++) {
+        struct client *c = b->clients[i];
+        if (c->dead || c->tp != &unix_transport || c->subscribed || c->pending ||
+            now - c->last_request < (int64_t)b->cfg->idle_timeout_ms)
+            continue;
+        bridge_log(BRIDGE_LOG_DEBUG, 0, "client %llu idle", (unsigned long long)c->cid);
+        client_drop(c, "idle");
+    }
+    if (b->listen_paused && now >= b->listen_paused_until) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &b->w_listen};
+        if (epoll_ctl(b->ep, EPOLL_CTL_MOD, b->listen_fd, &ev) == 0)
+            b->listen_paused = false;
+        else
+            b->listen_paused_until = now + ACCEPT_PAUSE_MS;
+    }
+    bridge_log_limit_flush(&b->lim_conn, now, "connection refused");
+    bridge_log_limit_flush(&b->lim_req, now, "request refused");
+    bridge_log_limit_flush(&b->lim_accept, now, "out of descriptors");
+}
+
+int64_t clients_next_timer(struct bridge *b, int64_t next)
+{
+    if (b->listen_paused && b->listen_paused_until < next)
+        next = b->listen_paused_until;
+    for (size_t i = 0; i < b->n_clients; i++) {
+        const struct client *c = b->clients[i];
+        if (c->dead || c->tp != &unix_transport || c->subscribed || c->pending)
+            continue;
+        int64_t t = c->last_request + (int64_t)b->cfg->idle_timeout_ms;
+        if (t < next)
+            next = t;
+    }
+    return next;
+}
+
 struct client *client_new(struct bridge *b, const struct client_transport *tp)
 {
     if (b->n_clients >= MAX_CLIENTS) {
-        bridge_log(BRIDGE_LOG_WARN, 0, "too many clients, one refused");
+        bridge_log_limited(&b->lim_conn, bridge_now_ms(), "connection refused", BRIDGE_LOG_WARN, 0,
+                           "%u clients: one more refused", MAX_CLIENTS);
         return NULL;
     }
     if (b->n_clients == b->cap_clients) {
@@ -356,7 +515,7 @@ struct client *client_new(struct bridge *b, const struct client_transport *tp)
     c->fd = -1;
     c->b = b;
     c->cid = ++b->next_cid;
-    c->last_active = bridge_now_ms();
+    c->last_active = c->last_request = bridge_now_ms();
     b->clients[b->n_clients++] = c;
     return c;
 }
@@ -375,42 +534,26 @@ void clients_reap(struct bridge *b)
 
 /* ---- the listening socket ----------------------------------------------- */
 
-static int make_parent_dir(const char *path, mode_t mode)
-{
-    char dir[BRIDGE_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    struct stat st;
-    if (stat(dir, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : -1;
-    /* Create missing ancestors too (as with mkdir -p), each with `mode`. */
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, mode) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(dir, mode) < 0 && errno != EEXIST)
-        return -1;
-    return chmod(dir, mode);
-}
-
 int listener_open(const struct bridge *b, const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof a.sun_path)
         return -1;
     memcpy(a.sun_path, path, strlen(path) + 1);
-    if (make_parent_dir(path, b->cfg->n_allow_gid ? 0750 : 0700) < 0) {
-        bridge_log(BRIDGE_LOG_ERROR, 0, "cannot create the directory of %s: %s", path,
-                   strerror(errno));
+    /* Who may connect is decided by SO_PEERCRED (peer_allowed). Without an
+     * allow-list only our own user is served, and the directory and socket
+     * say so (0700, 0600); with one, anyone may reach the socket (0711,
+     * 0666) and the list decides. Either way the directory is ours, made by
+     * us or checked to be, in a path no other user can change. */
+    bool listed = b->cfg->n_allow_uid || b->cfg->n_allow_gid;
+    struct safe_dir want = {.mode = listed ? 0711 : 0700, .create = true};
+    char why[600], name[BRIDGE_PATH_MAX];
+    int dirfd = safe_parent_open(path, &want, NULL, name, sizeof name, why, sizeof why);
+    if (dirfd < 0) {
+        bridge_log(BRIDGE_LOG_ERROR, 0, "refusing the socket directory: %s", why);
         return -1;
     }
+    close(dirfd);
     struct stat st;
     if (lstat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
@@ -439,8 +582,12 @@ int listener_open(const struct bridge *b, const char *path)
         return -1;
     }
     unlink(tmp.sun_path);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&tmp, sizeof tmp) < 0 ||
-        chmod(tmp.sun_path, 0660) < 0 || listen(fd, 128) < 0 || rename(tmp.sun_path, path) < 0) {
+    mode_t mode = listed ? 0666 : 0600;
+    mode_t old_mask = umask(listed ? 0 : 0177); /* only one thread runs yet */
+    int bound = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&tmp, sizeof tmp);
+    umask(old_mask);
+    if (bound < 0 || chmod(tmp.sun_path, mode) < 0 || listen(fd, 128) < 0 ||
+        rename(tmp.sun_path, path) < 0) {
         bridge_log(BRIDGE_LOG_ERROR, 0, "cannot listen on %s: %s", path, strerror(errno));
         unlink(tmp.sun_path);
         if (fd >= 0)

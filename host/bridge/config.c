@@ -5,17 +5,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * Places another user cannot make first: /run (root's) for root; the
+ * per-user runtime directory (XDG_RUNTIME_DIR, or /run/user/UID when logind
+ * made one for us); only then /tmp, where anyone can make anything, which
+ * the bridge and the CLI accept only as a directory of ours (safe_path.h).
+ */
 void bridge_default_socket(char *out, size_t cap)
 {
     const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (geteuid() == 0)
+    uid_t me = geteuid();
+    char run_user[64];
+    struct stat st;
+    snprintf(run_user, sizeof run_user, "/run/user/%u", (unsigned)me);
+    if (me == 0)
         snprintf(out, cap, "/run/hawiya/bridge.sock");
     else if (xdg && xdg[0] == '/')
         snprintf(out, cap, "%s/hawiya/bridge.sock", xdg);
+    else if (lstat(run_user, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == me)
+        snprintf(out, cap, "%s/hawiya/bridge.sock", run_user);
     else
-        snprintf(out, cap, "/tmp/hawiya-%u/bridge.sock", (unsigned)geteuid());
+        snprintf(out, cap, "/tmp/hawiya-%u/bridge.sock", (unsigned)me);
 }
 
 void bridge_config_defaults(struct bridge_config *c)
@@ -24,6 +37,12 @@ void bridge_config_defaults(struct bridge_config *c)
     bridge_default_socket(c->socket, sizeof c->socket);
     c->timeout_ms = 30000;
     c->queue_max = 8;
+    c->clients_per_uid = 256;
+    c->queue_per_peer = 2;
+    c->idle_timeout_ms = 300000;
+    c->auth_delay_ms = 1000;
+    c->auth_delay_max_ms = 60000;
+    c->reader_call_max_ms = 30000;
     c->log_level = BRIDGE_LOG_INFO;
     c->ws_max_per_origin = 8;
     c->ws_idle_ms = 600000;
@@ -171,6 +190,36 @@ bool bridge_config_set(struct bridge_config *c, const char *key, const char *val
     } else if (!strcmp(key, "timeout_ms")) {
         if (!parse_u32(value, 1, BRIDGE_TIMEOUT_MAX_MS, &c->timeout_ms)) {
             snprintf(err, cap, "timeout_ms: 1 to %u", BRIDGE_TIMEOUT_MAX_MS);
+            return false;
+        }
+    } else if (!strcmp(key, "clients_per_uid")) {
+        if (!parse_u32(value, 1, 4096, &c->clients_per_uid)) {
+            snprintf(err, cap, "clients_per_uid: 1 to 4096");
+            return false;
+        }
+    } else if (!strcmp(key, "queue_per_peer")) {
+        if (!parse_u32(value, 1, 1000, &c->queue_per_peer)) {
+            snprintf(err, cap, "queue_per_peer: 1 to 1000");
+            return false;
+        }
+    } else if (!strcmp(key, "idle_timeout_ms")) {
+        if (!parse_u32(value, 100, 86400000, &c->idle_timeout_ms)) {
+            snprintf(err, cap, "idle_timeout_ms: 100 to 86400000");
+            return false;
+        }
+    } else if (!strcmp(key, "auth_delay_ms")) {
+        if (!parse_u32(value, 0, 600000, &c->auth_delay_ms)) {
+            snprintf(err, cap, "auth_delay_ms: 0 to 600000");
+            return false;
+        }
+    } else if (!strcmp(key, "auth_delay_max_ms")) {
+        if (!parse_u32(value, 0, 3600000, &c->auth_delay_max_ms)) {
+            snprintf(err, cap, "auth_delay_max_ms: 0 to 3600000");
+            return false;
+        }
+    } else if (!strcmp(key, "reader_call_max_ms")) {
+        if (!parse_u32(value, 100, BRIDGE_TIMEOUT_MAX_MS, &c->reader_call_max_ms)) {
+            snprintf(err, cap, "reader_call_max_ms: 100 to %u", BRIDGE_TIMEOUT_MAX_MS);
             return false;
         }
     } else if (!strcmp(key, "queue_max")) {

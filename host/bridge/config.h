@@ -53,6 +53,14 @@ struct bridge_config {
     enum bridge_pcsc_mode pcsc;
     uint32_t timeout_ms; /* default authenticate timeout */
     uint32_t queue_max;  /* authenticate requests queued per reader */
+    /* Fairness (docs/bridge-protocol.md "Limits"): no one user or page fills the bridge. */
+    uint32_t clients_per_uid; /* open connections of one peer uid */
+    uint32_t queue_per_peer;  /* pending authenticates of one uid (or page origin) per reader */
+    uint32_t idle_timeout_ms; /* a connection with nothing pending, silent this long, is closed */
+    /* Brute force: after the n-th failed CAN / MRZ in a row a reader waits
+     * min(auth_delay_ms x 2^(n-1), auth_delay_max_ms) before its next session. */
+    uint32_t auth_delay_ms, auth_delay_max_ms;
+    uint32_t reader_call_max_ms; /* one reader call (an escape step) at most this long */
     bool log_syslog;
     enum bridge_log_level log_level;
     /* The loopback WebSocket for browsers (websocket.h); ws_port 0 = off. */
@@ -64,10 +72,13 @@ struct bridge_config {
 };
 
 /* Defaults: the per-user socket path, 30 s timeout, 8 queued, stderr, info,
- * no WebSocket (8 connections per origin, 10 min idle when configured). */
+ * no WebSocket (8 connections per origin, 10 min idle when configured), 256
+ * connections per uid, 2 pending authenticates per uid per reader, 5 min
+ * idle, brute-force delay 1 s doubling up to 60 s, 30 s per reader call. */
 void bridge_config_defaults(struct bridge_config *c);
 /* The default socket path: /run/hawiya/bridge.sock for root, else
- * $XDG_RUNTIME_DIR/hawiya/bridge.sock (or /tmp/hawiya-UID/bridge.sock). */
+ * $XDG_RUNTIME_DIR/hawiya/bridge.sock, else /run/user/UID/hawiya/bridge.sock
+ * when that directory is ours, else /tmp/hawiya-UID/bridge.sock. */
 void bridge_default_socket(char *out, size_t cap);
 
 /* One "key = value" setting; false with a reason in err. */

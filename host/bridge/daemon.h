@@ -36,6 +36,7 @@
 
 #include "backend.h"
 #include "config.h"
+#include "log.h"
 #include "request.h"
 
 #ifndef HAWIYA_VERSION
@@ -95,7 +96,10 @@ struct client {
     /* websocket: the page's origin as its browser vouched for it (the
      * handshake's Origin); "" on the UNIX socket, where the request names it */
     char origin[BRIDGE_ORIGIN_MAX + 1];
-    int64_t last_active; /* last message in either direction (idle timeout) */
+    int64_t last_active;  /* last message in either direction (idle timeout) */
+    int64_t last_request; /* last whole request, or the connection (UNIX idle timeout) */
+    uid_t uid;            /* unix: the peer's (SO_PEERCRED); fairness and limits count by it */
+    unsigned pending;     /* authenticates of this client queued or running */
     uint64_t cid;
     char *in;
     size_t in_len, in_cap;
@@ -115,7 +119,9 @@ struct auth {
     struct bridge_request req;
     struct reader *reader;
     int64_t deadline;
-    bool told_waiting;
+    bool told_waiting, told_delayed;
+    uint64_t peer;              /* client_peer_key of the requester (fairness) */
+    struct auth_secret *secret; /* the CAN and MRZ information, in a page no core dump holds */
     /* shared with the worker */
     atomic_bool cancel;
     enum bridge_err result;
@@ -158,6 +164,26 @@ struct reader {
     pthread_cond_t cv;
     struct auth *job; /* shared with the worker, under mu */
     bool done, quit;  /* shared with the worker, under mu */
+    /* Brute force: failed CANs / MRZs in a row, and no session before hold_until. */
+    unsigned auth_failures;
+    int64_t auth_hold_until, auth_last_failure;
+    /* Fairness: when each recent requester was last served (round robin). */
+    struct {
+        uint64_t peer, tick;
+    } served[8];
+    uint64_t serve_tick;
+    /* Liveness while idle: a probe out since probe_at (0: none), the answers
+     * count then; a reader silent past the probe's time is unresponsive. */
+    int64_t probe_at, next_probe;
+    uint64_t probe_answers;
+    bool unresponsive;
+    struct bridge_reader_identity ident; /* what it said about itself last */
+};
+
+/* A queued request's secrets (harden.h secret_alloc). */
+struct auth_secret {
+    char can[BRIDGE_CAN_LEN + 1];
+    char mrz_info[MRZ_BAC_INFO_MAX + 1];
 };
 
 struct ws_server; /* websocket.c */
@@ -191,6 +217,14 @@ struct bridge {
     struct watch w_signal;
     struct ws_server *ws; /* NULL unless `websocket =` is configured */
     bool stop;
+    /* Out of descriptors: one kept in reserve to answer and close a client
+     * with; the listener is not watched until listen_paused_until. */
+    int reserve_fd;
+    bool exhausted;             /* descriptors ran out, not yet back (logged once) */
+    unsigned exhausted_refused; /* clients answered TOO_MANY_CLIENTS meanwhile */
+    bool listen_paused;
+    int64_t listen_paused_until;
+    struct bridge_log_limit lim_conn, lim_req, lim_accept; /* log.h */
 };
 
 /* loop.c */
@@ -208,6 +242,14 @@ struct client *client_new(struct bridge *b, const struct client_transport *tp);
  * BRIDGE_LINE_MAX bytes, TOO_LARGE was answered and c dropped. */
 bool client_message(struct client *c, const char *p, size_t n, bool final);
 void clients_reap(struct bridge *b);
+/* Closes UNIX clients idle past idle_timeout_ms; resumes a paused listener. */
+void clients_check_timers(struct bridge *b, int64_t now);
+int64_t clients_next_timer(struct bridge *b, int64_t next);
+/* Who a client is, for fairness and limits: its uid on the UNIX socket, its
+ * page origin on the WebSocket (a hash, kept apart from uids). */
+uint64_t client_peer_key(const struct client *c);
+/* "uid 1000" or "origin https://..." */
+void client_peer_name(const struct client *c, char *out, size_t cap);
 void client_watch(struct client *c);
 void client_flush(struct client *c);
 void client_read(struct client *c);
@@ -247,6 +289,10 @@ bool readers_stop(struct bridge *b); /* false: a worker is still inside a backen
 void readers_drain_wake(struct bridge *b);
 void readers_check_deadlines(struct bridge *b, int64_t now);
 void readers_reconnect(struct bridge *b, int64_t now);
+/* Liveness probes of idle readers; marks the ones that stopped answering. */
+void readers_probe(struct bridge *b, int64_t now);
+/* The delay after the n-th failed CAN / MRZ in a row (config auth_delay_*). */
+int64_t auth_delay_ms(const struct bridge_config *cfg, unsigned failures);
 /* The earliest instant the loop must wake for a reader, no later than `next`. */
 int64_t readers_next_timer(struct bridge *b, int64_t next);
 void reader_watch(struct reader *r);
@@ -255,6 +301,8 @@ struct reader *reader_pick(struct bridge *b, const char *name);
 cJSON *reader_event(const char *name, const struct reader *r);
 /* Queues an authenticate on r (takes the request's contents) and starts it when it can. */
 bool reader_enqueue(struct reader *r, struct client *c, struct bridge_request *req, uint64_t seq);
+/* Authenticates of c's peer (client_same_peer) queued on r or running on it. */
+size_t reader_pending_of_peer(const struct reader *r, const struct client *c);
 /* Finds c's pending authenticate whose id equals `id`; cancels it. */
 bool sessions_cancel(struct bridge *b, struct client *c, const cJSON *id, uint64_t seq);
 /* c is gone: its running sessions are told to stop, its queued ones dropped. */

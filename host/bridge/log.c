@@ -36,3 +36,31 @@ void bridge_log(enum bridge_log_level level, uint64_t req, const char *fmt, ...)
     else
         fprintf(stderr, "hawiya-bridge: %s req=%s %s\n", names[level], reqs, msg);
 }
+
+void bridge_log_limit_flush(struct bridge_log_limit *l, int64_t now_ms, const char *what)
+{
+    if (now_ms - l->window_start < BRIDGE_LOG_WINDOW_MS)
+        return;
+    if (l->suppressed)
+        bridge_log(BRIDGE_LOG_WARN, 0, "%u more lines like '%s' left out in %d s", l->suppressed,
+                   what, BRIDGE_LOG_WINDOW_MS / 1000);
+    l->window_start = now_ms;
+    l->lines = l->suppressed = 0;
+}
+
+void bridge_log_limited(struct bridge_log_limit *l, int64_t now_ms, const char *what,
+                        enum bridge_log_level level, uint64_t req, const char *fmt, ...)
+{
+    bridge_log_limit_flush(l, now_ms, what);
+    if (l->lines >= BRIDGE_LOG_BURST) {
+        l->suppressed++;
+        return;
+    }
+    l->lines++;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    bridge_log(level, req, "%s", msg);
+}

@@ -65,6 +65,8 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
 
     if (pipe2(b->wake, O_NONBLOCK | O_CLOEXEC) < 0)
         return 1;
+    /* Held back for the day we run out of descriptors (clients.c). */
+    b->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     b->listen_fd = listener_open(b, cfg->socket);
     if (b->listen_fd < 0)
         return 1;
@@ -97,7 +99,7 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
     struct epoll_event evs[EPOLL_BATCH];
     while (!b->stop) {
         int64_t now = bridge_now_ms();
-        int64_t next = readers_next_timer(b, now + 1000);
+        int64_t next = clients_next_timer(b, readers_next_timer(b, now + 1000));
         for (size_t i = 0; i < b->n_clients; i++)
             client_watch(b->clients[i]);
         websocket_service(b); /* also applies what client_watch changed */
@@ -143,8 +145,10 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
             clients_accept(b);
         websocket_service(b);
         readers_reconnect(b, now);
+        readers_probe(b, now);
         readers_check_deadlines(b, now);
         websocket_check_idle(b, now);
+        clients_check_timers(b, now);
         clients_reap(b);
         readers_reap(b);
     }
@@ -156,6 +160,8 @@ static int serve(struct bridge *b, const struct bridge_config *cfg)
     free(b->clients);
     bool joined = readers_stop(b);
     close(b->listen_fd);
+    if (b->reserve_fd >= 0)
+        close(b->reserve_fd);
     close(b->ep);
     close(b->sig_fd);
     unlink(cfg->socket);
@@ -171,7 +177,7 @@ int bridge_run(const struct bridge_config *cfg)
     struct bridge *b = calloc(1, sizeof *b);
     if (!b)
         return 1;
-    b->sig_fd = b->ep = b->listen_fd = b->wake[0] = b->wake[1] = -1;
+    b->sig_fd = b->ep = b->listen_fd = b->wake[0] = b->wake[1] = b->reserve_fd = -1;
     int rc = serve(b, cfg);
     if (rc < 0)
         return 0; /* a worker is still inside a backend call: it keeps b until exit */

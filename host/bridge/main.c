@@ -4,6 +4,7 @@
 
 #include "bridge.h"
 #include "config.h"
+#include "harden.h"
 
 static int usage(FILE *f)
 {
@@ -23,6 +24,14 @@ int main(int argc, char **argv)
     const char *config = "/etc/hawiya/bridge.conf", *socket = NULL;
     bool config_given = false;
     char err[256];
+
+    /* CANs and MRZs pass through: no core dump, no ptrace by our own user,
+     * and every cJSON block wiped when freed (host/posix/harden.h). */
+    if (!harden_process()) {
+        fprintf(stderr, "hawiya-bridge: cannot turn core dumps off\n");
+        return 1;
+    }
+    harden_cjson();
 
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))

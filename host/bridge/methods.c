@@ -16,13 +16,31 @@ static const char *slot_state(const struct reader *r)
     return !r->present ? "absent" : r->active ? "active" : "present";
 }
 
+/* "up", "down", or "unresponsive": connected but not answering (a frozen reader). */
+static const char *link_state(const struct reader *r)
+{
+    return !r->up ? "down" : r->unresponsive ? "unresponsive" : "up";
+}
+
+/* What stops the reader attesting, by name ("" when nothing, or when it cannot tell). */
+static const char *attest_problem(const struct reader *r)
+{
+    return r->up && r->ident.known && strcmp(r->ident.attest, "ATTEST_OK") ? r->ident.attest : "";
+}
+
+static int64_t retry_in_ms(const struct reader *r)
+{
+    int64_t left = r->auth_hold_until - bridge_now_ms();
+    return left > 0 ? left : 0;
+}
+
 static cJSON *reader_json(const struct reader *r, bool diagnose)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", r->cfg.name);
     cJSON_AddStringToObject(o, "backend", r->ops->name);
     cJSON_AddStringToObject(o, "state", slot_state(r));
-    cJSON_AddStringToObject(o, "link", r->up ? "up" : "down");
+    cJSON_AddStringToObject(o, "link", link_state(r));
     if (r->present && r->iface[0])
         cJSON_AddStringToObject(o, "interface", r->iface);
     if (r->atr_len && r->present) {
@@ -67,11 +85,15 @@ static void add_count(cJSON *o, const char *key, uint64_t v)
 static void m_status(struct client *c, const cJSON *id)
 {
     struct bridge *b = c->b;
-    size_t running, queued, up = 0, cards = 0, subs = 0;
+    size_t running, queued, up = 0, cards = 0, subs = 0, frozen = 0, cannot = 0, delayed = 0;
     count_sessions(b, &running, &queued);
     for (size_t i = 0; i < b->n_readers; i++) {
-        up += b->readers[i]->up;
-        cards += b->readers[i]->present;
+        const struct reader *r = b->readers[i];
+        up += r->up && !r->unresponsive;
+        frozen += r->up && r->unresponsive;
+        cards += r->present;
+        cannot += attest_problem(r)[0] != '\0';
+        delayed += retry_in_ms(r) > 0;
     }
     for (size_t i = 0; i < b->n_clients; i++)
         subs += b->clients[i]->subscribed && !b->clients[i]->dead;
@@ -81,6 +103,29 @@ static void m_status(struct client *c, const cJSON *id)
     add_count(rd, "configured", (uint64_t)b->n_readers);
     add_count(rd, "up", (uint64_t)up);
     add_count(rd, "with_card", (uint64_t)cards);
+    add_count(rd, "unresponsive", (uint64_t)frozen);
+    add_count(rd, "cannot_attest", (uint64_t)cannot);
+    add_count(rd, "delayed", (uint64_t)delayed);
+    /* Failed CANs / MRZs in a row, per reader, and when it takes the next session. */
+    cJSON *af = cJSON_AddArrayToObject(res, "auth_failures");
+    cJSON *ip = cJSON_AddArrayToObject(res, "identity_problems");
+    for (size_t i = 0; i < b->n_readers; i++) {
+        const struct reader *r = b->readers[i];
+        if (r->auth_failures) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "reader", r->cfg.name);
+            add_count(o, "failures", r->auth_failures);
+            add_count(o, "retry_in_ms", (uint64_t)retry_in_ms(r));
+            cJSON_AddItemToArray(af, o);
+        }
+        if (attest_problem(r)[0]) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "reader", r->cfg.name);
+            cJSON_AddStringToObject(o, "attestation", r->ident.attest);
+            cJSON_AddStringToObject(o, "store", r->ident.store);
+            cJSON_AddItemToArray(ip, o);
+        }
+    }
     cJSON *ss = cJSON_AddObjectToObject(res, "sessions");
     add_count(ss, "running", (uint64_t)running);
     add_count(ss, "queued", (uint64_t)queued);
@@ -153,6 +198,20 @@ static void m_diagnose(struct client *c, const cJSON *id)
             cJSON_AddStringToObject(o, "last_error", r->last_error);
         else
             cJSON_AddNullToObject(o, "last_error");
+        if (r->ident.known) {
+            /* What the reader says about itself (its INFO, at the last probe). */
+            cJSON *who = cJSON_AddObjectToObject(o, "identity");
+            cJSON_AddStringToObject(who, "id", r->ident.id);
+            cJSON_AddBoolToObject(who, "certified", r->ident.certified);
+            add_count(who, "counter", r->ident.counter);
+            cJSON_AddStringToObject(who, "attestation", r->ident.attest);
+            cJSON_AddStringToObject(who, "store", r->ident.store);
+            cJSON_AddStringToObject(who, "firmware", r->ident.firmware);
+        } else {
+            cJSON_AddNullToObject(o, "identity");
+        }
+        add_count(o, "auth_failures", r->auth_failures);
+        add_count(o, "retry_in_ms", (uint64_t)retry_in_ms(r));
         cJSON_AddItemToArray(rs, o);
     }
 
@@ -166,10 +225,28 @@ static void m_diagnose(struct client *c, const cJSON *id)
         add_problem(probs, "NO_READERS", "error", NULL,
                     b->n_providers ? "no reader is configured or connected"
                                    : "no reader is configured");
-    for (size_t i = 0; i < b->n_readers; i++)
-        if (!b->readers[i]->up)
-            add_problem(probs, "READER_UNREACHABLE", "error", b->readers[i]->cfg.name,
-                        b->readers[i]->last_error);
+    for (size_t i = 0; i < b->n_readers; i++) {
+        const struct reader *r = b->readers[i];
+        char msg[300];
+        if (!r->up)
+            add_problem(probs, "READER_UNREACHABLE", "error", r->cfg.name, r->last_error);
+        else if (r->unresponsive)
+            add_problem(probs, "READER_UNRESPONSIVE", "error", r->cfg.name, r->last_error);
+        if (attest_problem(r)[0]) {
+            snprintf(msg, sizeof msg, "the reader cannot attest: %s (store: %s)", r->ident.attest,
+                     r->ident.store);
+            add_problem(probs, "READER_CANNOT_ATTEST", "error", r->cfg.name, msg);
+        } else if (r->up && r->ident.known && !r->ident.certified) {
+            add_problem(probs, "READER_NOT_PROVISIONED", "warning", r->cfg.name,
+                        "the reader has no device certificate: its assertions cannot be verified");
+        }
+        if (r->auth_failures) {
+            snprintf(msg, sizeof msg,
+                     "%u failed CAN or MRZ attempt(s) in a row; next session in %lld ms",
+                     r->auth_failures, (long long)retry_in_ms(r));
+            add_problem(probs, "AUTH_FAILURES", "warning", r->cfg.name, msg);
+        }
+    }
     if (cfg->n_allow_uid == 0 && cfg->n_allow_gid == 0)
         add_problem(probs, "NO_PEER_ALLOW_LIST", "warning", NULL,
                     "any local user who can open the socket is served");
@@ -193,6 +270,12 @@ static void m_diagnose(struct client *c, const cJSON *id)
     cJSON_AddStringToObject(cf, "pcsc", pcsc_modes[cfg->pcsc]);
     cJSON_AddNumberToObject(cf, "timeout_ms", cfg->timeout_ms);
     cJSON_AddNumberToObject(cf, "queue_max", cfg->queue_max);
+    cJSON_AddNumberToObject(cf, "clients_per_uid", cfg->clients_per_uid);
+    cJSON_AddNumberToObject(cf, "queue_per_peer", cfg->queue_per_peer);
+    cJSON_AddNumberToObject(cf, "idle_timeout_ms", cfg->idle_timeout_ms);
+    cJSON_AddNumberToObject(cf, "auth_delay_ms", cfg->auth_delay_ms);
+    cJSON_AddNumberToObject(cf, "auth_delay_max_ms", cfg->auth_delay_max_ms);
+    cJSON_AddNumberToObject(cf, "reader_call_max_ms", cfg->reader_call_max_ms);
     cJSON_AddStringToObject(cf, "log", cfg->log_syslog ? "syslog" : "stderr");
     client_send_result(c, id, res);
 }
@@ -206,7 +289,8 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
     if (c->origin[0] && strcmp(c->origin, req->origin)) {
         client_send_error(c, req->id, BRIDGE_ERR_ORIGIN_NOT_ALLOWED,
                           "origin: not this page's origin (the WebSocket handshake's Origin)");
-        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: ORIGIN_NOT_ALLOWED (not the page's)");
+        bridge_log_limited(&b->lim_req, bridge_now_ms(), "request refused", BRIDGE_LOG_INFO, seq,
+                           "authenticate: ORIGIN_NOT_ALLOWED (not the page's)");
         return;
     }
     bool allowed = false;
@@ -215,7 +299,8 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
     if (!allowed) {
         client_send_error(c, req->id, BRIDGE_ERR_ORIGIN_NOT_ALLOWED,
                           "origin: not on the bridge's allow-list");
-        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: ORIGIN_NOT_ALLOWED");
+        bridge_log_limited(&b->lim_req, bridge_now_ms(), "request refused", BRIDGE_LOG_INFO, seq,
+                           "authenticate: ORIGIN_NOT_ALLOWED");
         return;
     }
     struct reader *r = reader_pick(b, req->reader);
@@ -224,12 +309,25 @@ static void m_authenticate(struct client *c, struct bridge_request *req, uint64_
                           req->reader[0]   ? "reader: no reader of that name"
                           : b->n_providers ? "no reader is configured or connected"
                                            : "no reader is configured");
-        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate: NO_READER");
+        bridge_log_limited(&b->lim_req, bridge_now_ms(), "request refused", BRIDGE_LOG_INFO, seq,
+                           "authenticate: NO_READER");
         return;
     }
     if (r->queued >= b->cfg->queue_max) {
         client_send_error(c, req->id, BRIDGE_ERR_READER_BUSY, "the reader's queue is full");
-        bridge_log(BRIDGE_LOG_INFO, seq, "authenticate on %s: READER_BUSY", r->cfg.name);
+        bridge_log_limited(&b->lim_req, bridge_now_ms(), "request refused", BRIDGE_LOG_INFO, seq,
+                           "authenticate on %s: READER_BUSY", r->cfg.name);
+        return;
+    }
+    if (reader_pending_of_peer(r, c) >= b->cfg->queue_per_peer) {
+        char who[300], msg[400];
+        client_peer_name(c, who, sizeof who);
+        snprintf(msg, sizeof msg,
+                 "%s already has %u authenticate(s) pending on this reader (queue_per_peer)", who,
+                 b->cfg->queue_per_peer);
+        client_send_error(c, req->id, BRIDGE_ERR_READER_BUSY, msg);
+        bridge_log_limited(&b->lim_req, bridge_now_ms(), "request refused", BRIDGE_LOG_INFO, seq,
+                           "authenticate on %s: READER_BUSY (%s)", r->cfg.name, who);
         return;
     }
     if (!reader_enqueue(r, c, req, seq))
@@ -256,9 +354,11 @@ void bridge_handle_line(struct client *c, char *line, size_t len)
     char msg[160];
     enum bridge_err e = bridge_request_parse(line, len, &req, msg, sizeof msg);
     wipe(line, len); /* the line may hold a CAN */
+    c->last_request = bridge_now_ms();
     if (e != BRIDGE_OK) {
-        bridge_log(BRIDGE_LOG_INFO, seq, "client %llu: %s (%s)", (unsigned long long)c->cid,
-                   bridge_err_code(e), msg);
+        bridge_log_limited(&b->lim_req, c->last_request, "request refused", BRIDGE_LOG_INFO, seq,
+                           "client %llu: %s (%s)", (unsigned long long)c->cid, bridge_err_code(e),
+                           msg);
         client_send_error(c, req.id, e, msg);
         bridge_request_clear(&req);
         return;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <time.h>
 
 #include "backend.h"
 #include "ccid_link.h"
@@ -112,18 +114,53 @@ static bool on_step(void *ctx, const struct reader_step *st)
     return c->progress(c->ctx, &p);
 }
 
-/* A link failure of the session, as the escape transport reads it. */
-typedef enum bridge_err (*link_failure_fn)(void *ectx, struct bridge_auth_result *res,
-                                           bool *card_gone);
+/* A link failure of the session after the step `after` ("" = at the start),
+ * as the escape transport reads it; *reset: the backend must reset the reader. */
+typedef enum bridge_err (*link_failure_fn)(void *ectx, const char *after,
+                                           const struct bridge_auth *a,
+                                           struct bridge_auth_result *res, bool *card_gone,
+                                           bool *reset);
+
+bool bridge_reader_info_parse(const uint8_t *p, size_t n, struct bridge_reader_identity *id)
+{
+    struct tlv t;
+    memset(id, 0, sizeof *id);
+    if (!field(p, n, RESC_T_READER_ID, &t) || !field(p, n, RESC_T_COUNTER, &t) || t.len != 8)
+        return false;
+    for (size_t i = 0; i < 8; i++)
+        id->counter = id->counter << 8 | t.value[i];
+    struct {
+        uint32_t tag;
+        char *out;
+        size_t cap;
+    } texts[] = {{RESC_T_READER_ID, id->id, sizeof id->id},
+                 {RESC_T_ATTEST_STATE, id->attest, sizeof id->attest},
+                 {RESC_T_STORE_STATE, id->store, sizeof id->store},
+                 {RESC_T_VERSION, id->firmware, sizeof id->firmware}};
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        if (!field(p, n, texts[k].tag, &t))
+            continue;
+        size_t len = t.len < texts[k].cap - 1 ? t.len : texts[k].cap - 1;
+        for (size_t i = 0; i < len; i++) /* printable ASCII only */
+            texts[k].out[i] = t.value[i] >= 0x20 && t.value[i] < 0x7F ? (char)t.value[i] : '?';
+        texts[k].out[len] = '\0';
+    }
+    /* A reader from before the store reported no state: its key was usable if it had an id. */
+    if (!id->attest[0])
+        snprintf(id->attest, sizeof id->attest, id->id[0] ? "ATTEST_OK" : "ATTEST_ERR_KEY");
+    id->certified = field(p, n, RESC_T_READER_CRT, &t) && t.len > 0;
+    id->known = true;
+    return true;
+}
 
 static enum bridge_err run(reader_escape_fn escape, void *ectx, link_failure_fn link_failure,
                            uint8_t *report, size_t cap, const struct bridge_auth *a,
                            bridge_progress_fn progress, void *ctx, struct bridge_auth_result *res,
-                           bool *card_gone)
+                           bool *card_gone, bool *reset)
 {
     uint8_t *out = report;
     size_t n;
-    *card_gone = false;
+    *card_gone = *reset = false;
     /* Our reader has no keypad (yet): the CAN (or, for a BAC-only document,
      * the MRZ fields) must come with the request. */
     if (!a->can && !a->mrz_info) {
@@ -138,7 +175,10 @@ static enum bridge_err run(reader_escape_fn escape, void *ectx, link_failure_fn 
                                    .mrz_info = a->mrz_info};
     struct step_ctx sc = {progress, ctx, res};
     struct reader_step last;
-    int t = a->timeout_ms > 30000 ? 30000 : (int)a->timeout_ms;
+    /* Silence between two messages ends a call after 10 s; time extensions
+     * do not, but the call still ends at call_max_ms and the session at its
+     * timeout, whatever the reader says (the transport's deadlines). */
+    int t = a->timeout_ms > 10000 ? 10000 : (int)a->timeout_ms;
     enum reader_session_err e =
         reader_session_run_via(escape, ectx, &p, t, on_step, &sc, out, cap, &n, &last);
     enum bridge_err be = BRIDGE_OK;
@@ -158,7 +198,9 @@ static enum bridge_err run(reader_escape_fn escape, void *ectx, link_failure_fn 
         snprintf(res->detail, sizeof res->detail, "cancelled");
         be = BRIDGE_ERR_CANCELLED;
         break;
-    case READER_SESSION_ERR_LINK: be = link_failure(ectx, res, card_gone); break;
+    case READER_SESSION_ERR_LINK:
+        be = link_failure(ectx, last.name, a, res, card_gone, reset);
+        break;
     default:
         snprintf(res->detail, sizeof res->detail, "%s", reader_session_err_str(e));
         be = BRIDGE_ERR_READER_ERROR;
@@ -174,36 +216,84 @@ static enum ccid_link_err link_escape(void *ctx, const uint8_t *cmd, size_t n, u
     return reader_escape(ctx, cmd, n, out, cap, out_len, timeout_ms);
 }
 
-static enum bridge_err link_failure(void *ectx, struct bridge_auth_result *res, bool *card_gone)
+static enum bridge_err link_failure(void *ectx, const char *after, const struct bridge_auth *a,
+                                    struct bridge_auth_result *res, bool *card_gone, bool *reset)
 {
-    struct ccid_link *l = ectx;
-    if ((l->fd >= 0 || l->io.recv) && ccid_status_icc(l->status) == CCID_ICC_ABSENT) {
+    const struct ccid_link *l = ectx;
+    if (l->last_err == CCID_LINK_ERR_FAILED && ccid_status_icc(l->status) == CCID_ICC_ABSENT) {
         *card_gone = true;
         snprintf(res->detail, sizeof res->detail, "no card in the slot");
         return BRIDGE_ERR_CARD_REMOVED;
     }
-    snprintf(res->detail, sizeof res->detail, "reader escape failed (bError %u)", l->berror);
-    return BRIDGE_ERR_READER_ERROR;
+    char when[48];
+    snprintf(when, sizeof when, after[0] ? "after the %s step" : "at the start", after);
+    switch (l->last_err) {
+    case CCID_LINK_ERR_DEADLINE:
+        *reset = true;
+        if (l->deadline_call) {
+            snprintf(res->detail, sizeof res->detail,
+                     "the reader did not finish its step %s within %u ms (it kept asking for "
+                     "more time): it was reset",
+                     when, a->call_max_ms);
+            return BRIDGE_ERR_READER_TIMEOUT;
+        }
+        snprintf(res->detail, sizeof res->detail,
+                 "the card session took too long (unfinished %s): the reader was reset", when);
+        return BRIDGE_ERR_TIMEOUT;
+    case CCID_LINK_ERR_IO:
+        snprintf(res->detail, sizeof res->detail,
+                 "the link to the reader broke %s (the reader was unplugged, restarted or "
+                 "crashed)",
+                 when);
+        return BRIDGE_ERR_READER_UNREACHABLE;
+    case CCID_LINK_ERR_TIMEOUT:
+        *reset = true;
+        snprintf(res->detail, sizeof res->detail, "the reader stopped answering %s: it was reset",
+                 when);
+        return BRIDGE_ERR_READER_TIMEOUT;
+    case CCID_LINK_ERR_FAILED:
+        snprintf(res->detail, sizeof res->detail,
+                 "the reader refused its escape command %s (CCID bError %u)", when, l->berror);
+        return BRIDGE_ERR_READER_ERROR;
+    default:
+        *reset = true;
+        snprintf(res->detail, sizeof res->detail, "the reader broke the CCID protocol %s (%s)",
+                 when, ccid_link_err_str(l->last_err));
+        return BRIDGE_ERR_READER_ERROR;
+    }
 }
 
 enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report, size_t cap,
                                            const struct bridge_auth *a, bridge_progress_fn progress,
                                            void *ctx, struct bridge_auth_result *res,
-                                           bool *card_gone)
+                                           bool *card_gone, bool *reset)
 {
-    *card_gone = false;
+    *card_gone = *reset = false;
     if (l->fd < 0 && !l->io.recv) {
         snprintf(res->detail, sizeof res->detail, "the reader is not connected");
-        return BRIDGE_ERR_READER_ERROR;
+        return BRIDGE_ERR_READER_UNREACHABLE;
     }
-    return run(link_escape, l, link_failure, report, cap, a, progress, ctx, res, card_gone);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    l->deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + a->timeout_ms;
+    l->call_max_ms = a->call_max_ms;
+    enum bridge_err e =
+        run(link_escape, l, link_failure, report, cap, a, progress, ctx, res, card_gone, reset);
+    l->deadline_ms = 0;
+    l->call_max_ms = 0;
+    return e;
 }
 
-static enum bridge_err escape_failure(void *ectx, struct bridge_auth_result *res, bool *card_gone)
+static enum bridge_err escape_failure(void *ectx, const char *after, const struct bridge_auth *a,
+                                      struct bridge_auth_result *res, bool *card_gone,
+                                      bool *reset)
 {
     (void)ectx;
+    (void)a;
     (void)card_gone;
-    snprintf(res->detail, sizeof res->detail, "the reader's escape failed");
+    (void)reset;
+    snprintf(res->detail, sizeof res->detail, "the reader's escape failed %s%s",
+             after[0] ? "after the step " : "at the start", after);
     return BRIDGE_ERR_READER_ERROR;
 }
 
@@ -212,5 +302,7 @@ enum bridge_err bridge_reader_authenticate_via(reader_escape_fn escape, void *ec
                                                bridge_progress_fn progress, void *ctx,
                                                struct bridge_auth_result *res, bool *card_gone)
 {
-    return run(escape, ectx, escape_failure, report, cap, a, progress, ctx, res, card_gone);
+    bool reset;
+    return run(escape, ectx, escape_failure, report, cap, a, progress, ctx, res, card_gone,
+               &reset);
 }

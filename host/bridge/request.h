@@ -51,9 +51,12 @@ enum bridge_err {
     BRIDGE_ERR_CANCELLED,
     BRIDGE_ERR_NOT_IMPLEMENTED,
     BRIDGE_ERR_INTERNAL,
-    BRIDGE_ERR_CARD_AUTH_FAILED, /* the card refused the CAN / MRZ (PACE or BAC) */
-    BRIDGE_ERR_CARD_ERROR,       /* the card broke the protocol or lacks what is needed */
-    BRIDGE_ERR_NO_CAN,           /* the reader has no keypad and no CAN was given */
+    BRIDGE_ERR_CARD_AUTH_FAILED,   /* the card refused the CAN / MRZ (PACE or BAC) */
+    BRIDGE_ERR_CARD_ERROR,         /* the card broke the protocol or lacks what is needed */
+    BRIDGE_ERR_NO_CAN,             /* the reader has no keypad and no CAN was given */
+    BRIDGE_ERR_TOO_MANY_CLIENTS,   /* no room for this connection (per uid, in all, descriptors) */
+    BRIDGE_ERR_READER_TIMEOUT,     /* a reader call passed its deadline: the reader was reset */
+    BRIDGE_ERR_READER_UNREACHABLE, /* the reader's link was down (or it did not answer) */
 };
 
 /* The enumerator's name, e.g. "BRIDGE_ERR_BAD_JSON". */

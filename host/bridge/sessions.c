@@ -5,6 +5,16 @@
  * and reports progress and completion back to the event loop through the
  * bridge's wake pipe. One session per reader at a time; every queued
  * request has its own deadline (docs/bridge-protocol.md "authenticate").
+ *
+ * Who goes next is fair between requesters (a uid, or a page origin): the
+ * one served least recently, first come first served among its own
+ * requests; each has at most queue_per_peer pending per reader. After a
+ * failed CAN or MRZ a reader waits auth_delay_ms, doubling with each
+ * failure in a row up to auth_delay_max_ms, before its next session (a
+ * brute force of the 10^6 CANs then takes years). Idle readers are probed
+ * for liveness (the reader's INFO, which also tells its identity's state).
+ * A request's CAN and MRZ wait in a page of their own that no core dump
+ * includes, wiped when the request ends.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +23,14 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "harden.h"
 #include "hawiya/wipe.h"
 #include "log.h"
 
-#define RECONNECT_MS 500
+#define RECONNECT_MS      500
+#define PROBE_INTERVAL_MS 5000   /* an idle reader is asked this often */
+#define PROBE_ANSWER_MS   3000   /* ... and must answer within this */
+#define AUTH_FORGET_MS    900000 /* failures in a row are forgotten after 15 min without one */
 
 cJSON *reader_event(const char *name, const struct reader *r)
 {
@@ -70,9 +84,19 @@ static void progress_step(struct auth *a, const char *step)
 
 /* ---- sessions ------------------------------------------------------------ */
 
+/* The request no longer belongs to a client (answered, or the client left). */
+static void detach_client(struct auth *a)
+{
+    if (a->client && a->client->pending)
+        a->client->pending--;
+    a->client = NULL;
+}
+
 static void free_auth(struct auth *a)
 {
+    detach_client(a);
     bridge_request_clear(&a->req);
+    secret_free(a->secret, sizeof *a->secret);
     free(a->res.assertion_json);
     wipe(a, sizeof *a);
     free(a);
@@ -86,8 +110,66 @@ static void answer_auth(struct auth *a, enum bridge_err e, const char *msg)
         bridge_log(BRIDGE_LOG_INFO, a->seq, "authenticate on %s: %s", a->reader->cfg.name,
                    bridge_err_code(e));
     }
-    a->client = NULL;
+    detach_client(a);
     atomic_store(&a->cancel, true);
+}
+
+int64_t auth_delay_ms(const struct bridge_config *cfg, unsigned failures)
+{
+    if (failures == 0)
+        return 0;
+    uint64_t d = cfg->auth_delay_ms;
+    for (unsigned i = 1; i < failures && d < cfg->auth_delay_max_ms; i++)
+        d *= 2;
+    return (int64_t)(d < cfg->auth_delay_max_ms ? d : cfg->auth_delay_max_ms);
+}
+
+size_t reader_pending_of_peer(const struct reader *r, const struct client *c)
+{
+    uint64_t key = client_peer_key(c);
+    size_t n = r->running && r->running->client && r->running->peer == key;
+    for (const struct auth *a = r->head; a; a = a->next)
+        n += a->peer == key;
+    return n;
+}
+
+static uint64_t last_served(const struct reader *r, uint64_t peer)
+{
+    for (size_t i = 0; i < sizeof r->served / sizeof r->served[0]; i++)
+        if (r->served[i].tick && r->served[i].peer == peer)
+            return r->served[i].tick;
+    return 0;
+}
+
+static void note_served(struct reader *r, uint64_t peer)
+{
+    size_t slot = 0;
+    for (size_t i = 0; i < sizeof r->served / sizeof r->served[0]; i++) {
+        if (r->served[i].peer == peer || !r->served[i].tick) {
+            slot = i;
+            break;
+        }
+        if (r->served[i].tick < r->served[slot].tick)
+            slot = i; /* the one served longest ago makes room */
+    }
+    r->served[slot].peer = peer;
+    r->served[slot].tick = ++r->serve_tick;
+}
+
+/* The queued request to serve next: the requester served least recently,
+ * its oldest request. */
+static struct auth *next_in_line(const struct reader *r)
+{
+    struct auth *best = NULL;
+    uint64_t best_tick = 0;
+    for (struct auth *a = r->head; a; a = a->next) {
+        uint64_t t = last_served(r, a->peer);
+        if (!best || t < best_tick) {
+            best = a;
+            best_tick = t;
+        }
+    }
+    return best;
 }
 
 static void unlink_queued(struct reader *r, struct auth *a)
@@ -133,9 +215,10 @@ static void *worker(void *arg)
             .challenge = a->req.challenge,
             .challenge_len = a->req.challenge_len,
             .origin = a->req.origin,
-            .can = a->req.can[0] ? a->req.can : NULL,
-            .mrz_info = a->req.mrz_info[0] ? a->req.mrz_info : NULL,
+            .can = a->secret->can[0] ? a->secret->can : NULL,
+            .mrz_info = a->secret->mrz_info[0] ? a->secret->mrz_info : NULL,
             .timeout_ms = left > 0 ? (uint32_t)left : 1,
+            .call_max_ms = r->b->cfg->reader_call_max_ms,
         };
         enum bridge_err e = r->ops->authenticate(r->be, &p, worker_progress, a, &a->res);
         pthread_mutex_lock(&r->mu);
@@ -151,15 +234,34 @@ static void *worker(void *arg)
 static void schedule(struct reader *r)
 {
     while (r->head && !r->running) {
-        struct auth *a = r->head;
-        if (!r->up || !r->present) {
+        struct auth *a = next_in_line(r);
+        int64_t now = bridge_now_ms();
+        if (!r->up || r->unresponsive || !r->present) {
+            /* Say which: a reader out of reach is not a card not presented. */
             if (!a->told_waiting) {
                 a->told_waiting = true;
-                progress_step(a, "waiting_for_card");
+                progress_step(a, !r->up || r->unresponsive ? "waiting_for_reader"
+                                                           : "waiting_for_card");
+            }
+            return;
+        }
+        if (r->auth_failures && now - r->auth_last_failure > AUTH_FORGET_MS)
+            r->auth_failures = 0;
+        if (now < r->auth_hold_until) {
+            if (!a->told_delayed) {
+                a->told_delayed = true;
+                struct bridge_progress p = {0};
+                snprintf(p.step, sizeof p.step, "delayed");
+                snprintf(p.detail, sizeof p.detail,
+                         "%u failed CAN or MRZ attempt(s) in a row on this reader: next session "
+                         "in %lld ms",
+                         r->auth_failures, (long long)(r->auth_hold_until - now));
+                progress_event(a, &p);
             }
             return;
         }
         unlink_queued(r, a);
+        note_served(r, a->peer);
         r->running = a;
         progress_step(a, "started");
         bridge_log(BRIDGE_LOG_INFO, a->seq, "authenticate starts on %s", r->cfg.name);
@@ -317,6 +419,9 @@ static void try_connect(struct reader *r)
     }
     r->fd = fd;
     r->up = true;
+    r->unresponsive = false;
+    r->probe_at = 0;
+    r->next_probe = bridge_now_ms(); /* at once: its identity's state for status */
     r->last_error[0] = '\0';
     bridge_log(BRIDGE_LOG_INFO, 0, "reader %s connected", r->cfg.name);
     cJSON *ev = reader_event("reader_added", r);
@@ -336,6 +441,26 @@ static void finish_session(struct reader *r)
     if (a->result != BRIDGE_OK)
         snprintf(r->last_error, sizeof r->last_error, "%s: %s", bridge_err_code(a->result),
                  a->res.detail);
+    int64_t now = bridge_now_ms();
+    if (a->result == BRIDGE_ERR_CARD_AUTH_FAILED) {
+        r->auth_failures++;
+        r->auth_last_failure = now;
+        int64_t d = auth_delay_ms(r->b->cfg, r->auth_failures);
+        r->auth_hold_until = now + d;
+        bridge_log(BRIDGE_LOG_WARN, a->seq,
+                   "reader %s: %u failed CAN/MRZ attempt(s) in a row, next session in %lld ms",
+                   r->cfg.name, r->auth_failures, (long long)d);
+        cJSON *ev = reader_event("auth_failed", r);
+        cJSON_AddNumberToObject(ev, "failures", r->auth_failures);
+        cJSON_AddNumberToObject(ev, "retry_in_ms", (double)d);
+        bridge_broadcast(r->b, ev, NULL);
+    } else if (a->result == BRIDGE_OK) {
+        r->auth_failures = 0;
+        r->auth_hold_until = 0;
+    }
+    /* The worker owned the link: whatever probe was out, start afresh. */
+    r->probe_at = 0;
+    r->next_probe = now;
     if (a->client) {
         if (a->result == BRIDGE_OK && a->res.assertion_json) {
             cJSON *as = cJSON_Parse(a->res.assertion_json);
@@ -397,13 +522,29 @@ void readers_check_deadlines(struct bridge *b, int64_t now)
         for (struct auth *a = r->head; a; a = a->next) {
             if (a->deadline > now)
                 continue;
-            /* Waiting for a card at the head of an idle reader is TIMEOUT;
-             * waiting behind another session is QUEUE_TIMEOUT. */
-            bool for_card = a == r->head && !r->running;
+            /* Next in line on an idle reader: it waited for the reader (out
+             * of reach, or holding back after failed CANs) or for a card;
+             * behind another session: QUEUE_TIMEOUT. */
+            bool first = a == next_in_line(r) && !r->running;
+            char msg[300];
+            enum bridge_err e = BRIDGE_ERR_QUEUE_TIMEOUT;
+            snprintf(msg, sizeof msg, "the reader stayed busy with other sessions");
+            if (first && (!r->up || r->unresponsive)) {
+                e = BRIDGE_ERR_READER_UNREACHABLE;
+                snprintf(msg, sizeof msg, "the reader could not be reached: %s",
+                         r->unresponsive ? "it does not answer (stopped or frozen?)"
+                                         : r->last_error);
+            } else if (first && now < r->auth_hold_until && r->present) {
+                e = BRIDGE_ERR_QUEUE_TIMEOUT;
+                snprintf(msg, sizeof msg,
+                         "the reader held back after %u failed CAN or MRZ attempt(s) in a row",
+                         r->auth_failures);
+            } else if (first) {
+                e = BRIDGE_ERR_TIMEOUT;
+                snprintf(msg, sizeof msg, "no card was presented in time");
+            }
             unlink_queued(r, a);
-            answer_auth(a, for_card ? BRIDGE_ERR_TIMEOUT : BRIDGE_ERR_QUEUE_TIMEOUT,
-                        for_card ? "no card was presented in time"
-                                 : "the reader stayed busy with other sessions");
+            answer_auth(a, e, msg);
             free_auth(a);
             goto rescan; /* answering may have dropped the client and its other requests */
         }
@@ -589,11 +730,58 @@ void readers_reconnect(struct bridge *b, int64_t now)
     }
 }
 
+void readers_probe(struct bridge *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *r = b->readers[i];
+        if (!r->up || r->running || !r->ops->probe || !r->ops->answers)
+            continue;
+        uint64_t answers = r->ops->answers(r->be);
+        if (r->probe_at && answers != r->probe_answers) {
+            r->probe_at = 0; /* answered */
+            if (r->ops->identity)
+                r->ops->identity(r->be, &r->ident);
+            if (r->unresponsive) {
+                r->unresponsive = false;
+                bridge_log(BRIDGE_LOG_INFO, 0, "reader %s answers again", r->cfg.name);
+                schedule(r);
+            }
+        }
+        if (r->probe_at && now - r->probe_at >= PROBE_ANSWER_MS && !r->unresponsive) {
+            /* Connected but silent: a frozen reader is not "up". */
+            r->unresponsive = true;
+            snprintf(r->last_error, sizeof r->last_error,
+                     "the reader does not answer (no answer to a probe within %d ms)",
+                     PROBE_ANSWER_MS);
+            bridge_log(BRIDGE_LOG_WARN, 0, "reader %s: %s", r->cfg.name, r->last_error);
+        }
+        if (!r->probe_at && now >= r->next_probe) {
+            if (!r->ops->probe(r->be)) {
+                reader_down(r, "the link to the reader failed");
+                continue;
+            }
+            r->probe_at = now;
+            r->probe_answers = answers;
+            r->next_probe = now + PROBE_INTERVAL_MS;
+        } else if (r->probe_at && r->unresponsive && now >= r->next_probe) {
+            r->next_probe = now + PROBE_INTERVAL_MS; /* still waiting for the last one */
+        }
+    }
+}
+
 int64_t readers_next_timer(struct bridge *b, int64_t next)
 {
     for (size_t i = 0; i < b->n_readers; i++) {
         struct reader *r = b->readers[i];
         reader_watch(r);
+        if (r->up && !r->running && r->ops->probe) {
+            int64_t t = r->probe_at ? r->probe_at + PROBE_ANSWER_MS : r->next_probe;
+            if (!(r->probe_at && r->unresponsive) && t < next)
+                next = t;
+        }
+        if (r->head && !r->running && r->auth_hold_until && r->auth_hold_until < next &&
+            r->auth_hold_until > bridge_now_ms())
+            next = r->auth_hold_until;
         if (!r->up && !r->running && r->next_connect < next)
             next = r->next_connect;
         for (struct auth *a = r->head; a; a = a->next)
@@ -608,10 +796,22 @@ int64_t readers_next_timer(struct bridge *b, int64_t next)
 bool reader_enqueue(struct reader *r, struct client *c, struct bridge_request *req, uint64_t seq)
 {
     struct auth *a = calloc(1, sizeof *a);
-    if (!a)
+    struct auth_secret *sec = secret_alloc(sizeof *sec);
+    if (!a || !sec) {
+        free(a);
+        secret_free(sec, sizeof *sec);
         return false;
+    }
     a->req = *req;
     wipe(req, sizeof *req); /* the auth owns the ids, the CAN and the MRZ now */
+    /* The secrets wait in their page; the request struct keeps no copy. */
+    memcpy(sec->can, a->req.can, sizeof sec->can);
+    memcpy(sec->mrz_info, a->req.mrz_info, sizeof sec->mrz_info);
+    wipe(a->req.can, sizeof a->req.can);
+    wipe(a->req.mrz_info, sizeof a->req.mrz_info);
+    a->secret = sec;
+    a->peer = client_peer_key(c);
+    c->pending++;
     a->client = c;
     a->seq = seq;
     a->reader = r;
@@ -672,7 +872,7 @@ void sessions_drop_client(struct bridge *b, struct client *c)
         struct reader *r = b->readers[i];
         if (r->running && r->running->client == c) {
             bridge_log(BRIDGE_LOG_INFO, r->running->seq, "client gone: session cancelled");
-            r->running->client = NULL;
+            detach_client(r->running);
             atomic_store(&r->running->cancel, true);
         }
         bool removed = false;

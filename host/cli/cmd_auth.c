@@ -7,19 +7,28 @@
  * raw event lines); the assertion (exit 0) or the error object (exit 1) to
  * stdout.
  * `--can -` reads the CAN from stdin, which keeps it out of the process
- * list; either way the copy here is wiped once sent. `--mrz` gives the
+ * list (given as an argument, it is wiped from the arguments at once); the
+ * copy here is kept in a page of its own that no core dump includes, read
+ * without stdio's buffers, and wiped once sent, before the wait for the
+ * answer. The wait checks that the bridge is alive and ends at the
+ * authenticate's timeout plus BRIDGE_CLIENT_GRACE_MS. `--mrz` gives the
  * document number, birth date and expiry date printed on a BAC-only
  * document (the bridge computes the check digits); `--mrz -` reads them
  * from stdin, after the CAN when both come that way.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "bridge_client.h"
 #include "commands.h"
+#include "harden.h"
 #include "hawiya/wipe.h"
+#include "request.h"
 
 static int usage(void)
 {
@@ -63,29 +72,69 @@ static void print_progress(const cJSON *ev, void *ctx)
     fflush(f);
 }
 
-/* The value itself, or with "-" a line of stdin (out of the process list). */
-static bool secret_arg(const char *v, char *out, size_t cap)
+/* --events json: the event line as it came. */
+static void json_event(const cJSON *ev, void *ctx)
+{
+    char *s = cJSON_PrintUnformatted(ev);
+    if (s) {
+        fprintf(ctx, "%s\n", s);
+        fflush(ctx);
+    }
+    free(s);
+}
+
+/* The value itself (then wiped from the arguments), or with "-" a line of
+ * stdin, read a byte at a time so no stdio buffer keeps a copy. */
+static bool secret_arg(char *v, char *out, size_t cap)
 {
     if (strcmp(v, "-")) {
-        snprintf(out, cap, "%s", v);
-        return true;
+        size_t n = strlen(v);
+        bool fits = n < cap;
+        if (fits)
+            memcpy(out, v, n + 1);
+        wipe(v, n); /* out of /proc/PID/cmdline too */
+        return fits;
     }
-    if (!fgets(out, (int)cap, stdin))
-        return false;
-    out[strcspn(out, "\r\n")] = '\0';
-    return true;
+    size_t n = 0;
+    for (;;) {
+        char c;
+        ssize_t k = read(STDIN_FILENO, &c, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || c == '\n')
+            break;
+        if (n + 1 >= cap) {
+            wipe(&c, 1);
+            return false;
+        }
+        out[n++] = c;
+    }
+    while (n > 0 && out[n - 1] == '\r')
+        n--;
+    out[n] = '\0';
+    return n > 0;
 }
+
+struct secrets {
+    char can[16], mrz[96];
+};
 
 int cmd_auth(int argc, char **argv)
 {
     const char *path = NULL, *challenge = NULL, *origin = NULL, *reader = NULL;
     bool json_events = false;
-    char can[16] = "", mrz[96] = "";
     long timeout = 0;
+    int rc = 2;
+    struct secrets *sec = secret_alloc(sizeof *sec);
+    if (!sec) {
+        fprintf(stderr, "hawiya: out of memory\n");
+        return 2;
+    }
+    char *can = sec->can, *mrz = sec->mrz;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
-            return usage();
+            goto usage;
         i++;
         if (!strcmp(a, "--socket")) {
             path = v;
@@ -95,23 +144,21 @@ int cmd_auth(int argc, char **argv)
             origin = v;
         } else if (!strcmp(a, "--events")) {
             if (strcmp(v, "json") && strcmp(v, "text"))
-                return usage();
+                goto usage;
             json_events = !strcmp(v, "json");
         } else if (!strcmp(a, "--reader")) {
             reader = v;
         } else if (!strcmp(a, "--timeout-ms")) {
-            char *end;
-            timeout = strtol(v, &end, 10);
-            if (*end || timeout < 1)
-                return usage();
+            if (!cli_int_arg(v, 1, BRIDGE_TIMEOUT_MAX_MS, &timeout))
+                goto usage;
         } else if (!strcmp(a, "--mrz")) {
-            if (!secret_arg(v, mrz, sizeof mrz))
-                return usage();
+            if (!secret_arg(v, mrz, sizeof sec->mrz))
+                goto usage;
         } else if (!strcmp(a, "--can")) {
-            if (!secret_arg(v, can, sizeof can))
-                return usage();
+            if (!secret_arg(v, can, sizeof sec->can))
+                goto usage;
         } else {
-            return usage();
+            goto usage;
         }
     }
     /* DOCNO,YYMMDD,YYMMDD: three comma-separated fields, none empty. */
@@ -126,17 +173,11 @@ int cmd_auth(int argc, char **argv)
             if (f)
                 *f++ = '\0';
         }
-        if (!field[2] || strchr(field[2], ',') || !*field[0] || !*field[1] || !*field[2]) {
-            wipe(mrz, sizeof mrz);
-            wipe(can, sizeof can);
-            return usage();
-        }
+        if (!field[2] || strchr(field[2], ',') || !*field[0] || !*field[1] || !*field[2])
+            goto usage;
     }
-    if (!challenge || !origin) {
-        wipe(mrz, sizeof mrz);
-        wipe(can, sizeof can);
-        return usage();
-    }
+    if (!challenge || !origin)
+        goto usage;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "challenge", challenge);
     cJSON_AddStringToObject(p, "origin", origin);
@@ -144,18 +185,24 @@ int cmd_auth(int argc, char **argv)
         cJSON_AddStringToObject(p, "reader", reader);
     if (timeout)
         cJSON_AddNumberToObject(p, "timeout_ms", (double)timeout);
-    if (can[0]) {
-        cJSON_AddStringToObject(p, "can", can);
-        wipe(can, sizeof can); /* cJSON's copy is wiped by bridge_client_send */
-    }
+    if (can[0])
+        cJSON_AddStringToObject(p, "can", can); /* cJSON's copy is wiped by bridge_client_send */
     if (mrz[0]) {
         cJSON *m = cJSON_AddObjectToObject(p, "mrz");
         cJSON_AddStringToObject(m, "document_number", field[0]);
         cJSON_AddStringToObject(m, "birth_date", field[1]);
         cJSON_AddStringToObject(m, "expiry_date", field[2]);
-        wipe(mrz, sizeof mrz); /* and these copies too */
     }
+    secret_free(sec, sizeof *sec); /* wiped: the tree's copies go when it is sent */
+    sec = NULL;
+    /* The bridge answers by the request's timeout (its configured default is
+     * at most the protocol's maximum); a little more, and no more. */
+    int wait = (int)(timeout ? timeout : BRIDGE_TIMEOUT_MAX_MS) + BRIDGE_CLIENT_GRACE_MS;
     if (json_events)
-        return bridge_client_call(path, "authenticate", p, stderr);
-    return bridge_client_call_ex(path, "authenticate", p, print_progress, stderr);
+        return bridge_client_call_ex(path, "authenticate", p, json_event, stderr, wait, true);
+    return bridge_client_call_ex(path, "authenticate", p, print_progress, stderr, wait, true);
+usage:
+    rc = usage();
+    secret_free(sec, sizeof *sec);
+    return rc;
 }

@@ -1,24 +1,16 @@
 /*
- * `hawiya readers [--socket PATH]`: asks hawiya-bridge for its `readers` answer
- * (docs/bridge-protocol.md) and prints the result as one JSON line; exit 1
- * with the error object when the bridge refuses, 2 when it cannot be reached.
+ * `hawiya readers [--socket PATH] [--timeout-ms N]`: the readers hawiya-bridge
+ * sees (docs/bridge-protocol.md, "readers"), as one JSON line; exit 2 when the
+ * bridge cannot be reached or does not answer within N ms (default 10000).
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "bridge_client.h"
 #include "commands.h"
 
 int cmd_readers(int argc, char **argv)
 {
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-            path = argv[++i];
-        } else {
-            fprintf(stderr, "usage: hawiya readers [--socket PATH]\n");
-            return 2;
-        }
-    }
-    return bridge_client_call(path, "readers", NULL, NULL);
+    int timeout = BRIDGE_CLIENT_TIMEOUT_MS;
+    if (!cli_socket_args(argc, argv, &path, &timeout, "readers"))
+        return 2;
+    return bridge_client_call(path, "readers", NULL, NULL, timeout);
 }

@@ -2,7 +2,8 @@
  * `hawiya watch [--socket PATH] [--count N]`: subscribes to hawiya-bridge's
  * events (reader_added, reader_removed, card_inserted, card_removed,
  * progress; docs/bridge-protocol.md) and prints each as one JSON line, until
- * the bridge goes away or N events were printed.
+ * the bridge goes away, stops answering (a liveness check every
+ * BRIDGE_CLIENT_PING_MS of silence), or N events were printed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,36 +19,37 @@ int cmd_watch(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
             path = argv[++i];
-        } else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-            char *end;
-            count = strtol(argv[++i], &end, 10);
-            if (*end || count < 1)
-                count = 0;
+        } else if (!strcmp(argv[i], "--count") && i + 1 < argc &&
+                   cli_int_arg(argv[++i], 1, 1000000000, &count)) {
+            continue;
         } else {
-            count = 0;
-        }
-        if (count == 0) {
             fprintf(stderr, "usage: hawiya watch [--socket PATH] [--count N]\n");
             return 2;
         }
     }
     struct bridge_client bc;
-    if (!bridge_client_open(&bc, path))
+    if (!bridge_client_open(&bc, path, BRIDGE_CLIENT_TIMEOUT_MS))
         return 2;
-    int rc = 1;
+    /* The subscription is answered within the usual time; events take what they take. */
+    bc.deadline = bridge_client_now_ms() + BRIDGE_CLIENT_TIMEOUT_MS;
+    bc.keepalive = true;
+    int rc = 2;
     if (!bridge_client_send(&bc, "subscribe", NULL)) {
-        fprintf(stderr, "hawiya: cannot send to the bridge\n");
+        bridge_client_report(&bc);
         goto out;
     }
     for (;;) {
         cJSON *j = bridge_client_next(&bc);
         if (!j)
             break;
+        if (cJSON_GetObjectItemCaseSensitive(j, "result"))
+            bc.deadline = 0;
         if (cJSON_GetObjectItemCaseSensitive(j, "error")) {
             char *s = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "error"));
             printf("%s\n", s ? s : "{}");
             free(s);
             cJSON_Delete(j);
+            rc = 1;
             goto out;
         }
         if (cJSON_GetObjectItemCaseSensitive(j, "event")) {
@@ -63,7 +65,7 @@ int cmd_watch(int argc, char **argv)
         }
         cJSON_Delete(j);
     }
-    fprintf(stderr, "hawiya: the bridge closed the connection\n");
+    bridge_client_report(&bc);
 out:
     bridge_client_close(&bc);
     return rc;

@@ -7,6 +7,8 @@
 #ifndef HAWIYA_CLI_COMMANDS_H
 #define HAWIYA_CLI_COMMANDS_H
 
+#include <stdbool.h>
+
 /* The usage lines that `hawiya --help` and the subcommands' own usage print alike. */
 #define CLI_AUTH_USAGE                                                                             \
     "--challenge B64URL --origin URL [--can N|-] [--mrz DOCNO,YYMMDD,YYMMDD|-] "                   \
@@ -22,6 +24,12 @@ struct cli_command {
     const char *usage;                 /* one line, after "hawiya NAME " */
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
 };
+
+/* `[--socket PATH] [--timeout-ms N]`, the options of the bridge's simple
+ * queries; false after a usage message naming `cmd`. */
+bool cli_socket_args(int argc, char **argv, const char **path, int *timeout_ms, const char *cmd);
+/* An integer option value in [min, max]; false if it is not one. */
+bool cli_int_arg(const char *v, long min, long max, long *out);
 
 int cmd_version(int argc, char **argv);
 int cmd_atr(int argc, char **argv);

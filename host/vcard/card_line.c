@@ -216,6 +216,8 @@ static void process_apdu(struct card_line *c, const uint8_t *cmd, size_t n)
         c->resp_len = 2;
     }
     c->ready_ns = c->now_ns + (uint64_t)card_us * 1000u;
+    if (c->stall && c->protocol == 1)
+        c->ready_ns = UINT64_MAX / 4; /* never (in simulated time) */
     c->stats.apdus++;
     c->stats.card_ns += (uint64_t)card_us * 1000u;
     c->working = true;

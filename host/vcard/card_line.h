@@ -92,6 +92,10 @@ struct card_line {
     /* A card that does not take PPS: it stays silent on any request (7816-3
      * §9.2 lets the reader only time out and reset it). */
     bool pps_mute;
+    /* A card that never finishes a command: over T=1 it asks for more time
+     * (S(WTX) requests) for ever, so its reader keeps sending CCID time
+     * extensions to the host (the fault a host's deadlines exist for). */
+    bool stall;
 
     uint8_t out[CARD_LINE_OUT_MAX];
     size_t out_len;

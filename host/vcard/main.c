@@ -25,6 +25,7 @@
  * The control socket takes one command per line, for tests and the demo:
  *   remove | insert | persona ID (a different card, where the old one was) | stats
  *   remove-after MS (mid-exchange, in simulated time) | pps-mute on|off
+ *   | stall on|off (T=1: every command answered with S(WTX) requests for ever)
  *   tap (the card enters the field) | tap ID (a second card, persona ID,
  *   enters the field with it: anticollision) | leave (every card leaves the field)
  *   leave-after MS | leave-after-frames N (the card leaves the field MS of
@@ -353,6 +354,9 @@ static void control_command(struct vcard_state *st, char *cmd, char *reply, size
         }
         st->present = false;
         card_line_remove_after(&st->line, (uint64_t)ms * 1000000u);
+        snprintf(reply, cap, "ok\n");
+    } else if (!strcmp(cmd, "stall on") || !strcmp(cmd, "stall off")) {
+        st->line.stall = !strcmp(cmd, "stall on");
         snprintf(reply, cap, "ok\n");
     } else if (!strcmp(cmd, "pps-mute on") || !strcmp(cmd, "pps-mute off")) {
         st->line.pps_mute = !strcmp(cmd, "pps-mute on");
