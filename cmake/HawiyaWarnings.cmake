@@ -27,6 +27,11 @@ if(HAWIYA_FUZZ)
     add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Every symbol bound at start (full RELRO): no lazy binding, whose resolver
+# saves the vector registers on the stack at a program's first call to a
+# function, leaving there whatever a memcpy had in them (a CAN, say).
+add_link_options(-Wl,-z,relro -Wl,-z,now)
+
 # Host programs use POSIX; common/ must not (it is checked by tests/check_common_symbols.sh).
 add_library(hawiya_posix INTERFACE)
 target_compile_definitions(hawiya_posix INTERFACE _POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)

@@ -21,6 +21,10 @@ PACKAGES=(
     python3 iso-codes
     # PC/SC interop: vsmartcard's reader driver (vpcd) and card (vicc), OpenSC's tools
     vsmartcard-vpcd vsmartcard-vpicc opensc
+    # the security tests (issue 10): systemd-analyze on the unit, strace of the bridge,
+    # gcore (gdb) for core dumps, throwaway users (passwd: useradd; util-linux: runuser,
+    # setpriv), pgrep (procps)
+    systemd strace gdb passwd util-linux procps
 )
 # node and npm for the browser tests: Debian's, unless the machine already has
 # them (a Node.js from elsewhere bundles its own npm, which Debian's would conflict with)

@@ -7,6 +7,7 @@
 #include "ccid_device.h"
 #include "session.h"
 #include "hal/board.h"
+#include "harden.h"
 #include "sim_board.h"
 #include "usb_ccid.h"
 
@@ -75,9 +76,9 @@ static int parse_kbps(const char *s)
 
 /* The device and the session are large (message and file buffers); they
  * live in static storage. */
-static struct ccid_device dev;
-static struct session session;
-static struct usb_ccid usb;
+static struct ccid_device dev __attribute__((aligned(4096)));
+static struct session session __attribute__((aligned(4096)));
+static struct usb_ccid usb __attribute__((aligned(4096)));
 
 int main(int argc, char **argv)
 {
@@ -157,6 +158,15 @@ int main(int argc, char **argv)
     }
     lim.classes = cfg.classes;
     lim.clk_max_hz = cfg.clk_max_hz;
+
+    /* A CAN passes through here (the host's escape, the session): no core
+     * dump, no ptrace by our own user, and these buffers out of any dump
+     * the system still asks for (host/posix/harden.h). */
+    if (!harden_process() || !secret_region(&dev, sizeof dev) ||
+        !secret_region(&session, sizeof session) || !secret_region(&usb, sizeof usb)) {
+        fprintf(stderr, "hawiya-sim-reader: cannot keep secrets out of core dumps\n");
+        return 1;
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);

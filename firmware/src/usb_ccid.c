@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "hawiya/wipe.h"
+
 #include "hal/board.h"
 
 /* ---- descriptors (CCID 1.1 §5.1, USB 2.0 §9.6) ------------------------------ */
@@ -55,6 +57,7 @@ static void build_config(struct usb_ccid *u)
 
 static void rx_reset(struct usb_ccid *u)
 {
+    wipe(u->rx, u->rx_len); /* a bulk-OUT message may have carried a CAN */
     u->rx_len = u->rx_taken = 0;
     u->rx_ready = false;
     u->rx_discard = 0;

@@ -1060,7 +1060,7 @@ static enum bridge_err attested_session(struct pcsc_session *s, const struct bri
         escape_via_pcsc, s, s->r->report, sizeof s->r->report, a, s->progress, s->ctx, res, &gone);
     /* The escape itself failed: PC/SC's own code says why. */
     if (be == BRIDGE_ERR_READER_ERROR && s->card.last_rv != SCARD_S_SUCCESS &&
-        !strcmp(res->detail, "the reader's escape failed"))
+        !strncmp(res->detail, "the reader's escape failed", 26))
         be = pcsc_error(s->card.last_rv, "SCardControl", res);
     return be;
 }

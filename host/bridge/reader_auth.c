@@ -285,8 +285,7 @@ enum bridge_err bridge_reader_authenticate(struct ccid_link *l, uint8_t *report,
 }
 
 static enum bridge_err escape_failure(void *ectx, const char *after, const struct bridge_auth *a,
-                                      struct bridge_auth_result *res, bool *card_gone,
-                                      bool *reset)
+                                      struct bridge_auth_result *res, bool *card_gone, bool *reset)
 {
     (void)ectx;
     (void)a;
@@ -303,6 +302,5 @@ enum bridge_err bridge_reader_authenticate_via(reader_escape_fn escape, void *ec
                                                struct bridge_auth_result *res, bool *card_gone)
 {
     bool reset;
-    return run(escape, ectx, escape_failure, report, cap, a, progress, ctx, res, card_gone,
-               &reset);
+    return run(escape, ectx, escape_failure, report, cap, a, progress, ctx, res, card_gone, &reset);
 }

@@ -7,6 +7,7 @@
 #include "hawiya/base64.h"
 #include "hawiya/mrz.h"
 #include "hawiya/wipe.h"
+#include "json_strict.h"
 
 const char *bridge_err_str(enum bridge_err e)
 {
@@ -203,9 +204,29 @@ static enum bridge_err parse_authenticate(cJSON *params, struct bridge_request *
     return BRIDGE_OK;
 }
 
+/* 2^53 - 1: every integer up to it has one exact double (and JSON reader). */
+#define ID_INT_MAX 9007199254740991.0
+
+/* A string, or a number that is an integer a double holds exactly. */
 static bool usable_id(const cJSON *v)
 {
-    return cJSON_IsString(v) || cJSON_IsNumber(v);
+    if (cJSON_IsString(v))
+        return true;
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    return d >= -ID_INT_MAX && d <= ID_INT_MAX && d == (double)(long long)d;
+}
+
+/* The id as it is echoed: a string as is, an integer as its digits (cJSON
+ * would print 2^53 - 1 as 9.00719925474099e+15). */
+static cJSON *copy_id(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return cJSON_CreateString(v->valuestring);
+    char digits[24];
+    snprintf(digits, sizeof digits, "%lld", (long long)v->valuedouble);
+    return cJSON_CreateRaw(digits);
 }
 
 static enum bridge_err parse_object(cJSON *root, struct bridge_request *req, char *msg, size_t cap)
@@ -218,7 +239,7 @@ static enum bridge_err parse_object(cJSON *root, struct bridge_request *req, cha
     if (usable_id(id)) {
         if (cJSON_IsString(id) && strlen(id->valuestring) > 256)
             return bad(msg, cap, "id", "too long");
-        req->id = cJSON_Duplicate(id, false);
+        req->id = copy_id(id);
         if (!req->id)
             return BRIDGE_ERR_INTERNAL;
     }
@@ -228,7 +249,7 @@ static enum bridge_err parse_object(cJSON *root, struct bridge_request *req, cha
     if (!id)
         e = bad(msg, cap, "id", "missing");
     else if (!usable_id(id))
-        e = bad(msg, cap, "id", "must be a string or a number");
+        e = bad(msg, cap, "id", "must be a string or an integer (at most 2^53 - 1 in size)");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "method");
     if (e == BRIDGE_OK && !m)
         e = bad(msg, cap, "method", "missing");
@@ -254,8 +275,9 @@ static enum bridge_err parse_object(cJSON *root, struct bridge_request *req, cha
         if (!r)
             return bad(msg, cap, "request", "missing");
         if (!usable_id(r))
-            return bad(msg, cap, "request", "must be a string or a number");
-        req->cancel_id = cJSON_Duplicate(r, false);
+            return bad(msg, cap, "request",
+                       "must be a string or an integer (at most 2^53 - 1 in size)");
+        req->cancel_id = copy_id(r);
         return req->cancel_id ? BRIDGE_OK : BRIDGE_ERR_INTERNAL;
     }
     default: return BRIDGE_OK;
@@ -284,8 +306,15 @@ enum bridge_err bridge_request_parse(const char *line, size_t len, struct bridge
     while (end && end < line + len && (*end == ' ' || *end == '\t' || *end == '\r'))
         end++;
     enum bridge_err e;
+    char why[96];
     if (!end || end != line + len) {
         snprintf(msg, msg_cap, "trailing bytes after the JSON object");
+        e = BRIDGE_ERR_BAD_JSON;
+    } else if (!json_strict_check(line, len, JSON_ANY_SPELLING, why, sizeof why)) {
+        /* What cJSON lets through and RFC 8259 does not (invalid UTF-8, a
+         * \u0000 that would cut a string short, a name given twice...):
+         * refused whole, nothing of it echoed. */
+        snprintf(msg, msg_cap, "not strict JSON: %s", why);
         e = BRIDGE_ERR_BAD_JSON;
     } else {
         e = parse_object(root, req, msg, msg_cap);

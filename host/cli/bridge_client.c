@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "hawiya/wipe.h"
+#include "harden.h"
 #include "safe_path.h"
 
 #define LINE_MAX_BYTES (4u << 20)
@@ -135,6 +136,7 @@ bool bridge_client_send(struct bridge_client *bc, const char *method, cJSON *par
     bool ok = send_all(bc, s, n + 1);
     wipe(s, n + 1); /* the request may hold a CAN or an MRZ */
     free(s);
+    wipe_stack(65536); /* and what printing and sending it left below us */
     return ok;
 }
 

@@ -24,6 +24,15 @@ void *secret_alloc(size_t n);
 /* Wipes and releases what secret_alloc gave (n as given). */
 void secret_free(void *p, size_t n);
 
+/* Leaves [p, p + n) out of core dumps (MADV_DONTDUMP); p page-aligned. */
+bool secret_region(void *p, size_t n);
+
+/* Wipes `n` bytes of the stack below the caller's frame (what deeper calls,
+ * a parse, a print, a send, left there) and the vector registers (what the
+ * string functions moved through them, which a later lazy binding would
+ * save on the stack). */
+void wipe_stack(size_t n);
+
 /* cJSON allocations from now on are wiped when freed (call before any cJSON use). */
 void harden_cjson(void);
 

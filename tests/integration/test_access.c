@@ -105,7 +105,7 @@ static int setup(void **state)
     if (sim_env_start(&env, "default", NULL) != 0)
         return -1;
     ccid_link_close(&env.link);
-    if (sh("'%s' provision --ca '%s/ca' --reader '%s' >/dev/null", getenv("HAWIYA_PKI"),
+    if (sh("'%s' provision --ca '%s' --reader '%s' >/dev/null", getenv("HAWIYA_PKI"),
            getenv("HAWIYA_PKI_DIR"), env.host_path) != 0)
         return -1;
     snprintf(dir, sizeof dir, "/tmp/hawiya-access-XXXXXX");
@@ -427,11 +427,13 @@ static void per_uid_connection_limit_and_idle_timeout(void **state)
 {
     (void)state;
     char out[4096];
-    start_bridge("clients_per_uid = 5\nidle_timeout_ms = 700\n");
+    start_bridge("clients_per_uid = 5\nidle_timeout_ms = 1500\n");
     usleep(300000); /* the start-up probe's connection is gone */
     int fds[5];
     for (int i = 0; i < 5; i++)
         fds[i] = bridge_conn(sock);
+    /* One says half a line (which is not a request): idle all the same. */
+    bridge_send(fds[0], "{\"id\":1,\"meth");
     /* The sixth of uid 0 is refused by name... */
     int six = bridge_conn(sock);
     cJSON *j = bridge_read(six, 5000);
@@ -444,9 +446,7 @@ static void per_uid_connection_limit_and_idle_timeout(void **state)
     int rc =
         run(out, sizeof out, "runuser -u '%s' -- '%s' status --socket '%s'", desk, cli(), sock);
     assert_int_equal(rc, 0);
-    /* Idle connections go: the five above said nothing, or half a line
-     * (which is not a request). */
-    bridge_send(fds[0], "{\"id\":1,\"meth");
+    /* Idle connections go. */
     long long t0 = bridge_now_ms();
     for (int i = 0; i < 5; i++) {
         cJSON *none = bridge_read(fds[i], 5000); /* EOF: NULL */
@@ -454,8 +454,10 @@ static void per_uid_connection_limit_and_idle_timeout(void **state)
         close(fds[i]);
     }
     long long ms = bridge_now_ms() - t0;
-    print_message("idle connections closed after %lld ms (idle_timeout_ms 700)\n", ms);
-    assert_true(ms < 4000);
+    print_message("idle connections closed %lld ms after the check began (idle_timeout_ms "
+                  "1500)\n",
+                  ms);
+    assert_true(ms < 6000);
     bridge_stop(&bridge);
 
     /* A subscriber, and a client whose authenticate waits, are not idle. */
@@ -616,8 +618,8 @@ static void log_floods_are_cut_short(void **state)
                   bad, refused, ms);
     /* At most 20 lines per 10 s window of each kind (and a summary line). */
     long long windows = ms / 10000 + 2;
-    assert_true(bad <= 20);
-    assert_true(refused <= (size_t)(21 * windows));
+    assert_true(bad >= 1 && bad <= 20); /* logged, and cut short */
+    assert_true(refused >= 1 && refused <= (size_t)(21 * windows));
     bridge_stop(&bridge);
 }
 

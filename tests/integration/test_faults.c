@@ -238,6 +238,41 @@ static void reader_that_never_finishes(void **state)
     authenticate_verified();
 }
 
+/* The reader crashes mid-session: the answer says the link broke, and
+ * when, not "reader escape failed (bError 0)"; it is served again once back. */
+static void reader_crash_is_named(void **state)
+{
+    (void)state;
+    int fd = bridge_conn(sock);
+    bridge_send(fd,
+                "{\"id\":\"c\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+                "\",\"origin\":\"" ORIGIN "\",\"can\":\"" CARD_CAN "\"}}\n");
+    for (;;) {
+        cJSON *ev = bridge_read(fd, 10000);
+        assert_non_null(ev);
+        bool at = !strcmp(jstr(ev, "step"), "cardaccess");
+        cJSON_Delete(ev);
+        if (at)
+            break;
+    }
+    kill(env.reader, SIGKILL);
+    cJSON *j = bridge_answer(fd);
+    print_message("reader killed mid-session: %s: %s\n", jstr(j, "error.code"),
+                  jstr(j, "error.message"));
+    assert_string_equal(jstr(j, "error.code"), "READER_UNREACHABLE");
+    assert_non_null(strstr(jstr(j, "error.message"), "the link to the reader broke after the"));
+    assert_null(strstr(jstr(j, "error.message"), "bError"));
+    cJSON_Delete(j);
+    close(fd);
+    waitpid(env.reader, NULL, 0);
+    env.reader = 0;
+    int status;
+    assert_int_equal(sim_env_restart_reader(&env, NULL, &status), 0);
+    ccid_link_close(&env.link);
+    assert_true(bridge_wait_reader(sock, "r1", "present", 10000) >= 0);
+    authenticate_verified();
+}
+
 /* A reader that is connected but frozen (SIGSTOP) is not "link: up": the
  * bridge's liveness probe finds it out, and finds it back. */
 static void frozen_reader_is_named(void **state)
@@ -482,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cli_never_hangs_on_a_stopped_bridge, setup, teardown),
         cmocka_unit_test_setup_teardown(reader_that_never_finishes, setup, teardown),
         cmocka_unit_test_setup_teardown(frozen_reader_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(reader_crash_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(out_of_descriptors, setup, teardown),
         cmocka_unit_test_setup_teardown(brute_force_is_slowed_down, setup, teardown),
     };

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -114,7 +115,7 @@ static void errors_name_the_field(void **state)
          "trailing bytes after the JSON object"},
         {"\"status\"", BRIDGE_ERR_BAD_JSON, "a request is a JSON object"},
         {"{\"id\":true,\"method\":\"status\"}", BRIDGE_ERR_BAD_PARAMS,
-         "id: must be a string or a number"},
+         "id: must be a string or an integer (at most 2^53 - 1 in size)"},
         {"{\"id\":1,\"method\":\"Status\"}", BRIDGE_ERR_UNKNOWN_METHOD,
          "no method named like that"},
         {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
@@ -143,7 +144,7 @@ static void errors_name_the_field(void **state)
          BRIDGE_ERR_BAD_PARAMS,
          "mrz: document_number: A-Z 0-9 (up to 23), birth_date and expiry_date: YYMMDD"},
         {"{\"id\":1,\"method\":\"cancel\",\"params\":{\"request\":null}}", BRIDGE_ERR_BAD_PARAMS,
-         "request: must be a string or a number"},
+         "request: must be a string or an integer (at most 2^53 - 1 in size)"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct bridge_request r;
@@ -155,6 +156,103 @@ static void errors_name_the_field(void **state)
         assert_int_equal(r.mrz_info[0], 0);
         bridge_request_clear(&r);
     }
+}
+
+/* A parse that must fail with e, its message starting with msg, no id kept. */
+static void refused(const char *line, size_t n, enum bridge_err e, const char *msg)
+{
+    struct bridge_request r;
+    char got[160];
+    enum bridge_err ge = bridge_request_parse(line, n, &r, got, sizeof got);
+    if (ge != e || strncmp(got, msg, strlen(msg)))
+        fail_msg("%.*s: %s '%s', want %s '%s...'", (int)n, line, bridge_err_code(ge), got,
+                 bridge_err_code(e), msg);
+    assert_null(r.id);
+    bridge_request_clear(&r);
+}
+
+/*
+ * Strict JSON (RFC 8259) before anything is taken from a request: what
+ * cJSON would let through (a \u0000 that cuts a string short, invalid UTF-8,
+ * an unpaired surrogate, a name given twice, raw control characters, a
+ * byte-order mark, deep nesting) is BAD_JSON with no id echoed; an id is a
+ * string or an integer cJSON can echo exactly.
+ */
+static void strict_json(void **state)
+{
+    static const struct {
+        const char *line;
+        size_t len; /* 0: strlen */
+    } bad_json[] = {
+        {"{\"id\":\"a\\u0000b\",\"method\":\"version\"}", 0},
+        {"{\"id\":\"x\",\"method\":\"version\\u0000\"}", 0},
+        {"{\"id\":\"\xC0\x80\",\"method\":\"version\"}", 0},         /* overlong NUL */
+        {"{\"id\":\"\xFF\",\"method\":\"version\"}", 0},             /* no such byte */
+        {"{\"id\":\"\x80\",\"method\":\"version\"}", 0},             /* lone continuation */
+        {"{\"id\":\"\xE2\x82\",\"method\":\"version\"}", 0},         /* cut short */
+        {"{\"id\":\"\xED\xA0\x80\",\"method\":\"version\"}", 0},     /* a surrogate, in UTF-8 */
+        {"{\"id\":\"\xF4\x90\x80\x80\",\"method\":\"version\"}", 0}, /* past U+10FFFF */
+        {"{\"id\":\"\\ud800\",\"method\":\"version\"}", 0},          /* unpaired high */
+        {"{\"id\":\"\\udc00x\",\"method\":\"version\"}", 0},         /* unpaired low */
+        {"{\"id\":1,\"id\":2,\"method\":\"version\"}", 0},
+        {"{\"id\":1,\"method\":\"version\",\"\\u006dethod\":\"status\"}", 0},
+        {"{\"id\":\"a\tb\",\"method\":\"version\"}", 0},
+        {"\xEF\xBB\xBF{\"id\":1,\"method\":\"version\"}", 0},
+        {"{\"id\":1,\"method\":\"version\",\"params\":{\"a\":[[[[[[[[[1]]]]]]]]]}}", 0},
+        {"{\"id\":01,\"method\":\"version\"}", 0},
+        {"{\"id\":1.,\"method\":\"version\"}", 0},
+        {"{\"id\":\"\\x41\",\"method\":\"version\"}", 0},
+        {"{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+         "\",\"origin\":\"o\",\"can\":\"123456\",\"can\":\"654321\"}}",
+         0},
+    };
+    for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
+        const char *l = bad_json[i].line;
+        refused(l, bad_json[i].len ? bad_json[i].len : strlen(l), BRIDGE_ERR_BAD_JSON, "not ");
+    }
+    /* Ids that are not integers a JSON reader holds exactly: no id echoed. */
+    static const char *const bad_ids[] = {
+        "1.5",  "-0.25", "1e400", "9007199254740992", "-9007199254740993", "true",
+        "null", "{}",    "[1]"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        char line[120];
+        snprintf(line, sizeof line, "{\"id\":%s,\"method\":\"version\"}", bad_ids[i]);
+        refused(line, strlen(line), BRIDGE_ERR_BAD_PARAMS, "id: must be a string or an integer");
+    }
+    /* Any RFC 8259 spelling is fine, and ids are echoed exactly. */
+    static const struct {
+        const char *id, *echo;
+    } ok[] = {
+        {"9007199254740991", "9007199254740991"},
+        {"-9007199254740991", "-9007199254740991"},
+        {"0", "0"},
+        {"-7", "-7"},
+        {"1.0", "1"},
+        {"1E3", "1000"},
+        {"\"\\ud83d\\ude00 \\u00e9\\/\"", "\"\xF0\x9F\x98\x80 \xC3\xA9/\""},
+        {"\"caf\xC3\xA9\"", "\"caf\xC3\xA9\""},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char line[200], want[200];
+        snprintf(line, sizeof line, "{\"id\":%s,\"method\":\"version\"}", ok[i].id);
+        struct bridge_request r;
+        char msg[160];
+        assert_int_equal(bridge_request_parse(line, strlen(line), &r, msg, sizeof msg), BRIDGE_OK);
+        char *ans = bridge_answer_error(r.id, BRIDGE_ERR_INTERNAL, "x");
+        snprintf(want, sizeof want, "{\"id\":%s,\"error\"", ok[i].echo);
+        if (strncmp(ans, want, strlen(want)))
+            fail_msg("id %s echoed as %s", ok[i].id, ans);
+        free(ans);
+        bridge_request_clear(&r);
+    }
+    /* The origin spelled with escapes is the same origin. */
+    const char *esc = "{\"id\":1,\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CH32
+                      "\",\"origin\":\"https:\\/\\/a.\\u0065xample\"}}";
+    struct bridge_request r;
+    char msg[160];
+    assert_int_equal(bridge_request_parse(esc, strlen(esc), &r, msg, sizeof msg), BRIDGE_OK);
+    assert_string_equal(r.origin, "https://a.example");
+    bridge_request_clear(&r);
 }
 
 static void too_large(void **state)
@@ -195,6 +293,7 @@ int main(void)
         cmocka_unit_test(rfc4648_vectors),   cmocka_unit_test(parses_authenticate),
         cmocka_unit_test(parses_mrz_fields), cmocka_unit_test(errors_name_the_field),
         cmocka_unit_test(too_large),         cmocka_unit_test(answer_lines),
+        cmocka_unit_test(strict_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -348,6 +348,7 @@ struct recipe {
     void (*tamper)(struct card *c); /* change the card files before anything is signed */
     bool unattested;                /* no reader: "reader":{"attested":false} */
     bool high_s;                    /* the reader's signature with n - s, which also verifies */
+    uint64_t counter;               /* the reader's counter (0: 7) */
 };
 
 /*
@@ -450,9 +451,10 @@ static char *build(const struct recipe *rc)
     ev.aa_signature = (struct hv_bytes){aa_sig, aa_sig_len};
     /* The reader signs the digest of everything (with another counter if asked), low-S. */
     if (!rc->unattested) {
-        ev.counter = rc->sign_other_counter ? rc->signed_counter : 7;
+        uint64_t counter = rc->counter ? rc->counter : 7;
+        ev.counter = rc->sign_other_counter ? rc->signed_counter : counter;
         assert_int_equal(hv_reader_digest(&ev, digest), HV_OK);
-        ev.counter = 7;
+        ev.counter = counter;
         assert_int_equal(mbedtls_pk_sign(&reader_key, MBEDTLS_MD_SHA256, digest, sizeof digest, sig,
                                          &sig_len, mbedtls_ctr_drbg_random, &r.drbg),
                          0);
@@ -3113,6 +3115,42 @@ static void *verify_thread(void *arg)
     return NULL;
 }
 
+/*
+ * The counter is written as the integer it is at every size it can take,
+ * up to 2^53 - 1 (the reader stops there: ATTEST_COUNTER_MAX), and read back
+ * exactly. cJSON's number printing gave 9.00719925474099e+15 for 2^53 - 1.
+ */
+static void counter_at_every_size(void **state)
+{
+    (void)state;
+    static const uint64_t counters[] = {1,
+                                        9,
+                                        10,
+                                        255,
+                                        65536,
+                                        4294967295,
+                                        4294967296,
+                                        999999999999999,
+                                        1000000000000000,
+                                        4503599627370496,
+                                        9007199254740990,
+                                        9007199254740991};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        struct recipe rc = {.counter = counters[i]};
+        char *json = build(&rc);
+        char want[48];
+        snprintf(want, sizeof want, "\"counter\":%llu,", (unsigned long long)counters[i]);
+        if (!strstr(json, want))
+            fail_msg("%s not in the assertion", want);
+        struct hv_options opt = options();
+        struct hv_result res;
+        assert_int_equal(verify_with(json, &opt, &res), HV_OK);
+        assert_true(res.counter == counters[i]);
+        hv_result_free(&res);
+        free(json);
+    }
+}
+
 static void shared_trust_across_threads(void **state)
 {
     char *good = build(&(struct recipe){0});
@@ -3180,6 +3218,7 @@ int main(void)
         cmocka_unit_test(masterlist_signer_revoked_in_any_order),
         cmocka_unit_test(stale_crls_are_not_current),
         cmocka_unit_test(aa_signature_edge_cases),
+        cmocka_unit_test(counter_at_every_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,17 +13,26 @@
  *     one spelling per string is compared as decoded);
  *   - no byte-order mark, nesting at most HVI_JSON_MAX_DEPTH.
  * Whitespace between tokens (RFC 8259 §2) is allowed: it spells no value.
+ *
+ * The same scanner checks the requests on hawiya-bridge's socket
+ * (json_strict.h, JSON_ANY_SPELLING): RFC 8259 in any of its spellings
+ * (numbers with sign, fraction and exponent, \/ and \uXXXX in either case,
+ * surrogate pairs), but still valid UTF-8 only, no \u0000 (which cJSON
+ * would cut a string at), no unpaired surrogate, no raw control character,
+ * no member name twice in an object (compared decoded), bounded nesting.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+#include "json_strict.h"
 
 struct scan {
     const uint8_t *start, *p, *end;
     char *why;
     size_t cap;
     size_t depth;
+    bool any; /* JSON_ANY_SPELLING */
 };
 
 static bool bad(struct scan *s, const char *what)
@@ -77,9 +86,51 @@ static bool lower_hex(uint8_t c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+static bool any_hex(uint8_t c)
+{
+    return lower_hex(c) || (c >= 'A' && c <= 'F');
+}
+
 static int hex_val(uint8_t c)
 {
-    return c <= '9' ? c - '0' : c - 'a' + 10;
+    return c <= '9' ? c - '0' : c >= 'a' ? c - 'a' + 10 : c - 'A' + 10;
+}
+
+/* \uXXXX at p (any case); -1 if it is not one. */
+static long u_escape(const uint8_t *p, const uint8_t *end)
+{
+    if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !any_hex(p[2]) || !any_hex(p[3]) ||
+        !any_hex(p[4]) || !any_hex(p[5]))
+        return -1;
+    return hex_val(p[2]) << 12 | hex_val(p[3]) << 8 | hex_val(p[4]) << 4 | hex_val(p[5]);
+}
+
+/* RFC 8259 §7 escapes in any spelling; advances past one (a surrogate pair is one). */
+static bool any_escape(struct scan *s)
+{
+    uint8_t e = s->p[1];
+    if (e != 'u') {
+        if (!strchr("\"\\/bfnrt", e) || e == '\0')
+            return bad(s, "an escape RFC 8259 does not have");
+        s->p += 2;
+        return true;
+    }
+    long v = u_escape(s->p, s->end);
+    if (v < 0)
+        return bad(s, "\\u not followed by four hex digits");
+    if (v == 0)
+        return bad(s, "\\u0000 (a NUL) in a string");
+    if (v >= 0xDC00 && v <= 0xDFFF)
+        return bad(s, "an unpaired low surrogate");
+    if (v >= 0xD800 && v <= 0xDBFF) {
+        long lo = u_escape(s->p + 6, s->end);
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return bad(s, "an unpaired high surrogate");
+        s->p += 12;
+        return true;
+    }
+    s->p += 6;
+    return true;
 }
 
 /* A string at s->p (the opening quote); start/len receive its raw content. */
@@ -94,6 +145,11 @@ static bool string(struct scan *s, const uint8_t **start, size_t *len)
         if (c == '\\') {
             if (s->end - s->p < 2)
                 return bad(s, "a string ends inside an escape");
+            if (s->any) {
+                if (!any_escape(s))
+                    return false;
+                continue;
+            }
             uint8_t e = s->p[1];
             if (strchr("\"\\bfnrt", e) && e != '\0') {
                 s->p += 2;
@@ -128,8 +184,45 @@ static bool string(struct scan *s, const uint8_t **start, size_t *len)
     return true;
 }
 
+/* RFC 8259 §6: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+static bool any_number(struct scan *s)
+{
+    const uint8_t *b = s->p;
+    if (s->p < s->end && *s->p == '-')
+        s->p++;
+    const uint8_t *d = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    if (s->p == d)
+        return bad(s, "not a JSON value");
+    if (s->p - d > 1 && *d == '0')
+        return bad(s, "a number with a leading zero");
+    if (s->p < s->end && *s->p == '.') {
+        const uint8_t *f = ++s->p;
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+            s->p++;
+        if (s->p == f)
+            return bad(s, "a fraction without digits");
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+            s->p++;
+        const uint8_t *x = s->p;
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+            s->p++;
+        if (s->p == x)
+            return bad(s, "an exponent without digits");
+    }
+    if (s->p - b > 40)
+        return bad(s, "a number of more than 40 characters");
+    return true;
+}
+
 static bool number(struct scan *s)
 {
+    if (s->any)
+        return any_number(s);
     const uint8_t *b = s->p;
     if (*s->p == '-')
         return bad(s, "a negative number");
@@ -165,6 +258,45 @@ struct names {
     size_t count;
 };
 
+/* The next code point of a checked string's raw content (escapes decoded). */
+static long next_cp(const uint8_t **p, const uint8_t *end)
+{
+    if (**p != '\\') {
+        uint8_t c = *(*p)++;
+        if (c < 0x80)
+            return c;
+        int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+        long v = c & (0x3F >> n);
+        while (n-- > 0 && *p < end)
+            v = v << 6 | (*(*p)++ & 0x3F);
+        return v;
+    }
+    uint8_t e = (*p)[1];
+    if (e != 'u') {
+        *p += 2;
+        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+        return to[strchr(from, e) - from];
+    }
+    long v = u_escape(*p, end);
+    *p += 6;
+    if (v >= 0xD800 && v <= 0xDBFF) {
+        long lo = u_escape(*p, end);
+        *p += 6;
+        v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    return v;
+}
+
+/* Two checked member names equal once decoded ("a" and "\u0061" are one name). */
+static bool same_name(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    const uint8_t *ae = a + an, *be = b + bn;
+    while (a < ae && b < be)
+        if (next_cp(&a, ae) != next_cp(&b, be))
+            return false;
+    return a == ae && b == be;
+}
+
 static bool object(struct scan *s)
 {
     struct names seen;
@@ -183,7 +315,8 @@ static bool object(struct scan *s)
         if (!string(s, &k, &kn))
             return false;
         for (size_t i = 0; i < seen.count; i++)
-            if (seen.n[i] == kn && memcmp(seen.p[i], k, kn) == 0)
+            if (s->any ? same_name(seen.p[i], seen.n[i], k, kn)
+                       : seen.n[i] == kn && memcmp(seen.p[i], k, kn) == 0)
                 return bad(s, "a member name twice in one object");
         if (seen.count == HVI_JSON_MAX_MEMBERS)
             return bad(s, "too many members in one object");
@@ -259,8 +392,14 @@ static bool value(struct scan *s)
 
 bool hvi_json_strict(const char *text, size_t len, char *why, size_t cap)
 {
+    return json_strict_check(text, len, JSON_ONE_SPELLING, why, cap);
+}
+
+bool json_strict_check(const char *text, size_t len, enum json_spelling sp, char *why, size_t cap)
+{
     struct scan s = {
-        (const uint8_t *)text, (const uint8_t *)text, (const uint8_t *)text + len, why, cap, 0};
+        (const uint8_t *)text,  (const uint8_t *)text, (const uint8_t *)text + len, why, cap, 0,
+        sp == JSON_ANY_SPELLING};
     if (why && cap)
         why[0] = '\0';
     if (!text)
