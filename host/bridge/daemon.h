@@ -180,6 +180,15 @@ struct reader {
     struct bridge_reader_identity ident; /* what it said about itself last */
 };
 
+/* A removed reader's failed CANs / MRZs (struct reader's auth_*), kept by
+ * name: a reader unplugged and plugged in again (or whose pcscd restarted)
+ * comes back with its delay, so pulling it out does not reset a brute force. */
+struct auth_penalty {
+    char name[BRIDGE_READER_NAME_MAX + 1];
+    unsigned failures;
+    int64_t hold_until, last_failure;
+};
+
 /* A queued request's secrets (harden.h secret_alloc). */
 struct auth_secret {
     char can[BRIDGE_CAN_LEN + 1];
@@ -208,6 +217,8 @@ struct bridge {
     struct provider providers[BRIDGE_MAX_PROVIDERS];
     size_t n_providers;
     struct reader *gone; /* removed readers, freed at the end of a loop turn */
+    struct auth_penalty penalties[BRIDGE_MAX_LIVE_READERS];
+    size_t n_penalties;
     uint64_t next_cid, next_seq, next_rid;
     int64_t start_ms;
     pthread_mutex_t pmu; /* guards ring and ring_n, which workers fill */

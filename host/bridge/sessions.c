@@ -275,6 +275,61 @@ static void schedule(struct reader *r)
 
 /* ---- readers ------------------------------------------------------------- */
 
+/* A reader of that name that went away with failures: it takes them back. */
+static void penalty_restore(struct bridge *b, struct reader *r)
+{
+    for (size_t i = 0; i < b->n_penalties; i++) {
+        struct auth_penalty *pn = &b->penalties[i];
+        if (strcmp(pn->name, r->cfg.name))
+            continue;
+        r->auth_failures = pn->failures;
+        r->auth_hold_until = pn->hold_until;
+        r->auth_last_failure = pn->last_failure;
+        *pn = b->penalties[--b->n_penalties];
+        bridge_log(BRIDGE_LOG_INFO, 0,
+                   "reader %s is back with %u failed CAN/MRZ attempt(s) in a row", r->cfg.name,
+                   r->auth_failures);
+        return;
+    }
+}
+
+/* A reader goes away: its failures stay (the oldest forgotten when full);
+ * a reader of that name already back (the old one finished its session
+ * after) takes them at once. */
+static void penalty_keep(struct bridge *b, const struct reader *r)
+{
+    if (!r->auth_failures || bridge_now_ms() - r->auth_last_failure > AUTH_FORGET_MS)
+        return;
+    for (size_t i = 0; i < b->n_readers; i++) {
+        struct reader *o = b->readers[i];
+        if (o == r || o->gone || strcmp(o->cfg.name, r->cfg.name))
+            continue;
+        if (r->auth_last_failure > o->auth_last_failure) {
+            o->auth_failures = r->auth_failures;
+            o->auth_hold_until = r->auth_hold_until;
+            o->auth_last_failure = r->auth_last_failure;
+        }
+        return;
+    }
+    size_t at = b->n_penalties;
+    for (size_t i = 0; i < b->n_penalties; i++)
+        if (!strcmp(b->penalties[i].name, r->cfg.name))
+            at = i;
+    if (at == BRIDGE_MAX_LIVE_READERS) {
+        at = 0;
+        for (size_t i = 1; i < b->n_penalties; i++)
+            if (b->penalties[i].last_failure < b->penalties[at].last_failure)
+                at = i;
+    } else if (at == b->n_penalties) {
+        b->n_penalties++;
+    }
+    struct auth_penalty *pn = &b->penalties[at];
+    snprintf(pn->name, sizeof pn->name, "%s", r->cfg.name);
+    pn->failures = r->auth_failures;
+    pn->hold_until = r->auth_hold_until;
+    pn->last_failure = r->auth_last_failure;
+}
+
 static struct reader *reader_new(struct bridge *b, const struct bridge_reader_config *cfg,
                                  bool dynamic)
 {
@@ -311,6 +366,7 @@ static struct reader *reader_new(struct bridge *b, const struct bridge_reader_co
         return NULL;
     }
     r->thread_ok = true;
+    penalty_restore(b, r);
     b->readers[b->n_readers++] = r;
     return r;
 }
@@ -633,6 +689,7 @@ void readers_reap(struct bridge *b)
         *pp = r->next_gone;
         if (r->running)
             finish_session(r);
+        penalty_keep(b, r);
         reader_free(r);
     }
 }

@@ -188,6 +188,13 @@ static void pcscd_stopped_and_back(void **state)
     int fd = bt_connect(sock);
     cJSON *j = bt_call(fd, "{\"id\":1,\"method\":\"subscribe\"}\n");
     cJSON_Delete(j);
+    /* A wrong CAN first: the reader's failure must outlive its going away
+     * (pulling a reader out must not reset a brute force's delay). */
+    char line[600];
+    bt_auth_line(line, sizeof line, "w", ",\"reader\":\"virtual-pcd-00-00\",\"can\":\"000000\"");
+    j = bt_call(fd, line);
+    assert_string_equal(bt_get(j, "error.code")->valuestring, "CARD_AUTH_FAILED");
+    cJSON_Delete(j);
 
     /* pcscd stops: both readers gone, the one with a card says so first. */
     pcscd_env_stop(&pe);
@@ -208,7 +215,6 @@ static void pcscd_stopped_and_back(void **state)
     bt_expect_str(backend(j, "pcsc"), "state", "down");
     assert_int_equal(cJSON_GetArraySize(bt_get(j, "result.readers")), 0);
     cJSON_Delete(j);
-    char line[600];
     bt_auth_line(line, sizeof line, "n", ",\"can\":\"123456\"");
     j = bt_call(fd, line);
     bt_expect_error(j, "NO_READER", "no reader is configured or connected");
@@ -223,6 +229,12 @@ static void pcscd_stopped_and_back(void **state)
     cJSON_Delete(j);
     printf("# pcscd restarted: reader_added %lld ms after pcscd answered again\n", (long long)back);
     assert_true(back < 1000);
+    j = bt_call(fd, "{\"id\":\"s\",\"method\":\"status\"}\n");
+    const cJSON *af = bt_get(j, "result.auth_failures");
+    assert_int_equal(cJSON_GetArraySize(af), 1);
+    bt_expect_str(cJSON_GetArrayItem(af, 0), "reader", "virtual-pcd-00-00");
+    assert_int_equal(bt_get(cJSON_GetArrayItem(af, 0), "failures")->valueint, 1);
+    cJSON_Delete(j);
     bt_auth_line(line, sizeof line, "a", ",\"reader\":\"virtual-pcd-00-00\",\"can\":\"123456\"");
     j = bt_call(fd, line);
     assert_true(cJSON_IsFalse(bt_get(j, "result.reader.attested")));
