@@ -74,7 +74,9 @@ size_t card_caps_sm_response(size_t le)
 {
     size_t padded = (le / 16 + 1) * 16;
     size_t v = 1 + padded; /* padding indicator and cryptogram */
-    size_t do87 = 1 + (v < 0x80 ? 1 : v < 0x100 ? 2 : 3) + v;
+    /* BER length: 1 byte below 80, then 81 xx, 82 xx xx, 83 xx xx xx (a
+     * 65536-byte read makes 65553 bytes of DO'87' value) */
+    size_t do87 = 1 + (v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 4) + v;
     return do87 + 4 + 10 + 2;
 }
 

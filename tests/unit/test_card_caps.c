@@ -109,12 +109,84 @@ static void read_sizes(void **state)
     assert_int_equal(card_caps_next_le(1), 0);
 }
 
+/* A READ BINARY response under secure messaging, counted from ICAO 9303-11
+ * 9.8 / ISO 7816-4 10.2 again: DO'87' (tag, BER length, padding-content
+ * indicator and the cryptogram padded to the next 16-byte block), DO'99'
+ * (4), DO'8E' (2 + 8), SW1 SW2. */
+static size_t sm_bytes(size_t le)
+{
+    size_t v = 1 + (le / 16 + 1) * 16;
+    size_t lenlen = v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 4;
+    return 1 + lenlen + v + 4 + 10 + 2;
+}
+
+/* The read size as a class: for every response size a card may state (2 to
+ * 70000 bytes, every one up to 600 and the edges of the length encodings),
+ * with and without secure messaging, extended or short cards, extended or
+ * short links of several limits: the response always fits what the card
+ * said; short reads take the first of 256 (223 under SM) / 224 / 160 that
+ * fits, else the largest that fits; extended ones reach the link's limit or
+ * come within one 256-byte step of the largest that fits. */
+static void every_stated_size(void **state)
+{
+    (void)state;
+    static const size_t links[] = {300, 4096, 65536};
+    size_t rooms[2000], nr = 0;
+    for (size_t r = 2; r <= 600; r++)
+        rooms[nr++] = r;
+    for (size_t r = 601; r < 70000 && nr < 1950; r += 53)
+        rooms[nr++] = r;
+    static const size_t edges[] = {65569, 65570, 65571, 65572, 65573, 65574, 65575, 65590};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        rooms[nr++] = edges[i];
+    unsigned checked = 0;
+    for (size_t ri = 0; ri < nr; ri++)
+        for (int sm = 0; sm < 2; sm++)
+            for (int ext_card = 0; ext_card < 2; ext_card++)
+                for (int ext_link = 0; ext_link < 2; ext_link++)
+                    for (size_t li = 0; li < sizeof links / sizeof links[0]; li++) {
+                        size_t room = rooms[ri], link = links[li];
+                        struct card_caps c = {
+                            .known = true, .extended = ext_card, .max_response = room};
+                        size_t le = card_caps_read_le(&c, ext_link, sm, link);
+                        size_t need = sm ? sm_bytes(le) : le + 2;
+                        size_t floor1 = sm ? sm_bytes(1) : 3;
+                        checked++;
+                        if (room < floor1) {
+                            assert_int_equal(le, 1); /* nothing fits: the least there is */
+                            continue;
+                        }
+                        if (need > room)
+                            fail_msg("room %zu sm %d ext %d/%d link %zu: Le %zu needs %zu", room,
+                                     sm, ext_card, ext_link, link, le, need);
+                        if (ext_card && ext_link) {
+                            assert_true(le <= link);
+                            size_t next = le + 256 > link ? link : le + 256;
+                            if (le != link && (sm ? sm_bytes(next) : next + 2) <= room)
+                                fail_msg("room %zu sm %d link %zu: Le %zu, %zu fits", room, sm,
+                                         link, le, next);
+                            continue;
+                        }
+                        size_t ladder[3] = {sm ? 223 : 256, 224, 160}, want = 0;
+                        for (int k = 0; k < 3 && !want; k++)
+                            if ((sm ? sm_bytes(ladder[k]) : ladder[k] + 2) <= room)
+                                want = ladder[k];
+                        for (size_t l = 159; !want && l >= 1; l--)
+                            if ((sm ? sm_bytes(l) : l + 2) <= room)
+                                want = l;
+                        if (le != want)
+                            fail_msg("room %zu sm %d short: Le %zu, not %zu", room, sm, le, want);
+                    }
+    print_message("read sizes: %u cases\n", checked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(from_historical_bytes),
         cmocka_unit_test(from_atr_info),
         cmocka_unit_test(read_sizes),
+        cmocka_unit_test(every_stated_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
