@@ -7,12 +7,16 @@
  * driver listens, the card connects, 2-byte big-endian length + payload
  * either way; 1-byte payloads are controls: off 0, on 1, reset 2, ATR 4).
  *
- *   DEVICENAME  tcp:PORT:KEYPAD[:gone=N]
- *               listen on 127.0.0.1:PORT, the keypad says KEYPAD; with gone=N the
- *               card is pulled out at the host's Nth APDU (that one and all after
- *               find no card, IFD_ICC_NOT_PRESENT), to test a removal mid-session
+ *   DEVICENAME  tcp:PORT:KEYPAD[:gone=N][:max=M]
+ *               listen on 127.0.0.1:PORT, the keypad says KEYPAD ("-": a reader
+ *               without keypad, no FEATURE_EXECUTE_PACE, APDUs passed as they
+ *               come); gone=N: the card is pulled out at the host's Nth APDU
+ *               (that one and all after find no card, IFD_ICC_NOT_PRESENT);
+ *               max=M: FEATURE_GET_TLV_PROPERTIES says dwMaxAPDUDataSize M
+ *               (Part 10 §2.6.14), the largest APDU data field it carries
  *
- * What a host sees: GET_FEATURE_REQUEST lists FEATURE_EXECUTE_PACE only;
+ * What a host sees: GET_FEATURE_REQUEST lists FEATURE_EXECUTE_PACE (with a
+ * keypad) and FEATURE_GET_TLV_PROPERTIES (with max=M);
  * EstablishPACEChannel runs PACE with the keypad's password, after which the
  * host's plain APDUs go to the card under the PACE session's secure
  * messaging until the card is reset or powered down, as such a reader does.
@@ -37,11 +41,14 @@
 
 #include "pinpad.h"
 
-#define MAX_READERS 4
+#define MAX_READERS 8
 #define IO_MS       10000 /* one exchange with the card */
 /* The control code the feature list gives for FEATURE_EXECUTE_PACE (any free one). */
-#define IOCTL_EXECUTE_PACE SCARD_CTL_CODE(3500)
-#define TAG_EXECUTE_PACE   0x20u
+#define IOCTL_EXECUTE_PACE   SCARD_CTL_CODE(3500)
+#define IOCTL_TLV_PROPERTIES SCARD_CTL_CODE(3501)
+#define TAG_EXECUTE_PACE     0x20u
+#define TAG_TLV_PROPERTIES   0x12u
+#define PROP_MAX_APDU_DATA   0x0Au
 
 struct testpad {
     bool used;
@@ -49,6 +56,8 @@ struct testpad {
     int listen_fd, fd;
     char keypad[32];
     unsigned gone_at, apdus; /* gone=N (0: never), the host's APDUs so far */
+    unsigned max_apdu;       /* max=M (0: not said) */
+    bool keypad_on;
     bool gone;
     struct pinpad pad;
     uint8_t atr[33];
@@ -141,10 +150,15 @@ static int to_card(void *ctx, const uint8_t *cmd, size_t n, uint8_t *resp, size_
 
 RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
 {
-    unsigned port, gone_at = 0;
+    unsigned port, gone_at = 0, max_apdu = 0;
     char keypad[32];
-    if (!DeviceName || sscanf(DeviceName, "tcp:%u:%31[0-9]:gone=%u", &port, keypad, &gone_at) < 2 ||
-        port == 0 || port > 65535)
+    if (!DeviceName || sscanf(DeviceName, "tcp:%u:%31[0-9-]", &port, keypad) != 2 || port == 0 ||
+        port > 65535)
+        return IFD_COMMUNICATION_ERROR;
+    const char *o;
+    if ((o = strstr(DeviceName, ":gone=")) && sscanf(o, ":gone=%u", &gone_at) != 1)
+        return IFD_COMMUNICATION_ERROR;
+    if ((o = strstr(DeviceName, ":max=")) && sscanf(o, ":max=%u", &max_apdu) != 1)
         return IFD_COMMUNICATION_ERROR;
     pthread_mutex_lock(&mu);
     struct testpad *t = NULL;
@@ -164,6 +178,8 @@ RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName)
         t->fd = -1;
         snprintf(t->keypad, sizeof t->keypad, "%s", keypad);
         t->gone_at = gone_at;
+        t->max_apdu = max_apdu;
+        t->keypad_on = strcmp(keypad, "-") != 0;
         pinpad_init(&t->pad, t->keypad, to_card, t);
         fd = -1;
         rc = IFD_SUCCESS;
@@ -328,15 +344,35 @@ RESPONSECODE IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuffer, DWORD 
         rc = IFD_COMMUNICATION_ERROR;
     } else if (dwControlCode == CM_IOCTL_GET_FEATURE_REQUEST) {
         /* PC/SC Part 10 §2.2: tag, length 4, control code big-endian. */
-        const uint32_t code = IOCTL_EXECUTE_PACE;
-        const uint8_t f[6] = {TAG_EXECUTE_PACE,      4,
-                              (uint8_t)(code >> 24), (uint8_t)(code >> 16),
-                              (uint8_t)(code >> 8),  (uint8_t)code};
-        DWORD len = RxLength;
-        rc = put(&len, RxBuffer, f, sizeof f);
+        uint8_t f[12];
+        DWORD k = 0, len = RxLength;
+        const uint32_t codes[2] = {IOCTL_EXECUTE_PACE, IOCTL_TLV_PROPERTIES};
+        const uint8_t tags[2] = {TAG_EXECUTE_PACE, TAG_TLV_PROPERTIES};
+        const bool on[2] = {t->keypad_on, t->max_apdu != 0};
+        for (int i = 0; i < 2; i++)
+            if (on[i]) {
+                const uint8_t e[6] = {tags[i],
+                                      4,
+                                      (uint8_t)(codes[i] >> 24),
+                                      (uint8_t)(codes[i] >> 16),
+                                      (uint8_t)(codes[i] >> 8),
+                                      (uint8_t)codes[i]};
+                memcpy(f + k, e, sizeof e);
+                k += (DWORD)sizeof e;
+            }
+        rc = put(&len, RxBuffer, f, k);
         if (rc == IFD_SUCCESS)
             *pdwBytesReturned = len;
-    } else if (dwControlCode == IOCTL_EXECUTE_PACE) {
+    } else if (dwControlCode == IOCTL_TLV_PROPERTIES && t->max_apdu) {
+        /* §2.6.14: tag, length, value little-endian. */
+        const uint8_t pr[6] = {PROP_MAX_APDU_DATA,           4,
+                               (uint8_t)t->max_apdu,         (uint8_t)(t->max_apdu >> 8),
+                               (uint8_t)(t->max_apdu >> 16), (uint8_t)(t->max_apdu >> 24)};
+        DWORD len = RxLength;
+        rc = put(&len, RxBuffer, pr, sizeof pr);
+        if (rc == IFD_SUCCESS)
+            *pdwBytesReturned = len;
+    } else if (dwControlCode == IOCTL_EXECUTE_PACE && t->keypad_on) {
         if (t->fd < 0)
             rc = IFD_ICC_NOT_PRESENT;
         else if (pinpad_execute_pace(&t->pad, TxBuffer, TxLength, RxBuffer, RxLength, &n)) {
