@@ -749,6 +749,7 @@ enum pki_err pki_reader(const char *ca_dir, const char *pubkey_path, const char 
             .path_len = -1,
             .basic_constraints = true,
             .key_usage = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+            .low_s = true,
         };
         struct pki_rng r;
         snprintf(label, sizeof label, "reader:%s", reader_id);

@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
 #include <mbedtls/bignum.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/sha256.h>
@@ -112,8 +115,11 @@ enum pki_err pki_key_der(mbedtls_pk_context *pk, bool private_key, struct pki_bu
  * §3.2 says the parameters MUST be absent. Rebuild the TBSCertificate with
  * the right AlgorithmIdentifier and sign it again with the issuer's key.
  */
+static enum pki_err signed_object(const struct pki_buf *tbs, mbedtls_pk_context *key,
+                                  struct pki_rng *r, bool low_s, struct pki_buf *out);
+
 static enum pki_err fix_ecdsa_params(const uint8_t *crt, size_t n, mbedtls_pk_context *issuer_key,
-                                     struct pki_rng *r, struct pki_buf *out)
+                                     struct pki_rng *r, bool low_s, struct pki_buf *out)
 {
     static const uint8_t with_null[] = {0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48,
                                         0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00};
@@ -149,20 +155,76 @@ static enum pki_err fix_ecdsa_params(const uint8_t *crt, size_t n, mbedtls_pk_co
     if (e == PKI_OK)
         e = der_wrap(&tbs_der, DER_SEQUENCE, &content);
     if (e == PKI_OK)
-        e = pki_signed_object(&tbs_der, issuer_key, r, out);
+        e = signed_object(&tbs_der, issuer_key, r, low_s, out);
     pki_buf_free(&content);
     pki_buf_free(&tbs_der);
+    return e;
+}
+
+/* An ECDSA Ecdsa-Sig-Value (DER) rewritten with s' = n - s when s > n/2: (r, s) and (r, n - s)
+ * both verify (SEC 1 §4.1.4), the low one is the one spelling. */
+static enum pki_err ecdsa_low_s(mbedtls_pk_context *key, uint8_t *sig, size_t *len, size_t cap)
+{
+    mbedtls_mpi rr, ss, half;
+    size_t seq;
+    unsigned char *p = sig, *end = sig + *len;
+    if (!mbedtls_pk_can_do(key, MBEDTLS_PK_ECDSA))
+        return PKI_OK; /* RSA PKCS #1 v1.5: one signature per message already */
+    const mbedtls_ecp_group *g = &mbedtls_pk_ec(*key)->grp;
+    mbedtls_mpi_init(&rr);
+    mbedtls_mpi_init(&ss);
+    mbedtls_mpi_init(&half);
+    enum pki_err e = PKI_ERR_CRYPTO;
+    if (mbedtls_asn1_get_tag(&p, end, &seq, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+        mbedtls_asn1_get_mpi(&p, end, &rr) || mbedtls_asn1_get_mpi(&p, end, &ss) || p != end ||
+        mbedtls_mpi_copy(&half, &g->N) || mbedtls_mpi_shift_r(&half, 1))
+        goto out;
+    if (mbedtls_mpi_cmp_mpi(&ss, &half) > 0) {
+        uint8_t buf[MBEDTLS_ECDSA_MAX_LEN];
+        unsigned char *w = buf + sizeof buf;
+        int n = 0, k;
+        if (mbedtls_mpi_sub_mpi(&ss, &g->N, &ss) || (k = mbedtls_asn1_write_mpi(&w, buf, &ss)) < 0)
+            goto out;
+        n += k;
+        if ((k = mbedtls_asn1_write_mpi(&w, buf, &rr)) < 0)
+            goto out;
+        n += k;
+        if ((k = mbedtls_asn1_write_len(&w, buf, (size_t)n)) < 0)
+            goto out;
+        n += k;
+        if ((k = mbedtls_asn1_write_tag(&w, buf,
+                                        MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
+            goto out;
+        n += k;
+        if ((size_t)n > cap)
+            goto out;
+        memcpy(sig, w, (size_t)n);
+        *len = (size_t)n;
+    }
+    e = PKI_OK;
+out:
+    mbedtls_mpi_free(&rr);
+    mbedtls_mpi_free(&ss);
+    mbedtls_mpi_free(&half);
     return e;
 }
 
 enum pki_err pki_signed_object(const struct pki_buf *tbs, mbedtls_pk_context *key,
                                struct pki_rng *r, struct pki_buf *out)
 {
+    return signed_object(tbs, key, r, false, out);
+}
+
+static enum pki_err signed_object(const struct pki_buf *tbs, mbedtls_pk_context *key,
+                                  struct pki_rng *r, bool low_s, struct pki_buf *out)
+{
     struct pki_buf body = {0};
     uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE + 1];
     size_t sig_len = 0;
     sig[0] = 0; /* BIT STRING: no unused bits */
     enum pki_err e = pki_sign(key, tbs->p, tbs->len, r, sig + 1, sizeof sig - 1, &sig_len);
+    if (e == PKI_OK && low_s)
+        e = ecdsa_low_s(key, sig + 1, &sig_len, sizeof sig - 1);
     if (e == PKI_OK)
         e = pki_buf_append(&body, tbs->p, tbs->len);
     if (e == PKI_OK)
@@ -240,7 +302,7 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
     int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, pki_rng_fn, r);
     if (n <= 0)
         goto out;
-    e = fix_ecdsa_params(buf + sizeof buf - (size_t)n, (size_t)n, issuer_key, r, der);
+    e = fix_ecdsa_params(buf + sizeof buf - (size_t)n, (size_t)n, issuer_key, r, s->low_s, der);
 out:
     mbedtls_mpi_free(&serial);
     mbedtls_x509write_crt_free(&w);

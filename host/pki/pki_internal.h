@@ -102,6 +102,8 @@ struct pki_cert_spec {
     const char *ext_key_usage; /* dotted OID of the one extKeyUsage purpose, or NULL */
     const uint8_t *policy;     /* certificatePolicies with this one policy (OID content octets) */
     size_t policy_len;
+    bool low_s; /* the issuer's ECDSA signature with s <= n/2 (reader certificates: their one
+                   spelling, docs/assertion.md "The reader block") */
 };
 
 enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *subject_key,

@@ -156,6 +156,60 @@ static void gen_p256(mbedtls_pk_context *pk, const char *label)
     mbedtls_ctr_drbg_free(&r.drbg);
 }
 
+static size_t set_s_half(uint8_t *sig, size_t len, size_t cap, bool high);
+
+/*
+ * A certificate DER with its issuer's P-256 ECDSA signature rewritten as the
+ * high or the low one of (r, s) and (r, n - s), both of which verify; the
+ * new length. hawiya-pki writes reader certificates low-S, their one
+ * spelling; so do the in-process issuers below.
+ */
+static size_t cert_set_s(uint8_t *der, size_t len, size_t cap, mbedtls_pk_context *issuer_key,
+                         bool high)
+{
+    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+    if (!mbedtls_pk_can_do(issuer_key, MBEDTLS_PK_ECDSA) ||
+        mbedtls_pk_ec(*issuer_key)->grp.id != MBEDTLS_ECP_DP_SECP256R1)
+        return len;
+    unsigned char *p = der, *end = der + len;
+    size_t l;
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &l, seq), 0);
+    unsigned char *body = p;
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &l, seq), 0); /* TBSCertificate */
+    p += l;
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &l, seq), 0); /* signatureAlgorithm */
+    p += l;
+    size_t head = (size_t)(p - body);
+    assert_int_equal(mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_BIT_STRING), 0);
+    uint8_t sig[80], out[2048];
+    assert_true(l >= 2 && l - 1 <= sizeof sig && p[0] == 0);
+    memcpy(sig, p + 1, l - 1);
+    size_t sl = set_s_half(sig, l - 1, sizeof sig, high);
+    size_t bl = head;
+    assert_true(head + 3 + sl <= sizeof out);
+    memcpy(out, body, head);
+    out[bl++] = MBEDTLS_ASN1_BIT_STRING;
+    out[bl++] = (uint8_t)(sl + 1);
+    out[bl++] = 0;
+    memcpy(out + bl, sig, sl);
+    bl += sl;
+    size_t hl = bl < 0x80 ? 2 : bl < 0x100 ? 3 : 4;
+    assert_true(hl + bl <= cap);
+    der[0] = 0x30;
+    if (hl == 2) {
+        der[1] = (uint8_t)bl;
+    } else if (hl == 3) {
+        der[1] = 0x81;
+        der[2] = (uint8_t)bl;
+    } else {
+        der[1] = 0x82;
+        der[2] = (uint8_t)(bl >> 8);
+        der[3] = (uint8_t)bl;
+    }
+    memcpy(der + hl, out, bl);
+    return hl + bl;
+}
+
 /* A reader certificate issued in-process (see the comment at the top). */
 static size_t issue_reader_cert(mbedtls_pk_context *issuer_key, const char *issuer,
                                 const char *not_before, const char *not_after, const char *id,
@@ -187,7 +241,7 @@ static size_t issue_reader_cert(mbedtls_pk_context *issuer_key, const char *issu
     mbedtls_x509write_crt_free(&w);
     mbedtls_mpi_free(&serial);
     mbedtls_ctr_drbg_free(&r.drbg);
-    return (size_t)n;
+    return cert_set_s(out, (size_t)n, cap, issuer_key, false);
 }
 
 static char cards_dir[1024];
@@ -1634,7 +1688,7 @@ static size_t issue_reader_cert_ex(mbedtls_pk_context *issuer_key, const char *i
     mbedtls_x509write_crt_free(&w);
     mbedtls_mpi_free(&serial);
     mbedtls_ctr_drbg_free(&r.drbg);
-    return (size_t)n;
+    return cert_set_s(out, (size_t)n, cap, issuer_key, false);
 }
 
 static void load_key(const char *file, mbedtls_pk_context *pk)
@@ -3090,6 +3144,82 @@ static void aa_signature_edge_cases(void **state)
     free(json);
 }
 
+/*
+ * The reader certificate in its one spelling. The reader's signature does
+ * not cover it and its CA's covers the TBSCertificate only, so anyone on the
+ * way could write the rest another way and the assertion still VERIFIED:
+ * the outer SEQUENCE's length in a longer form (83 00 02 04 for 82 02 04,
+ * which mbedTLS reads), the CA's ECDSA signature as (r, n - s), the BIT
+ * STRING's length in a longer form. hawiya-pki now writes reader
+ * certificates low-S and hv_verify takes only that spelling
+ * (HV_ERR_READER_UNTRUSTED for the others).
+ */
+static void reader_certificate_one_spelling(void **state)
+{
+    (void)state;
+    mbedtls_pk_context rca_key;
+    load_key("private/reader-ca.key", &rca_key);
+    uint8_t cert[2048];
+    assert_true(reader_cert_len + 8 <= sizeof cert);
+    assert_int_equal(reader_cert[0], 0x30);
+    assert_int_equal(reader_cert[1], 0x82); /* a 520-byte certificate */
+    enum { AS_IS, OUTER_LONGER, HIGH_S, BITS_LONGER };
+    const struct {
+        int what;
+        enum hv_err want;
+    } cases[] = {
+        {AS_IS, HV_OK},
+        {OUTER_LONGER, HV_ERR_READER_UNTRUSTED},
+        {HIGH_S, HV_ERR_READER_UNTRUSTED},
+        {BITS_LONGER, HV_ERR_READER_UNTRUSTED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = reader_cert_len;
+        memcpy(cert, reader_cert, n);
+        if (cases[i].what == OUTER_LONGER) {
+            memmove(cert + 5, reader_cert + 4, n - 4);
+            cert[1] = 0x83;
+            cert[2] = 0x00;
+            cert[3] = reader_cert[2];
+            cert[4] = reader_cert[3];
+            n++;
+        } else if (cases[i].what == HIGH_S) {
+            n = cert_set_s(cert, n, sizeof cert, &rca_key, true);
+            assert_memory_not_equal(cert, reader_cert, 64 < n ? 64 : n);
+        } else if (cases[i].what == BITS_LONGER) {
+            /* the BIT STRING 03 LL 00 sig written 03 81 LL 00 sig, the outer length one more */
+            unsigned char *q = cert + 4, *end = cert + n;
+            size_t l;
+            const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+            assert_int_equal(mbedtls_asn1_get_tag(&q, end, &l, seq), 0);
+            q += l;
+            assert_int_equal(mbedtls_asn1_get_tag(&q, end, &l, seq), 0);
+            q += l;
+            size_t bit_at = (size_t)(q - cert);
+            assert_int_equal(reader_cert[bit_at], 0x03);
+            assert_true(reader_cert[bit_at + 1] < 0x80);
+            memcpy(cert, reader_cert, bit_at);
+            cert[bit_at] = 0x03;
+            cert[bit_at + 1] = 0x81;
+            memcpy(cert + bit_at + 2, reader_cert + bit_at + 1, n - bit_at - 1);
+            n++;
+            size_t body = (size_t)(cert[2] << 8 | cert[3]) + 1;
+            cert[2] = (uint8_t)(body >> 8);
+            cert[3] = (uint8_t)body;
+        }
+        char *json = build(&(struct recipe){.cert = cert, .cert_len = n});
+        struct hv_options opt = options();
+        struct hv_result res;
+        enum hv_err e = verify_with(json, &opt, &res);
+        if (e != cases[i].want)
+            fail_msg("case %zu: got %s (%s), want %s", i, hv_err_str(e), res.message,
+                     hv_err_str(cases[i].want));
+        hv_result_free(&res);
+        free(json);
+    }
+    mbedtls_pk_free(&rca_key);
+}
+
 /* hawiya-verify.h: "a struct hv_trust may be shared by concurrent hv_verify()
  * calls once loaded". Four threads verify a good and a forged assertion
  * against one trust, 12 times each; every verdict must be the right one
@@ -3219,6 +3349,7 @@ int main(void)
         cmocka_unit_test(stale_crls_are_not_current),
         cmocka_unit_test(aa_signature_edge_cases),
         cmocka_unit_test(counter_at_every_size),
+        cmocka_unit_test(reader_certificate_one_spelling),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

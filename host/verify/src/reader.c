@@ -43,6 +43,34 @@ static bool der_positive_int(const uint8_t **p, const uint8_t *end, mbedtls_mpi 
     return mbedtls_mpi_read_binary(v, c, n) == 0 && mbedtls_mpi_cmp_int(v, 0) > 0;
 }
 
+/* A DER header of `tag` at *p with the fewest length octets; *val and *len its value, *p past
+ * it. */
+static bool der_hdr(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **val,
+                    size_t *len)
+{
+    size_t left = (size_t)(end - *p), n, h = 2;
+    if (left < 2 || (*p)[0] != tag)
+        return false;
+    n = (*p)[1];
+    if (n & 0x80) {
+        size_t k = n & 0x7F;
+        if (k == 0 || k > 3 || left < 2 + k || (*p)[2] == 0)
+            return false;
+        n = 0;
+        for (size_t i = 0; i < k; i++)
+            n = n << 8 | (*p)[2 + i];
+        if (n < 0x80)
+            return false;
+        h += k;
+    }
+    if (n > left - h)
+        return false;
+    *val = *p + h;
+    *len = n;
+    *p = *val + n;
+    return true;
+}
+
 /*
  * The reader signature in its one encoding: DER Ecdsa-Sig-Value with
  * minimal INTEGERs, 0 < r < n and 0 < s <= n/2 (hawiya/assertion.h: the
@@ -51,12 +79,14 @@ static bool der_positive_int(const uint8_t **p, const uint8_t *end, mbedtls_mpi 
 static bool ecdsa_der_low_s(const mbedtls_ecp_group *grp, const uint8_t *sig, size_t len)
 {
     mbedtls_mpi r, s, half;
-    if (len < 8 || sig[0] != 0x30 || sig[1] >= 0x80 || sig[1] != len - 2)
+    const uint8_t *p = sig, *end = sig + len, *body;
+    size_t body_len;
+    if (!der_hdr(&p, end, 0x30, &body, &body_len) || p != end)
         return false;
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
     mbedtls_mpi_init(&half);
-    const uint8_t *p = sig + 2, *end = sig + len;
+    p = body;
     bool ok = der_positive_int(&p, end, &r) && der_positive_int(&p, end, &s) && p == end &&
               mbedtls_mpi_cmp_mpi(&r, &grp->N) < 0 && mbedtls_mpi_copy(&half, &grp->N) == 0 &&
               mbedtls_mpi_shift_r(&half, 1) == 0 && mbedtls_mpi_cmp_mpi(&s, &half) <= 0;
@@ -64,6 +94,45 @@ static bool ecdsa_der_low_s(const mbedtls_ecp_group *grp, const uint8_t *sig, si
     mbedtls_mpi_free(&s);
     mbedtls_mpi_free(&half);
     return ok;
+}
+
+/*
+ * The reader certificate in its one spelling. The reader's signature does not cover it and its
+ * CA's signature covers the TBSCertificate only, so what lies around that must have one form:
+ * the outer SEQUENCE and the BIT STRING with the fewest length octets, the signatureAlgorithm
+ * byte for byte the TBSCertificate's, no unused bits, and an ECDSA CA signature in DER with
+ * minimal integers and a low s (hawiya-pki writes the low one of (r, s) and (r, n - s), which
+ * both verify). An RSA CA's PKCS #1 v1.5 signature has one form already.
+ */
+static bool reader_cert_one_spelling(const uint8_t *cert, size_t len, const mbedtls_x509_crt *ca)
+{
+    const uint8_t *p = cert, *end = cert + len, *body, *tbs, *alg, *bits, *t, *field;
+    size_t body_len, tbs_len, alg_len, bits_len, field_len;
+    if (!der_hdr(&p, end, 0x30, &body, &body_len) || p != end)
+        return false;
+    p = body;
+    end = body + body_len;
+    if (!der_hdr(&p, end, 0x30, &tbs, &tbs_len))
+        return false;
+    const uint8_t *alg_start = p;
+    if (!der_hdr(&p, end, 0x30, &alg, &alg_len))
+        return false;
+    size_t alg_whole = (size_t)(p - alg_start);
+    if (!der_hdr(&p, end, 0x03, &bits, &bits_len) || p != end || bits_len < 2 || bits[0] != 0)
+        return false;
+    /* TBSCertificate: [0] version, serialNumber, signature AlgorithmIdentifier, ... */
+    t = tbs;
+    const uint8_t *tend = tbs + tbs_len;
+    if (!der_hdr(&t, tend, 0xA0, &field, &field_len) ||
+        !der_hdr(&t, tend, 0x02, &field, &field_len))
+        return false;
+    const uint8_t *sig_alg = t;
+    if (!der_hdr(&t, tend, 0x30, &field, &field_len) || (size_t)(t - sig_alg) != alg_whole ||
+        memcmp(sig_alg, alg_start, alg_whole) != 0)
+        return false;
+    if (mbedtls_pk_can_do(&ca->pk, MBEDTLS_PK_ECDSA))
+        return ecdsa_der_low_s(&mbedtls_pk_ec(ca->pk)->grp, bits + 1, bits_len - 1);
+    return true;
 }
 
 enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now, const char *id,
@@ -122,6 +191,13 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
         e = hvi_crl_current(t, HVI_PKI_READER, &issuer->issuer, now, "the reader CA", msg, cap);
     if (e != HV_OK)
         goto out;
+    if (!reader_cert_one_spelling(cert, cert_len, issuer)) {
+        snprintf(msg, cap,
+                 "reader certificate is not in its one spelling (DER around the TBSCertificate, "
+                 "the CA's ECDSA signature with minimal integers and a low s)");
+        e = HV_ERR_READER_UNTRUSTED;
+        goto out;
+    }
     if (!ecdsa_der_low_s(&mbedtls_pk_ec(crt.pk)->grp, sig, sig_len)) {
         snprintf(msg, cap, "reader signature is not DER with minimal integers and a low s");
         e = HV_ERR_READER_SIGNATURE;
