@@ -188,6 +188,36 @@ static void two_cards_in_the_field(void **state)
     read_bench(0, 300, true);
 }
 
+/* A Type A and a Type B card in the field together: polling (WUPA, then
+ * WUPB) activates one and the host reads it; when it leaves, the presence
+ * check sees it gone and the next poll finds the other type, whose ATR the
+ * host then gets, and reads it too. */
+static void type_a_and_type_b_together(void **state)
+{
+    (void)state;
+    start("morocco-cl", NULL);
+    char reply[256];
+    assert_int_equal(sim_env_control(&env, "tap algeria-cl", reply, sizeof reply), 0);
+    const uint8_t atr_a[] = {0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x84, 0x21, 0xC0, 0x92};
+    const uint8_t atr_b[] = {0x3B, 0x88, 0x80, 0x01, 0xE1, 0x68, 0x6C,
+                             0x17, 0x77, 0x83, 0x95, 0x00, 0x9A};
+    uint8_t resp[16];
+    size_t rlen;
+    /* a power-off and on: activation with both in the field */
+    assert_int_equal(ccid_link_power_off(&env.link, TIMEOUT_MS), CCID_LINK_OK);
+    power_on(atr_a, sizeof atr_a);
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    read_bench(0, 200, true);
+    /* the Type A card goes; the Type B one stays */
+    assert_int_equal(sim_env_control(&env, "leave-after-frames 0", reply, sizeof reply), 0);
+    assert_int_equal(ccid_link_power_off(&env.link, TIMEOUT_MS), CCID_LINK_OK);
+    for (int i = 0; i < 50 && !(env.link.cl_present && env.link.taps >= 2); i++)
+        ccid_link_wait_notify(&env.link, TIMEOUT_MS);
+    power_on(atr_b, sizeof atr_b);
+    xfr(select_bench, sizeof select_bench, resp, sizeof resp, &rlen);
+    read_bench(0, 224, false);
+}
+
 /* The card leaves the field after N more frames, for every frame of a 4 KiB
  * read (the command and 16 R(ACK) while the card chains its answer): the
  * exchange fails with a named error, the reader reports the slot empty, and
@@ -322,6 +352,7 @@ int main(void)
         cmocka_unit_test_teardown(algeria_type_b, teardown),
         cmocka_unit_test_teardown(slow_front_end_soft_crc, teardown),
         cmocka_unit_test_teardown(two_cards_in_the_field, teardown),
+        cmocka_unit_test_teardown(type_a_and_type_b_together, teardown),
         cmocka_unit_test_teardown(card_leaves_mid_exchange, teardown),
         cmocka_unit_test(waiting_time_extensions),
     };
