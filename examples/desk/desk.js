@@ -62,6 +62,7 @@ const TEXT = {
         'Check that it is the patient’s national ID card, inserted chip first. If it is, ask for another identity document.'],
       busy: ['The reader is busy with another card.', 'Wait a moment, then try again.'],
       too_slow: ['The reading took too long.', 'Try again, and keep the card in the reader.'],
+      expired: ['This identity card has expired.', 'Ask the patient for another identity document that is still valid.'],
       service_down: ['This page cannot reach the card reader service.',
         'The service may be stopped or not set up for this site. Restart the computer; if it happens again, call IT support.'],
       server_down: ['The platform could not be reached.', 'Check the network connection and try again.'],
@@ -111,6 +112,7 @@ const TEXT = {
         'Vérifiez qu’il s’agit bien de la carte nationale du patient, insérée puce en premier. Si c’est le cas, demandez une autre pièce d’identité.'],
       busy: ['Le lecteur est occupé par une autre carte.', 'Patientez un instant, puis réessayez.'],
       too_slow: ['La lecture a pris trop de temps.', 'Réessayez en laissant la carte dans le lecteur.'],
+      expired: ['Cette carte d’identité est expirée.', 'Demandez au patient une autre pièce d’identité en cours de validité.'],
       service_down: ['Cette page ne peut pas joindre le service du lecteur de carte.',
         'Le service est peut-être arrêté ou non configuré pour ce site. Redémarrez l’ordinateur ; si cela se reproduit, appelez le support informatique.'],
       server_down: ['La plateforme est injoignable.', 'Vérifiez la connexion réseau et réessayez.'],
@@ -159,6 +161,7 @@ const TEXT = {
         'تأكّد من أنها بطاقة التعريف الوطنية للمريض وأن الشريحة أُدخلت أولًا. إن كانت كذلك فاطلب وثيقة هوية أخرى.'],
       busy: ['القارئ مشغول ببطاقة أخرى.', 'انتظر لحظة ثم أعد المحاولة.'],
       too_slow: ['استغرقت القراءة وقتًا طويلًا.', 'أعد المحاولة مع إبقاء البطاقة في القارئ.'],
+      expired: ['انتهت صلاحية بطاقة الهوية هذه.', 'اطلب من المريض وثيقة هوية أخرى سارية المفعول.'],
       service_down: ['لا تستطيع هذه الصفحة الوصول إلى خدمة قارئ البطاقات.',
         'قد تكون الخدمة متوقفة أو غير مهيّأة لهذا الموقع. أعد تشغيل الحاسوب، وإذا تكرّر ذلك فاتصل بالدعم التقني.'],
       server_down: ['تعذّر الوصول إلى المنصّة.', 'تحقّق من الاتصال بالشبكة ثم أعد المحاولة.'],
@@ -188,6 +191,21 @@ const BRIDGE_ERROR = {
   QUEUE_TIMEOUT: 'busy',
   TIMEOUT: 'too_slow',
   ORIGIN_NOT_ALLOWED: 'service_down',
+};
+
+/* What the platform's verifier said (hawiya-verify.h's names). A refusal that
+ * says nothing about the card (the platform's own trust files, its CRL feed,
+ * its challenge) must not make the receptionist turn a patient away as a
+ * forger; an expired card is genuine but not acceptable. Any other HV_ERR_
+ * is a card that could not be confirmed. */
+const VERIFY_ERROR = {
+  CHALLENGE_EXPIRED: 'too_slow',
+  HV_ERR_DOCUMENT_EXPIRED: 'expired',
+  HV_ERR_ARGUMENT: 'other',
+  HV_ERR_MEMORY: 'other',
+  HV_ERR_TRUST_STORE: 'other',
+  HV_ERR_CRL_STALE: 'other',
+  HV_ERR_UNATTESTED: 'other',
 };
 
 function pickLanguage() {
@@ -403,7 +421,7 @@ async function run(can) {
     const t0 = performance.now();
     const v = await post('/api/verify', JSON.stringify(assertion));
     if (!v.verified) {
-      const key = v.error === 'CHALLENGE_EXPIRED' ? 'too_slow' : /^HV_ERR_/.test(v.error) ? 'not_genuine' : 'other';
+      const key = VERIFY_ERROR[v.error] || (/^HV_ERR_/.test(v.error) ? 'not_genuine' : 'other');
       throw Object.assign(new Error(v.message), { key, code: v.error });
     }
     stepDone('server', performance.now() - t0);

@@ -161,6 +161,17 @@ test('Arabic: a card that is not genuine (Active Authentication with another key
   await page.close();
 });
 
+test('French: an expired card is refused as expired, not as a forgery', async () => {
+  await stack.persona('expired');
+  const page = await openDesk('fr');
+  await start(page, '123456');
+  await expectError(page, 'expired', 'Cette carte d’identité est expirée.',
+    'Demandez au patient une autre pièce d’identité en cours de validité.', 'desk-fr-expired.png');
+  assert.match(await text(page, 'error_code'), /^HV_ERR_DOCUMENT_EXPIRED$/);
+  await stack.persona('default');
+  await page.close();
+});
+
 test('a page from an origin the bridge does not allow: the handshake is refused (403)', async () => {
   const page = await openDesk('en', stranger.origin);
   assert.equal(await page.eval("document.getElementById('service').dataset.state"), 'down');
