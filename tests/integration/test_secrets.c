@@ -308,6 +308,108 @@ static void no_secret_left_after_any_session(void **state)
     none_left("\"710203\"", "a wrong MRZ (birth date field)");
 }
 
+/*
+ * Requests refused before any session: the line that carried the CAN went
+ * through the client's input buffer, the parser and (for some) the request,
+ * and is wiped all the same. One CAN per way to be refused: an origin not
+ * allowed, no such reader, bad parameters, JSON that is not strict, not
+ * JSON, a full queue, a line too long, half a line and a hang-up.
+ */
+static void no_secret_left_after_refused_requests(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *can, *extra, *code;
+    } refused[] = {
+        {"907201", ",\"origin\":\"https://evil.example\"", "ORIGIN_NOT_ALLOWED"},
+        {"907202", ",\"reader\":\"nope\"", "NO_READER"},
+        {"907203", ",\"timeout_ms\":-5", "BAD_PARAMS"},
+        {"907204", ",\"can\":\"907204\"", "BAD_JSON"}, /* a name twice */
+        {"907205", ",\"x\":\"\\u0000\"", "BAD_JSON"},
+    };
+    int fd = bridge_conn(sock);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char line[700];
+        const char *l = auth_line("r", refused[i].can, refused[i].extra);
+        /* the other origin in place of the allowed one (not given twice) */
+        snprintf(line, sizeof line, "%s", l);
+        if (!strncmp(refused[i].extra, ",\"origin\"", 9)) {
+            char *o = strstr(line, "\"origin\":\"" ORIGIN "\",");
+            assert_non_null(o);
+            memmove(o, o + strlen("\"origin\":\"" ORIGIN "\","),
+                    strlen(o + strlen("\"origin\":\"" ORIGIN "\",")) + 1);
+        }
+        cJSON *j = bridge_call(fd, line);
+        assert_string_equal(jstr(j, "error.code"), refused[i].code);
+        cJSON_Delete(j);
+    }
+    /* Not JSON at all (cut short, then a newline). */
+    bridge_send(fd, "{\"id\":1,\"method\":\"authenticate\",\"params\":{\"can\":\"907206\"\n");
+    cJSON *j = bridge_answer(fd);
+    assert_string_equal(jstr(j, "error.code"), "BAD_JSON");
+    cJSON_Delete(j);
+    close(fd);
+
+    /* A full queue: no card, queue_per_peer (8) pending, the ninth refused. */
+    char reply[64];
+    assert_int_equal(sim_env_control(&env, "remove", reply, sizeof reply), 0);
+    assert_true(bridge_wait_reader(sock, "r1", "absent", 5000) >= 0);
+    fd = bridge_conn(sock);
+    for (int i = 0; i < 8; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "q%d", i);
+        bridge_send(fd, auth_line(id, "907207", ",\"timeout_ms\":60000"));
+    }
+    assert_null(until(fd, "waiting_for_card")); /* the first; the others behind it */
+    for (int k = 0; k < 1000; k++) {
+        int s = bridge_conn(sock);
+        cJSON *st = bridge_call(s, "{\"id\":1,\"method\":\"status\"}\n");
+        close(s);
+        bool all = jnum(st, "result.sessions.queued") == 8;
+        cJSON_Delete(st);
+        if (all)
+            break;
+        usleep(10000);
+    }
+    j = bridge_call(fd, auth_line("full", "907208", ""));
+    assert_string_equal(jstr(j, "error.code"), "READER_BUSY");
+    cJSON_Delete(j);
+    close(fd); /* and the eight queued ones go with their client */
+    none_left("907208", "a request refused by a full queue");
+    none_left("907207", "queued requests whose client left");
+    assert_int_equal(sim_env_control(&env, "insert", reply, sizeof reply), 0);
+    assert_true(bridge_wait_reader(sock, "r1", "present", 5000) >= 0);
+
+    /* A line longer than the bridge takes, the CAN at its start. */
+    fd = bridge_conn(sock);
+    static char big[70000];
+    int n = snprintf(big, sizeof big,
+                     "{\"id\":1,\"method\":\"authenticate\",\"params\":{\"can\":\"907209\","
+                     "\"pad\":\"");
+    memset(big + n, 'a', sizeof big - (size_t)n - 3);
+    memcpy(big + sizeof big - 3, "\"\n", 3);
+    bridge_send(fd, big);
+    j = bridge_read(fd, 20000);
+    if (j) /* answered and closed, or closed */
+        cJSON_Delete(j);
+    close(fd);
+
+    /* Half a line, then the client hangs up. */
+    fd = bridge_conn(sock);
+    bridge_send(fd, "{\"id\":1,\"method\":\"authenticate\",\"params\":{\"can\":\"907210\"");
+    int other = bridge_conn(sock); /* the bridge has read it once it served another */
+    j = bridge_call(other, "{\"id\":2,\"method\":\"version\"}\n");
+    cJSON_Delete(j);
+    close(other);
+    close(fd);
+
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        none_left(refused[i].can, refused[i].code);
+    none_left("907206", "not JSON");
+    none_left("907209", "a line too long");
+    none_left("907210", "half a line and a hang-up");
+}
+
 /* The CLI: what it holds while it waits for a card, with --can - and with
  * the CAN (and MRZ) as arguments. */
 static void cli_keeps_no_copy_while_it_waits(void **state)
@@ -605,6 +707,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(no_secret_left_after_any_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_secret_left_after_refused_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_keeps_no_copy_while_it_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(no_core_dump_carries_a_secret, setup, teardown),
     };
