@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
@@ -37,6 +38,7 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "hawiya/wipe.h"
 #include "log.h"
 
 #define WS_CONNS_MAX      1024u /* TCP connections, handshaking or open */
@@ -202,9 +204,13 @@ static void received(struct lws *wsi, struct ws_conn *wc, const char *in, size_t
             c->in_len = 0;
             client_send_error(c, NULL, BRIDGE_ERR_BAD_JSON, "a request is a JSON text message");
         }
-        return;
+    } else {
+        client_message(c, in, len, final);
     }
-    client_message(c, in, len, final);
+    /* The library unmasked the frame into its own buffer, where it would stay
+     * until overwritten: a CAN, an MRZ. Wiped once taken (the buffer is the
+     * library's, writable; it only hands it over as const). */
+    wipe((void *)(uintptr_t)in, len);
 }
 
 /* Sends the first answer of q[*off..len) as one text message. */

@@ -26,6 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -410,6 +414,192 @@ static void no_secret_left_after_refused_requests(void **state)
     none_left("907210", "half a line and a hang-up");
 }
 
+/* ---- the WebSocket (a browser's page) ------------------------------------- */
+
+/* A page's WebSocket to the bridge on 127.0.0.1:port (RFC 6455 §4.1), with
+ * the allowed origin; -1 if the upgrade is refused. */
+static int ws_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[400], resp[2048];
+    int n = snprintf(req, sizeof req,
+                     "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\nOrigin: " ORIGIN "\r\n\r\n",
+                     port);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t got = 0;
+    while (got < sizeof resp - 1 && !memmem(resp, got, "\r\n\r\n", 4)) {
+        ssize_t k = read(fd, resp + got, 1); /* no byte of a frame after it */
+        assert_true(k == 1);
+        got++;
+    }
+    resp[got] = '\0';
+    if (strncmp(resp, "HTTP/1.1 101", 12)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One masked text frame (§5.2, §5.3: a client masks every frame). */
+static void ws_send(int fd, const char *text)
+{
+    static const uint8_t key[4] = {0x5A, 0x3C, 0x96, 0xE1};
+    size_t n = strlen(text), h = 0;
+    uint8_t *f = malloc(n + 14);
+    assert_non_null(f);
+    f[h++] = 0x81;
+    if (n < 126) {
+        f[h++] = (uint8_t)(0x80 | n);
+    } else {
+        f[h++] = 0x80 | 126;
+        f[h++] = (uint8_t)(n >> 8);
+        f[h++] = (uint8_t)n;
+    }
+    memcpy(f + h, key, 4);
+    h += 4;
+    for (size_t i = 0; i < n; i++)
+        f[h + i] = (uint8_t)text[i] ^ key[i % 4];
+    assert_int_equal(write(fd, f, h + n), (ssize_t)(h + n));
+    free(f);
+}
+
+static bool read_all(int fd, uint8_t *p, size_t n)
+{
+    while (n) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 20000) != 1)
+            return false;
+        ssize_t k = read(fd, p, n);
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* The next text message from the bridge (unmasked), parsed; NULL on close. */
+static cJSON *ws_read(int fd)
+{
+    uint8_t h[8];
+    if (!read_all(fd, h, 2))
+        return NULL;
+    size_t n = h[1] & 0x7F;
+    if (n == 126) {
+        if (!read_all(fd, h + 2, 2))
+            return NULL;
+        n = (size_t)h[2] << 8 | h[3];
+    }
+    assert_true(n < 126 || (h[1] & 0x7F) == 126);
+    char *p = malloc(n + 1);
+    assert_non_null(p);
+    if (!read_all(fd, (uint8_t *)p, n)) {
+        free(p);
+        return NULL;
+    }
+    p[n] = '\0';
+    cJSON *j = (h[0] & 0x0F) == 1 ? cJSON_Parse(p) : NULL;
+    free(p);
+    return j;
+}
+
+/* Messages until the step (NULL: until the answer, returned). */
+static cJSON *ws_until(int fd, const char *step)
+{
+    for (;;) {
+        cJSON *j = ws_read(fd);
+        assert_non_null(j);
+        if (step && !strcmp(jstr(j, "step"), step)) {
+            cJSON_Delete(j);
+            return NULL;
+        }
+        if (!jget(j, "event"))
+            return j;
+        cJSON_Delete(j);
+    }
+}
+
+/* A free TCP port on loopback (the bridge takes it just after). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* The same through a page's WebSocket: what libwebsockets took in (the
+ * unmasked message) is wiped too. */
+static void no_secret_left_after_websocket_sessions(void **state)
+{
+    (void)state;
+    bridge_stop(&bridge);
+    int port = free_port();
+    size_t at = strlen(conf_text);
+    snprintf(conf_text + at, sizeof conf_text - at, "websocket = 127.0.0.1:%d\n", port);
+    start_bridge();
+    int fd = ws_open(port);
+    assert_true(fd >= 0);
+    char line[600];
+    snprintf(line, sizeof line, "%s", auth_line("ok", GOOD_CAN, ""));
+    ws_send(fd, line);
+    cJSON *j = ws_until(fd, NULL);
+    assert_non_null(jget(j, "result.format"));
+    cJSON_Delete(j);
+    none_left(GOOD_CAN, "a verified session (WebSocket)");
+
+    snprintf(line, sizeof line, "%s", auth_line("bad", "907301", ""));
+    ws_send(fd, line);
+    j = ws_until(fd, NULL);
+    assert_string_equal(jstr(j, "error.code"), "CARD_AUTH_FAILED");
+    cJSON_Delete(j);
+    none_left("907301", "a wrong CAN (WebSocket)");
+
+    /* Refused: another origin than the page's. */
+    snprintf(line, sizeof line,
+             "{\"id\":\"o\",\"method\":\"authenticate\",\"params\":{\"challenge\":\"" CHALLENGE
+             "\",\"origin\":\"https://other.example\",\"can\":\"907302\"}}");
+    ws_send(fd, line);
+    j = ws_until(fd, NULL);
+    assert_string_equal(jstr(j, "error.code"), "ORIGIN_NOT_ALLOWED");
+    cJSON_Delete(j);
+    none_left("907302", "a request refused (WebSocket)");
+
+    /* The page goes away mid-session. */
+    snprintf(line, sizeof line, "%s", auth_line("gone", "907303", ""));
+    ws_send(fd, line);
+    assert_null(ws_until(fd, "cardaccess"));
+    close(fd);
+    none_left("907303", "the page going away (WebSocket)");
+
+    /* Half a frame (the library holds what came, unmasked), then the page goes. */
+    fd = ws_open(port);
+    assert_true(fd >= 0);
+    snprintf(line, sizeof line, "%s", auth_line("half", "907304", ""));
+    static const uint8_t key[4] = {0x11, 0x22, 0x33, 0x44};
+    size_t n = strlen(line);
+    uint8_t f[700] = {0x81, 0x80 | 126, (uint8_t)(n >> 8), (uint8_t)n, 0x11, 0x22, 0x33, 0x44};
+    for (size_t i = 0; i < n; i++)
+        f[8 + i] = (uint8_t)line[i] ^ key[i % 4];
+    assert_int_equal(write(fd, f, 8 + n - 10), (ssize_t)(8 + n - 10)); /* all but 10 bytes */
+    int other = bridge_conn(sock); /* the bridge has read it once it served another */
+    j = bridge_call(other, "{\"id\":2,\"method\":\"version\"}\n");
+    cJSON_Delete(j);
+    close(other);
+    close(fd);
+    none_left("907304", "half a message, then the page going away (WebSocket)");
+}
+
 /* The CLI: what it holds while it waits for a card, with --can - and with
  * the CAN (and MRZ) as arguments. */
 static void cli_keeps_no_copy_while_it_waits(void **state)
@@ -708,6 +898,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(no_secret_left_after_any_session, setup, teardown),
         cmocka_unit_test_setup_teardown(no_secret_left_after_refused_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_secret_left_after_websocket_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_keeps_no_copy_while_it_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(no_core_dump_carries_a_secret, setup, teardown),
     };
