@@ -280,7 +280,10 @@ static enum MHD_Result verify(struct standin *s, struct MHD_Connection *conn, co
     cJSON_AddBoolToObject(r, "attested", res.attested);
     if (res.attested) {
         cJSON_AddStringToObject(r, "id", res.reader_id);
-        cJSON_AddNumberToObject(r, "counter", (double)res.counter);
+        /* As its digits: cJSON prints 2^53 - 1 as 9.00719925474099e+15. */
+        char digits[24];
+        snprintf(digits, sizeof digits, "%llu", (unsigned long long)res.counter);
+        cJSON_AddItemToObject(r, "counter", cJSON_CreateRaw(digits));
     }
     hv_result_free(&res);
     return reply_json(conn, 200, j);
