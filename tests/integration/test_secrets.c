@@ -14,6 +14,7 @@
  * persona (654321; the default persona's 123456 is inside its document
  * number AB1234567), and wrong ones 9071xx.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "bridge_env.h"
+#include "pcscd_env.h"
 #include "sim_env.h"
 
 #define ORIGIN    "https://record.example"
@@ -600,6 +602,61 @@ static void no_secret_left_after_websocket_sessions(void **state)
     none_left("907304", "half a message, then the page going away (WebSocket)");
 }
 
+/* The PC/SC backend with a plain reader (vsmartcard's vpcd in a pcscd of the
+ * test's own): the bridge runs PACE itself, so the CAN, its key K_pi and
+ * the session keys pass through the bridge's own memory. */
+static void no_secret_left_after_pcsc_sessions(void **state)
+{
+    (void)state;
+    struct pcscd_env pe;
+    int port;
+    assert_int_equal(pcscd_env_init(&pe), 0);
+    assert_true((port = pcscd_env_free_port_pair()) > 0);
+    assert_int_equal(pcscd_env_vpcd(&pe, "vpcd", port), 0);
+    assert_int_equal(pcscd_env_start(&pe), 0);
+    char host[64], vlog[400];
+    snprintf(host, sizeof host, "127.0.0.1:%d", port);
+    snprintf(vlog, sizeof vlog, "%s/vcard.log", pe.dir);
+    char *argv[] = {getenv("HAWIYA_VCARD"),    "--vpcd",    host,      "--personas",
+                    getenv("HAWIYA_PERSONAS"), "--persona", "algeria", "--pki",
+                    getenv("HAWIYA_PKI_DIR"),  NULL};
+    pid_t vcard = pcscd_env_spawn(argv, vlog);
+    assert_true(vcard > 0);
+    bridge_stop(&bridge);
+    snprintf(conf_text, sizeof conf_text,
+             "origin = " ORIGIN "\npcsc = all\nlog_level = debug\nauth_delay_ms = 0\n");
+    bridge = bridge_spawn(conf, conf_text, sock, log_path, NULL, NULL);
+    assert_true(bridge > 0);
+    assert_true(bridge_wait_reader(sock, "virtual-pcd-00-00", "present", 20000) >= 0);
+    const char *on = ",\"reader\":\"virtual-pcd-00-00\"";
+
+    int fd = bridge_conn(sock);
+    cJSON *j = bridge_call(fd, auth_line("ok", GOOD_CAN, on));
+    assert_non_null(jget(j, "result.format"));
+    cJSON_Delete(j);
+    none_left(GOOD_CAN, "a session through pcscd");
+
+    j = bridge_call(fd, auth_line("bad", "907401", on));
+    assert_string_equal(jstr(j, "error.code"), "CARD_AUTH_FAILED");
+    cJSON_Delete(j);
+    none_left("907401", "a wrong CAN through pcscd");
+
+    /* Cancelled once the card is powered, before PACE ends. */
+    bridge_send(fd, auth_line("c", "907402", on));
+    assert_null(until(fd, "atr"));
+    bridge_send(fd, "{\"id\":\"x\",\"method\":\"cancel\",\"params\":{\"request\":\"c\"}}\n");
+    j = until(fd, NULL);
+    cJSON_Delete(j);
+    j = bridge_answer(fd);
+    cJSON_Delete(j);
+    close(fd);
+    none_left("907402", "a session through pcscd cancelled");
+
+    bridge_stop(&bridge);
+    pcscd_env_kill(&vcard);
+    pcscd_env_cleanup(&pe);
+}
+
 /* The CLI: what it holds while it waits for a card, with --can - and with
  * the CAN (and MRZ) as arguments. */
 static void cli_keeps_no_copy_while_it_waits(void **state)
@@ -899,6 +956,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_secret_left_after_any_session, setup, teardown),
         cmocka_unit_test_setup_teardown(no_secret_left_after_refused_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(no_secret_left_after_websocket_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_secret_left_after_pcsc_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(cli_keeps_no_copy_while_it_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(no_core_dump_carries_a_secret, setup, teardown),
     };
