@@ -173,6 +173,45 @@ static void note_interrupt(struct ccid_link *l, size_t n)
     }
 }
 
+/* The next RDR_to_PC message (of n bytes, still buffered) decoded into *m;
+ * interrupt-IN notifications on the way are recorded and dropped. */
+static enum ccid_link_err next_answer(struct ccid_link *l, int timeout_ms, int64_t end,
+                                      struct ccid_msg *m, size_t *n)
+{
+    for (;;) {
+        enum ccid_link_err e = next_message_until(l, timeout_ms, end, n);
+        if (e != CCID_LINK_OK)
+            return e;
+        if (interrupt_size(l->in[0])) {
+            note_interrupt(l, *n);
+            consume(l, *n);
+            continue;
+        }
+        if (ccid_decode(l->in, *n, sizeof l->in, m, NULL) != CCID_OK ||
+            !ccid_is_rdr_to_pc(m->type)) {
+            consume(l, *n);
+            return CCID_LINK_ERR_PROTOCOL;
+        }
+        return CCID_LINK_OK;
+    }
+}
+
+/* The answer m (n bytes buffered) to the caller: its data copied to data[0..cap). */
+static enum ccid_link_err hand_over(struct ccid_link *l, struct ccid_msg *m, size_t n,
+                                    struct ccid_msg *resp, uint8_t *data, size_t cap)
+{
+    if (m->len > cap) {
+        consume(l, n);
+        return CCID_LINK_ERR_TOO_LONG;
+    }
+    if (m->len)
+        memcpy(data, m->data, m->len);
+    m->data = data;
+    *resp = *m;
+    consume(l, n);
+    return CCID_LINK_OK;
+}
+
 static enum ccid_link_err transact(struct ccid_link *l, struct ccid_msg *req, struct ccid_msg *resp,
                                    uint8_t *data, size_t cap, int timeout_ms)
 {
@@ -193,20 +232,10 @@ static enum ccid_link_err transact(struct ccid_link *l, struct ccid_msg *req, st
     if (e != CCID_LINK_OK)
         return e;
     for (;;) {
-        e = next_message_until(l, timeout_ms, end, &n);
+        struct ccid_msg m;
+        e = next_answer(l, timeout_ms, end, &m, &n);
         if (e != CCID_LINK_OK)
             return e;
-        if (interrupt_size(l->in[0])) {
-            note_interrupt(l, n);
-            consume(l, n);
-            continue;
-        }
-        struct ccid_msg m;
-        if (ccid_decode(l->in, n, sizeof l->in, &m, NULL) != CCID_OK ||
-            !ccid_is_rdr_to_pc(m.type)) {
-            consume(l, n);
-            return CCID_LINK_ERR_PROTOCOL;
-        }
         if (m.seq != req->seq) {
             /* The late answer to an earlier request (a probe sent without waiting). */
             consume(l, n);
@@ -217,17 +246,11 @@ static enum ccid_link_err transact(struct ccid_link *l, struct ccid_msg *req, st
             consume(l, n);
             continue;
         }
-        if (m.len > cap) {
-            consume(l, n);
-            return CCID_LINK_ERR_TOO_LONG;
-        }
-        if (m.len)
-            memcpy(data, m.data, m.len);
-        m.data = data;
-        *resp = m;
         l->status = m.status;
         l->berror = m.error;
-        consume(l, n);
+        e = hand_over(l, &m, n, resp, data, cap);
+        if (e != CCID_LINK_OK)
+            return e;
         return ccid_status_command(m.status) == CCID_CMD_OK ? CCID_LINK_OK : CCID_LINK_ERR_FAILED;
     }
 }
@@ -366,33 +389,14 @@ enum ccid_link_err ccid_link_take(struct ccid_link *l, struct ccid_msg *resp, ui
 {
     size_t n;
     for (;;) {
-        enum ccid_link_err e = next_message(l, 0, &n);
+        struct ccid_msg m;
+        enum ccid_link_err e = next_answer(l, 0, 0, &m, &n);
         if (e != CCID_LINK_OK)
             return e;
-        if (interrupt_size(l->in[0])) {
-            note_interrupt(l, n);
-            consume(l, n);
-            continue;
-        }
-        struct ccid_msg m;
-        if (ccid_decode(l->in, n, sizeof l->in, &m, NULL) != CCID_OK ||
-            !ccid_is_rdr_to_pc(m.type)) {
-            consume(l, n);
-            return CCID_LINK_ERR_PROTOCOL;
-        }
         if (ccid_status_command(m.status) == CCID_CMD_TIME_EXTENSION) {
             consume(l, n);
             continue;
         }
-        if (m.len > cap) {
-            consume(l, n);
-            return CCID_LINK_ERR_TOO_LONG;
-        }
-        if (m.len)
-            memcpy(data, m.data, m.len);
-        m.data = data;
-        *resp = m;
-        consume(l, n);
-        return CCID_LINK_OK;
+        return hand_over(l, &m, n, resp, data, cap);
     }
 }

@@ -220,6 +220,22 @@ static char *auth_line(const char *id, const char *can, const char *extra)
     return line;
 }
 
+/* Until the bridge has n authenticates queued (10 s at most). */
+static void wait_queued(double n)
+{
+    for (int k = 0; k < 1000; k++) {
+        int fd = bridge_conn(sock);
+        cJSON *st = bridge_call(fd, "{\"id\":1,\"method\":\"status\"}\n");
+        close(fd);
+        bool there = jnum(st, "result.sessions.queued") == n;
+        cJSON_Delete(st);
+        if (there)
+            return;
+        usleep(10000);
+    }
+    fail_msg("%g authenticates never queued", n);
+}
+
 /* Reads events until `step` (NULL: until the answer); returns the answer or NULL. */
 static cJSON *until(int fd, const char *step)
 {
@@ -367,16 +383,7 @@ static void no_secret_left_after_refused_requests(void **state)
         bridge_send(fd, auth_line(id, "907207", ",\"timeout_ms\":60000"));
     }
     assert_null(until(fd, "waiting_for_card")); /* the first; the others behind it */
-    for (int k = 0; k < 1000; k++) {
-        int s = bridge_conn(sock);
-        cJSON *st = bridge_call(s, "{\"id\":1,\"method\":\"status\"}\n");
-        close(s);
-        bool all = jnum(st, "result.sessions.queued") == 8;
-        cJSON_Delete(st);
-        if (all)
-            break;
-        usleep(10000);
-    }
+    wait_queued(8);
     j = bridge_call(fd, auth_line("full", "907208", ""));
     assert_string_equal(jstr(j, "error.code"), "READER_BUSY");
     cJSON_Delete(j);
@@ -706,16 +713,7 @@ static void cli_keeps_no_copy_while_it_waits(void **state)
         ssize_t w = write(in[1], line, strlen(line));
         assert_true(w > 0);
         /* Once the bridge has it queued, the CLI is waiting. */
-        for (int k = 0; k < 500; k++) {
-            int fd = bridge_conn(sock);
-            cJSON *j = bridge_call(fd, "{\"id\":1,\"method\":\"status\"}\n");
-            close(fd);
-            bool queued = jnum(j, "result.sessions.queued") == 1;
-            cJSON_Delete(j);
-            if (queued)
-                break;
-            usleep(10000);
-        }
+        wait_queued(1);
         /* Sent, so wiped: at once, or within 10 s (it may be just sending). */
         size_t n;
         for (int k = 0; (n = count_str(p, cases[i].secret)) && k < 100; k++)
