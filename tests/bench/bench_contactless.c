@@ -32,6 +32,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bridge_call.h"
+
 #include "hawiya-verify.h"
 #include "proc_cpu.h"
 #include "sim_env.h"
@@ -47,57 +49,6 @@ static uint64_t self_cpu_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-/* One request to the bridge; the answer, with the progress events' costs summed. */
-static int bridge_call(const char *sock, const char *line, cJSON **answer, double *line_ms,
-                       double *elapsed_ms, double *reader_cpu_ms)
-{
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0)
-        return -1;
-    if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-        close(fd);
-        return -1;
-    }
-    static char buf[1 << 20];
-    size_t len = 0;
-    *line_ms = *elapsed_ms = *reader_cpu_ms = 0;
-    for (;;) {
-        char *nl = memchr(buf, '\n', len);
-        if (!nl) {
-            ssize_t k = read(fd, buf + len, sizeof buf - len);
-            if (k <= 0) {
-                close(fd);
-                return -1;
-            }
-            len += (size_t)k;
-            continue;
-        }
-        *nl = '\0';
-        cJSON *j = cJSON_Parse(buf);
-        size_t used = (size_t)(nl - buf) + 1;
-        memmove(buf, buf + used, len - used);
-        len -= used;
-        if (!j)
-            continue;
-        if (cJSON_GetObjectItem(j, "event")) {
-            cJSON *v;
-            if ((v = cJSON_GetObjectItem(j, "line_ms")))
-                *line_ms += v->valuedouble;
-            if ((v = cJSON_GetObjectItem(j, "elapsed_ms")))
-                *elapsed_ms += v->valuedouble;
-            if ((v = cJSON_GetObjectItem(j, "reader_cpu_ms")))
-                *reader_cpu_ms += v->valuedouble;
-            cJSON_Delete(j);
-            continue;
-        }
-        *answer = j;
-        close(fd);
-        return 0;
-    }
 }
 
 struct figures {

@@ -283,3 +283,24 @@ long long sim_env_stat(struct sim_env *e, const char *key)
     const char *p = strstr(reply, pat);
     return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
+
+int sim_env_bring_up(struct sim_env *e, int tries, int timeout_ms, unsigned *power_ons,
+                     unsigned *failures)
+{
+    static const uint8_t select_bench[] = {0x00, 0xA4, 0x02, 0x0C, 0x02, 0x0F, 0x0F};
+    for (int i = 0; i < tries; i++) {
+        uint8_t atr[64], resp[16];
+        size_t n;
+        (*power_ons)++;
+        if (ccid_link_power_on(&e->link, CCID_POWER_AUTO, atr, sizeof atr, &n, timeout_ms) !=
+            CCID_LINK_OK) {
+            (*failures)++;
+            continue;
+        }
+        if (ccid_link_xfr(&e->link, select_bench, sizeof select_bench, resp, sizeof resp, &n,
+                          timeout_ms) == CCID_LINK_OK &&
+            n == 2 && resp[0] == 0x90 && resp[1] == 0x00)
+            return 0;
+    }
+    return -1;
+}

@@ -38,6 +38,12 @@ void sim_env_reader_stop(struct sim_env *e);
 int sim_env_start_rf(struct sim_env *e, const char *persona, bool tapped,
                      const char *const *reader_args);
 void sim_env_stop(struct sim_env *e);
+/* Powers the card of e->link.slot on and selects EF.BENCH (FID 0F0F, byte
+ * i = i mod 256), again up to `tries` times while faults spoil the
+ * activation or the SELECT (each power-on counted in *power_ons, each that
+ * failed in *failures); 0 once done, -1 if never. */
+int sim_env_bring_up(struct sim_env *e, int tries, int timeout_ms, unsigned *power_ons,
+                     unsigned *failures);
 /* Stops the reader and starts it again on the same sockets and state
  * directory; 0 once linked again, -1 if it did not come up (if it exited,
  * its wait status in *status, else -1). */

@@ -55,26 +55,11 @@ static void wait_cl(bool present)
     assert_int_equal(env.link.cl_present, present);
 }
 
-/* Powers the card on and selects EF.BENCH (byte i = i mod 256), retrying
- * while the noise spoils the activation or the SELECT. */
+/* Powers the card on and selects EF.BENCH, retrying while faults spoil it. */
 static void bring_up(struct counts *c)
 {
-    static const uint8_t select_bench[] = {0x00, 0xA4, 0x02, 0x0C, 0x02, 0x0F, 0x0F};
-    for (int tries = 0; tries < 20; tries++) {
-        uint8_t atr[64], resp[16];
-        size_t n;
-        c->power_ons++;
-        if (ccid_link_power_on(&env.link, CCID_POWER_AUTO, atr, sizeof atr, &n, TIMEOUT_MS) !=
-            CCID_LINK_OK) {
-            c->power_on_failures++;
-            continue;
-        }
-        if (ccid_link_xfr(&env.link, select_bench, sizeof select_bench, resp, sizeof resp, &n,
-                          TIMEOUT_MS) == CCID_LINK_OK &&
-            n == 2 && resp[0] == 0x90 && resp[1] == 0x00)
-            return;
-    }
-    fail_msg("the reader could not bring the card up in 20 tries");
+    if (sim_env_bring_up(&env, 20, TIMEOUT_MS, &c->power_ons, &c->power_on_failures) != 0)
+        fail_msg("the reader could not bring the card up in 20 tries");
 }
 
 static void tap_again(struct counts *c)
