@@ -1,7 +1,8 @@
 /*
  * Contactless soak: 10,000 APDU exchanges between the sim reader's
- * contactless slot and the Moroccan-style Type A card in its field (848
- * kbit/s, FSC 256) with a noisy RF channel: a frame error rate of 1e-3
+ * contactless slot and a card in its field, the Moroccan-style Type A card
+ * (848 kbit/s, FSC 256, extended lengths) and the Algerian-style Type B card
+ * (848 kbit/s, short APDUs), with a noisy RF channel: a frame error rate of 1e-3
  * (frames lost either way, bits flipped so that CRC or parity fails, answers
  * arriving after the reader stopped waiting; fixed seed), and the card
  * leaving the field now and then, between exchanges and in the middle of
@@ -71,15 +72,16 @@ static void tap_again(struct counts *c)
     bring_up(c);
 }
 
-static void soak(void **state)
+/* persona: the card; short_max: the longest short read it serves; extended:
+ * whether it takes extended lengths (one read in eight is then extended). */
+static void soak_card(const char *persona, unsigned short_max, bool extended)
 {
-    (void)state;
     const char *seed = getenv("HAWIYA_SOAK_SEED") ? getenv("HAWIYA_SOAK_SEED") : "14443";
     prng_state = strtoull(seed, NULL, 0);
     const char *const args[] = {
         "--rf-fault-rate", "0.001", "--rf-fault-seed", seed, "--rf-fault-kinds",
         "lost,crc,late",   NULL};
-    assert_int_equal(sim_env_start_rf(&env, "morocco-cl", true, args), 0);
+    assert_int_equal(sim_env_start_rf(&env, persona, true, args), 0);
     wait_cl(true);
     env.link.slot = 1;
     struct counts c = {0};
@@ -105,10 +107,10 @@ static void soak(void **state)
         }
 
         /* short reads, and one in eight extended (chained over several frames) */
-        unsigned off = prng() % 6000, len = 1 + prng() % 256;
+        unsigned off = prng() % 6000, len = 1 + prng() % short_max;
         uint8_t apdu[7] = {0x00, 0xB0, (uint8_t)(off >> 8), (uint8_t)off, (uint8_t)len};
         size_t alen = 5;
-        if (prng() % 8 == 0) {
+        if (prng() % 8 == 0 && extended) {
             len = 257 + prng() % 1800;
             apdu[4] = 0x00;
             apdu[5] = (uint8_t)(len >> 8);
@@ -144,9 +146,9 @@ static void soak(void **state)
     }
     long long frames = sim_env_stat(&env, "rf_frames") - frames0;
 
-    printf("contactless soak: %d exchanges, %u exact, %u named errors; %u departures between "
+    printf("contactless soak (%s): %d exchanges, %u exact, %u named errors; %u departures between "
            "and %u during exchanges; %u power-ons (%u failed); %lld frames from the reader\n",
-           EXCHANGES, c.ok, c.failed, c.departures, c.mid_departures, c.power_ons,
+           persona, EXCHANGES, c.ok, c.failed, c.departures, c.mid_departures, c.power_ons,
            c.power_on_failures, frames);
     for (int b = 0; b < 256; b++)
         if (c.berror[b])
@@ -156,10 +158,26 @@ static void soak(void **state)
     assert_true(c.ok >= EXCHANGES * 99 / 100);
 }
 
+/* The Moroccan-style Type A card (extended lengths, 848 kbit/s, FSC 256), and
+ * the Algerian-style Type B one (short APDUs of at most 224 response bytes,
+ * FWI 9, CID). */
+static void soak(void **state)
+{
+    (void)state;
+    soak_card("morocco-cl", 256, true);
+}
+
+static void soak_type_b(void **state)
+{
+    (void)state;
+    soak_card("algeria-cl", 224, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(soak, teardown),
+        cmocka_unit_test_teardown(soak_type_b, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
