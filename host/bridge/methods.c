@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "harden.h"
 #include "hawiya/hex.h"
 #include "hawiya/wipe.h"
 #include "log.h"
@@ -361,8 +362,10 @@ void bridge_handle_line(struct client *c, char *line, size_t len)
                            msg);
         client_send_error(c, req.id, e, msg);
         bridge_request_clear(&req);
+        wipe_stack(16384); /* a refused line may have held a CAN all the same */
         return;
     }
+    bool secret = req.can[0] || req.mrz_info[0]; /* the auth takes them: known now */
     bridge_log(BRIDGE_LOG_DEBUG, seq, "client %llu: %s", (unsigned long long)c->cid,
                bridge_method_name(req.method));
     switch (req.method) {
@@ -387,4 +390,6 @@ void bridge_handle_line(struct client *c, char *line, size_t len)
     case BRIDGE_M_AUTHENTICATE: m_authenticate(c, &req, seq); break;
     }
     bridge_request_clear(&req);
+    if (secret)
+        wipe_stack(16384); /* the parse's temporaries, and the vector registers */
 }

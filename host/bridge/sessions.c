@@ -221,6 +221,11 @@ static void *worker(void *arg)
             .call_max_ms = r->b->cfg->reader_call_max_ms,
         };
         enum bridge_err e = r->ops->authenticate(r->be, &p, worker_progress, a, &a->res);
+        /* What the session left on this thread's stack and in its vector
+         * registers (a PC/SC reader's PACE runs here: K_pi, session keys in
+         * mbedTLS's temporaries), before a lazily bound library (libusb is
+         * not -z now) could save those registers somewhere. */
+        wipe_stack(65536);
         pthread_mutex_lock(&r->mu);
         a->result = e;
         r->job = NULL;
