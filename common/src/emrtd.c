@@ -78,6 +78,10 @@ void emrtd_wipe(struct emrtd *s)
     sm_wipe(&s->sm);
     s->sm_on = false;
     wipe(s->scratch, sizeof s->scratch);
+    wipe(s->wrap, sizeof s->wrap);
+    wipe(s->dg1, sizeof s->dg1);
+    wipe(s->parse_buf, sizeof s->parse_buf);
+    s->chunk.len = 0;
     s->p.can = NULL;
     s->p.mrz_info = NULL;
 }
@@ -96,7 +100,7 @@ static enum emrtd_err emit(struct emrtd *s, const struct apdu *a, uint8_t *cmd, 
     struct apdu prot;
     const struct apdu *out = a;
     if (s->sm_on) {
-        enum sm_err e = sm_wrap_command(&s->sm, a, s->scratch, sizeof s->scratch, &prot);
+        enum sm_err e = sm_wrap_command(&s->sm, a, s->wrap, sizeof s->wrap, &prot);
         if (e != SM_OK) {
             s->sm_err = e;
             return fail(s, EMRTD_ERR_SM);
@@ -157,6 +161,8 @@ size_t emrtd_read_size(const struct emrtd *s, bool sm, bool *ext)
         le = s->p.max_le;
     if (s->le_cap && le > s->le_cap)
         le = s->le_cap;
+    if (le > EMRTD_READ_MAX)
+        le = EMRTD_READ_MAX;
     *ext = c.extended && le > 256;
     return le;
 }
@@ -176,8 +182,8 @@ static enum emrtd_err read_next(struct emrtd *s, uint8_t *cmd, size_t cap, size_
             return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
         a.p1 = (uint8_t)(f->len >> 8);
         a.p2 = (uint8_t)f->len;
-        if (s->total && s->total - f->len < le)
-            le = s->total - f->len;
+        if (f->total && f->total - f->len < le)
+            le = f->total - f->len;
     }
     a.ne = le;
     a.extended = le > 256;
@@ -221,8 +227,8 @@ static bool tlv_total(const uint8_t *p, size_t n, size_t *total)
 static void start_file(struct emrtd *s, enum emrtd_file_id id)
 {
     s->file = id;
-    s->total = 0;
     s->ev.file[id].len = 0;
+    s->ev.file[id].total = 0;
 }
 
 static enum emrtd_err next_command(struct emrtd *s, uint8_t *cmd, size_t cap, size_t *cmd_len);
@@ -251,7 +257,7 @@ static void apply_com(struct emrtd *s)
 {
     struct lds_com com;
     const struct emrtd_file *f = &s->ev.file[EMRTD_EF_COM];
-    if (lds_com_parse(f->buf, f->len, &com) != LDS_OK)
+    if (lds_com_parse(s->parse_buf, f->len, &com) != LDS_OK)
         return;
     for (int id = EMRTD_DG11; id <= EMRTD_DG15; id++) {
         bool listed = false;
@@ -292,13 +298,10 @@ static enum emrtd_err next_command(struct emrtd *s, uint8_t *cmd, size_t cap, si
         return read_next(s, cmd, cap, cmd_len);
     case ST_CA: {
         s->phase = EMRTD_PHASE_CA;
-        struct security_infos dg14;
-        const struct emrtd_file *f = &s->ev.file[EMRTD_DG14];
-        if (s->p.chip_authentication && f->present &&
-            cardaccess_parse_dg14(f->buf, f->len, &dg14) == CARDACCESS_OK && dg14.n_ca > 0) {
+        if (s->p.chip_authentication && s->have_dg14 && s->infos.n_ca > 0) {
             uint8_t plain[PACE_APDU_MAX];
             size_t n;
-            if (ca_begin(&s->ca, &dg14, s->p.rng, s->p.rng_ctx, NULL, NULL, s->p.groups, plain,
+            if (ca_begin(&s->ca, &s->infos, s->p.rng, s->p.rng_ctx, NULL, NULL, s->p.groups, plain,
                          sizeof plain, &n) != CA_OK)
                 return fail(s, EMRTD_ERR_CA);
             enum apdu_case c;
@@ -318,7 +321,7 @@ static enum emrtd_err next_command(struct emrtd *s, uint8_t *cmd, size_t cap, si
         if (s->p.challenge) {
             struct assertion_bytes c = {s->p.challenge, s->p.challenge_len},
                                    o = {s->p.origin, s->p.origin_len},
-                                   d = {s->ev.file[EMRTD_DG1].buf, s->ev.file[EMRTD_DG1].len};
+                                   d = {s->dg1, s->ev.file[EMRTD_DG1].len};
             if (assertion_aa_challenge(&c, &o, &d, s->ev.aa_challenge) != ASSERTION_OK)
                 return fail(s, EMRTD_ERR_PARAM);
         } else {
@@ -347,13 +350,14 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
     memset(s, 0, sizeof *s);
     *cmd_len = 0;
     if (!p->rng || (!p->can && !p->mrz_info && !p->sm_by_reader) ||
+        (p->sm_by_reader && !p->files) ||
         (p->challenge && (!p->origin || p->challenge_len < ASSERTION_CHALLENGE_MIN ||
                           p->challenge_len > ASSERTION_CHALLENGE_MAX)))
         return fail(s, EMRTD_ERR_PARAM);
     s->p = *p;
-    for (int f = 0; f < EMRTD_FILES; f++) {
-        s->ev.file[f].buf = f == EMRTD_EF_SOD ? s->sod : s->small[f < EMRTD_EF_SOD ? f : 0];
-        s->ev.file[f].cap = f == EMRTD_EF_SOD ? sizeof s->sod : EMRTD_SMALL_FILE;
+    for (int f = 0; f < EMRTD_FILES && p->files; f++) {
+        s->ev.file[f].buf = f == EMRTD_EF_SOD ? p->files->sod : p->files->small[f];
+        s->ev.file[f].cap = f == EMRTD_EF_SOD ? EMRTD_SOD_MAX : EMRTD_SMALL_FILE;
     }
     s->caps = p->caps;
     if (s->p.sm_by_reader) {
@@ -362,7 +366,7 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
             return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
         if (p->ef_cardaccess_len)
             memcpy(f->buf, p->ef_cardaccess, p->ef_cardaccess_len);
-        f->len = p->ef_cardaccess_len;
+        f->len = f->total = p->ef_cardaccess_len;
         f->present = f->len > 0;
         s->p.chip_authentication = false;
         s->p.can = NULL;
@@ -383,10 +387,24 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
     return read_next(s, cmd, cap, cmd_len);
 }
 
-/* Takes a READ BINARY response into the current file; true when the file is complete. */
+/* The files the inspection parses itself are held until they are whole. */
+static uint8_t *keep_buffer(struct emrtd *s, enum emrtd_file_id id, size_t *cap)
+{
+    switch (id) {
+    case EMRTD_EF_CARDACCESS:
+    case EMRTD_EF_COM:
+    case EMRTD_DG14: *cap = sizeof s->parse_buf; return s->parse_buf;
+    case EMRTD_DG1: *cap = sizeof s->dg1; return s->dg1;
+    default: *cap = 0; return NULL;
+    }
+}
+
+/* Takes a READ BINARY response into the current file (the chunk for the
+ * caller, what we keep, and the store); true when the file is complete. */
 static enum emrtd_err take_read(struct emrtd *s, const struct rapdu *r, bool *complete)
 {
     struct emrtd_file *f = &s->ev.file[s->file];
+    size_t cap = s->file == EMRTD_EF_SOD ? EMRTD_SOD_MAX : EMRTD_SMALL_FILE;
     *complete = false;
     if (r->sw != 0x9000 && r->sw != 0x6282)
         return fail(s, EMRTD_ERR_SW);
@@ -395,18 +413,28 @@ static enum emrtd_err take_read(struct emrtd *s, const struct rapdu *r, bool *co
          * empty answer means the file is shorter than it claims. */
         return fail(s, EMRTD_ERR_FILE_FORMAT);
     }
-    if (r->len > f->cap - f->len)
-        return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
-    memcpy(f->buf + f->len, r->data, r->len);
-    f->len += r->len;
-    if (!s->total) {
-        if (!tlv_total(f->buf, f->len, &s->total))
+    if (f->len == 0) {
+        /* The first chunk holds the file's first TLV header. */
+        if (!tlv_total(r->data, r->len, &f->total))
             return fail(s, EMRTD_ERR_FILE_FORMAT);
-        if (s->total > f->cap)
+        if (f->total > cap)
             return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
     }
-    if (f->len >= s->total) {
-        f->len = s->total; /* a card may pad the last chunk */
+    /* A card may pad the last chunk: the file ends where its header says. */
+    size_t n = r->len < f->total - f->len ? r->len : f->total - f->len;
+    size_t keep_cap;
+    uint8_t *keep = keep_buffer(s, s->file, &keep_cap);
+    if (keep) {
+        if (f->total > keep_cap)
+            return fail(s, EMRTD_ERR_FILE_TOO_LARGE);
+        memcpy(keep + f->len, r->data, n);
+    }
+    if (f->buf)
+        memcpy(f->buf + f->len, r->data, n);
+    s->chunk = (struct emrtd_chunk){
+        .id = s->file, .offset = f->len, .total = f->total, .p = r->data, .len = n};
+    f->len += n;
+    if (f->len == f->total) {
         f->present = true;
         *complete = true;
     } else if (r->sw == 0x6282) {
@@ -435,6 +463,7 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
     enum emrtd_err e;
     bool complete;
     *cmd_len = 0;
+    s->chunk.len = 0;
     if (s->state == ST_DEAD || s->state == ST_DONE || s->state == ST_IDLE)
         return EMRTD_ERR_STATE;
 
@@ -467,7 +496,7 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
             return read_next(s, cmd, cap, cmd_len);
         size_t idx;
         const struct emrtd_file *ca = &s->ev.file[EMRTD_EF_CARDACCESS];
-        bool pace = cardaccess_parse(ca->buf, ca->len, &s->infos) == CARDACCESS_OK &&
+        bool pace = cardaccess_parse(s->parse_buf, ca->len, &s->infos) == CARDACCESS_OK &&
                     cardaccess_select_pace(&s->infos, &idx) == CARDACCESS_OK;
         if (!pace) {
             if (!s->p.mrz_info)
@@ -573,6 +602,10 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
             return read_next(s, cmd, cap, cmd_len);
         if (s->file == EMRTD_EF_COM)
             apply_com(s);
+        if (s->file == EMRTD_DG14)
+            /* DG14's SecurityInfos take the place of EF.CardAccess's (PACE is over). */
+            s->have_dg14 = cardaccess_parse_dg14(s->parse_buf, s->ev.file[EMRTD_DG14].len,
+                                                 &s->infos) == CARDACCESS_OK;
         return after_file(s, cmd, cap, cmd_len);
 
     case ST_CA: {
@@ -624,4 +657,9 @@ enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uin
 
     default: return fail(s, EMRTD_ERR_STATE);
     }
+}
+
+const struct emrtd_chunk *emrtd_chunk(const struct emrtd *s)
+{
+    return s->chunk.len ? &s->chunk : NULL;
 }

@@ -20,8 +20,9 @@ static enum isodep_err fail(struct isodep_pcd *p, struct isodep_action *act, enu
     act->kind = ISODEP_ACT_ERROR;
     act->err = e;
     p->state = ISODEP_PCD_DEAD;
-    p->apdu = NULL;
+    p->part = NULL;
     p->rbuf = NULL;
+    p->need_data = p->window_pending = false;
     return e;
 }
 
@@ -50,24 +51,43 @@ static size_t inf_max(const struct isodep_pcd *p, bool first)
            (p->cfg.nad_on && first ? 1u : 0u);
 }
 
-static bool more_to_send(const struct isodep_pcd *p)
+/* Command bytes after the I-block in flight: unsent ones taken already, the
+ * rest of the part, or parts still to come. */
+static bool more_after(const struct isodep_pcd *p, size_t chunk)
 {
-    return p->apdu_len - p->off > p->chunk;
+    return p->inf_len > chunk || p->part_off < p->part_len || p->part_more;
 }
 
-/* The I-block at off: built for the first sending and for every
- * retransmission (rule 6: the same block again). */
+/* The I-block carrying inf[0..chunk): built for the first sending and for
+ * every retransmission (rule 6: the same block again). */
 static enum isodep_err send_i(struct isodep_pcd *p, struct isodep_action *act)
 {
-    bool nad = p->cfg.nad_on && p->off == 0; /* 7.1.1.3: first block of a chain only */
-    uint8_t pcb = isodep_pcb_i(p->bn, more_to_send(p), p->cfg.cid_on, nad);
-    return send_block(p, act, pcb, p->apdu + p->off, p->chunk, p->cfg.fwt_ns);
+    bool nad = p->cfg.nad_on && !p->sent_any; /* 7.1.1.3: first block of a chain only */
+    p->last_more = more_after(p, p->chunk);
+    uint8_t pcb = isodep_pcb_i(p->bn, p->last_more, p->cfg.cid_on, nad);
+    return send_block(p, act, pcb, p->inf, p->chunk, p->cfg.fwt_ns);
 }
 
 static enum isodep_err send_next_i(struct isodep_pcd *p, struct isodep_action *act)
 {
-    size_t left = p->apdu_len - p->off, max = inf_max(p, p->off == 0);
-    p->chunk = left < max ? left : max;
+    size_t max = inf_max(p, !p->sent_any);
+    size_t want = max - (p->inf_len < max ? p->inf_len : max);
+    size_t have = p->part_len - p->part_off;
+    size_t k = want < have ? want : have;
+    if (k) {
+        memcpy(p->inf + p->inf_len, p->part + p->part_off, k);
+        p->inf_len += k;
+        p->part_off += k;
+    }
+    /* A block's chaining bit must be known when it leaves: with the part
+     * used up and more parts to come, wait for the next one. */
+    if (p->part_off == p->part_len && p->part_more) {
+        act_clear(act);
+        act->kind = ISODEP_ACT_NEED_DATA;
+        p->need_data = true;
+        return ISODEP_OK;
+    }
+    p->chunk = p->inf_len < max ? p->inf_len : max;
     return send_i(p, act);
 }
 
@@ -97,23 +117,65 @@ static enum isodep_err refuse(struct isodep_action *act, enum isodep_err e)
     return e;
 }
 
-enum isodep_err isodep_pcd_transceive_begin(struct isodep_pcd *p, const uint8_t *apdu, size_t len,
-                                            uint8_t *rbuf, size_t rcap, struct isodep_action *act)
+static enum isodep_err begin(struct isodep_pcd *p, const uint8_t *part, size_t len, bool more,
+                             uint8_t *rbuf, size_t rcap, bool windowed, struct isodep_action *act)
 {
     if (p->state != ISODEP_PCD_IDLE)
         return refuse(act, ISODEP_ERR_STATE);
-    if ((apdu == NULL && len > 0) || (rbuf == NULL && rcap > 0))
+    if ((part == NULL && len > 0) || (rbuf == NULL && rcap > 0) || (windowed && rcap < p->cfg.fsd))
         return refuse(act, ISODEP_ERR_PARAM);
-    p->apdu = apdu;
-    p->apdu_len = len;
-    p->off = 0;
+    p->part = part;
+    p->part_len = len;
+    p->part_off = 0;
+    p->part_more = more;
+    p->inf_len = 0;
+    p->sent_any = false;
     p->rbuf = rbuf;
     p->rcap = rcap;
     p->rlen = 0;
+    p->windowed = windowed;
+    p->need_data = p->window_pending = false;
     p->tries = 0;
     p->wtx = 0;
     p->state = ISODEP_PCD_SENDING;
     return send_next_i(p, act);
+}
+
+enum isodep_err isodep_pcd_transceive_begin(struct isodep_pcd *p, const uint8_t *apdu, size_t len,
+                                            uint8_t *rbuf, size_t rcap, struct isodep_action *act)
+{
+    return begin(p, apdu, len, false, rbuf, rcap, false, act);
+}
+
+enum isodep_err isodep_pcd_stream_begin(struct isodep_pcd *p, const uint8_t *part, size_t len,
+                                        bool more, uint8_t *rbuf, size_t rcap,
+                                        struct isodep_action *act)
+{
+    return begin(p, part, len, more, rbuf, rcap, true, act);
+}
+
+enum isodep_err isodep_pcd_stream_more(struct isodep_pcd *p, const uint8_t *part, size_t len,
+                                       bool more, struct isodep_action *act)
+{
+    if (!p->need_data || p->state != ISODEP_PCD_SENDING)
+        return refuse(act, ISODEP_ERR_STATE);
+    if (part == NULL && len > 0)
+        return refuse(act, ISODEP_ERR_PARAM);
+    p->need_data = false;
+    p->part = part;
+    p->part_len = len;
+    p->part_off = 0;
+    p->part_more = more;
+    return send_next_i(p, act);
+}
+
+enum isodep_err isodep_pcd_window_next(struct isodep_pcd *p, struct isodep_action *act)
+{
+    if (!p->window_pending || p->state != ISODEP_PCD_RECEIVING)
+        return refuse(act, ISODEP_ERR_STATE);
+    p->window_pending = false;
+    p->rlen = 0;
+    return send_r(p, act, false); /* rule 2 */
 }
 
 enum isodep_err isodep_pcd_presence_begin(struct isodep_pcd *p, struct isodep_action *act)
@@ -129,6 +191,10 @@ enum isodep_err isodep_pcd_deselect_begin(struct isodep_pcd *p, struct isodep_ac
 {
     if (p->state == ISODEP_PCD_DEAD)
         return refuse(act, ISODEP_ERR_STATE);
+    /* also what ends a streamed exchange paused between two calls */
+    p->need_data = p->window_pending = false;
+    p->part = NULL;
+    p->rbuf = NULL;
     p->tries = 0;
     p->state = ISODEP_PCD_DESELECT;
     return send_block(p, act, isodep_pcb_s(ISODEP_S_DESELECT, p->cfg.cid_on), NULL, 0,
@@ -154,7 +220,7 @@ static enum isodep_err take_i(struct isodep_pcd *p, const struct isodep_block *b
 {
     /* While we chain the PICC acknowledges with R(ACK) (rule 2); its
      * I-block carries the current block number (rule B). */
-    if ((p->state == ISODEP_PCD_SENDING && more_to_send(p)) || b->bn != p->bn)
+    if ((p->state == ISODEP_PCD_SENDING && p->last_more) || b->bn != p->bn)
         return fail(p, act, ISODEP_ERR_PROTOCOL);
     if (b->len > p->rcap - p->rlen)
         return fail(p, act, ISODEP_ERR_RESPONSE_TOO_LONG);
@@ -165,13 +231,21 @@ static enum isodep_err take_i(struct isodep_pcd *p, const struct isodep_block *b
     p->tries = 0;
     if (b->chaining) {
         p->state = ISODEP_PCD_RECEIVING;
+        if (p->windowed && p->rcap - p->rlen < p->cfg.fsd) {
+            /* The card's next block may not fit: the caller takes the window first. */
+            act_clear(act);
+            act->kind = ISODEP_ACT_WINDOW;
+            act->apdu_len = p->rlen;
+            p->window_pending = true;
+            return ISODEP_OK;
+        }
         return send_r(p, act, false); /* rule 2 */
     }
     act_clear(act);
     act->kind = ISODEP_ACT_DONE;
     act->apdu_len = p->rlen;
     p->state = ISODEP_PCD_IDLE;
-    p->apdu = NULL;
+    p->part = NULL;
     p->rbuf = NULL;
     return ISODEP_OK;
 }
@@ -189,12 +263,14 @@ static enum isodep_err take_r(struct isodep_pcd *p, const struct isodep_block *b
         p->tries++;
         return send_i(p, act);
     }
-    if (!more_to_send(p))
+    if (!p->last_more)
         return fail(p, act, ISODEP_ERR_PROTOCOL);
     /* rules B and 7: acknowledged, the next part of the chain */
     p->bn ^= 1u;
     p->tries = 0;
-    p->off += p->chunk;
+    p->inf_len -= p->chunk;
+    memmove(p->inf, p->inf + p->chunk, p->inf_len);
+    p->sent_any = true;
     return send_next_i(p, act);
 }
 
@@ -217,7 +293,8 @@ static enum isodep_err take_wtx(struct isodep_pcd *p, const struct isodep_block 
 enum isodep_err isodep_pcd_step(struct isodep_pcd *p, const struct isodep_event *ev,
                                 struct isodep_action *act)
 {
-    if (p->state == ISODEP_PCD_IDLE || p->state == ISODEP_PCD_DEAD)
+    if (p->state == ISODEP_PCD_IDLE || p->state == ISODEP_PCD_DEAD || p->need_data ||
+        p->window_pending)
         return refuse(act, ISODEP_ERR_STATE);
 
     struct isodep_block b;

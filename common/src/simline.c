@@ -187,10 +187,7 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
         memcpy(p + 8, m->u.rf.data, plen - 8);
         break;
     case SIMLINE_IO:
-        put32(p, m->u.io.etu_ps);
-        p[4] = m->u.io.char_etu;
-        p[5] = 0;
-        put16(p + 6, m->u.io.n);
+        simline_encode_io_head(m, out);
         memcpy(p + 8, m->u.io.chars, m->u.io.n);
         if (m->u.io.flags)
             memcpy(p + 8 + m->u.io.n, m->u.io.flags, m->u.io.n);
@@ -199,6 +196,23 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
         break;
     }
     *out_len = SIMLINE_HEADER_SIZE + plen;
+    return SIMLINE_OK;
+}
+
+enum simline_err simline_encode_io_head(const struct simline_msg *io,
+                                        uint8_t out[SIMLINE_IO_HEAD_SIZE])
+{
+    if (io->type != SIMLINE_IO || io->u.io.n == 0 || io->u.io.n > SIMLINE_MAX_IO ||
+        io->u.io.etu_ps == 0 || io->u.io.char_etu < 11)
+        return SIMLINE_ERR_BAD_VALUE;
+    out[0] = SIMLINE_IO;
+    out[1] = 0;
+    put16(out + 2, (uint16_t)(8 + 2 * (size_t)io->u.io.n));
+    put64(out + 4, io->t_ns);
+    put32(out + 12, io->u.io.etu_ps);
+    out[16] = io->u.io.char_etu;
+    out[17] = 0;
+    put16(out + 18, io->u.io.n);
     return SIMLINE_OK;
 }
 

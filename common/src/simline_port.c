@@ -18,8 +18,7 @@ void simline_port_init(struct simline_port *p, const struct simline_port_ops *op
     p->chars = b->chars;
     p->char_cap = b->char_cap;
     p->tx = b->tx;
-    p->send_chunk =
-        b->tx_cap > SIMLINE_PORT_TX_SIZE(0) ? (b->tx_cap - SIMLINE_PORT_TX_SIZE(0)) / 8 : 0;
+    p->send_chunk = b->tx_cap / SIMLINE_PORT_TX_SIZE(1);
     if (p->send_chunk > SIMLINE_MAX_IO)
         p->send_chunk = SIMLINE_MAX_IO;
     p->rng_state = cfg->fault_seed ? cfg->fault_seed : 0x9E3779B97F4A7C15ull;
@@ -260,10 +259,10 @@ static uint8_t to_line(const struct simline_port *p, uint8_t v)
 
 void simline_port_send(struct simline_port *p, const uint8_t *chars, size_t n)
 {
-    /* tx: raw[2 c], flags[2 c], then the record of up to min(2 c, MAX_IO) characters */
+    /* tx: the characters as they go on the line (a duplicate takes two) and
+     * their flags; each call is one record per chunk. */
     size_t chunk = p->send_chunk;
-    uint8_t *raw = p->tx, *flags = p->tx + 2 * chunk, *rec = p->tx + 4 * chunk;
-    size_t rec_cap = SIMLINE_HEADER_SIZE + 8 + 4 * chunk;
+    uint8_t *raw = p->tx, *flags = p->tx + 2 * chunk;
     uint64_t char_ns = (uint64_t)p->etu_ps * p->char_etu / 1000;
 
     while (n > 0 && chunk > 0) {
@@ -294,9 +293,15 @@ void simline_port_send(struct simline_port *p, const uint8_t *chars, size_t n)
             m.u.io.etu_ps = p->etu_ps;
             m.u.io.char_etu = (uint8_t)p->char_etu;
             m.u.io.n = (uint16_t)part;
-            m.u.io.chars = raw + off;
-            m.u.io.flags = flags + off;
-            send_record(p, &m, rec, rec_cap);
+            uint8_t head[SIMLINE_IO_HEAD_SIZE];
+            if (p->up && simline_encode_io_head(&m, head) == SIMLINE_OK) {
+                if (p->ops.write(p->ctx, head, sizeof head) &&
+                    p->ops.write(p->ctx, raw + off, part) &&
+                    p->ops.write(p->ctx, flags + off, part))
+                    p->outstanding++;
+                else
+                    simline_port_down(p, "the card line closed");
+            }
             if (p->ops.trace)
                 p->ops.trace(p->ctx, "tx", p->now_ns, raw + off, flags + off, part, 0);
             advance_to(p, p->now_ns + part * char_ns);

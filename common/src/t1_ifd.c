@@ -21,8 +21,9 @@ static enum t1_err fail(struct t1_ifd *t, struct t1_action *act, enum t1_err e, 
     act->err = e;
     act->fatal = fatal;
     t->state = fatal ? T1_IFD_DEAD : T1_IFD_IDLE;
-    t->apdu = NULL;
+    t->part = NULL;
     t->rbuf = NULL;
+    t->need_data = t->window_pending = false;
     return e;
 }
 
@@ -57,25 +58,47 @@ static enum t1_err resend(struct t1_ifd *t, struct t1_action *act)
     return T1_OK;
 }
 
-/* The I-block at t->off, N(S) = last_ns: built fresh for the first sending
- * and for every retransmission (rule 7.1: same N(S), same INF). */
+/* Command bytes after the I-block in flight: unsent ones taken already, the
+ * rest of the part, or parts still to come. */
+static bool more_after(const struct t1_ifd *t, size_t chunk)
+{
+    return t->inf_len > chunk || t->part_off < t->part_len || t->part_more;
+}
+
+/* The I-block carrying inf[0..chunk) with N(S) = last_ns: for the first
+ * sending and every retransmission (rule 7.1: same N(S), same INF). */
 static enum t1_err send_i(struct t1_ifd *t, struct t1_action *act)
 {
     /* The card may have lowered IFSC since (rule 4): never exceed it. */
     if (t->chunk > t->ifsc)
         t->chunk = t->ifsc;
-    bool more = t->apdu_len - t->off > t->chunk;
-    enum t1_err e =
-        send_block(t, act, t1_pcb_i(t->last_ns, more), t->apdu + t->off, t->chunk, t->cfg.bwt);
+    bool more = more_after(t, t->chunk);
+    enum t1_err e = send_block(t, act, t1_pcb_i(t->last_ns, more), t->inf, t->chunk, t->cfg.bwt);
     if (e == T1_OK)
-        t->chain_step = more || t->off > 0;
+        t->chain_step = more || t->sent_any;
+    t->last_more = more;
     return e;
 }
 
 static enum t1_err send_next_i(struct t1_ifd *t, struct t1_action *act)
 {
-    size_t left = t->apdu_len - t->off;
-    t->chunk = left < t->ifsc ? left : t->ifsc;
+    size_t want = t->ifsc - (t->inf_len < t->ifsc ? t->inf_len : t->ifsc);
+    size_t have = t->part_len - t->part_off;
+    size_t k = want < have ? want : have;
+    if (k) {
+        memcpy(t->inf + t->inf_len, t->part + t->part_off, k);
+        t->inf_len += k;
+        t->part_off += k;
+    }
+    /* A block's M bit must be known when it leaves: with the part used up
+     * and more parts to come, wait for the next one. */
+    if (t->part_off == t->part_len && t->part_more) {
+        act_clear(act);
+        act->kind = T1_ACT_NEED_DATA;
+        t->need_data = true;
+        return T1_OK;
+    }
+    t->chunk = t->inf_len < t->ifsc ? t->inf_len : t->ifsc;
     t->last_ns = t->ns;
     t->ns ^= 1u;
     return send_i(t, act);
@@ -114,8 +137,8 @@ enum t1_err t1_ifd_ifs_begin(struct t1_ifd *t, struct t1_action *act)
     return send_block(t, act, t1_pcb_s(T1_S_IFS, false), &t->cfg.ifsd, 1, t->cfg.bwt);
 }
 
-enum t1_err t1_ifd_transceive_begin(struct t1_ifd *t, const uint8_t *apdu, size_t len,
-                                    uint8_t *rbuf, size_t rcap, struct t1_action *act)
+static enum t1_err begin(struct t1_ifd *t, const uint8_t *part, size_t len, bool more,
+                         uint8_t *rbuf, size_t rcap, bool windowed, struct t1_action *act)
 {
     act_clear(act);
     if (t->state != T1_IFD_IDLE) {
@@ -123,20 +146,70 @@ enum t1_err t1_ifd_transceive_begin(struct t1_ifd *t, const uint8_t *apdu, size_
         act->err = T1_ERR_STATE;
         return T1_ERR_STATE;
     }
-    if ((apdu == NULL && len > 0) || (rbuf == NULL && rcap > 0)) {
+    if ((part == NULL && len > 0) || (rbuf == NULL && rcap > 0) ||
+        (windowed && rcap < t->cfg.ifsd)) {
         act->kind = T1_ACT_ERROR;
         act->err = T1_ERR_PARAM;
         return T1_ERR_PARAM;
     }
-    t->apdu = apdu;
-    t->apdu_len = len;
-    t->off = 0;
+    t->part = part;
+    t->part_len = len;
+    t->part_off = 0;
+    t->part_more = more;
+    t->inf_len = 0;
+    t->sent_any = false;
     t->rbuf = rbuf;
     t->rcap = rcap;
     t->rlen = 0;
+    t->windowed = windowed;
+    t->need_data = t->window_pending = false;
     t->tries = 0;
     t->state = T1_IFD_SENDING;
     return send_next_i(t, act);
+}
+
+enum t1_err t1_ifd_transceive_begin(struct t1_ifd *t, const uint8_t *apdu, size_t len,
+                                    uint8_t *rbuf, size_t rcap, struct t1_action *act)
+{
+    return begin(t, apdu, len, false, rbuf, rcap, false, act);
+}
+
+enum t1_err t1_ifd_stream_begin(struct t1_ifd *t, const uint8_t *part, size_t len, bool more,
+                                uint8_t *rbuf, size_t rcap, struct t1_action *act)
+{
+    return begin(t, part, len, more, rbuf, rcap, true, act);
+}
+
+enum t1_err t1_ifd_stream_more(struct t1_ifd *t, const uint8_t *part, size_t len, bool more,
+                               struct t1_action *act)
+{
+    act_clear(act);
+    if (!t->need_data || t->state != T1_IFD_SENDING || (part == NULL && len > 0)) {
+        act->kind = T1_ACT_ERROR;
+        act->err = t->need_data ? T1_ERR_PARAM : T1_ERR_STATE;
+        return act->err;
+    }
+    t->need_data = false;
+    t->part = part;
+    t->part_len = len;
+    t->part_off = 0;
+    t->part_more = more;
+    return send_next_i(t, act);
+}
+
+enum t1_err t1_ifd_window_next(struct t1_ifd *t, struct t1_action *act)
+{
+    act_clear(act);
+    if (!t->window_pending || t->state != T1_IFD_RECEIVING) {
+        act->kind = T1_ACT_ERROR;
+        act->err = T1_ERR_STATE;
+        return T1_ERR_STATE;
+    }
+    t->window_pending = false;
+    t->rlen = 0;
+    enum t1_err e = send_block(t, act, t1_pcb_r(t->nr, T1_R_OK), NULL, 0, t->cfg.bwt);
+    t->chain_step = e == T1_OK;
+    return e;
 }
 
 /* Rule 7: something went wrong (bad block, timeout, or a valid block that
@@ -174,7 +247,7 @@ static enum t1_err resynch_step(struct t1_ifd *t, const struct t1_block *b, bool
 
 static enum t1_err on_i_block(struct t1_ifd *t, const struct t1_block *b, struct t1_action *act)
 {
-    bool chaining_out = t->state == T1_IFD_SENDING && t->apdu_len - t->off > t->chunk;
+    bool chaining_out = t->state == T1_IFD_SENDING && t->last_more;
     /* While we chain, the card must acknowledge with R-blocks (rule 5). */
     if (chaining_out || b->ns != t->nr)
         return recover(t, act, T1_R_OTHER, true);
@@ -187,6 +260,15 @@ static enum t1_err on_i_block(struct t1_ifd *t, const struct t1_block *b, struct
     t->tries = 0;
     if (b->more) {
         t->state = T1_IFD_RECEIVING;
+        if (t->windowed && t->rcap - t->rlen < t->cfg.ifsd) {
+            /* The card's next block may not fit: the caller takes the window first. */
+            act_clear(act);
+            act->kind = T1_ACT_WINDOW;
+            act->apdu_len = t->rlen;
+            t->window_pending = true;
+            t->chain_step = true; /* the acknowledgement it stands for is a chain step */
+            return T1_OK;
+        }
         enum t1_err e = send_block(t, act, t1_pcb_r(t->nr, T1_R_OK), NULL, 0, t->cfg.bwt);
         t->chain_step = e == T1_OK;
         return e;
@@ -195,7 +277,7 @@ static enum t1_err on_i_block(struct t1_ifd *t, const struct t1_block *b, struct
     act->kind = T1_ACT_DONE;
     act->apdu_len = t->rlen;
     t->state = T1_IFD_IDLE;
-    t->apdu = NULL;
+    t->part = NULL;
     t->rbuf = NULL;
     return T1_OK;
 }
@@ -211,9 +293,11 @@ static enum t1_err on_r_block(struct t1_ifd *t, const struct t1_block *b, struct
         t->tries++;
         return send_i(t, act);
     }
-    if (t->apdu_len - t->off > t->chunk) {
+    if (t->last_more) {
         /* rule 5: chain acknowledged, next part */
-        t->off += t->chunk;
+        t->inf_len -= t->chunk;
+        memmove(t->inf, t->inf + t->chunk, t->inf_len);
+        t->sent_any = true;
         t->tries = 0;
         return send_next_i(t, act);
     }
@@ -288,9 +372,11 @@ enum t1_err t1_ifd_abort(struct t1_ifd *t, struct t1_action *act)
         act->err = T1_ERR_STATE;
         return T1_ERR_STATE;
     }
-    /* The I-block in tx never leaves: the card still expects its N(S). */
-    if (t->state == T1_IFD_SENDING)
+    /* The I-block in tx never leaves: the card still expects its N(S).
+     * (Waiting for the next part, no block is in tx: N(S) moved on already.) */
+    if (t->state == T1_IFD_SENDING && !t->need_data)
         t->ns = t->last_ns;
+    t->need_data = t->window_pending = false;
     t->state = T1_IFD_ABORT;
     t->tries = 0;
     return send_block(t, act, t1_pcb_s(T1_S_ABORT, false), NULL, 0, t->cfg.bwt);
@@ -299,6 +385,11 @@ enum t1_err t1_ifd_abort(struct t1_ifd *t, struct t1_action *act)
 enum t1_err t1_ifd_step(struct t1_ifd *t, const struct t1_event *ev, struct t1_action *act)
 {
     act_clear(act);
+    if (t->need_data || t->window_pending) {
+        act->kind = T1_ACT_ERROR;
+        act->err = T1_ERR_STATE;
+        return T1_ERR_STATE;
+    }
     if (t->state == T1_IFD_IDLE || t->state == T1_IFD_DEAD) {
         act->kind = T1_ACT_ERROR;
         act->err = T1_ERR_STATE;

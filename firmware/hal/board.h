@@ -16,4 +16,12 @@ uint32_t hal_sc_insertions(void);
 /* A short name for logs and the CCID descriptor ("sim", "stm32f4"). */
 const char *hal_board_name(void);
 
+/* The RAM the firmware uses, in bytes, where the board measures it: static
+ * (.data + .bss) and the high-water marks of the heap and the stack. False
+ * where it does not (the sim board is a process). */
+struct hal_memory {
+    uint32_t static_ram, heap_peak, stack_peak;
+};
+bool hal_memory(struct hal_memory *m);
+
 #endif

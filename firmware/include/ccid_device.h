@@ -9,8 +9,16 @@
  * RDR_to_PC_NotifySlotChange (§6.3.1).
  *
  * The reader exchanges at the extended APDU level (dwFeatures 0x00040000):
- * it makes the PPS and the T=1 IFSD exchange itself, so the host sends whole
- * command APDUs in XfrBlock and gets whole response APDUs back.
+ * it makes the PPS and the T=1 IFSD exchange itself, so the host sends
+ * command APDUs in XfrBlock and gets response APDUs back. An APDU longer than
+ * one message travels by APDU chaining (§6.1.4 wLevelParameter, §6.2.1
+ * bChainParameter): the host sends the command in parts (01, 03 ... 02), each
+ * acknowledged by an empty DataBlock "continue" (10); the response comes in
+ * DataBlocks 01, 03 ... 02, the host asking for each next one with an empty
+ * XfrBlock 10. The reader holds one message of each way at a time and chains
+ * the APDU on the card line as it goes (T=1 or ISO-DEP chaining: slot_xfr_*,
+ * cl_slot_xfr_*), so a 64 KiB READ BINARY answer and a 4 KiB command pass
+ * through a few KiB of RAM.
  * PC_to_RDR_Escape carries the reader's own commands (the session of the
  * ICAO issue); an escape handler can be installed for them.
  *
@@ -32,12 +40,13 @@
 #include "hawiya/ccid.h"
 #include "slot.h"
 
-/* The largest APDU either way: extended Lc/Le (7816-4 §5.1). */
-#define CCID_DEVICE_MAX_APDU 65544u
 /* The largest CCID message the reader takes or sends, header included: the
  * class descriptor's dwMaxCCIDMessageLength (§5.1) and the size of the bulk
- * buffers. The one name every layer uses (the USB device layer too). */
-#define CCID_DEVICE_MAX_MESSAGE (CCID_HEADER_SIZE + CCID_DEVICE_MAX_APDU)
+ * buffers. The one name every layer uses (the USB device layer too).
+ * Longer APDUs travel by APDU chaining. The largest single message the
+ * reader needs is an escape: SET_CERT with a 1 KiB certificate, or the last
+ * step report (certificate, Active Authentication signature, the reader's). */
+#define CCID_DEVICE_MAX_MESSAGE 2048u
 /* The slots (bSlot): the contact slot, then the contactless one. A board
  * without a contactless front end still has slot 1, always empty. */
 #define CCID_SLOT_CONTACT     0u
@@ -66,12 +75,18 @@ struct ccid_device {
 
     uint8_t rx[CCID_DEVICE_MAX_MESSAGE];
     size_t rx_len;
+    /* Answers are built in place, after the header; a response window too. */
     uint8_t tx[CCID_DEVICE_MAX_MESSAGE];
-    uint8_t resp[CCID_DEVICE_MAX_APDU];
+    /* Time extensions go out while a window fills tx. */
+    uint8_t tx_short[CCID_HEADER_SIZE];
 
     /* the command being worked on, for time extensions */
     bool busy;
     uint8_t busy_seq, busy_slot;
+    /* an APDU exchange in progress across messages (APDU chaining), on chain_slot */
+    enum { CHAIN_IDLE, CHAIN_COMMAND, CHAIN_RESPONSE } chain;
+    uint8_t chain_slot;
+    bool chain_windows;       /* a window of the response has gone out already */
     uint64_t time_extensions; /* sent since start */
     bool host_connected;
     uint32_t host_attach; /* hal_host_attachments() of the host we serve */

@@ -32,6 +32,7 @@
 #include "hawiya/pcsc_atr.h"
 #include "line.h"
 #include "rf_link.h"
+#include "xfr.h"
 
 /* How often an empty field is polled, and a present card checked. */
 #define CL_POLL_NS     100000000ull
@@ -92,6 +93,9 @@ struct cl_slot {
     uint8_t last_wtx;
     uint64_t activation_ns; /* the last activation, field on to ready */
     uint8_t rx[RF_LINK_FRAME_MAX];
+    /* a streamed exchange (cl_slot_xfr_*) paused between two calls */
+    struct isodep_action xfr_act;
+    bool xfr_paused;
 };
 
 void cl_slot_init(struct cl_slot *s, const struct cl_limits *lim, line_tick_fn tick,
@@ -109,6 +113,21 @@ void cl_slot_power_off(struct cl_slot *s);
 /* One command APDU in, one response APDU out. */
 enum cl_err cl_slot_transmit(struct cl_slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
                              size_t cap, size_t *rlen);
+
+/*
+ * A streamed exchange (xfr.h), as slot_xfr_* for the contact slot: the
+ * command APDU comes in parts, the response leaves in windows of `cap`
+ * bytes (at least 256), both chained on the air as they come (ISO-DEP
+ * chaining, 14443-4 7.5.2). No presence check runs while it is paused.
+ */
+enum cl_err cl_slot_xfr_begin(struct cl_slot *s, const uint8_t *part, size_t n, bool more,
+                              uint8_t *win, size_t cap, struct xfr *x);
+enum cl_err cl_slot_xfr_command(struct cl_slot *s, const uint8_t *part, size_t n, bool more,
+                                struct xfr *x);
+enum cl_err cl_slot_xfr_next(struct cl_slot *s, struct xfr *x);
+/* Gives up a paused exchange: ISO-DEP cannot abandon a chain, so the card
+ * is deselected and the field reset; the slot is PRESENT (powered off). */
+void cl_slot_xfr_abort(struct cl_slot *s);
 
 /* "A 848/848 kbit/s" and the like, for logs and the session's report. */
 void cl_slot_describe(const struct cl_slot *s, char *buf, size_t cap);

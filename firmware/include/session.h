@@ -8,6 +8,12 @@
  * or in the RF field (ccid_device's two slots): the inspection sees APDUs
  * either way. Secrets (CAN, MRZ information, session
  * keys) are wiped at the end, on abort and on every failure.
+ *
+ * The files go to the host as they are read, a chunk at a time in the step
+ * reports (RESC_T_FILE_PART; a step whose reports fill up answers
+ * RESC_STATUS_MORE and goes on at the next AUTH_NEXT), and into the hash
+ * the reader signs (assertion_tbs_*): the reader never holds EF.SOD or a
+ * data group whole, only DG1 and the SecurityInfos it needs itself.
  */
 #ifndef HAWIYA_FW_SESSION_H
 #define HAWIYA_FW_SESSION_H
@@ -23,7 +29,13 @@
 
 #define SESSION_ORIGIN_MAX 512
 #define SESSION_CMD_MAX    700
-#define SESSION_RESP_MAX   (EMRTD_SOD_MAX + 128)
+/* The most file bytes one READ BINARY brings: a step report passes them on
+ * in one CCID message (CCID_DEVICE_MAX_MESSAGE). */
+#define SESSION_READ_MAX 1024u
+_Static_assert(SESSION_READ_MAX <= EMRTD_READ_MAX, "the inspection unwraps a whole read");
+/* One response APDU: a READ BINARY of SESSION_READ_MAX bytes under secure
+ * messaging (padding, DO'87', DO'99', DO'8E', SW), or a signature. */
+#define SESSION_RESP_MAX (SESSION_READ_MAX + 64)
 
 struct session {
     struct attest attest;
@@ -44,6 +56,17 @@ struct session {
     unsigned apdus;        /* exchanged with the card in this session */
     uint8_t trace[4 * 64]; /* CLA INS P1 P2 of the step's commands */
     size_t trace_len;
+    /* the step under way, across AUTH_NEXT calls answered RESC_STATUS_MORE */
+    bool in_step;
+    enum emrtd_phase step_phase;
+    struct {
+        uint64_t now, line, cpu, instructions, chars;
+        unsigned apdus;
+    } step_marks;
+    /* the to-be-signed bytes, hashed as the files stream past */
+    struct assertion_tbs tbs;
+    bool tbs_open;
+    enum emrtd_file_id next_file; /* the first file whose field is not hashed yet */
     uint8_t cmd[SESSION_CMD_MAX];
     size_t cmd_len;
     uint8_t resp[SESSION_RESP_MAX];

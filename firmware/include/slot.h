@@ -24,6 +24,7 @@
 #include "hawiya/t0.h"
 #include "hawiya/t1.h"
 #include "line.h"
+#include "xfr.h"
 
 enum slot_state {
     SLOT_ABSENT = 0,
@@ -94,6 +95,10 @@ struct slot {
 
     /* The most recent WTX multiplier the card asked for (0: none since read). */
     uint8_t last_wtx;
+
+    /* a streamed exchange (slot_xfr_*) paused between two calls */
+    struct t1_action t1_act;
+    bool xfr_paused;
 };
 
 void slot_init(struct slot *s, const struct slot_limits *lim, line_tick_fn tick, void *tick_ctx);
@@ -131,5 +136,23 @@ size_t slot_data_rates(const struct slot_limits *lim, uint32_t out[SLOT_MAX_RATE
 /* One command APDU in, one response APDU out. */
 enum slot_err slot_transmit(struct slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
                             size_t cap, size_t *rlen);
+
+/*
+ * A streamed exchange (xfr.h): the command APDU comes in parts, the response
+ * leaves in windows of `cap` bytes. Under T=1 both are chained on the card
+ * line as they come (7816-3 §11.6.2 rule 5); under T=0 the command must come
+ * in one part and the response fit one window. After each call x->state
+ * says what the slot waits for: slot_xfr_command() for XFR_NEED_COMMAND,
+ * slot_xfr_next() for XFR_WINDOW. An error ends the exchange (as
+ * slot_transmit's would).
+ */
+enum slot_err slot_xfr_begin(struct slot *s, const uint8_t *part, size_t n, bool more, uint8_t *win,
+                             size_t cap, struct xfr *x);
+enum slot_err slot_xfr_command(struct slot *s, const uint8_t *part, size_t n, bool more,
+                               struct xfr *x);
+enum slot_err slot_xfr_next(struct slot *s, struct xfr *x);
+/* Gives up a paused exchange (the host went away or broke the chain): the
+ * card is told with S(ABORT) (7816-3 §11.6.2.3 rule 9). */
+void slot_xfr_abort(struct slot *s);
 
 #endif

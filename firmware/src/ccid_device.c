@@ -7,11 +7,19 @@
 #include "hal/timer.h"
 #include "hawiya/wipe.h"
 
+/* Messages without data go out of their own small buffer, so a response
+ * window can fill tx meanwhile; the others are built in tx (their data may
+ * already sit there, after the header). */
 static void send_msg(struct ccid_device *d, const struct ccid_msg *m)
 {
     size_t n;
-    if (ccid_encode(m, d->tx, sizeof d->tx, &n) == CCID_OK)
-        hal_host_send(d->tx, n);
+    bool small =
+        m->len == 0 && (m->type == CCID_RDR_TO_PC_DATA_BLOCK ||
+                        m->type == CCID_RDR_TO_PC_SLOT_STATUS || m->type == CCID_RDR_TO_PC_ESCAPE);
+    uint8_t *out = small ? d->tx_short : d->tx;
+    size_t cap = small ? sizeof d->tx_short : sizeof d->tx;
+    if (ccid_encode(m, out, cap, &n) == CCID_OK)
+        hal_host_send(out, n);
 }
 
 enum ccid_icc_status ccid_device_icc_status(const struct ccid_device *d)
@@ -37,10 +45,11 @@ enum ccid_icc_status ccid_device_slot_status(const struct ccid_device *d, uint8_
     }
 }
 
-static void reply(struct ccid_device *d, const struct ccid_msg *req, uint8_t type, bool ok,
-                  uint8_t berror, const uint8_t *data, size_t len)
+static void reply_chain(struct ccid_device *d, const struct ccid_msg *req, uint8_t type, bool ok,
+                        uint8_t berror, const uint8_t *data, size_t len, uint8_t chain)
 {
     struct ccid_msg m = {.type = type, .slot = req->slot, .seq = req->seq};
+    m.chain_parameter = chain;
     enum ccid_icc_status icc = ccid_device_slot_status(d, req->slot);
     m.status = ccid_status(icc, ok ? CCID_CMD_OK : CCID_CMD_FAILED);
     m.error = ok ? 0 : berror;
@@ -49,6 +58,12 @@ static void reply(struct ccid_device *d, const struct ccid_msg *req, uint8_t typ
     if (type == CCID_RDR_TO_PC_SLOT_STATUS)
         m.clock_status = icc == CCID_ICC_PRESENT_ACTIVE ? CCID_CLOCK_RUNNING : CCID_CLOCK_STOPPED_L;
     send_msg(d, &m);
+}
+
+static void reply(struct ccid_device *d, const struct ccid_msg *req, uint8_t type, bool ok,
+                  uint8_t berror, const uint8_t *data, size_t len)
+{
+    reply_chain(d, req, type, ok, berror, data, len, CCID_CHAIN_BEGIN_END);
 }
 
 /* CCID 1.1 §6.2.6 names what went wrong with the card. */
@@ -219,19 +234,114 @@ static enum sc_class power_class(uint8_t power_select)
     }
 }
 
-/* XfrBlock: whole APDUs only (the extended APDU level needs no chaining). */
-static bool xfr_whole(struct ccid_device *d, const struct ccid_msg *m)
+/* The response window and the escape answers: tx after the header. */
+#define WINDOW(d)     ((d)->tx + CCID_HEADER_SIZE)
+#define WINDOW_CAP(d) (sizeof(d)->tx - CCID_HEADER_SIZE)
+
+/* Where an exchange stands after a slot call: the answer that says so. */
+static void xfr_answer(struct ccid_device *d, const struct ccid_msg *m, uint8_t berror,
+                       const struct xfr *x)
 {
-    if (m->level_parameter == CCID_CHAIN_BEGIN_END)
-        return true;
+    if (berror) {
+        d->chain = CHAIN_IDLE;
+        reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, berror, NULL, 0);
+        return;
+    }
+    switch (x->state) {
+    case XFR_NEED_COMMAND:
+        d->chain = CHAIN_COMMAND;
+        reply_chain(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, NULL, 0,
+                    CCID_CHAIN_EMPTY_EXPECT_MORE);
+        break;
+    case XFR_WINDOW:
+        reply_chain(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, WINDOW(d), x->len,
+                    d->chain_windows ? CCID_CHAIN_CONTINUE : CCID_CHAIN_BEGIN);
+        d->chain = CHAIN_RESPONSE;
+        d->chain_windows = true;
+        break;
+    case XFR_DONE:
+        reply_chain(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, WINDOW(d), x->len,
+                    d->chain_windows ? CCID_CHAIN_END : CCID_CHAIN_BEGIN_END);
+        d->chain = CHAIN_IDLE;
+        break;
+    }
+}
+
+/* The card's side of a chained exchange, on the slot it runs on. */
+static void chain_abort(struct ccid_device *d)
+{
+    if (d->chain == CHAIN_IDLE)
+        return;
+    if (d->chain_slot == CCID_SLOT_CONTACTLESS)
+        cl_slot_xfr_abort(&d->cl);
+    else
+        slot_xfr_abort(&d->slot);
+    d->chain = CHAIN_IDLE;
+}
+
+/* PC_to_RDR_XfrBlock at the extended APDU level: wLevelParameter says where
+ * the message sits in the APDU's chain (§6.1.4). */
+static void xfr_block(struct ccid_device *d, const struct ccid_msg *m)
+{
+    struct xfr x = {.state = XFR_DONE};
+    uint16_t level = m->level_parameter;
+    bool more = level == CCID_CHAIN_BEGIN || level == CCID_CHAIN_CONTINUE;
+    bool cl = m->slot == CCID_SLOT_CONTACTLESS;
+    enum { BEGIN, COMMAND, NEXT } op;
+    if (d->chain != CHAIN_IDLE && m->slot != d->chain_slot)
+        chain_abort(d); /* another slot's exchange: the chain is broken */
+    switch (d->chain) {
+    case CHAIN_IDLE:
+        if (level != CCID_CHAIN_BEGIN_END && level != CCID_CHAIN_BEGIN)
+            goto broken;
+        op = BEGIN;
+        break;
+    case CHAIN_COMMAND:
+        if (level != CCID_CHAIN_CONTINUE && level != CCID_CHAIN_END)
+            goto broken;
+        op = COMMAND;
+        break;
+    case CHAIN_RESPONSE:
+    default:
+        if (level != CCID_CHAIN_EMPTY_EXPECT_MORE || m->len != 0)
+            goto broken;
+        op = NEXT;
+        break;
+    }
+    if (op == BEGIN) {
+        d->chain_slot = m->slot;
+        d->chain_windows = false;
+    }
+    uint8_t berror;
+    if (cl) {
+        if (op == BEGIN)
+            d->cl.last_wtx = 0;
+        enum cl_err e = op == BEGIN ? cl_slot_xfr_begin(&d->cl, m->data, m->len, more, WINDOW(d),
+                                                        WINDOW_CAP(d), &x)
+                        : op == COMMAND ? cl_slot_xfr_command(&d->cl, m->data, m->len, more, &x)
+                                        : cl_slot_xfr_next(&d->cl, &x);
+        berror = cl_berror(e);
+    } else {
+        if (op == BEGIN)
+            d->slot.last_wtx = 0;
+        enum slot_err e = op == BEGIN ? slot_xfr_begin(&d->slot, m->data, m->len, more, WINDOW(d),
+                                                       WINDOW_CAP(d), &x)
+                          : op == COMMAND ? slot_xfr_command(&d->slot, m->data, m->len, more, &x)
+                                          : slot_xfr_next(&d->slot, &x);
+        berror = slot_berror(e);
+    }
+    xfr_answer(d, m, berror, &x);
+    return;
+broken:
+    /* A chain broken by the host: the card's exchange is given up too.
+     * bError names wLevelParameter, at offset 8. */
+    chain_abort(d);
     reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, 8, NULL, 0);
-    return false;
 }
 
 static void handle_contact(struct ccid_device *d, const struct ccid_msg *m)
 {
     enum slot_err e;
-    size_t rlen;
     switch (m->type) {
     case CCID_PC_TO_RDR_ICC_POWER_ON:
         e = slot_power_on(&d->slot, power_class(m->power_select));
@@ -244,16 +354,7 @@ static void handle_contact(struct ccid_device *d, const struct ccid_msg *m)
         slot_power_off(&d->slot);
         reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0);
         break;
-    case CCID_PC_TO_RDR_XFR_BLOCK:
-        if (!xfr_whole(d, m))
-            break;
-        d->slot.last_wtx = 0;
-        e = slot_transmit(&d->slot, m->data, m->len, d->resp, sizeof d->resp, &rlen);
-        if (e == SLOT_OK)
-            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, d->resp, rlen);
-        else
-            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, slot_berror(e), NULL, 0);
-        break;
+    case CCID_PC_TO_RDR_XFR_BLOCK: xfr_block(d, m); break;
     case CCID_PC_TO_RDR_GET_PARAMETERS:
     case CCID_PC_TO_RDR_RESET_PARAMETERS:
         reply_params(d, m, d->slot.state == SLOT_ACTIVE, CCID_BERROR_ICC_MUTE);
@@ -286,7 +387,6 @@ static void handle_contact(struct ccid_device *d, const struct ccid_msg *m)
 static void handle_contactless(struct ccid_device *d, const struct ccid_msg *m)
 {
     enum cl_err e;
-    size_t rlen;
     bool active = d->cl.state == CL_ACTIVE;
     switch (m->type) {
     case CCID_PC_TO_RDR_ICC_POWER_ON:
@@ -301,16 +401,7 @@ static void handle_contactless(struct ccid_device *d, const struct ccid_msg *m)
         cl_slot_power_off(&d->cl);
         reply(d, m, CCID_RDR_TO_PC_SLOT_STATUS, true, 0, NULL, 0);
         break;
-    case CCID_PC_TO_RDR_XFR_BLOCK:
-        if (!xfr_whole(d, m))
-            break;
-        d->cl.last_wtx = 0;
-        e = cl_slot_transmit(&d->cl, m->data, m->len, d->resp, sizeof d->resp, &rlen);
-        if (e == CL_OK)
-            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, true, 0, d->resp, rlen);
-        else
-            reply(d, m, CCID_RDR_TO_PC_DATA_BLOCK, false, cl_berror(e), NULL, 0);
-        break;
+    case CCID_PC_TO_RDR_XFR_BLOCK: xfr_block(d, m); break;
     case CCID_PC_TO_RDR_GET_PARAMETERS:
     case CCID_PC_TO_RDR_RESET_PARAMETERS: reply_params(d, m, active, CCID_BERROR_ICC_MUTE); break;
     case CCID_PC_TO_RDR_SET_PARAMETERS:
@@ -333,6 +424,8 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
     d->busy = true;
     d->busy_seq = m->seq;
     d->busy_slot = m->slot;
+    if (m->type != CCID_PC_TO_RDR_XFR_BLOCK)
+        chain_abort(d); /* anything else in the middle of a chained APDU ends it */
     switch (m->type) {
     case CCID_PC_TO_RDR_GET_SLOT_STATUS:
     case CCID_PC_TO_RDR_ICC_CLOCK:
@@ -341,9 +434,10 @@ static void handle(struct ccid_device *d, const struct ccid_msg *m)
         /* the reader's own commands, whichever slot the message names */
         size_t n = 0;
         int r = d->escape
-                    ? d->escape(d->escape_ctx, d, m->data, m->len, d->resp, sizeof d->resp, &n)
+                    ? d->escape(d->escape_ctx, d, m->data, m->len, WINDOW(d), WINDOW_CAP(d), &n)
                     : CCID_BERROR_CMD_NOT_SUPPORTED;
-        reply(d, m, CCID_RDR_TO_PC_ESCAPE, r < 0, (uint8_t)(r < 0 ? 0 : r), d->resp, n);
+        reply(d, m, CCID_RDR_TO_PC_ESCAPE, r < 0, (uint8_t)(r < 0 ? 0 : r), WINDOW(d),
+              r < 0 ? n : 0);
         break;
     }
     default:
@@ -372,7 +466,8 @@ static void notify_slot(struct ccid_device *d, bool contact, bool contactless)
 /* The host went away: its card session and its bytes go with it. */
 static void host_reset(struct ccid_device *d)
 {
-    slot_power_off(&d->slot);
+    d->chain = CHAIN_IDLE;
+    slot_power_off(&d->slot); /* ends an exchange paused between messages too */
     cl_slot_power_off(&d->cl);
     wipe(d->rx, sizeof d->rx);
     d->rx_len = 0;

@@ -51,6 +51,7 @@ static void field_off(struct cl_slot *s)
     rf_link_field(&s->link, false);
     s->activated = false;
     s->fresh = false;
+    s->xfr_paused = false;
 }
 
 /* Runs one type's activation machine; *found says whether a card answered. */
@@ -161,7 +162,9 @@ static enum cl_err run_dep(struct cl_slot *s, struct isodep_action *act)
     for (;;) {
         switch (act->kind) {
         case ISODEP_ACT_DONE:
-        case ISODEP_ACT_DESELECTED: return CL_OK;
+        case ISODEP_ACT_DESELECTED:
+        case ISODEP_ACT_NEED_DATA:
+        case ISODEP_ACT_WINDOW: return CL_OK;
         case ISODEP_ACT_ERROR:
             switch (act->err) {
             case ISODEP_ERR_TIMEOUT: return CL_ERR_REMOVED;
@@ -218,7 +221,7 @@ enum cl_state cl_slot_poll(struct cl_slot *s, bool *changed)
         s->notify = false;
         *changed = true;
     }
-    if (now < s->next_ns)
+    if (now < s->next_ns || s->xfr_paused)
         return s->state;
     if (s->state == CL_ABSENT) {
         s->next_ns = now + CL_POLL_NS;
@@ -308,10 +311,8 @@ void cl_slot_power_off(struct cl_slot *s)
     s->next_ns = hal_now_ns();
 }
 
-enum cl_err cl_slot_transmit(struct cl_slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
-                             size_t cap, size_t *rlen)
+static enum cl_err exchange_start(struct cl_slot *s)
 {
-    *rlen = 0;
     if (!rf_link_present(&s->link))
         return CL_ERR_NO_FRONT_END;
     if (s->state == CL_ABSENT)
@@ -319,15 +320,18 @@ enum cl_err cl_slot_transmit(struct cl_slot *s, const uint8_t *apdu, size_t len,
     if (s->state != CL_ACTIVE || !s->activated)
         return CL_ERR_INACTIVE;
     rf_link_tick_restart(&s->link);
-    struct isodep_action act;
-    if (isodep_pcd_transceive_begin(&s->dep, apdu, len, resp, cap, &act) != ISODEP_OK)
-        return CL_ERR_COMMAND_TOO_LONG;
-    enum cl_err e = run_dep(s, &act);
+    return CL_OK;
+}
+
+/* After an exchange (or a part of one): a card gone or a broken protocol
+ * takes the card down. */
+static enum cl_err exchange_end(struct cl_slot *s, enum cl_err e)
+{
     if (e == CL_OK) {
-        *rlen = act.apdu_len;
         s->next_ns = hal_now_ns() + CL_PRESENCE_NS;
         return CL_OK;
     }
+    s->xfr_paused = false;
     if (e == CL_ERR_REMOVED) {
         lost(s);
     } else {
@@ -337,6 +341,86 @@ enum cl_err cl_slot_transmit(struct cl_slot *s, const uint8_t *apdu, size_t len,
         s->next_ns = hal_now_ns();
     }
     return e;
+}
+
+enum cl_err cl_slot_transmit(struct cl_slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
+                             size_t cap, size_t *rlen)
+{
+    *rlen = 0;
+    enum cl_err e = exchange_start(s);
+    if (e != CL_OK)
+        return e;
+    struct isodep_action act;
+    if (isodep_pcd_transceive_begin(&s->dep, apdu, len, resp, cap, &act) != ISODEP_OK)
+        return CL_ERR_COMMAND_TOO_LONG;
+    e = exchange_end(s, run_dep(s, &act));
+    if (e == CL_OK)
+        *rlen = act.apdu_len;
+    return e;
+}
+
+/* Runs a streamed exchange to its next pause or its end. */
+static enum cl_err xfr_run(struct cl_slot *s, struct xfr *x)
+{
+    enum cl_err e = run_dep(s, &s->xfr_act);
+    s->xfr_paused = false;
+    if (e == CL_OK) {
+        x->len = s->xfr_act.apdu_len;
+        switch (s->xfr_act.kind) {
+        case ISODEP_ACT_NEED_DATA:
+            x->state = XFR_NEED_COMMAND;
+            s->xfr_paused = true;
+            break;
+        case ISODEP_ACT_WINDOW:
+            x->state = XFR_WINDOW;
+            s->xfr_paused = true;
+            break;
+        default: x->state = XFR_DONE; break;
+        }
+    }
+    return exchange_end(s, e);
+}
+
+enum cl_err cl_slot_xfr_begin(struct cl_slot *s, const uint8_t *part, size_t n, bool more,
+                              uint8_t *win, size_t cap, struct xfr *x)
+{
+    *x = (struct xfr){.state = XFR_DONE};
+    s->xfr_paused = false;
+    enum cl_err e = exchange_start(s);
+    if (e != CL_OK)
+        return e;
+    if (isodep_pcd_stream_begin(&s->dep, part, n, more, win, cap, &s->xfr_act) != ISODEP_OK)
+        return CL_ERR_COMMAND_TOO_LONG;
+    return xfr_run(s, x);
+}
+
+enum cl_err cl_slot_xfr_command(struct cl_slot *s, const uint8_t *part, size_t n, bool more,
+                                struct xfr *x)
+{
+    enum cl_err e = exchange_start(s);
+    if (e != CL_OK)
+        return e;
+    if (!s->xfr_paused || isodep_pcd_stream_more(&s->dep, part, n, more, &s->xfr_act) != ISODEP_OK)
+        return CL_ERR_COMMAND_TOO_LONG;
+    return xfr_run(s, x);
+}
+
+enum cl_err cl_slot_xfr_next(struct cl_slot *s, struct xfr *x)
+{
+    enum cl_err e = exchange_start(s);
+    if (e != CL_OK)
+        return e;
+    if (!s->xfr_paused || isodep_pcd_window_next(&s->dep, &s->xfr_act) != ISODEP_OK)
+        return CL_ERR_RESPONSE_TOO_LONG;
+    return xfr_run(s, x);
+}
+
+void cl_slot_xfr_abort(struct cl_slot *s)
+{
+    if (!s->xfr_paused)
+        return;
+    s->xfr_paused = false;
+    cl_slot_power_off(s);
 }
 
 void cl_slot_describe(const struct cl_slot *s, char *buf, size_t cap)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hal/board.h"
 #include "hal/timer.h"
 #include "hawiya/hex.h"
 #include "hawiya/reader_escape.h"
@@ -30,7 +31,13 @@ static void end(struct session *s, struct ccid_device *d)
     wipe(s->mrz, sizeof s->mrz);
     wipe(s->resp, sizeof s->resp);
     s->can_len = s->mrz_len = 0;
+    if (s->tbs_open) {
+        uint8_t none[ASSERTION_DIGEST_LEN];
+        assertion_tbs_finish(&s->tbs, none); /* frees the hash; the digest is not used */
+        s->tbs_open = false;
+    }
     s->active = false;
+    s->in_step = false;
     /* The card's own session (PACE keys, selected files) ends with it. */
     if (contactless(s))
         cl_slot_power_off(&d->cl);
@@ -83,37 +90,37 @@ static void put_str(struct report *r, uint32_t tag, const char *s)
     put(r, tag, s, strlen(s));
 }
 
-/* What a step cost, from marks taken at its start. */
-struct marks {
-    uint64_t now, line, cpu, chars;
-    unsigned apdus;
-};
-
-static void mark(const struct ccid_device *d, struct session *s, struct marks *m)
+/* What a step cost: marks taken at its start (a step may span several
+ * AUTH_NEXT calls that answered RESC_STATUS_MORE). */
+static void mark(const struct ccid_device *d, struct session *s)
 {
     s->trace_len = 0;
-    m->now = hal_now_ns();
-    m->line = busy_ns(s, d);
-    m->chars = units(s, d);
-    m->cpu = hal_cpu_ns();
-    m->apdus = s->apdus;
+    s->step_marks.now = hal_now_ns();
+    s->step_marks.line = busy_ns(s, d);
+    s->step_marks.chars = units(s, d);
+    s->step_marks.cpu = hal_cpu_ns();
+    s->step_marks.instructions = hal_cpu_instructions();
+    s->step_marks.apdus = s->apdus;
 }
 
-static void put_costs(struct report *r, const struct ccid_device *d, const struct session *s,
-                      const struct marks *m)
+static void put_costs(struct report *r, const struct ccid_device *d, const struct session *s)
 {
-    put_u64(r, RESC_T_LINE_NS, busy_ns(s, d) - m->line);
-    put_u64(r, RESC_T_ELAPSED_NS, hal_now_ns() - m->now);
-    put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - m->cpu);
-    put_u64(r, contactless(s) ? RESC_T_FRAMES : RESC_T_CHARS, units(s, d) - m->chars);
-    uint8_t n[2] = {(uint8_t)((s->apdus - m->apdus) >> 8), (uint8_t)(s->apdus - m->apdus)};
+    put_u64(r, RESC_T_LINE_NS, busy_ns(s, d) - s->step_marks.line);
+    put_u64(r, RESC_T_ELAPSED_NS, hal_now_ns() - s->step_marks.now);
+    put_u64(r, RESC_T_CPU_NS, hal_cpu_ns() - s->step_marks.cpu);
+    uint64_t instructions = hal_cpu_instructions();
+    if (instructions)
+        put_u64(r, RESC_T_INSTRUCTIONS, instructions - s->step_marks.instructions);
+    put_u64(r, contactless(s) ? RESC_T_FRAMES : RESC_T_CHARS, units(s, d) - s->step_marks.chars);
+    unsigned apdus = s->apdus - s->step_marks.apdus;
+    uint8_t n[2] = {(uint8_t)(apdus >> 8), (uint8_t)apdus};
     put(r, RESC_T_APDUS, n, 2);
     if (s->trace_len)
         put(r, RESC_T_TRACE, s->trace, s->trace_len);
 }
 
 static int failed(struct session *s, struct ccid_device *d, struct report *r, const char *step,
-                  const char *error, uint16_t sw, const struct marks *m)
+                  const char *error, uint16_t sw, bool costs)
 {
     put_str(r, RESC_T_STEP, step);
     uint8_t st = RESC_STATUS_FAILED;
@@ -123,8 +130,8 @@ static int failed(struct session *s, struct ccid_device *d, struct report *r, co
         uint8_t b[2] = {(uint8_t)(sw >> 8), (uint8_t)sw};
         put(r, RESC_T_SW, b, 2);
     }
-    if (m)
-        put_costs(r, d, s, m);
+    if (costs)
+        put_costs(r, d, s);
     end(s, d);
     return -1;
 }
@@ -142,15 +149,15 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
         end(s, d);
     /* A reader that cannot attest says so before the holder waits for a card session. */
     if (s->attest.state != ATTEST_OK)
-        return failed(s, d, r, "begin", attest_err_str(s->attest.state), 0, NULL);
+        return failed(s, d, r, "begin", attest_err_str(s->attest.state), 0, false);
     if (!param(p, n, RESC_T_CHALLENGE, &ch) || ch.len < ASSERTION_CHALLENGE_MIN ||
         ch.len > ASSERTION_CHALLENGE_MAX || !param(p, n, RESC_T_ORIGIN, &org) || org.len == 0 ||
         org.len > sizeof s->origin)
-        return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, NULL);
+        return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, false);
     bool have_can = param(p, n, RESC_T_CAN, &can), have_mrz = param(p, n, RESC_T_MRZ_INFO, &mrz);
     if ((!have_can && !have_mrz) || (have_can && (can.len == 0 || can.len > sizeof s->can)) ||
         (have_mrz && (mrz.len == 0 || mrz.len > sizeof s->mrz)))
-        return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, NULL);
+        return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, false);
     memcpy(s->challenge, ch.value, ch.len);
     s->challenge_len = ch.len;
     memcpy(s->origin, org.value, org.len);
@@ -167,7 +174,7 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     struct tlv itf;
     if (param(p, n, RESC_T_INTERFACE, &itf)) {
         if (itf.len != 1 || itf.value[0] > RESC_IF_CONTACTLESS)
-            return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, NULL);
+            return failed(s, d, r, "begin", "RESC_ERR_PARAMS", 0, false);
         s->iface = itf.value[0];
     } else {
         /* the card just tapped, else the one in the slot */
@@ -175,17 +182,24 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     }
     s->active = true;
     s->apdus = 0;
+    /* The to-be-signed bytes start with what the platform sent. */
+    assertion_tbs_begin(&s->tbs);
+    s->tbs_open = true;
+    assertion_tbs_field(&s->tbs, ASSERTION_CHALLENGE, s->challenge_len);
+    assertion_tbs_update(&s->tbs, s->challenge, s->challenge_len);
+    assertion_tbs_field(&s->tbs, ASSERTION_ORIGIN, s->origin_len);
+    assertion_tbs_update(&s->tbs, s->origin, s->origin_len);
+    s->next_file = EMRTD_EF_CARDACCESS;
 
     /* A cold reset: whatever the card did before is gone. */
-    struct marks m;
-    mark(d, s, &m);
+    mark(d, s);
     struct atr atr_buf;
     const struct atr *atr = &atr_buf;
     char detail[2 * ATR_MAX_LEN + 96], hex[2 * ATR_MAX_LEN + 1];
     if (contactless(s)) {
         enum cl_err ce = cl_slot_power_on(&d->cl);
         if (ce != CL_OK)
-            return failed(s, d, r, "atr", cl_err_str(ce), 0, &m);
+            return failed(s, d, r, "atr", cl_err_str(ce), 0, true);
         /* The PC/SC ATR carries the ATS historical bytes; a Type B card's
          * capabilities are in its EF.ATR/INFO alone. */
         if (atr_parse(d->cl.atr, d->cl.atr_len, &atr_buf, NULL) != ATR_OK ||
@@ -198,7 +212,7 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     } else {
         enum slot_err se = slot_power_on(&d->slot, SC_CLASS_OFF);
         if (se != SLOT_OK)
-            return failed(s, d, r, "atr", slot_err_str(se), 0, &m);
+            return failed(s, d, r, "atr", slot_err_str(se), 0, true);
         atr = &d->slot.atr;
         hex_encode(atr->raw, atr->len, hex);
         snprintf(detail, sizeof detail, "%s T=%u Fi/Di %u/%u %lu kHz", hex, d->slot.protocol,
@@ -219,9 +233,10 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
         .origin_len = s->origin_len,
         .chip_authentication = !s->no_ca,
         .active_authentication = true,
-        /* One READ BINARY per file where the card takes extended lengths
-         * (our CCID link always does); else the sizes the card allows. */
-        .max_le = 4096,
+        /* Chunks as large as a step report carries (SESSION_READ_MAX) where
+         * the card takes extended lengths (our CCID link always does); else
+         * the sizes the card allows. */
+        .max_le = SESSION_READ_MAX,
         .extended = true,
         .caps = caps,
         .atr_info = !caps.known,
@@ -231,59 +246,99 @@ static int auth_begin(struct session *s, struct ccid_device *d, const uint8_t *p
     };
     enum emrtd_err ee = emrtd_begin(&s->em, &ep, s->cmd, sizeof s->cmd, &s->cmd_len);
     if (ee != EMRTD_OK)
-        return failed(s, d, r, "atr", emrtd_err_str(ee), 0, &m);
+        return failed(s, d, r, "atr", emrtd_err_str(ee), 0, true);
 
     put_str(r, RESC_T_STEP, "atr");
     uint8_t st = RESC_STATUS_CONTINUE;
     put(r, RESC_T_STATUS, &st, 1);
     put_str(r, RESC_T_DETAIL, detail);
     put(r, RESC_T_INTERFACE, &s->iface, 1);
-    put_costs(r, d, s, &m);
+    put_costs(r, d, s);
     return -1;
+}
+
+/* Report tags of the files, in reading order (enum emrtd_file_id). */
+static const uint8_t file_tags[EMRTD_FILES] = {RESC_T_EF_CARDACCESS, RESC_T_EF_COM, RESC_T_DG1,
+                                               RESC_T_DG11,          RESC_T_DG14,   RESC_T_DG15,
+                                               RESC_T_EF_SOD};
+
+/* Files passed over (not read, or absent) are hashed empty in their place. */
+static void tbs_files_up_to(struct session *s, enum emrtd_file_id id)
+{
+    for (; s->next_file < id; s->next_file++)
+        assertion_tbs_field(&s->tbs, (enum assertion_field)(ASSERTION_EF_CARDACCESS + s->next_file),
+                            0);
+}
+
+/* RESC_T_FILE_PART: file tag, offset and total length (4 bytes each, big
+ * endian), then the bytes. */
+#define FILE_PART_HEAD 9u
+#define FILE_PART_MAX  (4 + FILE_PART_HEAD + SESSION_READ_MAX)
+
+/* The bytes a response brought go to the host and into the hash. */
+static void stream_chunk(struct session *s, struct report *r, const struct emrtd_chunk *c)
+{
+    if (c->offset == 0) {
+        tbs_files_up_to(s, c->id);
+        assertion_tbs_field(&s->tbs, (enum assertion_field)(ASSERTION_EF_CARDACCESS + c->id),
+                            c->total);
+        s->next_file = (enum emrtd_file_id)(c->id + 1);
+    }
+    assertion_tbs_update(&s->tbs, c->p, c->len);
+    size_t pos = r->pos;
+    if (r->overflow ||
+        tlv_put_header(r->out, r->cap, &pos, RESC_T_FILE_PART, FILE_PART_HEAD + c->len) != TLV_OK ||
+        r->cap - pos < FILE_PART_HEAD + c->len) {
+        r->overflow = true;
+        return;
+    }
+    uint8_t *v = r->out + pos;
+    v[0] = file_tags[c->id];
+    for (int i = 0; i < 4; i++) {
+        v[1 + i] = (uint8_t)(c->offset >> (24 - 8 * i));
+        v[5 + i] = (uint8_t)(c->total >> (24 - 8 * i));
+    }
+    memcpy(v + FILE_PART_HEAD, c->p, c->len);
+    r->pos = pos + FILE_PART_HEAD + c->len;
 }
 
 static int attest_and_report(struct session *s, struct ccid_device *d, struct report *r)
 {
-    struct marks m;
-    mark(d, s, &m);
+    mark(d, s);
     const struct emrtd_evidence *ev = &s->em.ev;
     if (!ev->aa)
-        return failed(s, d, r, "attest", "RESC_ERR_NO_AA", 0, &m);
+        return failed(s, d, r, "attest", "RESC_ERR_NO_AA", 0, true);
     if (s->attest.state != ATTEST_OK)
-        return failed(s, d, r, "attest", attest_err_str(s->attest.state), 0, &m);
-    struct assertion_evidence a = {
-        .challenge = {s->challenge, s->challenge_len},
-        .origin = {s->origin, s->origin_len},
-        .aa_signature = {ev->aa_signature, ev->aa_signature_len},
-        .reader_id = {(const uint8_t *)s->attest.id, strlen(s->attest.id)},
-    };
-    struct assertion_bytes *files[EMRTD_FILES] = {&a.ef_cardaccess, &a.ef_com, &a.dg1,   &a.dg11,
-                                                  &a.dg14,          &a.dg15,   &a.ef_sod};
-    for (int f = 0; f < EMRTD_FILES; f++)
-        if (ev->file[f].present)
-            *files[f] = (struct assertion_bytes){ev->file[f].buf, ev->file[f].len};
-    memcpy(a.aa_challenge, ev->aa_challenge, sizeof a.aa_challenge);
+        return failed(s, d, r, "attest", attest_err_str(s->attest.state), 0, true);
 
-    uint8_t digest[ASSERTION_DIGEST_LEN], sig[ATTEST_SIG_MAX];
+    /* The rest of the to-be-signed bytes, after the files. */
+    uint8_t digest[ASSERTION_DIGEST_LEN], sig[ATTEST_SIG_MAX], counter[ASSERTION_COUNTER_LEN];
     size_t sig_len;
-    enum attest_err ce = attest_next_counter(&s->attest, &a.counter);
+    uint64_t n;
+    enum attest_err ce = attest_next_counter(&s->attest, &n);
     if (ce != ATTEST_OK)
-        return failed(s, d, r, "attest", attest_err_str(ce), 0, &m);
-    enum assertion_err ae = assertion_tbs_digest(&a, digest);
+        return failed(s, d, r, "attest", attest_err_str(ce), 0, true);
+    for (int i = 0; i < ASSERTION_COUNTER_LEN; i++)
+        counter[i] = (uint8_t)(n >> (56 - 8 * i));
+    tbs_files_up_to(s, EMRTD_FILES);
+    assertion_tbs_field(&s->tbs, ASSERTION_AA_CHALLENGE_FIELD, sizeof ev->aa_challenge);
+    assertion_tbs_update(&s->tbs, ev->aa_challenge, sizeof ev->aa_challenge);
+    assertion_tbs_field(&s->tbs, ASSERTION_AA_SIGNATURE, ev->aa_signature_len);
+    assertion_tbs_update(&s->tbs, ev->aa_signature, ev->aa_signature_len);
+    assertion_tbs_field(&s->tbs, ASSERTION_COUNTER, sizeof counter);
+    assertion_tbs_update(&s->tbs, counter, sizeof counter);
+    assertion_tbs_field(&s->tbs, ASSERTION_READER_ID, strlen(s->attest.id));
+    assertion_tbs_update(&s->tbs, (const uint8_t *)s->attest.id, strlen(s->attest.id));
+    enum assertion_err ae = assertion_tbs_finish(&s->tbs, digest);
+    s->tbs_open = false;
     if (ae != ASSERTION_OK)
-        return failed(s, d, r, "attest", assertion_err_str(ae), 0, &m);
+        return failed(s, d, r, "attest", assertion_err_str(ae), 0, true);
     if (attest_sign(&s->attest, digest, sig, sizeof sig, &sig_len) != ATTEST_OK)
-        return failed(s, d, r, "attest", "ATTEST_ERR_SIGN", 0, &m);
+        return failed(s, d, r, "attest", "ATTEST_ERR_SIGN", 0, true);
 
     put_str(r, RESC_T_STEP, "attest");
     uint8_t st = RESC_STATUS_DONE;
     put(r, RESC_T_STATUS, &st, 1);
-    static const uint32_t tags[EMRTD_FILES] = {RESC_T_EF_CARDACCESS, RESC_T_EF_COM, RESC_T_DG1,
-                                               RESC_T_DG11,          RESC_T_DG14,   RESC_T_DG15,
-                                               RESC_T_EF_SOD};
-    for (int f = 0; f < EMRTD_FILES; f++)
-        if (ev->file[f].present)
-            put(r, tags[f], ev->file[f].buf, ev->file[f].len);
     put(r, RESC_T_AA_CHALLENGE, ev->aa_challenge, sizeof ev->aa_challenge);
     put(r, RESC_T_AA_SIGNATURE, ev->aa_signature, ev->aa_signature_len);
     put_str(r, RESC_T_ACCESS,
@@ -291,26 +346,40 @@ static int attest_and_report(struct session *s, struct ccid_device *d, struct re
     put_str(r, RESC_T_READER_ID, s->attest.id);
     if (s->attest.cert_len)
         put(r, RESC_T_READER_CRT, s->attest.cert, s->attest.cert_len);
-    put_u64(r, RESC_T_COUNTER, a.counter);
+    put_u64(r, RESC_T_COUNTER, n);
     put(r, RESC_T_SIGNATURE, sig, sig_len);
-    put_costs(r, d, s, &m);
+    put_costs(r, d, s);
     end(s, d);
     return -1;
 }
 
+/* Room a step report keeps for its closing fields (name, status, costs,
+ * trace, or a failure's error and status word). */
+#define REPORT_CLOSE 400u
+
 /* Runs APDUs until the inspection moves to another phase, and reports the
- * phase that finished. */
+ * phase that finished; or, when the report has no room for another chunk
+ * of a file, sends what it has with RESC_STATUS_MORE. */
 static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
 {
     if (!s->active)
-        return failed(s, d, r, "next", "RESC_ERR_NO_SESSION", 0, NULL);
+        return failed(s, d, r, "next", "RESC_ERR_NO_SESSION", 0, false);
     if (s->cmd_len == 0)
         return attest_and_report(s, d, r);
 
-    struct marks m;
-    mark(d, s, &m);
-    enum emrtd_phase phase = s->em.phase;
+    if (!s->in_step) {
+        mark(d, s);
+        s->step_phase = s->em.phase;
+        s->in_step = true;
+    }
+    enum emrtd_phase phase = s->step_phase;
     while (s->cmd_len && s->em.phase == phase) {
+        if (r->cap < r->pos + FILE_PART_MAX + REPORT_CLOSE) {
+            put_str(r, RESC_T_STEP, emrtd_phase_str(phase));
+            uint8_t st = RESC_STATUS_MORE;
+            put(r, RESC_T_STATUS, &st, 1);
+            return -1;
+        }
         size_t rlen;
         if (s->cmd_len >= 4 && s->trace_len + 4 <= sizeof s->trace) {
             memcpy(s->trace + s->trace_len, s->cmd, 4);
@@ -328,7 +397,7 @@ static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
         }
         s->apdus++;
         if (err)
-            return failed(s, d, r, emrtd_phase_str(phase), err, 0, &m);
+            return failed(s, d, r, emrtd_phase_str(phase), err, 0, true);
         enum emrtd_err ee = emrtd_step(&s->em, s->resp, rlen, s->cmd, sizeof s->cmd, &s->cmd_len);
         if (ee != EMRTD_OK) {
             const char *name = emrtd_err_str(ee);
@@ -336,13 +405,17 @@ static int auth_next(struct session *s, struct ccid_device *d, struct report *r)
                 name = pace_err_str(s->em.pace_err);
             else if (ee == EMRTD_ERR_SM)
                 name = sm_err_str(s->em.sm_err);
-            return failed(s, d, r, emrtd_phase_str(phase), name, s->em.sw, &m);
+            return failed(s, d, r, emrtd_phase_str(phase), name, s->em.sw, true);
         }
+        const struct emrtd_chunk *c = emrtd_chunk(&s->em);
+        if (c)
+            stream_chunk(s, r, c);
     }
+    s->in_step = false;
     put_str(r, RESC_T_STEP, emrtd_phase_str(phase));
     uint8_t st = RESC_STATUS_CONTINUE;
     put(r, RESC_T_STATUS, &st, 1);
-    put_costs(r, d, s, &m);
+    put_costs(r, d, s);
     return -1;
 }
 
@@ -371,6 +444,14 @@ int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n
             size_t dn;
             if (ccid_encode_descriptor(&d->desc, desc, sizeof desc, &dn) == CCID_OK)
                 put(&r, RESC_T_CCID_DESCRIPTOR, desc, dn);
+        }
+        struct hal_memory mem;
+        if (hal_memory(&mem)) {
+            const uint32_t v[3] = {mem.static_ram, mem.heap_peak, mem.stack_peak};
+            uint8_t b[12];
+            for (int i = 0; i < 12; i++)
+                b[i] = (uint8_t)(v[i / 4] >> (24 - 8 * (i % 4)));
+            put(&r, RESC_T_MEMORY, b, sizeof b);
         }
         break;
     case RESC_SET_CERT: {

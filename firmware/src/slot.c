@@ -65,6 +65,7 @@ static void deactivate(struct slot *s)
     hal_sc_vcc(SC_CLASS_OFF);
     hal_sc_flush();
     s->act.vcc = SC_CLASS_OFF;
+    s->xfr_paused = false;
 }
 
 void slot_power_off(struct slot *s)
@@ -422,13 +423,16 @@ enum slot_err slot_power_on(struct slot *s, enum sc_class only_class)
     return SLOT_OK;
 }
 
-/* Drives the T=1 machine from its first action until DONE or ERROR. */
+/* Drives the T=1 machine from its action until DONE or ERROR, or until a
+ * streamed exchange pauses (NEED_DATA, WINDOW: SLOT_OK, act says which). */
 static enum slot_err run_t1(struct slot *s, struct t1_action *act)
 {
     uint8_t block[T1_BLOCK_MAX];
     for (;;) {
         switch (act->kind) {
-        case T1_ACT_DONE: return SLOT_OK;
+        case T1_ACT_DONE:
+        case T1_ACT_NEED_DATA:
+        case T1_ACT_WINDOW: return SLOT_OK;
         case T1_ACT_ERROR:
             if (act->err == T1_ERR_RESPONSE_TOO_LONG)
                 return SLOT_ERR_RESPONSE_TOO_LONG;
@@ -517,18 +521,9 @@ static enum slot_err transmit_t0(struct slot *s, const uint8_t *apdu, size_t len
     return SLOT_OK;
 }
 
-enum slot_err slot_transmit(struct slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
-                            size_t cap, size_t *rlen)
+/* After an exchange: a card gone or a dead link takes the slot down. */
+static enum slot_err exchange_end(struct slot *s, enum slot_err e)
 {
-    *rlen = 0;
-    if (s->state == SLOT_ABSENT)
-        return SLOT_ERR_ABSENT;
-    if (s->state != SLOT_ACTIVE)
-        return SLOT_ERR_INACTIVE;
-
-    line_tick_restart(&s->line);
-    enum slot_err e = s->protocol == 1 ? transmit_t1(s, apdu, len, resp, cap, rlen)
-                                       : transmit_t0(s, apdu, len, resp, cap, rlen);
     if (e == SLOT_ERR_REMOVED || e == SLOT_ERR_T1_DEAD) {
         deactivate(s);
         s->state = hal_sc_present() ? SLOT_INACTIVE : SLOT_ABSENT;
@@ -536,4 +531,99 @@ enum slot_err slot_transmit(struct slot *s, const uint8_t *apdu, size_t len, uin
             e = SLOT_ERR_REMOVED;
     }
     return e;
+}
+
+static enum slot_err exchange_start(struct slot *s)
+{
+    if (s->state == SLOT_ABSENT)
+        return SLOT_ERR_ABSENT;
+    if (s->state != SLOT_ACTIVE)
+        return SLOT_ERR_INACTIVE;
+    line_tick_restart(&s->line);
+    return SLOT_OK;
+}
+
+enum slot_err slot_transmit(struct slot *s, const uint8_t *apdu, size_t len, uint8_t *resp,
+                            size_t cap, size_t *rlen)
+{
+    *rlen = 0;
+    enum slot_err e = exchange_start(s);
+    if (e != SLOT_OK)
+        return e;
+    e = s->protocol == 1 ? transmit_t1(s, apdu, len, resp, cap, rlen)
+                         : transmit_t0(s, apdu, len, resp, cap, rlen);
+    return exchange_end(s, e);
+}
+
+/* Runs a streamed T=1 exchange to its next pause or its end. */
+static enum slot_err xfr_run(struct slot *s, struct xfr *x)
+{
+    enum slot_err e = run_t1(s, &s->t1_act);
+    s->xfr_paused = false;
+    if (e == SLOT_OK) {
+        x->len = s->t1_act.apdu_len;
+        switch (s->t1_act.kind) {
+        case T1_ACT_NEED_DATA:
+            x->state = XFR_NEED_COMMAND;
+            s->xfr_paused = true;
+            break;
+        case T1_ACT_WINDOW:
+            x->state = XFR_WINDOW;
+            s->xfr_paused = true;
+            break;
+        default: x->state = XFR_DONE; break;
+        }
+    }
+    return exchange_end(s, e);
+}
+
+enum slot_err slot_xfr_begin(struct slot *s, const uint8_t *part, size_t n, bool more, uint8_t *win,
+                             size_t cap, struct xfr *x)
+{
+    *x = (struct xfr){.state = XFR_DONE};
+    s->xfr_paused = false;
+    enum slot_err e = exchange_start(s);
+    if (e != SLOT_OK)
+        return e;
+    if (s->protocol == 0) {
+        /* T=0 sends a command APDU in one TPDU or one ENVELOPE sequence. */
+        if (more)
+            return SLOT_ERR_COMMAND_TOO_LONG;
+        return exchange_end(s, transmit_t0(s, part, n, win, cap, &x->len));
+    }
+    if (t1_ifd_stream_begin(&s->t1, part, n, more, win, cap, &s->t1_act) != T1_OK)
+        return SLOT_ERR_COMMAND_TOO_LONG;
+    return xfr_run(s, x);
+}
+
+enum slot_err slot_xfr_command(struct slot *s, const uint8_t *part, size_t n, bool more,
+                               struct xfr *x)
+{
+    enum slot_err e = exchange_start(s);
+    if (e != SLOT_OK)
+        return e;
+    if (!s->xfr_paused || t1_ifd_stream_more(&s->t1, part, n, more, &s->t1_act) != T1_OK)
+        return SLOT_ERR_COMMAND_TOO_LONG;
+    return xfr_run(s, x);
+}
+
+enum slot_err slot_xfr_next(struct slot *s, struct xfr *x)
+{
+    enum slot_err e = exchange_start(s);
+    if (e != SLOT_OK)
+        return e;
+    if (!s->xfr_paused || t1_ifd_window_next(&s->t1, &s->t1_act) != T1_OK)
+        return SLOT_ERR_RESPONSE_TOO_LONG;
+    return xfr_run(s, x);
+}
+
+void slot_xfr_abort(struct slot *s)
+{
+    if (!s->xfr_paused)
+        return;
+    s->xfr_paused = false;
+    if (s->state != SLOT_ACTIVE || t1_ifd_abort(&s->t1, &s->t1_act) != T1_OK)
+        return;
+    /* Ends with T1_ERR_ABORTED, or resynchronisation if the card is lost. */
+    exchange_end(s, run_t1(s, &s->t1_act));
 }

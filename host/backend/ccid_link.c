@@ -30,6 +30,7 @@ enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path)
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     memset(l, 0, sizeof *l);
     l->fd = -1;
+    l->max_message = CCID_LINK_SIM_MAX_MESSAGE;
     if (strlen(path) >= sizeof a.sun_path)
         return CCID_LINK_ERR_CONNECT;
     strcpy(a.sun_path, path);

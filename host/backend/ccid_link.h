@@ -84,11 +84,17 @@ struct ccid_link {
     bool cl_present; /* the same for the contactless slot */
     bool cl_changed;
     uint64_t taps; /* contactless cards arrived since the link opened */
-    /* The reader's dwMaxCCIDMessageLength (header included); 0 until known,
-     * which means CCID_MAX_MESSAGE_SIZE. */
+    /* The reader's dwMaxCCIDMessageLength (header included): over a socket
+     * CCID_LINK_SIM_MAX_MESSAGE until the caller knows better; over io 0
+     * until known, which means CCID_MAX_MESSAGE_SIZE. */
     size_t max_message;
     uint64_t chained_blocks; /* XfrBlocks sent as pieces of a chain, both ways */
 };
+
+/* dwMaxCCIDMessageLength of our firmware (CCID_DEVICE_MAX_MESSAGE), for a
+ * socket to the sim board's reader (or hawiya-serial-link's), which carries
+ * no class descriptor: RESC_INFO's RESC_T_CCID_DESCRIPTOR says it too. */
+#define CCID_LINK_SIM_MAX_MESSAGE 2048u
 
 enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path);
 /* A link over `io` (fd stays -1). */

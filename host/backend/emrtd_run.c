@@ -39,6 +39,8 @@ enum emrtd_run_err emrtd_run(struct emrtd_run *r, const struct emrtd_params *p,
                              void *pctx)
 {
     struct emrtd_params ep = *p;
+    if (!ep.files)
+        ep.files = &r->files;
     size_t cmd_len = 0, rlen = 0;
     enum emrtd_err e = EMRTD_OK;
     enum emrtd_run_err result = EMRTD_RUN_OK;

@@ -54,6 +54,7 @@ const char *emrtd_run_err_str(enum emrtd_run_err e);
 
 struct emrtd_run {
     struct emrtd em;
+    struct emrtd_files files; /* the evidence's files, whole (p->files when NULL) */
     uint8_t cmd[EMRTD_RUN_CMD_MAX];
     uint8_t resp[EMRTD_RUN_RESP_MAX];
     /* the outcome */

@@ -1,7 +1,9 @@
 #include "reader_session.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "hawiya/emrtd.h"
 #include "hawiya/reader_escape.h"
 #include "hawiya/tlv.h"
 #include "hawiya/wipe.h"
@@ -52,8 +54,7 @@ bool reader_step_parse(const uint8_t *r, size_t n, struct reader_step *st)
     if (tlv_find(r, n, RESC_T_STEP, &t) != TLV_OK || t.len == 0)
         return false;
     copy_text(st->name, sizeof st->name, &t);
-    if (tlv_find(r, n, RESC_T_STATUS, &t) != TLV_OK || t.len != 1 ||
-        t.value[0] > RESC_STATUS_FAILED)
+    if (tlv_find(r, n, RESC_T_STATUS, &t) != TLV_OK || t.len != 1 || t.value[0] > RESC_STATUS_MORE)
         return false;
     st->status = t.value[0];
     if (tlv_find(r, n, RESC_T_ERROR, &t) == TLV_OK)
@@ -73,6 +74,8 @@ bool reader_step_parse(const uint8_t *r, size_t n, struct reader_step *st)
             st->apdus = (unsigned)be(&t);
         if (tlv_find(r, n, RESC_T_CHARS, &t) == TLV_OK && t.len == 8)
             st->chars = be(&t);
+        if (tlv_find(r, n, RESC_T_INSTRUCTIONS, &t) == TLV_OK && t.len == 8)
+            st->instructions = be(&t);
     }
     if (tlv_find(r, n, RESC_T_DETAIL, &t) == TLV_OK)
         copy_text(st->detail, sizeof st->detail, &t);
@@ -84,6 +87,65 @@ bool reader_step_parse(const uint8_t *r, size_t n, struct reader_step *st)
     }
     if (st->status == RESC_STATUS_FAILED && !st->error[0])
         return false;
+    return true;
+}
+
+/* The files as their parts arrive, in reading order (RESC_T_EF_CARDACCESS..). */
+static const uint8_t file_tags[EMRTD_FILES] = {RESC_T_EF_CARDACCESS, RESC_T_EF_COM, RESC_T_DG1,
+                                               RESC_T_DG11,          RESC_T_DG14,   RESC_T_DG15,
+                                               RESC_T_EF_SOD};
+
+struct files {
+    uint8_t buf[EMRTD_FILES][EMRTD_SOD_MAX];
+    size_t len[EMRTD_FILES], total[EMRTD_FILES];
+};
+
+/* Takes every RESC_T_FILE_PART of a report; false if one does not follow on. */
+static bool take_parts(struct files *f, const uint8_t *r, size_t n)
+{
+    struct tlv_iter it;
+    struct tlv t;
+    tlv_iter_init(&it, r, n, 0);
+    while (tlv_iter_next(&it, &t) == TLV_OK) {
+        if (t.tag != RESC_T_FILE_PART)
+            continue;
+        if (t.len < 9)
+            return false;
+        int id = -1;
+        for (int i = 0; i < EMRTD_FILES; i++)
+            if (file_tags[i] == t.value[0])
+                id = i;
+        uint32_t off = 0, total = 0;
+        for (int i = 0; i < 4; i++) {
+            off = off << 8 | t.value[1 + i];
+            total = total << 8 | t.value[5 + i];
+        }
+        size_t len = t.len - 9, cap = id == EMRTD_EF_SOD ? EMRTD_SOD_MAX : EMRTD_SMALL_FILE;
+        if (id < 0 || off != f->len[id] || total == 0 || total > cap ||
+            (off > 0 && total != f->total[id]) || len == 0 || len > total - off)
+            return false;
+        f->total[id] = total;
+        memcpy(f->buf[id] + off, t.value + 9, len);
+        f->len[id] += len;
+    }
+    return true;
+}
+
+/* The whole files, then the last report. */
+static bool assemble(const struct files *f, const uint8_t *last, size_t n, uint8_t *out, size_t cap,
+                     size_t *out_len)
+{
+    size_t pos = 0;
+    for (int i = 0; i < EMRTD_FILES; i++) {
+        if (f->len[i] != f->total[i])
+            return false; /* a file cut short */
+        if (f->len[i] && tlv_put(out, cap, &pos, file_tags[i], f->buf[i], f->len[i]) != TLV_OK)
+            return false;
+    }
+    if (cap - pos < n)
+        return false;
+    memcpy(out + pos, last, n);
+    *out_len = pos + n;
     return true;
 }
 
@@ -125,31 +187,52 @@ enum reader_session_err reader_session_run_via(reader_escape_fn escape, void *ec
                      strlen(p->mrz_info)) == TLV_OK;
     if (ok && p->flags)
         ok = tlv_put(cmd, sizeof cmd, &pos, RESC_T_FLAGS, &p->flags, 1) == TLV_OK;
-    if (!ok) {
+    struct files *files = calloc(1, sizeof *files);
+    uint8_t *rep = malloc(CCID_MAX_MESSAGE_SIZE);
+    if (!ok || !files || !rep) {
         wipe(cmd, sizeof cmd);
+        free(files);
+        free(rep);
         return READER_SESSION_ERR_PARAMS;
     }
-    enum ccid_link_err le = escape(ectx, cmd, pos, out, cap, &n, timeout_ms);
+    enum ccid_link_err le = escape(ectx, cmd, pos, rep, CCID_MAX_MESSAGE_SIZE, &n, timeout_ms);
     wipe(cmd, sizeof cmd); /* it held the CAN */
 
-    for (int steps = 0; steps < 32; steps++) {
-        if (le != CCID_LINK_OK)
-            return READER_SESSION_ERR_LINK;
-        if (!reader_step_parse(out, n, last))
-            return READER_SESSION_ERR_REPORT;
-        if (last->status == RESC_STATUS_FAILED)
-            return READER_SESSION_ERR_FAILED;
-        if (on_step && !on_step(ctx, last)) {
-            uint8_t abort_cmd = RESC_AUTH_ABORT;
-            escape(ectx, &abort_cmd, 1, out, cap, &n, timeout_ms);
-            return READER_SESSION_ERR_CANCELLED;
+    enum reader_session_err e = READER_SESSION_ERR_REPORT; /* a reader that never ends */
+    for (int steps = 0, parts = 0; steps < 32 && parts < 1024;) {
+        if (le != CCID_LINK_OK) {
+            e = READER_SESSION_ERR_LINK;
+            break;
         }
-        if (last->status == RESC_STATUS_DONE) {
-            *out_len = n;
-            return READER_SESSION_OK;
+        if (!reader_step_parse(rep, n, last) || !take_parts(files, rep, n)) {
+            e = READER_SESSION_ERR_REPORT;
+            break;
+        }
+        if (last->status == RESC_STATUS_FAILED) {
+            e = READER_SESSION_ERR_FAILED;
+            break;
+        }
+        if (last->status == RESC_STATUS_MORE) {
+            parts++; /* the step goes on: only its last report is a step */
+        } else {
+            steps++;
+            if (on_step && !on_step(ctx, last)) {
+                uint8_t abort_cmd = RESC_AUTH_ABORT;
+                escape(ectx, &abort_cmd, 1, rep, CCID_MAX_MESSAGE_SIZE, &n, timeout_ms);
+                e = READER_SESSION_ERR_CANCELLED;
+                break;
+            }
+            if (last->status == RESC_STATUS_DONE) {
+                e = assemble(files, rep, n, out, cap, out_len) ? READER_SESSION_OK
+                                                               : READER_SESSION_ERR_REPORT;
+                break;
+            }
         }
         uint8_t next = RESC_AUTH_NEXT;
-        le = escape(ectx, &next, 1, out, cap, &n, timeout_ms);
+        le = escape(ectx, &next, 1, rep, CCID_MAX_MESSAGE_SIZE, &n, timeout_ms);
     }
-    return READER_SESSION_ERR_REPORT; /* a reader that never ends its session */
+    wipe(rep, CCID_MAX_MESSAGE_SIZE);
+    free(rep);
+    free(files);
+    return e;
 }

@@ -33,6 +33,7 @@ struct reader_step {
     uint16_t sw;
     bool has_costs;
     uint64_t line_ns, elapsed_ns, cpu_ns, chars;
+    uint64_t instructions; /* 0 unless the reader's board counts them (RESC_T_INSTRUCTIONS) */
     unsigned apdus;
     char detail[128];
     uint8_t trace[256]; /* CLA INS P1 P2 of each command of the step */
@@ -69,9 +70,13 @@ struct reader_auth_params {
 };
 
 /*
- * Runs one authentication. On READER_SESSION_OK the last report (the
- * evidence, the reader id, certificate, counter and signature; BER-TLV) is
- * in out[0..*out_len). `last` receives the last step, also on failure.
+ * Runs one authentication. The reader sends the files in parts as it reads
+ * them (RESC_T_FILE_PART, in reports RESC_STATUS_MORE and the step reports);
+ * they are put back together here, each part checked to follow the last.
+ * On READER_SESSION_OK out[0..*out_len) holds each file whole (RESC_T_EF_*
+ * fields) followed by the last report (AA challenge and signature, the
+ * reader id, certificate, counter and signature; BER-TLV). `last` receives
+ * the last step, also on failure. Only the steps are handed to on_step.
  */
 enum reader_session_err reader_session_run(struct ccid_link *l, const struct reader_auth_params *p,
                                            int timeout_ms, reader_step_fn on_step, void *ctx,

@@ -44,6 +44,7 @@ struct usb_reader {
     int iface;
     uint8_t ep_out, ep_in, ep_int;
     uint8_t max_slot_index;
+    size_t max_message; /* dwMaxCCIDMessageLength: longer APDUs are chained */
     struct ccid_link link;
 
     pthread_t thread;
@@ -212,6 +213,7 @@ static bool find_ccid(struct usb_reader *u, const struct libusb_config_descripto
             continue;
         u->iface = d->bInterfaceNumber;
         u->max_slot_index = cd.max_slot_index;
+        u->max_message = cd.max_ccid_message_length;
         return true;
     }
     return false;
@@ -313,6 +315,8 @@ static int usb_connect(void *r, char *why, size_t cap)
     libusb_clear_halt(u->h, u->ep_out);
     const struct ccid_link_io io = {.send = bulk_send, .recv = bulk_recv, .ctx = u};
     ccid_link_open_io(&u->link, &io);
+    if (u->max_message > CCID_HEADER_SIZE && u->max_message < CCID_MAX_MESSAGE_SIZE)
+        u->link.max_message = u->max_message;
     atomic_store(&u->stop, false);
     atomic_store(&u->gone, false);
     atomic_store(&u->changed, false);

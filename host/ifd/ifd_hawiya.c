@@ -435,7 +435,8 @@ static void after_escape(struct ifd_reader *r, const uint8_t *cmd, size_t n, con
     bool ends = cmd[0] == RESC_AUTH_ABORT;
     if (cmd[0] == RESC_AUTH_BEGIN || cmd[0] == RESC_AUTH_NEXT) {
         struct reader_step st;
-        ends = !reader_step_parse(ans, an, &st) || st.status != RESC_STATUS_CONTINUE;
+        ends = !reader_step_parse(ans, an, &st) ||
+               (st.status != RESC_STATUS_CONTINUE && st.status != RESC_STATUS_MORE);
     }
     if (ends)
         power_on(r, NULL, NULL);

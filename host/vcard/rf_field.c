@@ -301,7 +301,9 @@ static void block_in(struct rf_card *c, const uint8_t *b, size_t n, uint64_t t, 
         if (before == ISODEP_PICC_WTX && c->dep.state == ISODEP_PICC_BUSY && c->working)
             continue_work(c, t, wtx_granted(c), true, ans); /* S(WTX response) */
         break;
-    case ISODEP_ACT_DONE: break;
+    case ISODEP_ACT_DONE:
+    case ISODEP_ACT_NEED_DATA:
+    case ISODEP_ACT_WINDOW: break; /* PCD actions */
     }
 }
 

@@ -290,9 +290,20 @@ static void check_evidence(const struct emrtd *em)
     for (int f = 0; f < EMRTD_FILES; f++) {
         const struct emrtd_file *file = &em->ev.file[f];
         size_t total;
-        if (file->len > file->cap)
+        if (file->total > (f == EMRTD_EF_SOD ? EMRTD_SOD_MAX : EMRTD_SMALL_FILE) ||
+            file->len > file->total || (file->present && file->len != file->total))
             __builtin_trap();
-        if (file->present && (!header_total(file->buf, file->len, &total) || total != file->len))
+        if (file->buf && file->present &&
+            (!header_total(file->buf, file->len, &total) || total != file->len))
+            __builtin_trap();
+    }
+    /* The chunk a step brought lies in its file, and a store holds the same bytes. */
+    const struct emrtd_chunk *c = emrtd_chunk(em);
+    if (c) {
+        const struct emrtd_file *file = &em->ev.file[c->id];
+        if (c->total != file->total || c->offset + c->len != file->len)
+            __builtin_trap();
+        if (file->buf && memcmp(file->buf + c->offset, c->p, c->len) != 0)
             __builtin_trap();
     }
     if (em->ev.aa_signature_len > sizeof em->ev.aa_signature ||
@@ -331,7 +342,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += 2;
     size -= 2;
     uint64_t reader_rng = 0x0123456789ABCDEFull;
+    static struct emrtd_files files;
     struct emrtd_params p = {
+        .files = (lim & 0x10) ? &files : NULL,
         .can = (cfg & 1) || !(cfg & 2) ? (const uint8_t *)can : NULL,
         .can_len = sizeof can - 1,
         .mrz_info = (cfg & 2) ? mrz_info : NULL,

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         printable(st.name, sizeof st.name);
         printable(st.error, sizeof st.error);
         printable(st.detail, sizeof st.detail);
-        if (!st.name[0] || st.status > RESC_STATUS_FAILED || st.trace_len % 4 != 0 ||
+        if (!st.name[0] || st.status > RESC_STATUS_MORE || st.trace_len % 4 != 0 ||
             st.trace_len > sizeof st.trace || (st.status == RESC_STATUS_FAILED && !st.error[0]))
             __builtin_trap();
     }

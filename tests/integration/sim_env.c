@@ -13,17 +13,36 @@
 #include <time.h>
 #include <unistd.h>
 
-static pid_t spawn(char *const argv[])
+bool sim_env_stm32(void)
+{
+    const char *elf = getenv("HAWIYA_STM32_ELF");
+    return elf && *elf;
+}
+
+/* A child with its stderr in `log` (NULL: ours); execvp for a bare name. */
+static pid_t spawn_log(char *const argv[], const char *log)
 {
     pid_t pid = fork();
     if (pid == 0) {
         /* Never outlive the test, whatever happens to it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execv(argv[0], argv);
+        if (log) {
+            FILE *f = freopen(log, "a", stderr);
+            (void)f;
+        }
+        if (strchr(argv[0], '/'))
+            execv(argv[0], argv);
+        else
+            execvp(argv[0], argv);
         fprintf(stderr, "sim_env: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     return pid;
+}
+
+static pid_t spawn(char *const argv[])
+{
+    return spawn_log(argv, NULL);
 }
 
 /* Waits for `path` to be a socket, or for `pid` to exit (*status then). */
@@ -62,7 +81,7 @@ static int start_vcard(struct sim_env *e, const char *personas, const char *pers
         personas = getenv("HAWIYA_PERSONAS");
     memset(e, 0, sizeof *e);
     e->link.fd = -1;
-    if (!vcard || !reader || !personas) {
+    if (!vcard || (!reader && !sim_env_stm32()) || !personas) {
         fprintf(stderr, "sim_env: HAWIYA_VCARD, HAWIYA_SIM_READER, HAWIYA_PERSONAS must be set\n");
         return -1;
     }
@@ -103,10 +122,90 @@ static int start_vcard(struct sim_env *e, const char *personas, const char *pers
     return 0;
 }
 
+/* The host socket is there: link to it and wait for the slot's state. */
+static int link_reader(struct sim_env *e)
+{
+    /* The socket file exists from bind(); connect() works only after listen(). */
+    bool linked = false;
+    for (int i = 0; i < 500 && !linked; i++) {
+        linked = ccid_link_open(&e->link, e->host_path) == CCID_LINK_OK;
+        if (!linked) {
+            struct timespec d = {0, 10000000};
+            nanosleep(&d, NULL);
+        }
+    }
+    if (!linked)
+        return -1;
+    /* The reader reports the slot as soon as the host connects (a board in
+     * QEMU may still be building its tables: generous). */
+    ccid_link_wait_notify(&e->link, 30000);
+    return 0;
+}
+
+/* The STM32F405 image in QEMU, and hawiya-serial-link to its USARTs. */
+static int start_stm32(struct sim_env *e, const char *const *reader_args, int *status)
+{
+    char append[512], uart1[320], uart2[320], host_dev[360], card_dev[360], log[320];
+    int k = snprintf(append, sizeof append, "state=%s", e->state_path);
+    for (int i = 0; reader_args && reader_args[i]; i += 2) {
+        const char *a = reader_args[i], *v = reader_args[i + 1];
+        if (!v || (strcmp(a, "--fault-rate") && strcmp(a, "--fault-seed") &&
+                   strcmp(a, "--fault-kinds"))) {
+            fprintf(stderr, "sim_env: the STM32 board has no %s\n", a);
+            return -1;
+        }
+        k += snprintf(append + k, sizeof append - (size_t)k, " %s=%s", a + 2, v);
+    }
+    snprintf(uart1, sizeof uart1, "%s/uart1.sock", e->dir);
+    snprintf(uart2, sizeof uart2, "%s/uart2.sock", e->dir);
+    snprintf(host_dev, sizeof host_dev, "socket,id=host,path=%s,server=on,wait=on", uart1);
+    snprintf(card_dev, sizeof card_dev, "socket,id=card,path=%s,server=on,wait=on", uart2);
+    snprintf(log, sizeof log, "%s/qemu.log", e->dir);
+    const char *qemu = getenv("HAWIYA_QEMU");
+    char *qargv[] = {(char *)(qemu && *qemu ? qemu : "qemu-system-arm"),
+                     "-M",
+                     "netduinoplus2",
+                     "-display",
+                     "none",
+                     "-monitor",
+                     "none",
+                     "-chardev",
+                     host_dev,
+                     "-chardev",
+                     card_dev,
+                     "-serial",
+                     "chardev:host",
+                     "-serial",
+                     "chardev:card",
+                     "-semihosting-config",
+                     "enable=on,target=native",
+                     "-icount",
+                     "shift=0,align=off,sleep=off",
+                     "-kernel",
+                     getenv("HAWIYA_STM32_ELF"),
+                     "-append",
+                     append,
+                     NULL};
+    e->reader = spawn_log(qargv, log);
+    const char *link = getenv("HAWIYA_SERIAL_LINK");
+    char *largv[] = {(char *)link,  "--serial", uart1,         "--host",     e->host_path,
+                     "--card-uart", uart2,      "--card-line", e->line_path, NULL};
+    if (!link) {
+        fprintf(stderr, "sim_env: HAWIYA_SERIAL_LINK must be set\n");
+        return -1;
+    }
+    e->serial_link = spawn_log(largv, log);
+    if (!wait_for_socket_of(e->host_path, e->serial_link, status))
+        return -1;
+    return link_reader(e);
+}
+
 /* Starts hawiya-sim-reader on e's paths and links to it; if it exits first,
  * its wait status in *status. */
 static int start_reader(struct sim_env *e, const char *const *reader_args, int *status)
 {
+    if (sim_env_stm32())
+        return start_stm32(e, reader_args, status);
     char *rargv[32] = {getenv("HAWIYA_SIM_READER"),
                        "--card",
                        e->line_path,
@@ -128,20 +227,7 @@ static int start_reader(struct sim_env *e, const char *const *reader_args, int *
             e->reader = 0; /* reaped */
         return -1;
     }
-    /* The socket file exists from bind(); connect() works only after listen(). */
-    bool linked = false;
-    for (int i = 0; i < 500 && !linked; i++) {
-        linked = ccid_link_open(&e->link, e->host_path) == CCID_LINK_OK;
-        if (!linked) {
-            struct timespec d = {0, 10000000};
-            nanosleep(&d, NULL);
-        }
-    }
-    if (!linked)
-        return -1;
-    /* The reader reports the slot as soon as the host connects. */
-    ccid_link_wait_notify(&e->link, 10000);
-    return 0;
+    return link_reader(e);
 }
 
 static int start(struct sim_env *e, const char *persona, bool rf, bool tapped,
@@ -198,8 +284,9 @@ int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *
 void sim_env_reader_stop(struct sim_env *e)
 {
     ccid_link_close(&e->link);
+    stop_child(e->serial_link);
     stop_child(e->reader);
-    e->reader = 0;
+    e->reader = e->serial_link = 0;
 }
 
 int sim_env_reader_usbredir(struct sim_env *e)
@@ -226,9 +313,10 @@ static void stop_child(pid_t pid)
 void sim_env_stop(struct sim_env *e)
 {
     ccid_link_close(&e->link);
+    stop_child(e->serial_link);
     stop_child(e->reader);
     stop_child(e->vcard);
-    e->reader = e->vcard = 0;
+    e->reader = e->vcard = e->serial_link = 0;
     if (e->dir[0]) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
@@ -243,9 +331,7 @@ void sim_env_stop(struct sim_env *e)
 
 int sim_env_restart_reader(struct sim_env *e, const char *const *reader_args, int *status)
 {
-    ccid_link_close(&e->link);
-    stop_child(e->reader);
-    e->reader = 0;
+    sim_env_reader_stop(e);
     if (status)
         *status = -1;
     return start_reader(e, reader_args, status);

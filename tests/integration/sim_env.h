@@ -3,6 +3,15 @@
  * directory, connects a CCID link to the reader, and stops both at the end.
  * The binaries come from the environment (HAWIYA_VCARD, HAWIYA_SIM_READER,
  * HAWIYA_PERSONAS), which CTest sets.
+ *
+ * With HAWIYA_STM32_ELF set, the reader is the STM32F405 firmware image in
+ * QEMU instead (HAWIYA_QEMU, default qemu-system-arm: netduinoplus2, -icount
+ * shift=0, semihosting), its USART1 and USART2 joined to the host socket and
+ * the card line by hawiya-serial-link (HAWIYA_SERIAL_LINK). The reader's
+ * fault injection options (--fault-rate, --fault-seed, --fault-kinds) go to
+ * the board's command line; options the board has no equivalent for make
+ * the start fail. QEMU's stderr (the firmware's semihosting log) is in
+ * DIR/qemu.log.
  */
 #ifndef HAWIYA_TEST_SIM_ENV_H
 #define HAWIYA_TEST_SIM_ENV_H
@@ -18,8 +27,12 @@ struct sim_env {
     char rf_path[300];
     bool rf; /* the RF field too (sim_env_start_rf) */
     pid_t vcard, reader;
+    pid_t serial_link; /* STM32 board in QEMU: the link to its USARTs */
     struct ccid_link link;
 };
+
+/* True when the reader is the STM32F405 image in QEMU (HAWIYA_STM32_ELF). */
+bool sim_env_stm32(void);
 
 /* reader_args: extra arguments for hawiya-sim-reader (NULL-terminated), may be NULL. */
 int sim_env_start(struct sim_env *e, const char *persona, const char *const *reader_args);

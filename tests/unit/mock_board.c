@@ -35,6 +35,12 @@ uint32_t hal_sc_insertions(void)
     return mock_board.insertions;
 }
 
+bool hal_memory(struct hal_memory *m)
+{
+    (void)m;
+    return false;
+}
+
 const char *hal_board_name(void)
 {
     return "mock";

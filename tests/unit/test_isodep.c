@@ -751,14 +751,161 @@ static void every_frame_every_fault(void **state)
     free(l);
 }
 
+/* One exchange streamed: the command handed over in parts of at most
+ * part_max bytes, the response taken in windows of `window` bytes into out. */
+static struct isodep_action stream_exchange(struct link *l, const uint8_t *apdu, size_t n,
+                                            size_t part_max, size_t window, uint8_t *out,
+                                            size_t *rlen)
+{
+    struct isodep_action act;
+    size_t off = n < part_max ? n : part_max;
+    unsigned windows = 0;
+    *rlen = 0;
+    isodep_pcd_stream_begin(&l->pcd, apdu, off, off < n, l->rbuf, window, &act);
+    for (int guard = 0; guard < 100000; guard++) {
+        act = drive(l, act);
+        if (act.kind == ISODEP_ACT_NEED_DATA) {
+            size_t k = n - off < part_max ? n - off : part_max;
+            assert_int_equal(isodep_pcd_stream_more(&l->pcd, apdu + off, k, off + k < n, &act),
+                             ISODEP_OK);
+            off += k;
+            continue;
+        }
+        if (act.kind != ISODEP_ACT_WINDOW && act.kind != ISODEP_ACT_DONE)
+            return act;
+        /* every window but the last is more than full but for one frame */
+        assert_true(act.apdu_len <= window);
+        if (act.kind == ISODEP_ACT_WINDOW)
+            assert_true(act.apdu_len + l->pcd.cfg.fsd > window);
+        memcpy(out + *rlen, l->rbuf, act.apdu_len);
+        *rlen += act.apdu_len;
+        if (act.kind == ISODEP_ACT_DONE) {
+            assert_int_equal(off, n); /* the whole command went out first */
+            return act;
+        }
+        windows++;
+        assert_int_equal(isodep_pcd_window_next(&l->pcd, &act), ISODEP_OK);
+    }
+    fail_msg("streamed exchange without end");
+    return act;
+}
+
+/* The streamed exchange gives the same bytes as the whole one, whatever
+ * the parts and windows, on a clean channel and on a lossy one. */
+static void loopback_streamed(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 4, 252, 253, 254, 1000, 4096, 65544};
+    static const struct {
+        size_t part_max, window;
+    } shapes[] = {{1, 256}, {3, 300}, {253, 256}, {254, 511}, {2038, 2038}, {70000, 4096}};
+    static uint8_t apdu[65544], out[70000];
+    for (size_t i = 0; i < sizeof apdu; i++)
+        apdu[i] = (uint8_t)(i * 13 + 1);
+    struct link *l = calloc(1, sizeof *l);
+    for (size_t h = 0; h < sizeof shapes / sizeof shapes[0]; h++)
+        for (int cid = 0; cid < 2; cid++) {
+            struct isodep_config pc = cfg(cid ? 64 : 256, 256, cid),
+                                 cc = cfg(256, cid ? 64 : 256, cid);
+            pc.nad_on = cc.nad_on = cid;
+            link_init(l, pc, cc);
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+                size_t n = sizes[s], rlen;
+                if (shapes[h].part_max < 16 && n > 4096)
+                    continue; /* byte by byte: 64 KiB adds nothing but time */
+                struct isodep_action act =
+                    stream_exchange(l, apdu, n, shapes[h].part_max, shapes[h].window, out, &rlen);
+                assert_int_equal(act.kind, ISODEP_ACT_DONE);
+                assert_int_equal(rlen, n + 2);
+                for (size_t k = 0; k < n; k++)
+                    assert_int_equal(out[k], apdu[n - 1 - k]);
+                assert_int_equal(out[n], 0x90);
+            }
+        }
+    /* the 64 KiB READ BINARY answer in 2 KiB windows */
+    link_init(l, cfg(256, 256, false), cfg(256, 256, false));
+    static const uint8_t read64k[] = {0x00, 0xB0, 0xFF, 0xFF};
+    size_t rlen;
+    struct isodep_action act = stream_exchange(l, read64k, 4, 2038, 2038, out, &rlen);
+    assert_int_equal(act.kind, ISODEP_ACT_DONE);
+    assert_int_equal(rlen, 0xFFFF + 2);
+    for (size_t i = 0; i < 0xFFFF; i++)
+        assert_int_equal(out[i], (uint8_t)(i * 7));
+    /* lossy: exact answers or named errors, never wrong bytes */
+    l->loss = 0.02;
+    l->rng = 7;
+    unsigned ok = 0, errors = 0;
+    struct isodep_config pc = cfg(64, 256, false), cc = cfg(256, 64, false);
+    link_init(l, pc, cc);
+    for (int k = 0; k < 600; k++) {
+        size_t n = 1 + rnd(l) % 3000;
+        for (size_t i = 0; i < n; i++)
+            apdu[i] = (uint8_t)rnd(l);
+        if (n > 1)
+            apdu[1] = 0x00;
+        act = stream_exchange(l, apdu, n, 1 + rnd(l) % 600, 256 + rnd(l) % 600, out, &rlen);
+        if (act.kind == ISODEP_ACT_DONE) {
+            assert_int_equal(rlen, n + 2);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(out[i], apdu[n - 1 - i]);
+            ok++;
+            continue;
+        }
+        assert_int_equal(act.kind, ISODEP_ACT_ERROR);
+        assert_true(act.err == ISODEP_ERR_TIMEOUT || act.err == ISODEP_ERR_TRANSMISSION);
+        errors++;
+        link_init(l, pc, cc);
+    }
+    print_message("streamed lossy loopback: %u exact, %u named errors\n", ok, errors);
+    assert_true(ok > 550);
+    free(l);
+}
+
+/* Streaming's own rules: a window smaller than FSD is refused, the next
+ * part only when asked for, the window only when given, no event between. */
+static void stream_misuse(void **state)
+{
+    (void)state;
+    struct isodep_pcd p;
+    struct isodep_action a;
+    static uint8_t win[256];
+    static const uint8_t apdu[] = {0x00, 0xA4, 0x04, 0x0C};
+    assert_int_equal(
+        isodep_pcd_init(&p, &(struct isodep_config){.fsc = 256, .fsd = 256, .fwt_ns = 1000000}),
+        ISODEP_OK);
+    assert_int_equal(isodep_pcd_stream_begin(&p, apdu, 4, false, win, 255, &a), ISODEP_ERR_PARAM);
+    assert_int_equal(a.kind, ISODEP_ACT_ERROR);
+    assert_int_equal(isodep_pcd_stream_more(&p, apdu, 4, false, &a), ISODEP_ERR_STATE);
+    assert_int_equal(isodep_pcd_window_next(&p, &a), ISODEP_ERR_STATE);
+    /* An empty first part, more to come: nothing leaves before the next part. */
+    assert_int_equal(isodep_pcd_stream_begin(&p, apdu, 0, true, win, sizeof win, &a), ISODEP_OK);
+    assert_int_equal(a.kind, ISODEP_ACT_NEED_DATA);
+    assert_int_equal(isodep_pcd_step(&p, &TIMEOUT, &a), ISODEP_ERR_STATE);
+    assert_int_equal(isodep_pcd_window_next(&p, &a), ISODEP_ERR_STATE);
+    assert_int_equal(isodep_pcd_stream_more(&p, apdu, 4, false, &a), ISODEP_OK);
+    static const uint8_t want[] = {0x02, 0x00, 0xA4, 0x04, 0x0C};
+    expect_block(&a, want, sizeof want);
+    /* A card chaining into a full window: WINDOW, and the R(ACK) only after it. */
+    static const uint8_t chained[256] = {0x12};
+    struct isodep_event ev = blk(chained, 254);
+    assert_int_equal(isodep_pcd_step(&p, &ev, &a), ISODEP_OK);
+    assert_int_equal(a.kind, ISODEP_ACT_WINDOW);
+    assert_int_equal(a.apdu_len, 253);
+    assert_int_equal(isodep_pcd_step(&p, &TIMEOUT, &a), ISODEP_ERR_STATE);
+    assert_int_equal(isodep_pcd_window_next(&p, &a), ISODEP_OK);
+    static const uint8_t ack[] = {0xA3};
+    expect_block(&a, ack, sizeof ack);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(pcb_values),     cmocka_unit_test(decode_strict),
-        cmocka_unit_test(loopback_sizes), cmocka_unit_test(block_counts),
-        cmocka_unit_test(pcd_rules),      cmocka_unit_test(wtx_rules),
-        cmocka_unit_test(picc_rules),     cmocka_unit_test(presence_and_deselect),
-        cmocka_unit_test(lossy_loopback), cmocka_unit_test(every_frame_every_fault),
+        cmocka_unit_test(pcb_values),        cmocka_unit_test(decode_strict),
+        cmocka_unit_test(loopback_sizes),    cmocka_unit_test(block_counts),
+        cmocka_unit_test(pcd_rules),         cmocka_unit_test(wtx_rules),
+        cmocka_unit_test(picc_rules),        cmocka_unit_test(presence_and_deselect),
+        cmocka_unit_test(lossy_loopback),    cmocka_unit_test(every_frame_every_fault),
+        cmocka_unit_test(loopback_streamed), cmocka_unit_test(stream_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

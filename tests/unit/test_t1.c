@@ -1358,20 +1358,60 @@ static size_t card_app(const uint8_t *cmd, size_t n, size_t resp_len)
     return resp_len;
 }
 
-/* Runs one exchange; returns the IFD's final action. */
+/* Streaming (t1_ifd_stream_begin): the command goes in parts of 1..part_max
+ * bytes (random), the response comes in windows of `window` bytes, copied
+ * on into rbuf. window 0: the whole APDU at once. */
+static struct {
+    size_t part_max, window;
+} streaming;
+static uint8_t wbuf[70000];
+
+/* Runs one exchange; returns the IFD's final action (apdu_len: the whole
+ * response, in rbuf). */
 static struct t1_action exchange(struct t1_ifd *t, struct t1_card *c, struct line *l,
                                  const uint8_t *apdu, size_t len, size_t resp_len)
 {
     struct t1_action ia, ca;
     uint8_t wire[T1_BLOCK_MAX];
     const struct t1_event timeout = {.kind = T1_EV_TIMEOUT};
-    if (apdu == NULL)
+    size_t sent = 0, got = 0;
+    if (apdu == NULL) {
         t1_ifd_ifs_begin(t, &ia); /* S(IFS request) announcing IFSD */
-    else
+    } else if (streaming.window) {
+        size_t part = 1 + rnd() % streaming.part_max;
+        part = part < len ? part : len;
+        sent = part;
+        assert_int_equal(
+            t1_ifd_stream_begin(t, apdu, part, sent < len, wbuf, streaming.window, &ia), T1_OK);
+    } else {
         t1_ifd_transceive_begin(t, apdu, len, rbuf, sizeof rbuf, &ia);
+    }
     for (int guard = 0; guard < 200000; guard++) {
-        if (ia.kind != T1_ACT_SEND)
+        if (ia.kind == T1_ACT_NEED_DATA) {
+            assert_true(sent < len);
+            size_t part = 1 + rnd() % streaming.part_max;
+            part = part < len - sent ? part : len - sent;
+            /* the previous part is gone: a stale pointer would show */
+            memset(wbuf, 0xEE, 1);
+            t1_ifd_stream_more(t, apdu + sent, part, sent + part < len, &ia);
+            sent += part;
+            continue;
+        }
+        if (ia.kind == T1_ACT_WINDOW) {
+            assert_true(ia.apdu_len + t->cfg.ifsd > streaming.window);
+            memcpy(rbuf + got, wbuf, ia.apdu_len);
+            got += ia.apdu_len;
+            assert_int_equal(t1_ifd_window_next(t, &ia), T1_OK);
+            continue;
+        }
+        if (ia.kind != T1_ACT_SEND) {
+            if (ia.kind == T1_ACT_DONE && streaming.window && apdu) {
+                assert_int_equal(sent, len);
+                memcpy(rbuf + got, wbuf, ia.apdu_len);
+                ia.apdu_len += got;
+            }
             return ia;
+        }
         assert_true(ia.block_len <= T1_BLOCK_MAX);
         struct t1_event ev = carry(l, ia.block, ia.block_len, wire);
         if (ev.kind == T1_EV_TIMEOUT) {
@@ -1478,6 +1518,53 @@ static void loopback_clean_line(void **state)
     loopback_run(T1_EDC_LRC, 1, 1, &l, LENS, 14, &errors);
     loopback_run(T1_EDC_CRC, 7, 3, &l, LENS, 15, &errors);
     assert_int_equal(errors, 0);
+}
+
+/* The same exchanges with the command in parts and the response in
+ * windows, as a reader that holds neither whole streams them (CCID APDU
+ * chaining on the host side): on a clean line, then a noisy one, where
+ * blocks are sent again across the parts' boundaries. */
+static void loopback_streamed(void **state)
+{
+    struct line clean = {0}, noisy = {.flip_pct = 6, .drop_pct = 3, .parity_pct = 2};
+    unsigned errors = 0, clean_errors = 0;
+    rng_state = 0x5EED;
+    static const struct {
+        size_t part_max, window;
+    } shapes[] = {{1, 254}, {3, 300}, {200, 254}, {254, 508}, {2038, 2038}, {70000, 4096}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        streaming.part_max = shapes[i].part_max;
+        streaming.window = shapes[i].window;
+        loopback_run(T1_EDC_LRC, 254, 254, &clean, LENS, 15, &clean_errors);
+        loopback_run(T1_EDC_CRC, 32, 254, &clean, LENS, 15, &clean_errors);
+        assert_int_equal(clean_errors, 0);
+        loopback_run(T1_EDC_LRC, 16, 254, &noisy, LENS, 12, &errors);
+    }
+    streaming.part_max = streaming.window = 0;
+    print_message("streamed on a noisy line: %u exchanges ended in a named error\n", errors);
+    assert_true(errors < 10);
+}
+
+/* Streaming's own rules: a window smaller than IFSD is refused, the next
+ * part only when asked for, the window only when given. */
+static void stream_misuse(void **state)
+{
+    struct t1_config cfg = CFG;
+    struct t1_ifd t;
+    struct t1_action a;
+    assert_int_equal(t1_ifd_init(&t, &cfg), T1_OK);
+    assert_int_equal(t1_ifd_stream_begin(&t, A1, 4, false, wbuf, cfg.ifsd - 1, &a), T1_ERR_PARAM);
+    assert_int_equal(a.kind, T1_ACT_ERROR);
+    assert_int_equal(t1_ifd_stream_more(&t, A1, 4, false, &a), T1_ERR_STATE);
+    assert_int_equal(t1_ifd_window_next(&t, &a), T1_ERR_STATE);
+    /* A first part that is empty, more to come: the IFD asks for it before
+     * it sends anything. */
+    assert_int_equal(t1_ifd_stream_begin(&t, A1, 0, true, wbuf, cfg.ifsd, &a), T1_OK);
+    assert_int_equal(a.kind, T1_ACT_NEED_DATA);
+    struct t1_event timeout = {.kind = T1_EV_TIMEOUT};
+    assert_int_equal(t1_ifd_step(&t, &timeout, &a), T1_ERR_STATE);
+    assert_int_equal(t1_ifd_stream_more(&t, A1, 4, false, &a), T1_OK);
+    expect_send(&a, mk(0x00, A1, 4));
 }
 
 static void loopback_noisy_line(void **state)
@@ -1693,6 +1780,8 @@ int main(void)
         cmocka_unit_test(card_command_too_long),
         cmocka_unit_test(loopback_clean_line),
         cmocka_unit_test(loopback_noisy_line),
+        cmocka_unit_test(loopback_streamed),
+        cmocka_unit_test(stream_misuse),
         cmocka_unit_test(loopback_abort),
         cmocka_unit_test(loopback_card_abort),
     };

@@ -37,6 +37,16 @@
  * Nothing here is verified (that is the platform's verifier's job, on the
  * same bytes); this collects the evidence, bounded, and names every failure.
  * Secrets (passwords, session keys) are wiped at the end and on any error.
+ *
+ * The files stream through: after each step, emrtd_chunk() gives the bytes
+ * of a file the response just brought (valid until the next call), and the
+ * caller sends them on and hashes them (hawiya/assertion.h's streamed
+ * to-be-signed bytes take the files in this reading order). The inspection
+ * keeps only what it needs itself: DG1 (for the Active Authentication
+ * challenge), and the SecurityInfos of EF.CardAccess (for PACE) and then of
+ * DG14 (the Chip Authentication keys), each file held only until parsed.
+ * A caller that wants the files whole at the end gives a store for them
+ * (emrtd_params.files).
  */
 #ifndef HAWIYA_EMRTD_H
 #define HAWIYA_EMRTD_H
@@ -98,14 +108,39 @@ enum emrtd_file_id {
     EMRTD_FILES,
 };
 
-#define EMRTD_SMALL_FILE 1024u
+#define EMRTD_SMALL_FILE 1024u /* the limit of every file but EF.SOD */
 #define EMRTD_SOD_MAX    8192u
+#define EMRTD_DG1_MAX    256u /* DG1 of TD1, TD2, TD3: under 100 bytes */
 #define EMRTD_AA_SIG_MAX 512u
+/* The most plain bytes one READ BINARY asks for (a response under secure
+ * messaging is unwrapped in a buffer of this size): a file in one read on
+ * a host; a microcontroller build sets it smaller (its reader passes every
+ * chunk on in one message of at most CCID_DEVICE_MAX_MESSAGE bytes). */
+#ifndef EMRTD_READ_MAX
+#define EMRTD_READ_MAX EMRTD_SOD_MAX
+#endif
 
 struct emrtd_file {
-    uint8_t *buf;
-    size_t cap, len;
+    uint8_t *buf; /* the whole file, with a store (emrtd_params.files); else NULL */
+    size_t cap;
+    size_t len;   /* bytes read so far */
+    size_t total; /* the whole length, from its first TLV header (0 until known) */
     bool present;
+};
+
+/* Room for every file whole, for a caller that wants them at the end (the
+ * host's inspections); the reader has none and takes the chunks. */
+struct emrtd_files {
+    uint8_t small[EMRTD_FILES - 1][EMRTD_SMALL_FILE];
+    uint8_t sod[EMRTD_SOD_MAX];
+};
+
+/* File bytes the last step brought: file[id] bytes [offset, offset + len). */
+struct emrtd_chunk {
+    enum emrtd_file_id id;
+    size_t offset, total;
+    const uint8_t *p;
+    size_t len;
 };
 
 struct emrtd_evidence {
@@ -142,8 +177,12 @@ struct emrtd_params {
     void *rng_ctx;
     /* Curves kept loaded between sessions (hawiya/ecp_groups.h), or NULL. */
     struct ecp_groups *groups;
+    /* Where the files are kept whole (ev.file[].buf), or NULL: they only
+     * stream through emrtd_chunk(). */
+    struct emrtd_files *files;
     /* PACE already done by the reader, which keeps secure messaging: can and
-     * mrz_info are then unused, ef_cardaccess is the reader's copy. */
+     * mrz_info are then unused, ef_cardaccess is the reader's copy (this
+     * needs files). */
     bool sm_by_reader;
     const uint8_t *ef_cardaccess;
     size_t ef_cardaccess_len;
@@ -154,13 +193,14 @@ struct emrtd {
     enum emrtd_phase phase;
     int state;
     struct emrtd_evidence ev;
-    uint8_t small[EMRTD_FILES - 1][EMRTD_SMALL_FILE];
-    uint8_t sod[EMRTD_SOD_MAX];
     /* reading */
     enum emrtd_file_id file;
     bool want[EMRTD_FILES];
-    size_t total; /* whole length once the TLV header is in, else 0 */
-    /* security */
+    struct emrtd_chunk chunk;            /* what the last step brought (len 0: nothing) */
+    uint8_t parse_buf[EMRTD_SMALL_FILE]; /* EF.CardAccess, EF.COM, DG14 until parsed */
+    uint8_t dg1[EMRTD_DG1_MAX];          /* for the Active Authentication challenge */
+    bool have_dg14;                      /* infos are DG14's (the Chip Authentication keys) */
+    /* security: EF.CardAccess's SecurityInfos for PACE, then DG14's for CA */
     struct security_infos infos;
     struct pace pace;
     struct bac_ifd bac;
@@ -177,7 +217,10 @@ struct emrtd {
     enum pace_err pace_err;
     enum sm_err sm_err;
     unsigned apdus;
-    uint8_t scratch[EMRTD_SOD_MAX + 64];
+    /* secure messaging: one response, EMRTD_READ_MAX plain bytes with padding
+     * and the data objects around them (a chunk points here); and one command */
+    uint8_t scratch[EMRTD_READ_MAX + 64];
+    uint8_t wrap[PACE_APDU_MAX + 64];
 };
 
 /* Starts the inspection; writes the first command APDU to cmd[0..cap). */
@@ -188,6 +231,10 @@ enum emrtd_err emrtd_begin(struct emrtd *s, const struct emrtd_params *p, uint8_
  * *cmd_len = 0 when the inspection is complete. Any error ends it. */
 enum emrtd_err emrtd_step(struct emrtd *s, const uint8_t *rapdu, size_t len, uint8_t *cmd,
                           size_t cap, size_t *cmd_len);
+
+/* The file bytes the last emrtd_step brought, or NULL (they point into the
+ * inspection or into rapdu: valid until the next call). */
+const struct emrtd_chunk *emrtd_chunk(const struct emrtd *s);
 
 /* Wipes every secret; the evidence (public bytes) stays. */
 void emrtd_wipe(struct emrtd *s);

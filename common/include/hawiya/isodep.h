@@ -36,6 +36,17 @@
  * at them and they stay valid until the next call on that context. The PCD
  * never builds a frame longer than ISODEP_FRAME_MAX: it may send less than
  * a large FSC allows, and it announces at most that as its FSD.
+ *
+ * Streaming (a reader that holds only a window of an APDU, as for T=1 in
+ * hawiya/t1.h): the PCD can take the command APDU in parts and give the
+ * response in windows (isodep_pcd_stream_begin). It copies the INF of the
+ * I-block in flight into the context (for retransmission, rule 6), asks for
+ * the next part with ISODEP_ACT_NEED_DATA before it sends a block whose
+ * chaining bit it cannot know yet, and stops with ISODEP_ACT_WINDOW when the
+ * card chains on and the window has less room than one frame (FSD): the
+ * R(ACK) that asks the card for more leaves only when the caller has taken
+ * the window. The PICC waits for it (7.5.4: it answers blocks, it sets no
+ * time limit on the PCD).
  */
 #ifndef HAWIYA_ISODEP_H
 #define HAWIYA_ISODEP_H
@@ -144,6 +155,9 @@ enum isodep_action_kind {
     ISODEP_ACT_DELIVER_APDU, /* PICC: a command APDU is in the command buffer */
     ISODEP_ACT_DESELECTED,   /* PCD: S(DESELECT) answered; PICC: send the block, then HALT */
     ISODEP_ACT_ERROR,        /* err says why */
+    ISODEP_ACT_NEED_DATA,    /* PCD streaming: isodep_pcd_stream_more() with the next part */
+    ISODEP_ACT_WINDOW,       /* PCD streaming: rbuf[0..apdu_len) is a part of the response,
+                              * more follows; take it, then isodep_pcd_window_next() */
 };
 
 struct isodep_action {
@@ -152,7 +166,7 @@ struct isodep_action {
     size_t block_len;
     uint64_t wait_ns; /* PCD SEND: FWT, or FWT x WTXM once after S(WTX response) */
     uint8_t wtxm;     /* PCD SEND of S(WTX response): what the PICC asked for */
-    size_t apdu_len;
+    size_t apdu_len;  /* DONE / DELIVER_APDU / WINDOW */
     enum isodep_err err;
 };
 
@@ -174,11 +188,21 @@ struct isodep_pcd {
     unsigned tries;  /* recovery blocks in a row */
     unsigned wtx;    /* S(WTX) in this exchange */
     bool last_was_i; /* tx holds our I-block (for rule 6) */
-    const uint8_t *apdu;
-    size_t apdu_len;
-    size_t off, chunk; /* the I-block in flight */
+    /* the command: the part being sent, and whether more parts follow */
+    const uint8_t *part;
+    size_t part_len, part_off;
+    bool part_more;
+    bool sent_any;                 /* an I-block of this command was acknowledged */
+    uint8_t inf[ISODEP_BLOCK_MAX]; /* command bytes taken from the parts, not yet acknowledged */
+    size_t inf_len;
+    size_t chunk;   /* the INF length of the I-block in flight (inf[0..chunk)) */
+    bool last_more; /* its chaining bit */
+    bool need_data; /* ISODEP_ACT_NEED_DATA given, isodep_pcd_stream_more due */
+    /* the response */
     uint8_t *rbuf;
     size_t rcap, rlen;
+    bool windowed;       /* the response may leave in windows (ISODEP_ACT_WINDOW) */
+    bool window_pending; /* ISODEP_ACT_WINDOW given, isodep_pcd_window_next due */
     uint8_t tx[ISODEP_BLOCK_MAX];
     size_t tx_len;
 };
@@ -190,6 +214,21 @@ enum isodep_err isodep_pcd_init(struct isodep_pcd *p, const struct isodep_config
  * and rbuf stay the caller's and must remain valid until DONE or ERROR. */
 enum isodep_err isodep_pcd_transceive_begin(struct isodep_pcd *p, const uint8_t *apdu, size_t len,
                                             uint8_t *rbuf, size_t rcap, struct isodep_action *act);
+
+/*
+ * Streaming (see the top of this header): sends the command from its first
+ * part (more: further parts follow) and collects the response in windows of
+ * rcap bytes (rcap >= cfg.fsd). The part stays the caller's until the next
+ * NEED_DATA, DONE or ERROR.
+ */
+enum isodep_err isodep_pcd_stream_begin(struct isodep_pcd *p, const uint8_t *part, size_t len,
+                                        bool more, uint8_t *rbuf, size_t rcap,
+                                        struct isodep_action *act);
+/* After ISODEP_ACT_NEED_DATA: the next part (more: still further ones). */
+enum isodep_err isodep_pcd_stream_more(struct isodep_pcd *p, const uint8_t *part, size_t len,
+                                       bool more, struct isodep_action *act);
+/* After ISODEP_ACT_WINDOW: the window is free again; asks the card for more. */
+enum isodep_err isodep_pcd_window_next(struct isodep_pcd *p, struct isodep_action *act);
 
 /* Is the card still there? Ends with DONE or ERROR TIMEOUT. */
 enum isodep_err isodep_pcd_presence_begin(struct isodep_pcd *p, struct isodep_action *act);

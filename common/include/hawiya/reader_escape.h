@@ -40,7 +40,7 @@
 
 #define RESC_FLAG_NO_CA 0x01 /* skip Chip Authentication */
 
-/* INFO answer. */
+/* INFO answer. The memory figures come from boards that measure them. */
 #define RESC_T_READER_ID  0xA0 /* UTF-8 */
 #define RESC_T_READER_CRT 0xA1 /* X.509 DER, absent until provisioned */
 #define RESC_T_PUBLIC_KEY 0xA2 /* P-256 point, uncompressed */
@@ -54,6 +54,7 @@
  * with, for a host that cannot read it from USB (a driver on the sim board's
  * socket or a serial link): dwMaxCCIDMessageLength, dwFeatures... */
 #define RESC_T_CCID_DESCRIPTOR 0xA7
+#define RESC_T_MEMORY          0xA8 /* 3 x 4 bytes, big-endian: static RAM, heap peak, stack peak */
 
 /* Step report. */
 #define RESC_T_STEP       0x90 /* ASCII: atr, cardaccess, pace, bac, select, read, ca, aa, attest */
@@ -68,12 +69,26 @@
 #define RESC_T_TRACE      0x99 /* CLA INS P1 P2 of each command APDU of the step, as sent */
 #define RESC_T_CHARS      0x9A /* 8 bytes: characters on the card line in the step, both ways */
 #define RESC_T_FRAMES     0x9B /* 8 bytes: contactless frames on the air in the step, both ways */
+/* 8 bytes: instructions the reader executed in the step, from boards that
+ * count them exactly (QEMU -icount); absent elsewhere. */
+#define RESC_T_INSTRUCTIONS 0x9C
 
 #define RESC_STATUS_CONTINUE 0 /* the step went well, more follow */
 #define RESC_STATUS_DONE     1 /* the last step: the evidence is in this report */
 #define RESC_STATUS_FAILED   2 /* the session is over; RESC_T_ERROR says why */
+#define RESC_STATUS_MORE     3 /* the step goes on: this report carries file parts; AUTH_NEXT again */
 
-/* Evidence, in the report of the last step. */
+/*
+ * Evidence. The files come as they are read, in RESC_T_FILE_PART fields of
+ * the step reports (a step may send several reports, RESC_STATUS_MORE):
+ * file tag (1 byte: RESC_T_EF_CARDACCESS .. RESC_T_EF_SOD), offset and the
+ * file's whole length (4 bytes each, big-endian), then the bytes; the parts
+ * of a file come in order, without gaps. The report of the last step
+ * carries the rest: AA challenge and signature, access, the reader's id,
+ * certificate, counter and signature. (A host puts the files back together
+ * and hands on the last report with them, as hawiya/reader_session.h does.)
+ */
+#define RESC_T_FILE_PART     0xC7
 #define RESC_T_EF_CARDACCESS 0xC0
 #define RESC_T_EF_COM        0xC1
 #define RESC_T_DG1           0xC2

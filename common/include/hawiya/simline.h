@@ -124,6 +124,12 @@ size_t simline_rf_bytes(uint8_t align, uint16_t n_bits);
 enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_t cap,
                                 size_t *out_len);
 
+/* The first bytes of an IO record, before its n characters and n flags: a
+ * sender with the characters elsewhere writes this, then them, then flags. */
+#define SIMLINE_IO_HEAD_SIZE (SIMLINE_HEADER_SIZE + 8)
+enum simline_err simline_encode_io_head(const struct simline_msg *io,
+                                        uint8_t out[SIMLINE_IO_HEAD_SIZE]);
+
 /* Start time of character i of an IO record. */
 uint64_t simline_char_time_ns(const struct simline_msg *io, size_t i);
 

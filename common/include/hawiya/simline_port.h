@@ -129,12 +129,13 @@ struct simline_port_buffers {
     uint8_t *chars;
     unsigned char_cap; /* characters; the array holds 2 * char_cap bytes */
     /* Scratch for sending: SIMLINE_PORT_TX_SIZE(c) bytes send up to c
-     * characters per record (at most SIMLINE_MAX_IO). */
+     * characters in one record (at most SIMLINE_MAX_IO). hawiya-vcard takes
+     * a T=1 block only in one record: c >= 259 (T1_BLOCK_MAX). */
     uint8_t *tx;
     size_t tx_cap;
 };
 
-#define SIMLINE_PORT_TX_SIZE(c) (8u * (size_t)(c) + SIMLINE_HEADER_SIZE + 8u)
+#define SIMLINE_PORT_TX_SIZE(c) (4u * (size_t)(c))
 
 void simline_port_init(struct simline_port *p, const struct simline_port_ops *ops, void *ctx,
                        const struct simline_port_config *cfg, const struct simline_port_buffers *b);

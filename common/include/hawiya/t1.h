@@ -53,6 +53,16 @@
  *
  * Buffers: every block to send is written into the context; the action
  * points at it and stays valid until the next call on that context.
+ *
+ * Streaming (a reader that holds only a window of an APDU): the IFD can take
+ * the command APDU in parts and give the response in windows, so neither
+ * has to be whole in memory (t1_ifd_stream_begin). It copies the INF of the
+ * I-block in flight into the context (for retransmission), asks for the next
+ * part with T1_ACT_NEED_DATA before it sends a block whose M bit it cannot
+ * know yet, and stops with T1_ACT_WINDOW when the card chains on and the
+ * window has less room than one block (IFSD): the R-block that asks the card
+ * for more leaves only when the caller has taken the window. The card waits
+ * for it (7816-3 §11.4.3 bounds only the card's waiting times).
  */
 #ifndef HAWIYA_T1_H
 #define HAWIYA_T1_H
@@ -171,6 +181,9 @@ enum t1_action_kind {
     T1_ACT_DONE,         /* IFD: the response APDU is in rbuf, apdu_len bytes */
     T1_ACT_DELIVER_APDU, /* card: a command APDU is in the command buffer, apdu_len bytes */
     T1_ACT_ERROR,        /* err says why; fatal means: deactivate the card */
+    T1_ACT_NEED_DATA,    /* IFD streaming: the next part of the command, t1_ifd_stream_more() */
+    T1_ACT_WINDOW,       /* IFD streaming: rbuf[0..apdu_len) is a part of the response and more
+                          * follows; take it, then t1_ifd_window_next() */
 };
 
 struct t1_action {
@@ -182,7 +195,7 @@ struct t1_action {
     uint8_t wtx;     /* SEND of S(WTX response): the multiplier the card asked for
                       * (the firmware then sends a CCID time extension to the host) */
     bool resynched;  /* card SEND of S(RESYNCH response): the work in progress is gone */
-    size_t apdu_len; /* DONE / DELIVER_APDU */
+    size_t apdu_len; /* DONE / DELIVER_APDU / WINDOW */
     enum t1_err err; /* ERROR */
     bool fatal;      /* ERROR: the link is unusable */
 };
@@ -210,14 +223,23 @@ struct t1_ifd {
     uint8_t resynch_tries;
     bool last_was_r; /* the block in tx is an R-block */
     bool chain_step; /* the block in tx is a step of a chain: t1_ifd_abort may replace it */
-    const uint8_t *apdu;
-    size_t apdu_len;
-    size_t off;      /* start of the I-block in flight */
-    size_t chunk;    /* its INF length */
+    /* the command: the part being sent, and whether more parts follow */
+    const uint8_t *part;
+    size_t part_len, part_off;
+    bool part_more;
+    bool sent_any;           /* an I-block of this command has gone out */
+    uint8_t inf[T1_INF_MAX]; /* command bytes taken from the parts, not yet acknowledged */
+    size_t inf_len;
+    size_t chunk;    /* the INF length of the I-block in flight (inf[0..chunk)) */
     uint8_t last_ns; /* its N(S) */
+    bool last_more;  /* its M bit */
+    bool need_data;  /* T1_ACT_NEED_DATA given, t1_ifd_stream_more due */
+    /* the response */
     uint8_t *rbuf;
     size_t rcap;
     size_t rlen;
+    bool windowed;       /* the response may leave in windows (T1_ACT_WINDOW) */
+    bool window_pending; /* T1_ACT_WINDOW given, t1_ifd_window_next due */
     uint8_t tx[T1_BLOCK_MAX];
     size_t tx_len;
 };
@@ -236,6 +258,20 @@ enum t1_err t1_ifd_transceive_begin(struct t1_ifd *t, const uint8_t *apdu, size_
 
 /* Feeds one event; fills act. Returns act->err (T1_OK unless ERROR). */
 enum t1_err t1_ifd_step(struct t1_ifd *t, const struct t1_event *ev, struct t1_action *act);
+
+/*
+ * Streaming (see the top of this header): sends the command from its first
+ * part (more: further parts follow) and collects the response in windows of
+ * rcap bytes (rcap >= cfg.ifsd). The part stays the caller's until the next
+ * T1_ACT_NEED_DATA, DONE or ERROR.
+ */
+enum t1_err t1_ifd_stream_begin(struct t1_ifd *t, const uint8_t *part, size_t len, bool more,
+                                uint8_t *rbuf, size_t rcap, struct t1_action *act);
+/* After T1_ACT_NEED_DATA: the next part (more: still further ones). */
+enum t1_err t1_ifd_stream_more(struct t1_ifd *t, const uint8_t *part, size_t len, bool more,
+                               struct t1_action *act);
+/* After T1_ACT_WINDOW: the window is free again; asks the card for more. */
+enum t1_err t1_ifd_window_next(struct t1_ifd *t, struct t1_action *act);
 
 /* Rule 9: abandons the chain in progress. Call it in place of sending the
  * block of the last SEND action, when that block is a part of our chained
