@@ -25,6 +25,8 @@ PACKAGES=(
     # gcore (gdb) for core dumps, throwaway users (passwd: useradd; util-linux: runuser,
     # setpriv), pgrep (procps)
     systemd strace gdb passwd util-linux procps
+    # the constant-time check of the brainpoolP256r1 reduction (tests/unit/ct_ecp_bp256.c)
+    valgrind
 )
 # node and npm for the browser tests: Debian's, unless the machine already has
 # them (a Node.js from elsewhere bundles its own npm, which Debian's would conflict with)

@@ -178,6 +178,7 @@ int main(int argc, char **argv)
     sim_rf_init(&rf);
     ccid_device_init(&dev, &lim);
     session_init(&session);
+    session_build_tables(&session);
     if (session.attest.state != ATTEST_OK)
         fprintf(stderr, "hawiya-sim-reader: attestation is off: %s (%s)\n",
                 attest_err_str(session.attest.state), store_err_str(session.attest.store.state));

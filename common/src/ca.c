@@ -195,7 +195,7 @@ static enum ca_err spki_key(const uint8_t *spki, size_t spki_len, mbedtls_ecp_gr
     if (!get(&p, end, &len, MBEDTLS_ASN1_BIT_STRING) || p + len != end || len < 2 || p[0] != 0 ||
         p[1] != 0x04)
         return CA_ERR_BAD_KEY;
-    if (mbedtls_ecp_group_load(grp, id) != 0)
+    if (ecp_group_load_fast(grp, id) != 0)
         return CA_ERR_UNSUPPORTED;
     if (len - 1 != 1 + 2 * ((grp->pbits + 7) / 8) ||
         mbedtls_ecp_point_read_binary(grp, q, p + 1, len - 1) != 0 ||
@@ -520,7 +520,7 @@ static enum ca_err card_agree(struct ca_card *card, const uint8_t *pk, size_t le
     mbedtls_ecp_group_init(&grp);
     mbedtls_ecp_point_init(&peer);
     mbedtls_mpi_init(&d);
-    if (mbedtls_ecp_group_load(&grp, (mbedtls_ecp_group_id)card->group) != 0)
+    if (ecp_group_load_fast(&grp, (mbedtls_ecp_group_id)card->group) != 0)
         e = CA_ERR_CRYPTO;
     else if (len != card->point_len || pk[0] != 0x04 ||
              mbedtls_ecp_point_read_binary(&grp, &peer, pk, len) != 0 ||

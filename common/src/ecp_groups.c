@@ -16,7 +16,7 @@ mbedtls_ecp_group *ecp_groups_get(struct ecp_groups *c, mbedtls_ecp_group_id id)
             return &c->g[i];
     if (c->n == ECP_GROUPS_MAX)
         return NULL;
-    if (mbedtls_ecp_group_load(&c->g[c->n], id) != 0) {
+    if (ecp_group_load_fast(&c->g[c->n], id) != 0) {
         mbedtls_ecp_group_free(&c->g[c->n]);
         mbedtls_ecp_group_init(&c->g[c->n]);
         return NULL;

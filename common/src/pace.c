@@ -403,8 +403,8 @@ static enum pace_err use_group(const struct pace_core *c, mbedtls_ecp_group *loc
     if (*grp != NULL)
         return PACE_OK;
     *grp = local;
-    return mbedtls_ecp_group_load(local, (mbedtls_ecp_group_id)c->group) == 0 ? PACE_OK
-                                                                              : PACE_ERR_CRYPTO;
+    return ecp_group_load_fast(local, (mbedtls_ecp_group_id)c->group) == 0 ? PACE_OK
+                                                                           : PACE_ERR_CRYPTO;
 }
 
 /* The group and G~ (already validated when it was computed). */

@@ -74,6 +74,17 @@ struct session {
 
 /* Loads or makes the device key; the escape handler for ccid_device. */
 void session_init(struct session *s);
+/*
+ * mbedTLS builds a group's table of multiples of G (the fixed-point comb) at
+ * its first x.G and keeps it in the group. A board calls this once at
+ * start-up, after session_init, so that the first card after power-up does
+ * not wait for it: for the curves of the national cards (PACE on P-256, Chip
+ * Authentication on brainpoolP256r1; hawiya/ecp_groups.h keeps them) and for
+ * the device key's (its signature's k.G). On the microcontroller that is
+ * 0.3 s of start-up, once. (Tests and fuzz targets, which make a session per
+ * case, leave it out.)
+ */
+void session_build_tables(struct session *s);
 int session_escape(void *ctx, struct ccid_device *d, const uint8_t *in, size_t n, uint8_t *out,
                    size_t cap, size_t *out_len);
 /* ccid_device's host_gone: the session of a host that went away ends, wiped. */

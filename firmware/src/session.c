@@ -12,6 +12,26 @@
 
 #define FIRMWARE_VERSION "hawiya-reader 0.1"
 
+void session_build_tables(struct session *s)
+{
+    static const mbedtls_ecp_group_id ids[] = {MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_BP256R1};
+    mbedtls_ecp_group *groups[3] = {NULL, NULL, NULL};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        groups[i] = ecp_groups_get(&s->groups, ids[i]);
+    if (s->attest.ready && mbedtls_pk_get_type(&s->attest.key) == MBEDTLS_PK_ECKEY)
+        groups[2] = &mbedtls_pk_ec(s->attest.key)->grp;
+    mbedtls_mpi k;
+    mbedtls_ecp_point r;
+    mbedtls_mpi_init(&k);
+    mbedtls_ecp_point_init(&r);
+    for (size_t i = 0; i < 3; i++)
+        if (groups[i] && groups[i]->T == NULL &&
+            mbedtls_ecp_gen_privkey(groups[i], &k, attest_random, &s->attest) == 0)
+            mbedtls_ecp_mul(groups[i], &r, &k, &groups[i]->G, attest_random, &s->attest);
+    mbedtls_mpi_free(&k);
+    mbedtls_ecp_point_free(&r);
+}
+
 void session_init(struct session *s)
 {
     memset(s, 0, sizeof *s);

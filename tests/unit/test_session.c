@@ -89,12 +89,14 @@ static int setup(void **state)
     return 0;
 }
 
-/* attest_init allocates in mbedTLS (the key, the DRBG's AES context). */
+/* attest_init allocates in mbedTLS (the key, the DRBG's AES context), and
+ * session_init the kept curves with their tables. */
 static int teardown(void **state)
 {
     (void)state;
     mbedtls_pk_free(&ses.attest.key);
     mbedtls_ctr_drbg_free(&ses.attest.drbg);
+    ecp_groups_free(&ses.groups);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #define HAWIYA_ECP_GROUPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <mbedtls/ecp.h>
 
@@ -37,5 +38,22 @@ void ecp_groups_init(struct ecp_groups *c);
 mbedtls_ecp_group *ecp_groups_get(struct ecp_groups *c, mbedtls_ecp_group_id id);
 
 void ecp_groups_free(struct ecp_groups *c);
+
+/*
+ * Fast reduction where mbedTLS 2.28 has none. It reduces the field products
+ * of brainpool curves by long division (mbedtls_mpi_mod_mpi), which makes a
+ * brainpoolP256r1 scalar multiplication 7x a P-256 one on a Cortex-M4
+ * (../shared/research/mcu-ecc-cortex-m4.md). ecp_fast_install() sets the
+ * group's modp hook to a Barrett reduction for brainpoolP256r1 (the curve of
+ * the national cards' Chip Authentication keys); other groups are left as
+ * they are. ecp_group_load_fast() is mbedtls_ecp_group_load() with it, as
+ * ecp_groups_get() and the other loads of common/ use it.
+ */
+void ecp_fast_install(mbedtls_ecp_group *g);
+int ecp_group_load_fast(mbedtls_ecp_group *g, mbedtls_ecp_group_id id);
+/* grp->modp for brainpoolP256r1: N (0 <= N < 2^512) becomes N mod p. */
+int ecp_bp256_modp(mbedtls_mpi *n);
+/* The same on 32-bit words, least significant first: x < 2^512, out = x mod p. */
+void ecp_bp256_reduce_words(const uint32_t x[16], uint32_t out[8]);
 
 #endif
