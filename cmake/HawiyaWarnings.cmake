@@ -29,8 +29,11 @@ endif()
 
 # Every symbol bound at start (full RELRO): no lazy binding, whose resolver
 # saves the vector registers on the stack at a program's first call to a
-# function, leaving there whatever a memcpy had in them (a CAN, say).
-add_link_options(-Wl,-z,relro -Wl,-z,now)
+# function, leaving there whatever a memcpy had in them (a CAN, say). A
+# bare-metal image (cmake/arm-none-eabi.cmake) has no dynamic linker: not there.
+if(NOT CMAKE_CROSSCOMPILING)
+    add_link_options(-Wl,-z,relro -Wl,-z,now)
+endif()
 
 # Host programs use POSIX; common/ must not (it is checked by tests/check_common_symbols.sh).
 add_library(hawiya_posix INTERFACE)

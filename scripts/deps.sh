@@ -25,6 +25,9 @@ PACKAGES=(
     # gcore (gdb) for core dumps, throwaway users (passwd: useradd; util-linux: runuser,
     # setpriv), pgrep (procps)
     systemd strace gdb passwd util-linux procps
+    # the reader firmware on the STM32F405 (boards/stm32f405): the cross toolchain with
+    # newlib-nano, QEMU's netduinoplus2, dpkg-source for mbedTLS's source package
+    gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi qemu-system-arm dpkg-dev
     # the constant-time check of the brainpoolP256r1 reduction (tests/unit/ct_ecp_bp256.c)
     valgrind
 )
@@ -39,14 +42,38 @@ for p in "${PACKAGES[@]}"; do
         missing+=("$p")
     fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "deps: installing ${missing[*]}" >&2
 SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "deps: run as root or install sudo" >&2; exit 1; }
-    SUDO=sudo
+as_root() {
+    if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+        command -v sudo >/dev/null || { echo "deps: run as root or install sudo" >&2; exit 1; }
+        SUDO=sudo
+    fi
+}
+
+# The firmware's mbedTLS is built from Debian's source package ("apt-get source
+# mbedtls", scripts/mbedtls-source.sh), which needs a deb-src entry: each deb
+# entry gets its deb-src twin, in the deb822 file (Debian 12's
+# /etc/apt/sources.list.d/debian.sources) or in a one-line sources.list.
+src_added=0
+if ! grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list &&
+    ! grep -qsE '^Types:.*[[:space:]]deb-src([[:space:]]|$)' /etc/apt/sources.list.d/*.sources; then
+    as_root
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && $SUDO sed -i -E 's/^Types:[[:space:]]*deb[[:space:]]*$/Types: deb deb-src/' "$f"
+    done
+    if [ -f /etc/apt/sources.list ]; then
+        $SUDO sed -i -E 's/^([[:space:]]*)deb([[:space:]].*)$/\1deb\2\n\1deb-src\2/' /etc/apt/sources.list
+    fi
+    echo "deps: deb-src entries added (apt-get source mbedtls)" >&2
+    src_added=1
 fi
+
+[ ${#missing[@]} -eq 0 ] && [ $src_added -eq 0 ] && exit 0
+
+as_root
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >/dev/null
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
