@@ -105,8 +105,10 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
         if (p[2] > 7 || bits == 0 || plen != 8 + simline_rf_bytes(p[2], bits) ||
             simline_rf_bytes(p[2], bits) > SIMLINE_RF_MAX)
             return SIMLINE_ERR_BAD_LENGTH;
+        /* Without a collision the position field is 0: one spelling per
+         * record, so that what decodes re-encodes byte for byte. */
         if (p[0] > 1 || p[1] > 3 || (p[3] & ~0x03u) != 0 ||
-            ((p[3] & SIMLINE_RF_COLLISION) && (coll < p[2] || coll >= p[2] + bits)))
+            ((p[3] & SIMLINE_RF_COLLISION) ? (coll < p[2] || coll >= p[2] + bits) : coll != 0))
             return SIMLINE_ERR_BAD_VALUE;
         m->u.rf.type = p[0];
         m->u.rf.rate = p[1];

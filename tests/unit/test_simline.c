@@ -150,6 +150,13 @@ static void rf_records(void **state)
     memcpy(bad, want, sizeof bad);
     bad[16] = 31; /* 33 bits need 5 bytes, 4 given */
     assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_ERR_BAD_LENGTH);
+    /* a collision position without the collision flag (fuzz_simline found
+     * it: it decoded, and re-encoded with the position 0) */
+    memcpy(bad, want, sizeof bad);
+    bad[15] = 0x00;
+    assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_ERR_BAD_VALUE);
+    bad[18] = 0;
+    assert_int_equal(simline_decode(bad, sizeof bad, &d, &used), SIMLINE_OK);
     m.u.rf.n_bits = 8 * (SIMLINE_RF_MAX + 1);
     assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_ERR_BAD_VALUE);
 
