@@ -679,6 +679,7 @@ static void cli_keeps_no_copy_while_it_waits(void **state)
         {"907158", "stdin"},
         {"907159", "argv"},
         {"Z9071600", "mrz stdin"},
+        {"Z9071611", "mrz argv"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int in[2];
@@ -698,6 +699,10 @@ static void cli_keeps_no_copy_while_it_waits(void **state)
                 execl(cli, cli, "auth", "--socket", sock, "--challenge", CHALLENGE, "--origin",
                       ORIGIN, "--reader", "r1", "--can", cases[i].secret, "--timeout-ms", "60000",
                       (char *)NULL);
+            else if (!strcmp(cases[i].how, "mrz argv"))
+                execl(cli, cli, "auth", "--socket", sock, "--challenge", CHALLENGE, "--origin",
+                      ORIGIN, "--reader", "r1", "--mrz", "Z9071611,710203,330405", "--timeout-ms",
+                      "60000", (char *)NULL);
             else
                 execl(cli, cli, "auth", "--socket", sock, "--challenge", CHALLENGE, "--origin",
                       ORIGIN, "--reader", "r1", "--mrz", "-", "--timeout-ms", "60000",
