@@ -78,6 +78,32 @@ const char *pcsc_rv_name(LONG rv)
     return "SCARD_UNKNOWN";
 }
 
+void pcsc_call_enter(struct pcsc_in_call *w, const char *name)
+{
+    if (!w)
+        return;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    atomic_store(&w->since_ms, (int_least64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+    atomic_store(&w->name, name);
+}
+
+void pcsc_call_leave(struct pcsc_in_call *w)
+{
+    if (w)
+        atomic_store(&w->name, (const char *)NULL);
+}
+
+/* Every SCard* call of this file goes through here: counted and published. */
+#define CALL(c, name, expr)                                                                        \
+    ((c)->calls++, pcsc_call_enter((c)->in_call, name), call_done((c), (expr)))
+
+static LONG call_done(struct pcsc_card *c, LONG rv)
+{
+    pcsc_call_leave(c->in_call);
+    return rv;
+}
+
 static LONG fail(struct pcsc_card *c, LONG rv)
 {
     if (rv != SCARD_S_SUCCESS)
@@ -95,8 +121,8 @@ static LONG read_atr(struct pcsc_card *c)
 {
     char name[MAX_READERNAME];
     DWORD name_len = sizeof name, state = 0, proto = 0, atr_len = sizeof c->atr;
-    c->calls++;
-    LONG rv = SCardStatus(c->h, name, &name_len, &state, &proto, c->atr, &atr_len);
+    LONG rv = CALL(c, "SCardStatus",
+                   SCardStatus(c->h, name, &name_len, &state, &proto, c->atr, &atr_len));
     if (rv != SCARD_S_SUCCESS) {
         c->atr_len = 0;
         return fail(c, rv);
@@ -109,13 +135,20 @@ static LONG read_atr(struct pcsc_card *c)
 LONG pcsc_card_connect(struct pcsc_card *c, SCARDCONTEXT ctx, const char *reader, DWORD share,
                        int busy_wait_ms)
 {
+    return pcsc_card_connect_watched(c, ctx, reader, share, busy_wait_ms, NULL);
+}
+
+LONG pcsc_card_connect_watched(struct pcsc_card *c, SCARDCONTEXT ctx, const char *reader,
+                               DWORD share, int busy_wait_ms, struct pcsc_in_call *in_call)
+{
     memset(c, 0, sizeof *c);
+    c->in_call = in_call;
     c->ctx = ctx;
     DWORD protocols = share == SCARD_SHARE_DIRECT ? 0 : SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1;
     for (;;) {
         DWORD active = 0;
-        c->calls++;
-        LONG rv = SCardConnect(ctx, reader, share, protocols, &c->h, &active);
+        LONG rv =
+            CALL(c, "SCardConnect", SCardConnect(ctx, reader, share, protocols, &c->h, &active));
         if (rv == SCARD_S_SUCCESS) {
             c->connected = true;
             c->protocol = active;
@@ -133,15 +166,15 @@ LONG pcsc_card_disconnect(struct pcsc_card *c, DWORD disposition)
     if (!c->connected)
         return SCARD_S_SUCCESS;
     c->connected = false;
-    c->calls++;
-    return fail(c, SCardDisconnect(c->h, disposition));
+    return fail(c, CALL(c, "SCardDisconnect", SCardDisconnect(c->h, disposition)));
 }
 
 LONG pcsc_card_reconnect(struct pcsc_card *c, DWORD share, DWORD init)
 {
     DWORD active = 0;
-    c->calls++;
-    LONG rv = SCardReconnect(c->h, share, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, init, &active);
+    LONG rv =
+        CALL(c, "SCardReconnect",
+             SCardReconnect(c->h, share, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, init, &active));
     if (rv != SCARD_S_SUCCESS)
         return fail(c, rv);
     c->protocol = active;
@@ -150,14 +183,12 @@ LONG pcsc_card_reconnect(struct pcsc_card *c, DWORD share, DWORD init)
 
 LONG pcsc_card_begin(struct pcsc_card *c)
 {
-    c->calls++;
-    return fail(c, SCardBeginTransaction(c->h));
+    return fail(c, CALL(c, "SCardBeginTransaction", SCardBeginTransaction(c->h)));
 }
 
 LONG pcsc_card_end(struct pcsc_card *c, DWORD disposition)
 {
-    c->calls++;
-    return fail(c, SCardEndTransaction(c->h, disposition));
+    return fail(c, CALL(c, "SCardEndTransaction", SCardEndTransaction(c->h, disposition)));
 }
 
 static LONG transmit1(struct pcsc_card *c, const uint8_t *cmd, size_t n, uint8_t *resp, size_t cap,
@@ -167,9 +198,8 @@ static LONG transmit1(struct pcsc_card *c, const uint8_t *cmd, size_t n, uint8_t
                                   : c->protocol == SCARD_PROTOCOL_RAW ? SCARD_PCI_RAW
                                                                       : SCARD_PCI_T1;
     DWORD len = (DWORD)cap;
-    c->calls++;
     c->apdus++;
-    LONG rv = SCardTransmit(c->h, pci, cmd, (DWORD)n, NULL, resp, &len);
+    LONG rv = CALL(c, "SCardTransmit", SCardTransmit(c->h, pci, cmd, (DWORD)n, NULL, resp, &len));
     *rlen = rv == SCARD_S_SUCCESS ? len : 0;
     if (rv == SCARD_S_SUCCESS && (len < 2 || len > cap))
         rv = SCARD_F_COMM_ERROR; /* a driver that returns no status word */
@@ -217,8 +247,8 @@ LONG pcsc_card_control(struct pcsc_card *c, DWORD code, const uint8_t *in, size_
                        size_t cap, size_t *rlen)
 {
     DWORD len = 0;
-    c->calls++;
-    LONG rv = SCardControl(c->h, code, in, (DWORD)n, out, (DWORD)cap, &len);
+    LONG rv =
+        CALL(c, "SCardControl", SCardControl(c->h, code, in, (DWORD)n, out, (DWORD)cap, &len));
     *rlen = rv == SCARD_S_SUCCESS && len <= cap ? len : 0;
     return fail(c, rv);
 }

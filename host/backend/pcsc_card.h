@@ -26,6 +26,7 @@
 #ifndef HAWIYA_PCSC_CARD_H
 #define HAWIYA_PCSC_CARD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,19 @@
 /* "SCARD_W_RESET_CARD", ... (the names of pcsclite.h); "SCARD_UNKNOWN" otherwise. */
 const char *pcsc_rv_name(LONG rv);
 
+/*
+ * The SCard* call a thread is inside, for another thread to name when it
+ * does not return (libpcsclite waits for pcscd's answer without bound: a
+ * pcscd that is stopped or hung holds the caller). `name` is a literal or
+ * NULL between calls; `since_ms` is CLOCK_MONOTONIC.
+ */
+struct pcsc_in_call {
+    _Atomic(const char *) name;
+    _Atomic int_least64_t since_ms;
+};
+void pcsc_call_enter(struct pcsc_in_call *w, const char *name);
+void pcsc_call_leave(struct pcsc_in_call *w);
+
 struct pcsc_card {
     SCARDCONTEXT ctx;
     SCARDHANDLE h;
@@ -51,10 +65,11 @@ struct pcsc_card {
     DWORD protocol; /* SCARD_PROTOCOL_T0 / T1 / RAW; 0 when connected directly */
     uint8_t atr[PCSC_ATR_MAX];
     size_t atr_len;
-    unsigned calls;     /* SCard* calls made through this struct */
-    unsigned apdus;     /* command APDUs on the wire, GET RESPONSE included */
-    LONG last_rv;       /* the last failure, SCARD_S_SUCCESS when none */
-    int busy_waited_ms; /* how long pcsc_card_connect waited for another program */
+    unsigned calls;               /* SCard* calls made through this struct */
+    unsigned apdus;               /* command APDUs on the wire, GET RESPONSE included */
+    LONG last_rv;                 /* the last failure, SCARD_S_SUCCESS when none */
+    int busy_waited_ms;           /* how long pcsc_card_connect waited for another program */
+    struct pcsc_in_call *in_call; /* NULL, or where each call is published */
 };
 
 /*
@@ -65,6 +80,9 @@ struct pcsc_card {
  */
 LONG pcsc_card_connect(struct pcsc_card *c, SCARDCONTEXT ctx, const char *reader, DWORD share,
                        int busy_wait_ms);
+/* The same, each SCard* call of this card then published in *in_call. */
+LONG pcsc_card_connect_watched(struct pcsc_card *c, SCARDCONTEXT ctx, const char *reader,
+                               DWORD share, int busy_wait_ms, struct pcsc_in_call *in_call);
 /* SCARD_LEAVE_CARD, SCARD_RESET_CARD or SCARD_UNPOWER_CARD. */
 LONG pcsc_card_disconnect(struct pcsc_card *c, DWORD disposition);
 /* SCardReconnect with the same share mode: `init` SCARD_RESET_CARD resets the card. */

@@ -154,6 +154,11 @@ struct bridge_backend_ops {
     uint64_t (*answers)(void *r);
     /* Optional: what the reader last said about itself. */
     void (*identity)(void *r, struct bridge_reader_identity *out);
+    /* Optional, called by the event loop while the worker runs authenticate():
+     * true, with the call the worker is blocked in and for how long in why,
+     * when it is inside a call that the backend cannot bound itself (PC/SC:
+     * libpcsclite waits for pcscd without a time limit). */
+    bool (*stuck)(void *r, char *why, size_t cap);
 };
 
 extern const struct bridge_backend_ops bridge_backend_sim;

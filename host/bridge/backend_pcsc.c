@@ -630,6 +630,7 @@ struct pcsc_reader {
     struct emrtd_run run;
     struct ecp_groups groups; /* PACE's and CA's curves, loaded once (as the firmware does) */
     uint8_t report[CCID_MAX_MESSAGE_SIZE];
+    struct pcsc_in_call in_call; /* the worker's SCard* call under way (the loop reads it) */
 };
 
 static void *rd_create(const struct bridge_reader_config *cfg, void *provider)
@@ -1077,14 +1078,17 @@ static enum bridge_err rd_authenticate(void *p, const struct bridge_auth *a,
         return BRIDGE_ERR_READER_ERROR;
     }
     SCARDCONTEXT ctxh;
+    pcsc_call_enter(&r->in_call, "SCardEstablishContext");
     LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctxh);
+    pcsc_call_leave(&r->in_call);
     if (rv != SCARD_S_SUCCESS)
         return pcsc_error(rv, "SCardEstablishContext", res);
     int busy = BUSY_WAIT_MS < (int)a->timeout_ms ? BUSY_WAIT_MS : (int)a->timeout_ms;
     enum bridge_err be = BRIDGE_OK;
     /* Exclusive: nobody else's APDUs between ours, and a card someone else
      * holds is a SHARING_VIOLATION now rather than a wait without end. */
-    rv = pcsc_card_connect(&s.card, ctxh, r->pcsc_name, SCARD_SHARE_EXCLUSIVE, busy);
+    rv = pcsc_card_connect_watched(&s.card, ctxh, r->pcsc_name, SCARD_SHARE_EXCLUSIVE, busy,
+                                   &r->in_call);
     if (rv != SCARD_S_SUCCESS) {
         be = pcsc_error(rv, "SCardConnect", res);
         if (be == BRIDGE_ERR_READER_BUSY)
@@ -1141,11 +1145,27 @@ static enum bridge_err rd_authenticate(void *p, const struct bridge_auth *a,
 disconnect:
     pcsc_card_disconnect(&s.card, r->info.ours ? SCARD_LEAVE_CARD : SCARD_RESET_CARD);
 out:
+    pcsc_call_enter(&r->in_call, "SCardReleaseContext");
     SCardReleaseContext(ctxh);
+    pcsc_call_leave(&r->in_call);
     emrtd_run_clear(&r->run);
     bridge_log(BRIDGE_LOG_DEBUG, 0, "reader %s: %u PC/SC calls, %u APDUs", r->cfg.name,
                s.card.calls, s.card.apdus);
     return be;
+}
+
+/* libpcsclite waits for pcscd without bound: a session past its deadline
+ * inside a call is answered by the event loop, which names that call. */
+static bool rd_stuck(void *p, char *why, size_t cap)
+{
+    struct pcsc_reader *r = p;
+    const char *name = atomic_load(&r->in_call.name);
+    if (!name)
+        return false;
+    int64_t for_ms = mono_ms() - (int64_t)atomic_load(&r->in_call.since_ms);
+    snprintf(why, cap, "%s has not returned after %lld ms: pcscd has not answered", name,
+             (long long)for_ms);
+    return true;
 }
 
 const struct bridge_backend_ops bridge_backend_pcsc = {
@@ -1159,4 +1179,5 @@ const struct bridge_backend_ops bridge_backend_pcsc = {
     .card_active = rd_card_active,
     .authenticate = rd_authenticate,
     .describe = rd_describe,
+    .stuck = rd_stuck,
 };

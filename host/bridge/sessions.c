@@ -609,8 +609,15 @@ void readers_check_deadlines(struct bridge *b, int64_t now)
             free_auth(a);
             goto rescan; /* answering may have dropped the client and its other requests */
         }
-        if (r->running && r->running->client && r->running->deadline <= now)
-            answer_auth(r->running, BRIDGE_ERR_TIMEOUT, "the card session took too long");
+        if (r->running && r->running->client && r->running->deadline <= now) {
+            /* The worker may be blocked in a call nothing can interrupt (a
+             * stopped pcscd): the client is answered now all the same, and
+             * the reader takes its next session once the call returns. */
+            char why[160], msg[220] = "the card session took too long";
+            if (r->ops->stuck && r->ops->stuck(r->be, why, sizeof why))
+                snprintf(msg, sizeof msg, "the card session took too long: %s", why);
+            answer_auth(r->running, BRIDGE_ERR_TIMEOUT, msg);
+        }
         schedule(r);
     }
 }
