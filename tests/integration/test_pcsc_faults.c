@@ -34,6 +34,7 @@
 #include <PCSC/winscard.h>
 
 #include "bridge_test.h"
+#include "pcsc_client.h"
 #include "pcscd_env.h"
 
 #define CARD_CAN    "123456" /* the default persona's CAN (tests/data/personas.json) */
@@ -166,42 +167,10 @@ static void expect_verified(cJSON *j)
 }
 
 /* Another PC/SC program: a shared connection to the card, which it resets
- * (SCardReconnect) and leaves reset (SCardDisconnect). It says "held" on a
- * pipe once connected, and lets go after hold_ms. */
+ * (SCardReconnect) and leaves reset (SCardDisconnect) after hold_ms. */
 static pid_t other_program_resets(int hold_ms)
 {
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        SCARDCONTEXT ctx;
-        SCARDHANDLE h;
-        DWORD proto;
-        if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS ||
-            SCardConnect(ctx, SLOT0, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &h, &proto) !=
-                SCARD_S_SUCCESS)
-            _exit(1);
-        ssize_t w = write(p[1], "held\n", 5);
-        (void)w;
-        close(p[1]);
-        sleep_ms(hold_ms);
-        if (SCardReconnect(h, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, SCARD_RESET_CARD, &proto) !=
-                SCARD_S_SUCCESS ||
-            SCardDisconnect(h, SCARD_RESET_CARD) != SCARD_S_SUCCESS)
-            _exit(2);
-        SCardReleaseContext(ctx);
-        _exit(0);
-    }
-    close(p[1]);
-    char said[8] = "";
-    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-    if (poll(&pfd, 1, 60000) == 1 && read(p[0], said, sizeof said - 1) < 0)
-        said[0] = '\0';
-    close(p[0]);
-    if (strcmp(said, "held\n") != 0)
-        fail_msg("the other program could not connect to the card");
-    return pid;
+    return pcsc_client_hold(SLOT0, SCARD_SHARE_SHARED, hold_ms, true);
 }
 
 static void expect_exit_0(pid_t pid)

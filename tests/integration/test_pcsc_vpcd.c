@@ -30,6 +30,7 @@
 #include <PCSC/winscard.h>
 
 #include "bridge_test.h"
+#include "pcsc_client.h"
 #include "pcscd_env.h"
 #include "pcsc_card.h"
 
@@ -49,12 +50,6 @@ static int64_t now_ms(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&d, NULL);
 }
 
 /* One command to the virtual card's control socket ("remove", "persona ID", ...). */
@@ -327,40 +322,10 @@ static void card_events(void **state)
     close(fd);
 }
 
-/* Another program connects exclusively to the card for hold_ms, then lets go.
- * Returns once it holds the card (it says so on a pipe): a fixed pause instead
- * let the bridge reach the card first on a loaded machine. */
+/* Another program holds the card exclusively for hold_ms. */
 static pid_t hold_card(int hold_ms)
 {
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        SCARDCONTEXT ctx;
-        SCARDHANDLE h;
-        DWORD proto;
-        if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) != SCARD_S_SUCCESS ||
-            SCardConnect(ctx, SLOT0, SCARD_SHARE_EXCLUSIVE, SCARD_PROTOCOL_T1, &h, &proto) !=
-                SCARD_S_SUCCESS)
-            _exit(1);
-        ssize_t w = write(p[1], "held\n", 5);
-        (void)w;
-        close(p[1]);
-        sleep_ms(hold_ms);
-        SCardDisconnect(h, SCARD_LEAVE_CARD);
-        SCardReleaseContext(ctx);
-        _exit(0);
-    }
-    close(p[1]);
-    char said[8] = "";
-    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-    if (poll(&pfd, 1, 60000) == 1 && read(p[0], said, sizeof said - 1) < 0)
-        said[0] = '\0';
-    close(p[0]);
-    if (strcmp(said, "held\n") != 0)
-        fail_msg("the other program could not hold the card");
-    return pid;
+    return pcsc_client_hold(SLOT0, SCARD_SHARE_EXCLUSIVE, hold_ms, false);
 }
 
 static void held_by_another_program(void **state)
