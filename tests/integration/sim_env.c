@@ -337,6 +337,20 @@ int sim_env_restart_reader(struct sim_env *e, const char *const *reader_args, in
     return start_reader(e, reader_args, status);
 }
 
+int sim_env_provision(struct sim_env *e)
+{
+    ccid_link_close(&e->link);
+    const char *pki = getenv("HAWIYA_PKI"), *ca = getenv("HAWIYA_PKI_DIR");
+    if (!pki || !ca)
+        return -1;
+    char cmd[1200];
+    int n = snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null", pki, ca,
+                     e->host_path);
+    if (n < 0 || (size_t)n >= sizeof cmd)
+        return -1;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};

@@ -61,6 +61,11 @@ int sim_env_bring_up(struct sim_env *e, int tries, int timeout_ms, unsigned *pow
  * directory; 0 once linked again, -1 if it did not come up (if it exited,
  * its wait status in *status, else -1). */
 int sim_env_restart_reader(struct sim_env *e, const char *const *reader_args, int *status);
+/* Hands the reader to the manufacturer's station: the env's CCID link is
+ * closed (the sim reader serves one host), then `hawiya-pki provision` gives
+ * it its device certificate from the test reader CA (HAWIYA_PKI,
+ * HAWIYA_PKI_DIR); 0 once provisioned. The next host is the caller's. */
+int sim_env_provision(struct sim_env *e);
 /* Sends a control command to the vcard ("remove", "insert", "persona ID", "stats"). */
 int sim_env_control(struct sim_env *e, const char *cmd, char *reply, size_t cap);
 /* One number from the vcard's "stats" ("now_ns", "card_ns", "vcc_mv", "wtx"...); -1 if absent. */

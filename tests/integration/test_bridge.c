@@ -216,11 +216,7 @@ static int setup(void **state)
     /* The sim reader serves one host: hand it over to the manufacturer's
      * station (its device certificate from the test reader CA), then to the
      * bridge. */
-    ccid_link_close(&env.link);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
-    if (system(cmd) != 0)
+    if (sim_env_provision(&env) != 0)
         return -1;
     snprintf(sock_path, sizeof sock_path, "%s/run/bridge.sock", env.dir);
     snprintf(log_path, sizeof log_path, "%s/bridge.log", env.dir);

@@ -31,11 +31,7 @@ static int setup(void **state)
     if (sim_env_start_rf(&env, "morocco-cl", true, NULL) != 0)
         return -1;
     /* the reader gets its device certificate, then is handed to the bridge */
-    ccid_link_close(&env.link);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
-    if (system(cmd) != 0)
+    if (sim_env_provision(&env) != 0)
         return -1;
     snprintf(sock_path, sizeof sock_path, "%s/bridge.sock", env.dir);
     snprintf(log_path, sizeof log_path, "%s/bridge.log", env.dir);

@@ -36,11 +36,7 @@ static int setup(void **state)
     (void)state;
     if (sim_env_start(&env, "default", NULL) != 0)
         return -1;
-    ccid_link_close(&env.link);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
-    if (system(cmd) != 0)
+    if (sim_env_provision(&env) != 0)
         return -1;
     snprintf(sock, sizeof sock, "%s/run/bridge.sock", env.dir);
     snprintf(conf, sizeof conf, "%s/bridge.conf", env.dir);
