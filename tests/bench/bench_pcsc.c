@@ -252,11 +252,7 @@ static int desk_reader(struct sim_env *e)
 {
     if (sim_env_start(e, "default", NULL) != 0)
         return -1;
-    ccid_link_close(&e->link);
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), e->host_path);
-    return system(cmd) == 0 ? 0 : -1;
+    return sim_env_provision(e);
 }
 
 static int path_sim(void)

@@ -469,14 +469,10 @@ static void two_readers_side_by_side(void **state)
     static struct sim_env a, b;
     assert_int_equal(sim_env_start(&a, "algeria", NULL), 0);
     assert_int_equal(sim_env_start(&b, "default", NULL), 0);
-    char cmd[1200], conf[400], sock[400], log[400];
+    char conf[400], sock[400], log[400];
     struct sim_env *envs[2] = {&a, &b};
-    for (int i = 0; i < 2; i++) {
-        ccid_link_close(&envs[i]->link);
-        snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-                 getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), envs[i]->host_path);
-        assert_int_equal(system(cmd), 0);
-    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sim_env_provision(envs[i]), 0);
     snprintf(conf, sizeof conf, "%s/two.conf", a.dir);
     snprintf(sock, sizeof sock, "%s/two.sock", a.dir);
     snprintf(log, sizeof log, "%s/two.log", a.dir);

@@ -81,11 +81,7 @@ static int setup(void **state)
         return -1;
     /* The sim board serves one host: the manufacturer's station provisions
      * the reader's certificate, then pcscd's driver takes the link. */
-    ccid_link_close(&desk.link);
-    char line[1400];
-    snprintf(line, sizeof line, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), desk.host_path);
-    if (system(line) != 0)
+    if (sim_env_provision(&desk) != 0)
         return -1;
     /* The sweep card: its own personas file, no eMRTD application. */
     char *personas = strdup(getenv("HAWIYA_PERSONAS")), *pki = strdup(getenv("HAWIYA_PKI_DIR"));

@@ -125,10 +125,7 @@ static void reader_link_comes_and_goes(void **state)
 
     /* The reader starts (provisioned first, at the manufacturer's station). */
     assert_int_equal(sim_env_start(&sim, "default", NULL), 0);
-    ccid_link_close(&sim.link);
-    snprintf(line, sizeof line, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), sim.host_path);
-    assert_int_equal(system(line), 0);
+    assert_int_equal(sim_env_provision(&sim), 0);
     int64_t t0 = now_ms();
     assert_int_equal(symlink(sim.host_path, late), 0);
     j = bt_event(fd, "card_inserted", 10000);

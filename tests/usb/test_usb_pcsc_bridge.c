@@ -41,11 +41,7 @@ static void bridge_takes_our_reader_through_pcscd(void **state)
     assert_non_null(script);
     /* Provisioned on the sim board's socket, then on USB with the same state. */
     assert_int_equal(sim_env_start(&env, "default", NULL), 0);
-    ccid_link_close(&env.link);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s' provision --ca '%s' --reader '%s' >/dev/null",
-             getenv("HAWIYA_PKI"), getenv("HAWIYA_PKI_DIR"), env.host_path);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sim_env_provision(&env), 0);
     assert_int_equal(sim_env_reader_usbredir(&env), 0);
 
     const char *programs[] = {bridge, cli, script, NULL};
