@@ -163,9 +163,12 @@ static bool string(struct scan *s, const uint8_t **start, size_t *len)
             int v = hex_val(s->p[2]) << 12 | hex_val(s->p[3]) << 8 | hex_val(s->p[4]) << 4 |
                     hex_val(s->p[5]);
             /* Only a control character without a short escape is written \u00XX. */
-            if (v == 0 || v >= 0x20 || v == '\b' || v == '\f' || v == '\n' || v == '\r' ||
-                v == '\t')
-                return bad(s, "a \\u escape for a character that has another spelling");
+            if (v == 0)
+                return bad(s, "\\u0000 (a NUL) in a string");
+            if (v >= 0x20)
+                return bad(s, "a \\u escape for a character written as itself (UTF-8)");
+            if (v == '\b' || v == '\f' || v == '\n' || v == '\r' || v == '\t')
+                return bad(s, "a \\u escape for a character that has a short escape");
             s->p += 6;
             continue;
         }
