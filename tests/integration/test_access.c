@@ -20,7 +20,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -289,6 +291,26 @@ static int run_as_nobody(const char *const *argv, bool quiet)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A checkout under /tmp (a clone in /tmp/fresh) would vanish under the new
+ * tmpfs with the programs and libraries it built: its top directory is
+ * bind-mounted back from the old /tmp, reached through `old_tmp`. */
+static int keep_under_new_tmp(int old_tmp, const char *real_path)
+{
+    char top[PATH_MAX], from[PATH_MAX + 32];
+    snprintf(top, sizeof top, "%s", real_path);
+    if (strncmp(top, "/tmp/", 5) != 0)
+        return 0;
+    char *slash = strchr(top + 5, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    /* The new tmpfs starts empty: present means the other program's call
+     * brought the same checkout back already. */
+    if (mkdir(top, 0755) != 0)
+        return errno == EEXIST ? 0 : -1;
+    snprintf(from, sizeof from, "/proc/self/fd/%d/%s", old_tmp, top + 5);
+    return mount(from, top, NULL, MS_BIND | MS_REC, NULL);
+}
+
 static void default_path_without_xdg(void **state)
 {
     (void)state;
@@ -298,9 +320,17 @@ static void default_path_without_xdg(void **state)
     if (child == 0) {
         close(pfd[0]);
         char res[512];
-        /* A /tmp of our own: the machine's is not touched. */
-        if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-            mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777")) {
+        /* A /tmp of our own: the machine's is not touched. old_tmp is opened
+         * inside the new namespace: a mount of another namespace cannot be
+         * the source of a bind mount. */
+        char cli_real[PATH_MAX], bridge_real[PATH_MAX];
+        int old_tmp = -1;
+        if (realpath(cli(), cli_real) == NULL ||
+            realpath(getenv("HAWIYA_BRIDGE"), bridge_real) == NULL || unshare(CLONE_NEWNS) ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+            (old_tmp = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+            mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777") ||
+            keep_under_new_tmp(old_tmp, cli_real) || keep_under_new_tmp(old_tmp, bridge_real)) {
             snprintf(res, sizeof res, "namespace: %s", strerror(errno));
             ssize_t w = write(pfd[1], res, strlen(res));
             (void)w;

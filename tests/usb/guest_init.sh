@@ -12,7 +12,10 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
+# No tmpfs over /tmp: the initramfs root is writable already, and a checkout
+# under /tmp (a clone in /tmp/fresh) has its programs' libraries copied there
+# at their build path (guest_image.sh), which a mount would hide.
+chmod 1777 /tmp
 for m in usb-common usbcore xhci-hcd xhci-pci; do
     insmod /lib/modules/$m.ko || echo "@@ insmod $m failed"
 done
