@@ -46,6 +46,12 @@ static size_t inf_max(const struct isodep_picc *c, bool nad)
 static enum isodep_err send_i(struct isodep_picc *c, struct isodep_action *act)
 {
     bool nad = c->nad_reply && c->off == 0;
+    /* A PCD that adds a CID to its blocks in the middle of our chain (rule 11
+     * resends, 7.1.1.2 answers with a CID) leaves one byte less for the INF:
+     * the part is cut to fit, the rest goes in the next block. */
+    size_t max = inf_max(c, nad);
+    if (c->chunk > max)
+        c->chunk = max;
     bool more = c->rlen - c->off > c->chunk;
     enum isodep_err e = send_block(c, act, isodep_pcb_i(c->bn, more, c->cid_reply, nad),
                                    nad_reply(c->nad), c->rapdu + c->off, c->chunk);

@@ -549,6 +549,35 @@ static void picc_rules(void **state)
     assert_int_equal(act.block[0], 0x02); /* the last part, no chaining */
     assert_int_equal(act.block_len, 5);
 
+    /* A PCD that asks for the part again with a CID it did not send before
+     * (7.1.1.2: the answer carries one): the part shrinks by that byte and
+     * still fits its FSD of 16; nothing is lost or repeated. */
+    struct isodep_config small_cid = small;
+    small_cid.cid_on = true;
+    isodep_picc_init(&c, &small_cid, cbuf, sizeof cbuf);
+    e = blk(i0, 3);
+    isodep_picc_step(&c, &e, &act);
+    for (size_t i = 0; i < sizeof long_resp; i++)
+        long_resp[i] = (uint8_t)i;
+    isodep_picc_respond(&c, long_resp, sizeof long_resp, &act);
+    const uint8_t part0[14] = {0x12, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    expect_block(&act, part0, 14);
+    const uint8_t nak0_cid[2] = {0xBA, 0x00};
+    e = blk(nak0_cid, 2);
+    isodep_picc_step(&c, &e, &act);
+    const uint8_t part0_cid[14] = {0x1A, 0x00, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    expect_block(&act, part0_cid, 14);
+    const uint8_t ack1_cid[2] = {0xAB, 0x00};
+    e = blk(ack1_cid, 2);
+    isodep_picc_step(&c, &e, &act);
+    const uint8_t part1_cid[14] = {0x1B, 0x00, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
+    expect_block(&act, part1_cid, 14);
+    const uint8_t ack0_cid[2] = {0xAA, 0x00};
+    e = blk(ack0_cid, 2);
+    isodep_picc_step(&c, &e, &act);
+    const uint8_t part2_cid[8] = {0x0A, 0x00, 24, 25, 26, 27, 28, 29};
+    expect_block(&act, part2_cid, 8);
+
     /* A chained command: R(ACK) for each part, overflow is named. */
     static uint8_t tiny[4];
     isodep_picc_init(&c, &cc, tiny, sizeof tiny);
