@@ -9,9 +9,18 @@
  * interrupt pipe's RDR_to_PC_NotifySlotChange (§6.3.1) is read by a thread
  * of the reader's own, which also runs libusb's events for a hot-plug
  * callback that sees the device leave, and wakes the bridge's event loop
- * through a pipe. Claiming the interface never takes it from another
- * program: when it is held (by pcscd's libccid most of the time) the reader
- * stays down with that reason, and the bridge tries again later.
+ * through a pipe. What the reports say goes through slot_watch: a card
+ * present again with its "changed" bit set, or out and in between two
+ * looks, is reported as a removal then an insertion (BRIDGE_MONITOR_SWAPPED),
+ * so nothing of the first card's session is kept for the second. The
+ * interrupt pipe is read from before the slots' GetSlotStatus at connect:
+ * a report the reader kept from before us (a host's arrival, changes no
+ * host heard) comes in first and the answers, taken in the order libusb
+ * completes the transfers, supersede it.
+ *
+ * Claiming the interface never takes it from another program: when it is
+ * held (by pcscd's libccid most of the time) the reader stays down with
+ * that reason, and the bridge tries again later.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <dirent.h>
@@ -27,6 +36,8 @@
 
 #include "backend.h"
 #include "ccid_link.h"
+#include "log.h"
+#include "slot_watch.h"
 
 #define USB_CLASS_CCID   0x0B
 #define INT_MAX_PACKET   64
@@ -49,10 +60,20 @@ struct usb_reader {
 
     pthread_t thread;
     bool thread_on;
-    atomic_bool stop, gone, present, changed, cl_present;
+    atomic_bool stop, gone;
+    /* The slots as the interrupt pipe tells them (its thread), looked at by
+     * monitor() (the event loop) and changed by authenticate() (the worker). */
+    pthread_mutex_t mu;
+    struct slot_watch watch;
+    struct slot_look look;
     int pipe[2];
     struct libusb_transfer *int_xfer;
     uint8_t int_buf[INT_MAX_PACKET];
+    /* GetSlotStatus at connect (slot_status) */
+    struct libusb_transfer *status_xfer;
+    uint8_t status_buf[CCID_HEADER_SIZE + 16];
+    uint8_t status_seq;
+    volatile int status_result; /* 0 waiting, 1 answered, -1 failed */
     libusb_hotplug_callback_handle hotplug;
     bool hotplug_on;
 
@@ -89,6 +110,7 @@ static void *usb_create(const struct bridge_reader_config *cfg, void *provider)
         free(u);
         return NULL;
     }
+    pthread_mutex_init(&u->mu, NULL);
     return u;
 }
 
@@ -129,19 +151,16 @@ static void LIBUSB_CALL on_interrupt(struct libusb_transfer *t)
 {
     struct usb_reader *u = t->user_data;
     if (t->status == LIBUSB_TRANSFER_COMPLETED) {
-        struct ccid_interrupt it;
-        if (ccid_decode_interrupt(t->buffer, (size_t)t->actual_length, u->max_slot_index, &it) ==
-                CCID_OK &&
-            it.type == CCID_RDR_TO_PC_NOTIFY_SLOT_CHANGE) {
-            atomic_store(&u->present, ccid_slot_present(&it, 0));
-            if (ccid_slot_changed(&it, 0))
-                atomic_store(&u->changed, true);
-            /* our reader's slot 1: its contactless front end */
-            if (u->max_slot_index >= 1) {
-                atomic_store(&u->cl_present, ccid_slot_present(&it, 1));
-                if (ccid_slot_changed(&it, 1))
-                    atomic_store(&u->changed, true);
-            }
+        size_t n = (size_t)t->actual_length;
+        pthread_mutex_lock(&u->mu);
+        bool noted = slot_watch_note(&u->watch, t->buffer, n);
+        pthread_mutex_unlock(&u->mu);
+        if (noted) {
+            /* a few bytes, on a card's arrival or departure only */
+            char hex[3 * INT_MAX_PACKET + 1] = "";
+            for (size_t i = 0, k = 0; i < n && k + 4 <= sizeof hex; i++)
+                k += (size_t)snprintf(hex + k, sizeof hex - k, i ? " %02X" : "%02X", t->buffer[i]);
+            bridge_log(BRIDGE_LOG_INFO, 0, "reader %s: NotifySlotChange %s", u->cfg.name, hex);
             wake(u);
         }
         if (!atomic_load(&u->stop) && libusb_submit_transfer(t) == 0)
@@ -251,6 +270,59 @@ static bool serial_matches(struct usb_reader *u, libusb_device_handle *h,
            !strcmp((const char *)s, u->serial);
 }
 
+/* GetSlotStatus with its answer read by a transfer of our own: libusb calls
+ * back the interrupt pipe's reports and this answer in the order they
+ * completed, so the answer supersedes exactly the reports before it. */
+static void LIBUSB_CALL on_slot_status(struct libusb_transfer *t)
+{
+    struct usb_reader *u = t->user_data;
+    struct ccid_msg m;
+    if (t->status != LIBUSB_TRANSFER_COMPLETED) {
+        u->status_result = -1;
+        return;
+    }
+    if (ccid_decode(t->buffer, (size_t)t->actual_length, sizeof u->status_buf, &m, NULL) ==
+            CCID_OK &&
+        m.type == CCID_RDR_TO_PC_SLOT_STATUS && m.seq == u->status_seq) {
+        pthread_mutex_lock(&u->mu);
+        slot_watch_status(&u->watch, m.slot, ccid_status_icc(m.status) != CCID_ICC_ABSENT);
+        pthread_mutex_unlock(&u->mu);
+        u->status_result = 1;
+        return;
+    }
+    /* an answer to a host before us: the next one */
+    if (libusb_submit_transfer(t) != 0)
+        u->status_result = -1;
+}
+
+static bool slot_status(struct usb_reader *u, uint8_t slot, int timeout_ms)
+{
+    struct ccid_msg req = {.type = CCID_PC_TO_RDR_GET_SLOT_STATUS, .slot = slot};
+    uint8_t out[CCID_HEADER_SIZE];
+    size_t n;
+    req.seq = u->status_seq = u->link.seq++;
+    if (ccid_encode(&req, out, sizeof out, &n) != CCID_OK || !bulk_send(u, out, n, timeout_ms))
+        return false;
+    if (!u->status_xfer && !(u->status_xfer = libusb_alloc_transfer(0)))
+        return false;
+    libusb_fill_bulk_transfer(u->status_xfer, u->h, u->ep_in, u->status_buf, sizeof u->status_buf,
+                              on_slot_status, u, (unsigned)timeout_ms);
+    u->status_result = 0;
+    if (libusb_submit_transfer(u->status_xfer) != 0)
+        return false;
+    /* The transfer's own timeout ends the wait; the rest is a margin. */
+    for (int i = 0; u->status_result == 0 && i < timeout_ms / 100 + 50; i++) {
+        struct timeval tv = {0, 100000};
+        libusb_handle_events_timeout_completed(u->ctx, &tv, NULL);
+    }
+    if (u->status_result == 0 && libusb_cancel_transfer(u->status_xfer) == 0)
+        for (int i = 0; i < 50 && u->status_result == 0; i++) {
+            struct timeval tv = {0, 20000};
+            libusb_handle_events_timeout_completed(u->ctx, &tv, NULL);
+        }
+    return u->status_result > 0;
+}
+
 static void usb_disconnect(void *r);
 
 static int usb_connect(void *r, char *why, size_t cap)
@@ -319,23 +391,16 @@ static int usb_connect(void *r, char *why, size_t cap)
         u->link.max_message = u->max_message;
     atomic_store(&u->stop, false);
     atomic_store(&u->gone, false);
-    atomic_store(&u->changed, false);
+    pthread_mutex_lock(&u->mu);
+    slot_watch_reset(&u->watch, u->max_slot_index);
+    memset(&u->look, 0, sizeof u->look);
+    pthread_mutex_unlock(&u->mu);
     u->active = false;
     if (pipe2(u->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
         snprintf(why, cap, "pipe: %s", strerror(errno));
         usb_disconnect(u);
         return -1;
     }
-
-    /* Whether a card is in now; NotifySlotChange tells every change after. */
-    enum ccid_icc_status icc;
-    enum ccid_link_err le = ccid_link_slot_status(&u->link, &icc, 5000);
-    if (le != CCID_LINK_OK) {
-        snprintf(why, cap, "GetSlotStatus: %s", ccid_link_err_str(le));
-        usb_disconnect(u);
-        return -1;
-    }
-    atomic_store(&u->present, icc != CCID_ICC_ABSENT);
 
     u->int_xfer = libusb_alloc_transfer(0);
     if (u->int_xfer) {
@@ -346,6 +411,14 @@ static int usb_connect(void *r, char *why, size_t cap)
             u->int_xfer = NULL;
         }
     }
+    /* Whether a card is in each slot now (slot 1: our reader's contactless
+     * front end); NotifySlotChange tells every change after. */
+    for (unsigned s = 0; s <= u->max_slot_index && s < SLOT_WATCH_SLOTS; s++)
+        if (!slot_status(u, (uint8_t)s, 5000)) {
+            snprintf(why, cap, "GetSlotStatus of slot %u: no answer", s);
+            usb_disconnect(u);
+            return -1;
+        }
     if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG) &&
         libusb_hotplug_register_callback(u->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0, u->vid,
                                          u->pid, LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, u,
@@ -394,7 +467,10 @@ static void usb_disconnect(void *r)
             close(u->pipe[i]);
         u->pipe[i] = -1;
     }
-    atomic_store(&u->present, false);
+    pthread_mutex_lock(&u->mu);
+    slot_watch_reset(&u->watch, u->max_slot_index);
+    memset(&u->look, 0, sizeof u->look);
+    pthread_mutex_unlock(&u->mu);
     u->active = false;
 }
 
@@ -404,7 +480,10 @@ static void usb_destroy(void *r)
     if (!u)
         return;
     usb_disconnect(u);
+    if (u->status_xfer)
+        libusb_free_transfer(u->status_xfer);
     libusb_exit(u->ctx);
+    pthread_mutex_destroy(&u->mu);
     free(u);
 }
 
@@ -416,16 +495,33 @@ static enum bridge_monitor usb_monitor(void *r)
         ;
     if (!u->h || atomic_load(&u->gone))
         return BRIDGE_MONITOR_BROKEN;
+    pthread_mutex_lock(&u->mu);
+    slot_watch_look(&u->watch, &u->look);
+    struct slot_look l = u->look;
+    pthread_mutex_unlock(&u->mu);
     /* A removal, even one followed by an insertion, ends the powered session. */
-    if (atomic_exchange(&u->changed, false))
+    if (l.changed)
         u->active = false;
+    /* The card seen at the last look left and one came back (the same or
+     * another: a reader cannot tell): a removal and an insertion. */
+    if (l.swapped[0] || l.swapped[1])
+        return BRIDGE_MONITOR_SWAPPED;
     return BRIDGE_MONITOR_OK;
+}
+
+/* As at the last look: what monitor() announced is what the bridge acts on. */
+static bool slot_seen(struct usb_reader *u, unsigned slot)
+{
+    pthread_mutex_lock(&u->mu);
+    bool p = u->look.present[slot];
+    pthread_mutex_unlock(&u->mu);
+    return p;
 }
 
 static bool usb_card_present(void *r)
 {
     struct usb_reader *u = r;
-    return atomic_load(&u->present) || atomic_load(&u->cl_present);
+    return slot_seen(u, 0) || slot_seen(u, 1);
 }
 
 static bool usb_card_active(void *r)
@@ -437,9 +533,7 @@ static bool usb_card_active(void *r)
 static const char *usb_card_interface(void *r)
 {
     struct usb_reader *u = r;
-    return atomic_load(&u->cl_present) ? "contactless"
-           : atomic_load(&u->present)  ? "contact"
-                                       : NULL;
+    return slot_seen(u, 1) ? "contactless" : slot_seen(u, 0) ? "contact" : NULL;
 }
 
 static enum bridge_err usb_authenticate(void *r, const struct bridge_auth *a,
@@ -452,10 +546,12 @@ static enum bridge_err usb_authenticate(void *r, const struct bridge_auth *a,
     enum bridge_err e = bridge_reader_authenticate(&u->link, u->report, sizeof u->report, a,
                                                    progress, ctx, res, &gone, &reset);
     if (gone) {
-        if (atomic_load(&u->cl_present))
-            atomic_store(&u->cl_present, false);
-        else
-            atomic_store(&u->present, false);
+        /* the card the session ran on: the one in the field when there was one */
+        pthread_mutex_lock(&u->mu);
+        unsigned slot = u->look.present[1] ? 1 : 0;
+        slot_watch_gone(&u->watch, slot);
+        u->look.present[slot] = false;
+        pthread_mutex_unlock(&u->mu);
     }
     /* A USB bus reset: the firmware drops the host's session (usb_ccid sees
      * it); the device is then claimed again from scratch. */

@@ -30,6 +30,9 @@
  *   enters the field with it: anticollision) | leave (every card leaves the field)
  *   leave-after MS | leave-after-frames N (the card leaves the field MS of
  *   simulated time later, or after N more frames from the reader: mid-exchange)
+ *   | persona-after-deselect ID (the card in the field is taken away as soon as
+ *   it has answered the reader's next S(DESELECT), and card ID tapped in its
+ *   place before the reader's next frame: a swap between two polls)
  * and answers "ok" or "ok {json}" or "error WHAT".
  */
 #include <errno.h>
@@ -135,6 +138,10 @@ struct vcard_state {
     uint8_t vpcd_in[VPCD_MAX_MESSAGE];
     size_t vpcd_in_len;
     uint8_t vpcd_out[VPCD_MAX_MESSAGE];
+    /* persona-after-deselect: the card to swap in, and the field's
+     * S(DESELECT) count when asked (the swap is due once it moves) */
+    char swap_id[128];
+    uint64_t swap_deselects;
 };
 
 /* The persona's PKI card: its files into the persona, the applet over its keys. */
@@ -280,6 +287,13 @@ static bool rf_command(struct vcard_state *st, const char *cmd, char *reply, siz
         }
         st->tapped = false;
         rf_field_leave_after(&st->rf, 0, (uint64_t)v * 1000000u);
+    } else if (!strncmp(cmd, "persona-after-deselect ", 23)) {
+        if (strlen(cmd + 23) >= sizeof st->swap_id || !cmd[23]) {
+            snprintf(reply, cap, "error bad persona\n");
+            return true;
+        }
+        snprintf(st->swap_id, sizeof st->swap_id, "%s", cmd + 23);
+        st->swap_deselects = st->rf.deselects;
     } else if (!strncmp(cmd, "leave-after-frames ", 19)) {
         if (parse_count(cmd + 19, 1000000, &v) != 0) {
             snprintf(reply, cap, "error bad count\n");
@@ -530,6 +544,12 @@ static void reader_input(struct vcard_state *st, bool rf, const struct simline_m
     if (rf) {
         rf_field_input(&st->rf, m);
         flush_rf(st);
+        if (st->swap_id[0] && st->rf.deselects != st->swap_deselects) {
+            /* before the reader's next frame: its next poll finds the new card */
+            if (load_card(st, st->swap_id) != 0)
+                fprintf(stderr, "hawiya-vcard: persona-after-deselect %s failed\n", st->swap_id);
+            st->swap_id[0] = '\0';
+        }
     } else {
         card_line_input(&st->line, m);
         flush_line(st);

@@ -283,6 +283,7 @@ static void block_in(struct rf_card *c, const uint8_t *b, size_t n, uint64_t t, 
     case ISODEP_ACT_DESELECTED:
         answer_bytes(ans, c, t + fdt, act.block, act.block_len, true);
         halt(c);
+        c->stats.deselects++;
         break;
     case ISODEP_ACT_DELIVER_APDU:
         process_apdu(c, act.apdu_len, t);
@@ -482,10 +483,12 @@ static void frame_in(struct rf_field *f, const struct simline_msg *m)
         c->stats.frames_rx++;
         ans[n].has = false;
         ans[n].card = c;
+        uint64_t deselects = c->stats.deselects;
         if (card_type(c) == ISO14443_A)
             frame_a(c, rf, end, &ans[n]);
         else
             frame_b(c, rf, end, &ans[n]);
+        f->deselects += c->stats.deselects - deselects;
         n++;
     }
     send_answers(f, ans, n);

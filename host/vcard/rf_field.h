@@ -51,6 +51,7 @@ struct rf_card_stats {
     uint64_t card_ns; /* processing time spent (persona timing) */
     uint64_t wtx;     /* S(WTX request) blocks sent */
     uint64_t frames_rx, frames_tx;
+    uint64_t deselects; /* S(DESELECT) answered: sessions the reader ended */
 };
 
 struct rf_card {
@@ -83,6 +84,7 @@ struct rf_field {
     struct rf_card cards[RF_FIELD_CARDS];
     uint64_t frames_rx;  /* frames from the reader */
     uint64_t collisions; /* answers of several cards superposed */
+    uint64_t deselects;  /* S(DESELECT) answered by any card (sessions ended) */
     /* From the first frame after rf_field_mark() to the end of the last answer: how long
      * an exchange held the channel (benchmarks take the card's time out). */
     uint64_t span_first_ns, span_last_ns;

@@ -264,6 +264,8 @@ static int start_reader_usbredir(struct sim_env *e)
                      e->usb_path,
                      "--state",
                      e->state_path,
+                     e->rf ? "--rf" : NULL,
+                     e->rf_path,
                      NULL};
     e->reader = spawn(rargv);
     /* Renamed into place after listen(): a guest can connect once it is there. */

@@ -41,7 +41,8 @@ int sim_env_start(struct sim_env *e, const char *persona, const char *const *rea
  * personas: a persona file (NULL: HAWIYA_PERSONAS). */
 int sim_env_start_usbredir(struct sim_env *e, const char *personas, const char *persona);
 /* Restarts a running env's reader with its host link on USB (e->usb_path),
- * the same card line and state (its device key and certificate kept). */
+ * the same card line, RF field (sim_env_start_rf) and state (its device key
+ * and certificate kept). */
 int sim_env_reader_usbredir(struct sim_env *e);
 /* Stops the reader alone (on USB: the device is unplugged). */
 void sim_env_reader_stop(struct sim_env *e);

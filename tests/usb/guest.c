@@ -52,10 +52,24 @@ uint64_t guest_process_cpu_ns(pid_t pid)
     return ns;
 }
 
+/* base64url text as NUL-ended bytes (malloc'd), or NULL. */
+static char *decode_assertion(const char *b64, size_t *len)
+{
+    size_t n = strlen(b64), k = 0;
+    char *out = malloc(n + 1);
+    if (out && base64url_decode(b64, n, (uint8_t *)out, n, &k)) {
+        out[k] = '\0';
+        *len = k;
+        return out;
+    }
+    free(out);
+    return NULL;
+}
+
 static void handle_line(struct sim_env *env, const char *line, struct guest_result *res, bool *done,
                         uint64_t *mark_ns)
 {
-    char reply[256];
+    char reply[256] = "";
     if (!strncmp(line, "@@MARK", 6)) {
         *mark_ns = guest_process_cpu_ns(env->reader);
         return;
@@ -87,12 +101,16 @@ static void handle_line(struct sim_env *env, const char *line, struct guest_resu
             res->bench_reader_cpu_ns[i] = (double)(guest_process_cpu_ns(env->reader) - *mark_ns);
         }
     } else if (!strncmp(line, "@@ASSERTION ", 12) && !res->assertion) {
-        size_t n = strlen(line + 12), k = 0;
-        res->assertion = malloc(n + 1);
-        if (res->assertion && base64url_decode(line + 12, n, (uint8_t *)res->assertion, n, &k)) {
-            res->assertion[k] = '\0';
-            res->assertion_len = k;
+        res->assertion = decode_assertion(line + 12, &res->assertion_len);
+    } else if (!strncmp(line, "@@ASSERTION2 ", 13) && !res->assertion2) {
+        res->assertion2 = decode_assertion(line + 13, &res->assertion2_len);
+    } else if (!strncmp(line, "@@CONTROL ", 10)) {
+        if (sim_env_control(env, line + 10, reply, sizeof reply) != 0 || strncmp(reply, "ok", 2)) {
+            res->controls_failed++;
+            fprintf(stderr, "guest: vcard %s: %s\n", line + 10, reply);
         }
+    } else if (!strncmp(line, "@@SEEN ", 7) && res->n_seen < GUEST_MAX_SEEN) {
+        snprintf(res->seen[res->n_seen++], sizeof res->seen[0], "%s", line + 7);
     } else if (!strncmp(line, "@@PCSCD_EXIT ", 13)) {
         /* 134: SIGABRT, as the shell reports a child killed by it. */
         if (atoi(line + 13) == 134 && strstr(line, GUEST_PCSCD_KNOWN_CRASH) && res->unplugs > 0)

@@ -4,10 +4,11 @@
  * usb-redir, and follows its serial console: "@@CARD remove|insert" lines
  * are carried out on the virtual card, "@@UNPLUG" stops the reader (QEMU
  * sees the device go) and "@@PLUG" starts it again (QEMU reconnects
- * within a second and the guest sees it come), "@@MARK", "@@BENCH NAME VALUE RUNS" and
- * "@@ASSERTION BASE64URL" lines kept, "@@EXIT n" ends the run. Every bound is generous wall-clock
- * time (a loaded 2-core machine boots the guest in 3-10 s); QEMU is killed at the end whatever
- * happened.
+ * within a second and the guest sees it come), "@@CONTROL CMD" sends CMD to the virtual card's
+ * control socket ("tap", "persona ID"...), "@@MARK", "@@BENCH NAME VALUE RUNS", "@@SEEN TEXT",
+ * "@@ASSERTION BASE64URL" and "@@ASSERTION2 BASE64URL" lines kept, "@@EXIT n" ends the run. Every
+ * bound is generous wall-clock time (a loaded 2-core machine boots the guest in 3-10 s); QEMU is
+ * killed at the end whatever happened.
  */
 #ifndef HAWIYA_TEST_GUEST_H
 #define HAWIYA_TEST_GUEST_H
@@ -22,6 +23,7 @@
 uint64_t guest_process_cpu_ns(pid_t pid);
 
 #define GUEST_MAX_BENCH 16
+#define GUEST_MAX_SEEN  16
 
 /* What Debian 12's pcscd prints when libccid 1.5.2 resubmits its multi-slot interrupt
  * transfer on the NULL handle of a slot already closed (guest_pcscd.sh; fixed upstream by
@@ -44,6 +46,12 @@ struct guest_result {
     unsigned pcscd_known_crashes, pcscd_other_exits;
     char *assertion; /* "@@ASSERTION B64URL": the decoded bytes, NUL-ended (free it) */
     size_t assertion_len;
+    char *assertion2; /* "@@ASSERTION2 B64URL": a second session's (free it) */
+    size_t assertion2_len;
+    /* "@@SEEN TEXT": what the guest observed, in order, for the host to check */
+    char seen[GUEST_MAX_SEEN][160];
+    size_t n_seen;
+    unsigned controls_failed; /* "@@CONTROL" commands the card did not answer "ok" */
 };
 
 /*

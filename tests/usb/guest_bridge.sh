@@ -8,6 +8,12 @@
 #     base64url), which verifies it with libhawiya-verify;
 #  4. the card taken out and put back: the bridge hears both on the
 #     interrupt pipe;
+#  4b. a dual-interface card tapped (the contactless slot, CCID slot 1), a
+#     session over it, then another card in its place between two of the
+#     reader's polls: the reader reports it in one NotifySlotChange (50 0C,
+#     slot 1 present and changed), which the bridge must tell subscribers
+#     as the first card removed and the second inserted; the second card's
+#     session is its own ("@@SEEN" lines and "@@ASSERTION2" for the host);
 #  5. the reader unplugged and plugged in again: the bridge sees it go,
 #     takes it back, and authenticates again.
 set -u
@@ -81,6 +87,46 @@ wait_for 30 grep -q "reader u1: card removed" $LOG || fail "removal not seen"
 echo "@@CARD insert"
 wait_for 30 grep -q "reader u1: card inserted" $LOG || fail "insertion not seen"
 step "bridge saw the card leave and come back"
+
+# 4b. The field: a card tapped, a session that ends with the card taken
+#     away and another tapped before the reader's next poll (the virtual
+#     card swaps them right after its S(DESELECT)), a session on the second.
+#     swap_events: subscribes, lets "$@" happen, then says what the bridge
+#     read on the interrupt pipe and what it told the subscriber.
+swap_events() {
+    hawiya watch --socket $SOCK >/tmp/swap.events 2>&1 &
+    WATCH=$!
+    wait_for 30 sh -c "hawiya status --socket $SOCK | grep -q '\"subscribers\":1'" ||
+        fail "hawiya watch did not subscribe"
+    before=$(grep -c NotifySlotChange $LOG)
+    "$@"
+    wait_for 30 sh -c "[ \$(grep -c '\"event\":\"card_' /tmp/swap.events) -ge 2 ]" ||
+        fail "no removal and insertion reported"
+    kill $WATCH
+    wait $WATCH
+    grep NotifySlotChange $LOG | tail -n +$((before + 1)) | sed 's/.*NotifySlotChange /@@SEEN notify /'
+    grep '"event":"card_' /tmp/swap.events | sed 's/^/@@SEEN event /'
+}
+auth_field() {
+    echo 246810 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
+        >/tmp/cl1.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth over the field"; }
+}
+# In this order on the host: the swap is set before the card is in the field.
+echo "@@CONTROL persona morocco-cl"
+echo "@@CONTROL persona-after-deselect morocco-cl-only"
+echo "@@CONTROL tap"
+wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q '\"interface\":\"contactless\"'" ||
+    fail "no card in the field"
+swap_events auth_field
+step "authenticated over the field, then another card in its place"
+echo 112233 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
+    >/tmp/cl2.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth of the second card"; }
+echo "@@ASSERTION2 $(base64 -w 0 /tmp/cl2.json | tr '+/' '-_')"
+step "the second card authenticated"
+# Back to the contact card for the rest.
+echo "@@CONTROL persona default"
+wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q '\"interface\":\"contact\"'" ||
+    fail "the contact card did not come back"
 
 # 5. The reader unplugged (libusb's hot-plug callback, or its interrupt
 #    pipe failing), then plugged in again: the bridge takes it back by itself.
