@@ -101,6 +101,28 @@ uint64_t iso14443_sfgt_ns(uint8_t sfgi)
     return iso14443_fc_ns((uint64_t)(256u * 16u) << sfgi);
 }
 
+void iso14443_rate_masks(uint8_t cap, unsigned *ds, unsigned *dr, bool *same_d)
+{
+    *ds = 1u << ISO14443_106;
+    *dr = 1u << ISO14443_106;
+    for (unsigned k = 0; k < 3; k++) {
+        if (cap & (0x10u << k))
+            *ds |= 1u << (ISO14443_212 + k);
+        if (cap & (0x01u << k))
+            *dr |= 1u << (ISO14443_212 + k);
+    }
+    *same_d = (cap & 0x80) != 0;
+}
+
+bool iso14443_rates_offered(uint8_t cap, unsigned dsi, unsigned dri)
+{
+    unsigned ds, dr;
+    bool same_d;
+    iso14443_rate_masks(cap, &ds, &dr, &same_d);
+    return dsi <= ISO14443_848 && dri <= ISO14443_848 && (ds >> dsi & 1u) && (dr >> dri & 1u) &&
+           (!same_d || dsi == dri);
+}
+
 uint64_t iso14443_etu_ps(enum iso14443_rate r)
 {
     /* 128 / (D fc) s in ps: 9439.5 ps at 106 kbit/s, rounded per rate. */

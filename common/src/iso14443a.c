@@ -66,14 +66,5 @@ enum iso14443_err iso14443a_ats_parse(const uint8_t *p, size_t n, struct iso1444
 
 void iso14443a_ats_rates(const struct iso14443a_ats *a, unsigned *ds, unsigned *dr, bool *same_d)
 {
-    /* TA(1): b7..b5 DS = 8, 4, 2 (PICC to PCD), b3..b1 DR = 8, 4, 2. */
-    *ds = 1u << ISO14443_106;
-    *dr = 1u << ISO14443_106;
-    for (unsigned k = 0; k < 3; k++) {
-        if (a->ta & (0x10u << k))
-            *ds |= 1u << (ISO14443_212 + k);
-        if (a->ta & (0x01u << k))
-            *dr |= 1u << (ISO14443_212 + k);
-    }
-    *same_d = (a->ta & 0x80) != 0;
+    iso14443_rate_masks(a->ta, ds, dr, same_d);
 }

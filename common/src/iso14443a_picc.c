@@ -13,6 +13,9 @@ enum iso14443_err iso14443a_picc_init(struct iso14443a_picc *c,
          (cfg->ats_len < 1 || cfg->ats_len > ISO14443A_ATS_MAX || cfg->ats[0] != cfg->ats_len)))
         return ISO14443_ERR_PARAM;
     c->cfg = *cfg;
+    struct iso14443a_ats ats;
+    if (cfg->ats && iso14443a_ats_parse(cfg->ats, cfg->ats_len, &ats) == ISO14443_OK)
+        c->ta = ats.ta; /* b4 = 1 already read as 0 */
     c->state = ISO14443A_PICC_OFF;
     return ISO14443_OK;
 }
@@ -133,7 +136,11 @@ static void on_rats(struct iso14443a_picc *c, const uint8_t *d, struct iso14443a
     answer(c, out, c->cfg.ats_len, true);
 }
 
-/* 14443-4 5.3: PPSS PPS0 [PPS1], only as the first frame after the ATS. */
+/* 14443-4 5.3: PPSS PPS0 [PPS1], only as the first frame after the ATS.
+ * A PPS1 choosing a divisor TA(1) did not offer (or two different ones
+ * when TA(1) b8 asks for the same both ways) is not a valid PPS request for
+ * this card: it is not answered and changes nothing (5.6; the PCD may ask
+ * again with rates it was offered). */
 static bool on_pps(struct iso14443a_picc *c, const uint8_t *d, size_t n,
                    struct iso14443a_picc_out *out)
 {
@@ -141,6 +148,8 @@ static bool on_pps(struct iso14443a_picc *c, const uint8_t *d, size_t n,
         !iso14443_crc_ok(ISO14443_A, d, n) || (d[0] & 0x0F) != c->cid || (d[1] & 0xEF) != 0x01 ||
         ((d[1] & 0x10) != 0) != (n == 5))
         return false;
+    if (n == 5 && !iso14443_rates_offered(c->ta, d[2] >> 2 & 3u, d[2] & 3u))
+        return true; /* silent */
     c->pps_allowed = false;
     c->out[0] = d[0];
     answer(c, out, 1, true);

@@ -16,17 +16,7 @@ enum iso14443_err iso14443b_atqb_parse(const uint8_t *p, size_t n, struct iso144
     memcpy(out->app_data, p + 5, 4);
     out->proto_len = n - 9;
     memcpy(out->proto, p + 9, out->proto_len);
-    uint8_t br = out->proto[0];
-    out->ds = out->dr = 1u << ISO14443_106;
-    if (!(br & 0x08)) { /* b4 = 1 is RFU: 106 kbit/s only (7.9.4.1) */
-        for (unsigned k = 0; k < 3; k++) {
-            if (br & (0x10u << k))
-                out->ds |= 1u << (ISO14443_212 + k);
-            if (br & (0x01u << k))
-                out->dr |= 1u << (ISO14443_212 + k);
-        }
-    }
-    out->same_d = (br & 0x80) != 0;
+    iso14443_rate_masks(iso14443b_rate_cap(out->proto[0]), &out->ds, &out->dr, &out->same_d);
     out->fsci = out->proto[1] >> 4;
     out->protocol_type = out->proto[1] & 0x0F;
     if (out->protocol_type & 0x08)

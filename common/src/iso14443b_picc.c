@@ -85,7 +85,10 @@ static void on_req(struct iso14443b_picc *c, const uint8_t *d, struct iso14443b_
         c->state = ISO14443B_PICC_READY_REQUESTED;
 }
 
-/* 7.10 / 7.11: ATTRIB with our PUPI selects the card. */
+/* 7.10 / 7.11: ATTRIB with our PUPI selects the card. Param2 choosing a
+ * divisor our Bit_Rate_capability did not offer (or two different ones
+ * when its b8 asks for the same both ways) is not answered and changes
+ * nothing: the card stays as it was, for an ATTRIB it can take. */
 static void on_attrib(struct iso14443b_picc *c, const uint8_t *d, size_t n,
                       struct iso14443b_picc_out *out)
 {
@@ -93,6 +96,9 @@ static void on_attrib(struct iso14443b_picc *c, const uint8_t *d, size_t n,
         return;
     if ((d[7] & 0xF0) != 0 || (d[8] & 0xF0) != 0 || (d[8] & 0x0F) == 15)
         return; /* RFU bits in Param3 / Param4, or CID 15 */
+    if (!iso14443_rates_offered(iso14443b_rate_cap(c->cfg.proto[0]), d[6] >> 6 & 3u,
+                                d[6] >> 4 & 3u))
+        return;
     bool cid_ok = (c->cfg.proto[2] & 0x01) != 0;
     c->fsdi = d[6] & 0x0F;
     c->cid = cid_ok ? (uint8_t)(d[8] & 0x0F) : 0;

@@ -490,6 +490,81 @@ static void pps_every_ta(void **state)
     assert_int_equal(with_pps, 252); /* counted apart from the table too */
 }
 
+/* Whether TA(1) offers PPS1's divisors, written out from 14443-4 5.2.4's
+ * table (not through the code under test): b5 b6 b7 = 212 424 848 kbit/s
+ * PICC to PCD (DSI 1 2 3), b1 b2 b3 the same PCD to PICC (DRI), b8 the same
+ * D both ways, b4 = 1 RFU (read as 106 kbit/s only). */
+static bool ta_offers(uint8_t ta, unsigned dsi, unsigned dri)
+{
+    static const uint8_t ds_bit[4] = {0, 0x10, 0x20, 0x40}, dr_bit[4] = {0, 0x01, 0x02, 0x04};
+    if (ta & 0x08)
+        ta = 0;
+    if (dsi && !(ta & ds_bit[dsi]))
+        return false;
+    if (dri && !(ta & dr_bit[dri]))
+        return false;
+    return !(ta & 0x80) || dsi == dri;
+}
+
+/* 14443-4 5.6 from the card's side, as a class: for every TA(1) byte and
+ * every PPS1 (DSI, DRI), the card in its first frame after the ATS answers
+ * the PPS request with exactly PPSS and CRC_A (D0 73 87, CID 0) and takes the
+ * divisors from the next frame on when TA(1) offered them, and otherwise
+ * stays silent, keeps 106 kbit/s and still takes a PPS it can follow. */
+static void picc_pps_only_offered_rates(void **state)
+{
+    (void)state;
+    static const uint8_t uid[4] = {0x08, 0x12, 0x34, 0x56};
+    static const uint8_t answer[3] = {0xD0, 0x73, 0x87};
+    unsigned answered = 0, refused = 0;
+    for (unsigned ta = 0; ta < 256; ta++)
+        for (unsigned dsi = 0; dsi < 4; dsi++)
+            for (unsigned dri = 0; dri < 4; dri++) {
+                uint8_t ats[3] = {0x03, 0x15, (uint8_t)ta}; /* T0: TA(1) only, FSCI 5 */
+                struct iso14443a_picc c;
+                picc(&c, uid, 4, 0x20, ats, sizeof ats);
+                struct air a = {.cards = {&c}, .n = 1};
+                struct iso14443a_pcd p;
+                struct iso14443a_pcd_config cfg = PCD;
+                cfg.max_rate = ISO14443_106; /* RATS, no PPS of its own */
+                assert_int_equal(run(&a, &p, &cfg, NULL).kind, ISO14443_ACT_DONE);
+                assert_int_equal(c.state, ISO14443A_PICC_PROTOCOL);
+                uint8_t pps[5] = {0xD0, 0x11, (uint8_t)(dsi << 2 | dri)};
+                iso14443_crc_append(ISO14443_A, pps, 3);
+                struct iso14443a_picc_out out;
+                iso14443a_picc_frame(&c, pps, 40, &out);
+                if (ta_offers((uint8_t)ta, dsi, dri)) {
+                    answered++;
+                    assert_int_equal(out.kind, ISO14443A_PICC_ANSWER);
+                    assert_int_equal(out.bits, 24);
+                    assert_memory_equal(out.data, answer, 3);
+                    assert_true(out.rates_changed);
+                    assert_int_equal(out.dsi, dsi);
+                    assert_int_equal(out.dri, dri);
+                    continue;
+                }
+                refused++;
+                if (out.kind != ISO14443A_PICC_SILENT || out.rates_changed)
+                    fail_msg("TA %02X: PPS1 %02X taken", ta, pps[2]);
+                assert_int_equal(c.state, ISO14443A_PICC_PROTOCOL);
+                /* the PCD may ask again with what it was offered: 106 both ways */
+                uint8_t pps0[5] = {0xD0, 0x11, 0x00};
+                iso14443_crc_append(ISO14443_A, pps0, 3);
+                iso14443a_picc_frame(&c, pps0, 40, &out);
+                assert_int_equal(out.kind, ISO14443A_PICC_ANSWER);
+                assert_memory_equal(out.data, answer, 3);
+                assert_int_equal(out.dsi, ISO14443_106);
+                assert_int_equal(out.dri, ISO14443_106);
+            }
+    print_message("PPS: %u of 4096 TA x PPS1 answered, %u refused\n", answered, refused);
+    /* Counted apart: b4 set (128 TA) offers only 106/106, 1 pair each; with
+     * b4 and b8 clear (64 TA) the pairs are (1 + DS bits) x (1 + DR bits),
+     * summed (8 + 12) x (8 + 12) = 400; with b8 set (64 TA) 1 + the bits
+     * DS and DR share, summed 64 + 48 = 112. */
+    assert_int_equal(answered, 128 + 400 + 112);
+    assert_int_equal(refused, 4096 - answered);
+}
+
 static void not_iso_dep_and_errors(void **state)
 {
     (void)state;
@@ -693,6 +768,7 @@ int main(void)
         cmocka_unit_test(three_cards_seven_byte),
         cmocka_unit_test(anticollision_every_bit),
         cmocka_unit_test(pps_every_ta),
+        cmocka_unit_test(picc_pps_only_offered_rates),
         cmocka_unit_test(not_iso_dep_and_errors),
         cmocka_unit_test(ats_layouts),
         cmocka_unit_test(picc_states),

@@ -439,6 +439,96 @@ static void attrib_every_rate_byte(void **state)
     assert_int_equal(faster, 252); /* counted apart from the table too */
 }
 
+/* Whether Bit_Rate_capability offers Param2's divisors, written out from
+ * 14443-3 7.9.4.1's table (not through the code under test): b5 b6 b7 = 212
+ * 424 848 kbit/s PICC to PCD (DSI 1 2 3), b1 b2 b3 the same PCD to PICC
+ * (DRI), b8 the same D both ways, b4 = 1 RFU (read as 106 kbit/s only). */
+static bool cap_offers(uint8_t cap, unsigned dsi, unsigned dri)
+{
+    static const uint8_t ds_bit[4] = {0, 0x10, 0x20, 0x40}, dr_bit[4] = {0, 0x01, 0x02, 0x04};
+    if (cap & 0x08)
+        cap = 0;
+    if (dsi && !(cap & ds_bit[dsi]))
+        return false;
+    if (dri && !(cap & dr_bit[dri]))
+        return false;
+    return !(cap & 0x80) || dsi == dri;
+}
+
+/* 14443-3 7.10 from the card's side, as a class: for every Bit_Rate_capability
+ * byte and every Param2 (DSI, DRI), ATTRIB 1D PUPI 00 Param2 01 00 is answered
+ * with exactly 00 78 F0 (MBLI 0, CID 0, CRC_B) and the divisors taken when
+ * the ATQB offered them; otherwise no answer, the card still READY
+ * (declared), and an ATTRIB at 106 kbit/s is then answered. A card already
+ * selected by an ATTRIB it could follow ignores a repeat asking for more. */
+static void picc_attrib_only_offered_rates(void **state)
+{
+    (void)state;
+    static const uint8_t answer[3] = {0x00, 0x78, 0xF0};
+    unsigned answered = 0, refused = 0;
+    for (unsigned cap = 0; cap < 256; cap++)
+        for (unsigned dsi = 0; dsi < 4; dsi++)
+            for (unsigned dri = 0; dri < 4; dri++) {
+                struct iso14443b_picc c;
+                struct iso14443b_picc_config cfg = {
+                    .pupi = {0x1A, 0x2B, 0x3C, 0x4D}, .proto_len = 3, .mbli = 0, .seed = 1};
+                memcpy(cfg.app_data, dz_app, 4);
+                cfg.proto[0] = (uint8_t)cap;
+                cfg.proto[1] = dz_proto[1];
+                cfg.proto[2] = 0x70; /* FWI 7, no NAD, no CID */
+                assert_int_equal(iso14443b_picc_init(&c, &cfg), ISO14443_OK);
+                iso14443b_picc_field(&c, true);
+                struct iso14443b_picc_out out;
+                uint8_t wupb[5] = {0x05, 0x00, 0x08};
+                iso14443_crc_append(ISO14443_B, wupb, 3);
+                iso14443b_picc_frame(&c, wupb, 5, &out);
+                assert_int_equal(out.kind, ISO14443B_PICC_ANSWER);
+                assert_int_equal(out.data[9], cap); /* the ATQB says what it offers */
+                uint8_t attrib[11] = {
+                    0x1D, 0x1A, 0x2B, 0x3C, 0x4D, 0x00, (uint8_t)(dsi << 6 | dri << 4 | 0x08),
+                    0x01, 0x00};
+                iso14443_crc_append(ISO14443_B, attrib, 9);
+                iso14443b_picc_frame(&c, attrib, 11, &out);
+                if (cap_offers((uint8_t)cap, dsi, dri)) {
+                    answered++;
+                    assert_int_equal(out.kind, ISO14443B_PICC_ANSWER);
+                    assert_int_equal(out.len, 3);
+                    assert_memory_equal(out.data, answer, 3);
+                    assert_true(out.rates_changed);
+                    assert_int_equal(out.dsi, dsi);
+                    assert_int_equal(out.dri, dri);
+                    assert_int_equal(c.state, ISO14443B_PICC_ACTIVE);
+                    if (dsi == 3 && dri == 3)
+                        continue;
+                    /* a repeat asking for 848 both ways, when not offered, is ignored */
+                    uint8_t more[11] = {0x1D, 0x1A, 0x2B, 0x3C, 0x4D, 0x00, 0xF8, 0x01, 0x00};
+                    iso14443_crc_append(ISO14443_B, more, 9);
+                    iso14443b_picc_frame(&c, more, 11, &out);
+                    if (!cap_offers((uint8_t)cap, 3, 3)) {
+                        assert_int_equal(out.kind, ISO14443B_PICC_SILENT);
+                        assert_int_equal(c.state, ISO14443B_PICC_ACTIVE);
+                    }
+                    continue;
+                }
+                refused++;
+                if (out.kind != ISO14443B_PICC_SILENT || out.rates_changed)
+                    fail_msg("Bit_Rate_capability %02X: Param2 %02X taken", cap, attrib[6]);
+                assert_int_equal(c.state, ISO14443B_PICC_READY_DECLARED);
+                attrib[6] = 0x08;
+                iso14443_crc_append(ISO14443_B, attrib, 9);
+                iso14443b_picc_frame(&c, attrib, 11, &out);
+                assert_int_equal(out.kind, ISO14443B_PICC_ANSWER);
+                assert_memory_equal(out.data, answer, 3);
+                assert_int_equal(out.dsi, ISO14443_106);
+                assert_int_equal(out.dri, ISO14443_106);
+            }
+    print_message("ATTRIB: %u of 4096 capability x Param2 answered, %u refused\n", answered,
+                  refused);
+    /* The same count as TA(1)'s (the same coding): 128 + 400 + 112. */
+    assert_int_equal(answered, 640);
+    assert_int_equal(refused, 4096 - 640);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +538,7 @@ int main(void)
         cmocka_unit_test(picc_rules),
         cmocka_unit_test(pcd_errors),
         cmocka_unit_test(attrib_every_rate_byte),
+        cmocka_unit_test(picc_attrib_only_offered_rates),
         cmocka_unit_test(three_cards_every_draw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,6 +93,17 @@ uint64_t iso14443_sfgt_ns(uint8_t sfgi);
 /* One bit period (elementary time unit) at the rate: 128 / (D fc). */
 uint64_t iso14443_etu_ps(enum iso14443_rate r);
 
+/* The bit rates a PICC announces, in TA(1) of its ATS (14443-4 5.2.4) or
+ * the Bit_Rate_capability of its ATQB (14443-3 7.9.4.1), coded alike: b8
+ * the same D both ways, b7..b5 PICC to PCD at 848 / 424 / 212 kbit/s,
+ * b3..b1 PCD to PICC likewise (b4 is RFU: the callers read it as 106 only).
+ * ds, dr: masks of 1 << enum iso14443_rate, 106 always in. */
+void iso14443_rate_masks(uint8_t cap, unsigned *ds, unsigned *dr, bool *same_d);
+/* Whether DSI (PICC to PCD) and DRI (PCD to PICC), as a PPS or an ATTRIB
+ * chooses them, are among the rates `cap` announces: a PICC must not switch
+ * to a divisor it did not offer (14443-4 5.6, 14443-3 7.10). */
+bool iso14443_rates_offered(uint8_t cap, unsigned dsi, unsigned dri);
+
 /*
  * The time a frame of `bits` data bits takes on the air, start to end:
  * Type A: start of communication, the bits, an odd parity bit after each

@@ -177,6 +177,7 @@ struct iso14443a_picc {
     bool halted;    /* READY* / ACTIVE*: came from HALT, goes back there */
     unsigned level; /* cascade level being resolved, 1..3 */
     bool pps_allowed;
+    uint8_t ta;        /* TA(1) of its ATS: the rates a PPS may choose (0: 106 only) */
     uint8_t fsdi, cid; /* from RATS */
     uint8_t out[ISO14443A_ATS_MAX + ISO14443_CRC_LEN];
 };

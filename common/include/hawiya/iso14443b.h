@@ -43,6 +43,12 @@
 #define ISO14443B_WUPB      0x08 /* PARAM b4 */
 #define ISO14443B_SLOTS_MAX 16u
 
+/* Bit_Rate_capability as announced: b4 = 1 is RFU, read as 106 kbit/s only (7.9.4.1). */
+static inline uint8_t iso14443b_rate_cap(uint8_t proto1)
+{
+    return (proto1 & 0x08) ? 0 : proto1;
+}
+
 struct iso14443b_atqb {
     uint8_t pupi[4];
     uint8_t app_data[4];
