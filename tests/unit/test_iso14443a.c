@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "hawiya/iso14443a.h"
+#include "rate_table.h"
 
 /* TL 0A, T0 78 (TA TB TC, FSCI 8), TA 77, TB 71 (FWI 7, SFGI 1), TC 02, then 80 73 84 21 C0. */
 static const uint8_t ma_ats[] = {0x0A, 0x78, 0x77, 0x71, 0x02, 0x80, 0x73, 0x84, 0x21, 0xC0};
@@ -490,22 +491,6 @@ static void pps_every_ta(void **state)
     assert_int_equal(with_pps, 252); /* counted apart from the table too */
 }
 
-/* Whether TA(1) offers PPS1's divisors, written out from 14443-4 5.2.4's
- * table (not through the code under test): b5 b6 b7 = 212 424 848 kbit/s
- * PICC to PCD (DSI 1 2 3), b1 b2 b3 the same PCD to PICC (DRI), b8 the same
- * D both ways, b4 = 1 RFU (read as 106 kbit/s only). */
-static bool ta_offers(uint8_t ta, unsigned dsi, unsigned dri)
-{
-    static const uint8_t ds_bit[4] = {0, 0x10, 0x20, 0x40}, dr_bit[4] = {0, 0x01, 0x02, 0x04};
-    if (ta & 0x08)
-        ta = 0;
-    if (dsi && !(ta & ds_bit[dsi]))
-        return false;
-    if (dri && !(ta & dr_bit[dri]))
-        return false;
-    return !(ta & 0x80) || dsi == dri;
-}
-
 /* 14443-4 5.6 from the card's side, as a class: for every TA(1) byte and
  * every PPS1 (DSI, DRI), the card in its first frame after the ATS answers
  * the PPS request with exactly PPSS and CRC_A (D0 73 87, CID 0) and takes the
@@ -533,7 +518,7 @@ static void picc_pps_only_offered_rates(void **state)
                 iso14443_crc_append(ISO14443_A, pps, 3);
                 struct iso14443a_picc_out out;
                 iso14443a_picc_frame(&c, pps, 40, &out);
-                if (ta_offers((uint8_t)ta, dsi, dri)) {
+                if (rate_table_offers((uint8_t)ta, dsi, dri)) {
                     answered++;
                     assert_int_equal(out.kind, ISO14443A_PICC_ANSWER);
                     assert_int_equal(out.bits, 24);

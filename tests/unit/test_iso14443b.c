@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "hawiya/iso14443b.h"
+#include "rate_table.h"
 
 static const uint8_t dz_app[4] = {0xE1, 0x68, 0x6C, 0x17};
 static const uint8_t dz_proto[3] = {0x77, 0x83, 0x95};
@@ -439,22 +440,6 @@ static void attrib_every_rate_byte(void **state)
     assert_int_equal(faster, 252); /* counted apart from the table too */
 }
 
-/* Whether Bit_Rate_capability offers Param2's divisors, written out from
- * 14443-3 7.9.4.1's table (not through the code under test): b5 b6 b7 = 212
- * 424 848 kbit/s PICC to PCD (DSI 1 2 3), b1 b2 b3 the same PCD to PICC
- * (DRI), b8 the same D both ways, b4 = 1 RFU (read as 106 kbit/s only). */
-static bool cap_offers(uint8_t cap, unsigned dsi, unsigned dri)
-{
-    static const uint8_t ds_bit[4] = {0, 0x10, 0x20, 0x40}, dr_bit[4] = {0, 0x01, 0x02, 0x04};
-    if (cap & 0x08)
-        cap = 0;
-    if (dsi && !(cap & ds_bit[dsi]))
-        return false;
-    if (dri && !(cap & dr_bit[dri]))
-        return false;
-    return !(cap & 0x80) || dsi == dri;
-}
-
 /* 14443-3 7.10 from the card's side, as a class: for every Bit_Rate_capability
  * byte and every Param2 (DSI, DRI), ATTRIB 1D PUPI 00 Param2 01 00 is answered
  * with exactly 00 78 F0 (MBLI 0, CID 0, CRC_B) and the divisors taken when
@@ -489,7 +474,7 @@ static void picc_attrib_only_offered_rates(void **state)
                     0x01, 0x00};
                 iso14443_crc_append(ISO14443_B, attrib, 9);
                 iso14443b_picc_frame(&c, attrib, 11, &out);
-                if (cap_offers((uint8_t)cap, dsi, dri)) {
+                if (rate_table_offers((uint8_t)cap, dsi, dri)) {
                     answered++;
                     assert_int_equal(out.kind, ISO14443B_PICC_ANSWER);
                     assert_int_equal(out.len, 3);
@@ -504,7 +489,7 @@ static void picc_attrib_only_offered_rates(void **state)
                     uint8_t more[11] = {0x1D, 0x1A, 0x2B, 0x3C, 0x4D, 0x00, 0xF8, 0x01, 0x00};
                     iso14443_crc_append(ISO14443_B, more, 9);
                     iso14443b_picc_frame(&c, more, 11, &out);
-                    if (!cap_offers((uint8_t)cap, 3, 3)) {
+                    if (!rate_table_offers((uint8_t)cap, 3, 3)) {
                         assert_int_equal(out.kind, ISO14443B_PICC_SILENT);
                         assert_int_equal(c.state, ISO14443B_PICC_ACTIVE);
                     }

@@ -47,6 +47,12 @@ wait_for() {
     return 1
 }
 
+# auth CAN OUT WHAT: an attested authentication on u1 with this CAN, the assertion to OUT.
+auth() {
+    echo "$1" | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
+        >"$2" 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth $3"; }
+}
+
 cat >/tmp/bridge.conf <<CONF
 origin = $OR
 reader = usb:u1:1209:0001:SIM0001
@@ -76,8 +82,7 @@ wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q present" ||
 step "bridge has the reader, card present"
 
 # 3. The attested session through SCardControl's equivalent: escapes on the bulk pipes.
-echo 123456 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
-    >/tmp/assertion.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth"; }
+auth 123456 /tmp/assertion.json ""
 echo "@@ASSERTION $(base64 -w 0 /tmp/assertion.json | tr '+/' '-_')"
 step "authenticated"
 
@@ -107,20 +112,15 @@ swap_events() {
     grep NotifySlotChange $LOG | tail -n +$((before + 1)) | sed 's/.*NotifySlotChange /@@SEEN notify /'
     grep '"event":"card_' /tmp/swap.events | sed 's/^/@@SEEN event /'
 }
-auth_field() {
-    echo 246810 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
-        >/tmp/cl1.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth over the field"; }
-}
 # In this order on the host: the swap is set before the card is in the field.
 echo "@@CONTROL persona morocco-cl"
 echo "@@CONTROL persona-after-deselect morocco-cl-only"
 echo "@@CONTROL tap"
 wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q '\"interface\":\"contactless\"'" ||
     fail "no card in the field"
-swap_events auth_field
+swap_events auth 246810 /tmp/cl1.json "over the field"
 step "authenticated over the field, then another card in its place"
-echo 112233 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
-    >/tmp/cl2.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth of the second card"; }
+auth 112233 /tmp/cl2.json "of the second card"
 echo "@@ASSERTION2 $(base64 -w 0 /tmp/cl2.json | tr '+/' '-_')"
 step "the second card authenticated"
 # Back to the contact card for the rest.
@@ -137,8 +137,7 @@ echo "@@PLUG"
 wait_for 60 sh -c "[ \$(grep -c 'reader u1 connected' $LOG) -ge 2 ]" ||
     fail "the reader plugged in again was not taken back"
 wait_for 30 sh -c "hawiya readers --socket $SOCK | grep -q present" || fail "no card after replug"
-echo 123456 | hawiya auth --socket $SOCK --challenge $CH --origin $OR --can - --reader u1 \
-    >/tmp/assertion2.json 2>/tmp/auth.err || { cat /tmp/auth.err; fail "hawiya auth after replug"; }
+auth 123456 /tmp/assertion2.json "after replug"
 step "reader back, authenticated again"
 
 # A clean stop (and, in a sanitizer build, no leak report).
