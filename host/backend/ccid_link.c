@@ -31,6 +31,7 @@ enum ccid_link_err ccid_link_open(struct ccid_link *l, const char *path)
     memset(l, 0, sizeof *l);
     l->fd = -1;
     l->max_message = CCID_LINK_SIM_MAX_MESSAGE;
+    slot_watch_reset(&l->watch, CCID_LINK_SLOTS - 1);
     if (strlen(path) >= sizeof a.sun_path)
         return CCID_LINK_ERR_CONNECT;
     strcpy(a.sun_path, path);
@@ -50,6 +51,7 @@ void ccid_link_open_io(struct ccid_link *l, const struct ccid_link_io *io)
     memset(l, 0, sizeof *l);
     l->fd = -1;
     l->io = *io;
+    slot_watch_reset(&l->watch, CCID_LINK_SLOTS - 1);
 }
 
 void ccid_link_close(struct ccid_link *l)
@@ -171,6 +173,7 @@ static void note_interrupt(struct ccid_link *l, size_t n)
         l->cl_changed = ccid_slot_changed(&it, 1);
         if (l->cl_present && (!was || l->cl_changed))
             l->taps++;
+        slot_watch_note(&l->watch, l->in, n);
     }
 }
 

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "hawiya/ccid.h"
+#include "slot_watch.h"
 
 /* Our reader's slots: 0 the contact slot, 1 the contactless one. A reader
  * with one slot sends the same 2-byte NotifySlotChange, slot 1 always empty. */
@@ -83,7 +84,8 @@ struct ccid_link {
     bool present_changed;
     bool cl_present; /* the same for the contactless slot */
     bool cl_changed;
-    uint64_t taps; /* contactless cards arrived since the link opened */
+    uint64_t taps;           /* contactless cards arrived since the link opened */
+    struct slot_watch watch; /* the same reports, for a host that looks now and then */
     /* The reader's dwMaxCCIDMessageLength (header included): over a socket
      * CCID_LINK_SIM_MAX_MESSAGE until the caller knows better; over io 0
      * until known, which means CCID_MAX_MESSAGE_SIZE. */

@@ -52,6 +52,6 @@ void slot_watch_look(struct slot_watch *w, struct slot_look *out)
 
 void slot_watch_gone(struct slot_watch *w, unsigned slot)
 {
-    if (slot < SLOT_WATCH_SLOTS)
+    if (slot < SLOT_WATCH_SLOTS && w->arrivals[slot] == w->seen_arrivals[slot])
         w->present[slot] = w->seen_present[slot] = false;
 }

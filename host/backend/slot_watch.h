@@ -63,7 +63,9 @@ struct slot_look {
 void slot_watch_look(struct slot_watch *w, struct slot_look *out);
 
 /* The host found the slot empty itself (the reader said the card was gone
- * during a session): now absent, and so at the last look. */
+ * during a session): now absent, and so at the last look. Unless a card
+ * came into the slot since the last look (its report arrived during the
+ * session): that one is there, and the next look calls it a swap. */
 void slot_watch_gone(struct slot_watch *w, unsigned slot);
 
 #endif

@@ -2,7 +2,9 @@
  * The sim backend: one ccid_link per reader to the sim board's host-link
  * socket (boards/sim). Card presence comes from RDR_to_PC_NotifySlotChange
  * (USB CCID 1.1 §6.3.1), which the board sends when the host connects and on
- * every insertion or removal.
+ * every insertion or removal; a card out and in again (or another card)
+ * between two looks is reported as a removal then an insertion (slot_watch,
+ * as the usb backend does), in either slot.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -78,8 +80,6 @@ static enum bridge_monitor sim_monitor(void *r)
     struct sim_reader *s = r;
     if (s->link.fd < 0)
         return BRIDGE_MONITOR_BROKEN;
-    bool was = s->link.card_present, was_cl = s->link.cl_present;
-    uint64_t before = s->link.notifications, taps = s->link.taps;
     for (;;) {
         struct ccid_msg m;
         enum ccid_link_err e = ccid_link_take(&s->link, &m, s->info, sizeof s->info);
@@ -95,15 +95,15 @@ static enum bridge_monitor sim_monitor(void *r)
             s->answers++;
         }
     }
+    struct slot_look l;
+    slot_watch_look(&s->link.watch, &l);
     /* A removal, even one followed by an insertion, ends the powered session. */
-    if (s->link.notifications != before &&
-        (was != s->link.card_present || s->link.present_changed || was_cl != s->link.cl_present ||
-         s->link.cl_changed))
+    if (l.changed)
         s->active = false;
-    /* Another card tapped in place of the one in the field (the reader found
-     * a new card, or a new UID, between two looks): a removal and an
-     * insertion, as it happened. */
-    if (was_cl && s->link.cl_present && s->link.taps != taps)
+    /* Another card in place of the one seen at the last look (the reader
+     * found a new card, or a new UID, or a card went out and came back):
+     * a removal and an insertion, as it happened. */
+    if (l.swapped[0] || l.swapped[1])
         return BRIDGE_MONITOR_SWAPPED;
     return BRIDGE_MONITOR_OK;
 }
@@ -160,10 +160,12 @@ static enum bridge_err sim_authenticate(void *r, const struct bridge_auth *a,
                                                    progress, ctx, res, &gone, &reset);
     if (gone) {
         /* the card the session ran on: the one in the field when there was one */
-        if (s->link.cl_present)
-            s->link.cl_present = false;
+        unsigned slot = s->link.watch.seen_present[1] ? 1 : 0;
+        slot_watch_gone(&s->link.watch, slot);
+        if (slot == 1)
+            s->link.cl_present = s->link.watch.present[1];
         else
-            s->link.card_present = false;
+            s->link.card_present = s->link.watch.present[0];
     }
     /* The sim board's reset is its cable pulled: it drops the host's session
      * and powers the card down; monitor() then reports the link broken and

@@ -174,6 +174,15 @@ static void gone_then_new_card(void **state)
     slot_watch_look(&w, &l);
     assert_true(l.present[1]);
     assert_false(l.swapped[1]);
+
+    /* The new card's report came during the session, before it failed:
+     * that card is there, in place of the one the session ran on. */
+    NOTE(&w, 0x50, 0x08);
+    NOTE(&w, 0x50, 0x0C);
+    slot_watch_gone(&w, 1);
+    slot_watch_look(&w, &l);
+    assert_true(l.present[1]);
+    assert_true(l.swapped[1]);
 }
 
 /* Anything but a well-formed NotifySlotChange of this reader's size changes
