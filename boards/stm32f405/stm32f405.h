@@ -121,6 +121,7 @@
 #define SCB_CFSR           REG32(0xE000ED28u)
 #define SCB_HFSR           REG32(0xE000ED2Cu)
 #define NVIC_ISER(n)       REG32(0xE000E100u + 4u * (n))
+#define NVIC_ICER(n)       REG32(0xE000E180u + 4u * (n))
 #define DEMCR              REG32(0xE000EDFCu)
 #define DEMCR_TRCENA       (1u << 24)
 #define DWT_CTRL           REG32(0xE0001000u)
@@ -130,6 +131,14 @@
 static inline void nvic_enable(unsigned irq)
 {
     NVIC_ISER(irq / 32) = 1u << (irq % 32);
+}
+
+/* Masks the line (ARMv7-M ARM §B3.4.4); DSB and ISB so that it is masked
+ * before the next instruction, as the ISR that masks it returns. */
+static inline void nvic_disable(unsigned irq)
+{
+    NVIC_ICER(irq / 32) = 1u << (irq % 32);
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
 }
 
 #endif

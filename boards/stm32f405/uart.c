@@ -2,11 +2,20 @@
  * The board's two USARTs (RM0090 §30): 8 data bits, no parity, one stop bit
  * (CR1.M = 0, CR1.PCE = 0, CR2 = 0), 921600 bit/s. Reception by the RXNE
  * interrupt into a ring the main loop drains; transmission polled on TXE.
- * When a ring is full the ISR stops reading (RXNEIE off) until the main loop
- * has drained it: the byte waits in DR. QEMU then holds the rest in its
- * chardev (it delivers a byte only when RXNE is clear), so nothing is lost
- * there; on silicon the next byte would overrun (ORE) and be lost, which the
- * host link's framing (hawiya/serial_frame.h) recovers from.
+ * When a ring is full the ISR stops reading until the main loop has drained
+ * it: the byte waits in DR. QEMU then holds the rest in its chardev (it
+ * delivers a byte only when RXNE is clear), so nothing is lost there; on
+ * silicon the next byte would overrun (ORE) and be lost, which the host
+ * link's framing (hawiya/serial_frame.h) recovers from.
+ *
+ * "Stops reading" masks the USART's line at the NVIC (ICER), not RXNEIE:
+ * QEMU 7.2's USART lowers its interrupt only when DR is read, so with RXNEIE
+ * cleared and the byte left in DR its line stays high, the NVIC pends the
+ * level-held interrupt again on every return, and the ISR ran for ever
+ * (over a million entries counted) with the main loop starved: the reader
+ * hung whenever 512 bytes came while it was busy (commands queued behind a
+ * long one, integration_stm32_apdu_sweep). A masked line is not taken on
+ * silicon or in QEMU; unmasked, its pending interrupt is taken at once.
  */
 #include "board.h"
 #include "stm32f405.h"
@@ -21,6 +30,7 @@ struct ring {
 
 static struct ring rings[2];
 static const uint32_t bases[2] = {USART1_BASE, USART2_BASE};
+static const unsigned irqs[2] = {IRQ_USART1, IRQ_USART2};
 
 static void rx_isr(enum board_uart u)
 {
@@ -29,7 +39,7 @@ static void rx_isr(enum board_uart u)
     /* Reading SR then DR clears RXNE and the error flags (§30.6.1). */
     while (USART_SR(base) & (USART_SR_RXNE | USART_SR_ORE)) {
         if (r->head - r->tail == RING) {
-            USART_CR1(base) &= ~USART_CR1_RXNEIE; /* full: leave the byte in DR */
+            nvic_disable(irqs[u]); /* full: leave the byte in DR */
             return;
         }
         r->buf[r->head % RING] = (uint8_t)USART_DR(base);
@@ -69,8 +79,8 @@ void board_uart_init(void)
         USART_CR3(bases[u]) = 0;
         USART_CR1(bases[u]) = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_RXNEIE;
     }
-    nvic_enable(IRQ_USART1);
-    nvic_enable(IRQ_USART2);
+    nvic_enable(irqs[BOARD_UART_HOST]);
+    nvic_enable(irqs[BOARD_UART_CARD]);
 }
 
 bool board_uart_readable(enum board_uart u)
@@ -86,9 +96,11 @@ size_t board_uart_read(enum board_uart u, uint8_t *buf, size_t cap)
         buf[n++] = r->buf[r->tail % RING];
         r->tail++;
     }
-    /* Room again: take what waits in DR (the interrupt comes at once). */
+    /* Room again: take what waits in DR (its pending interrupt comes at
+     * once). ISER is write-one-to-set: no read-modify-write for the ISR to
+     * race with. */
     if (n > 0)
-        USART_CR1(bases[u]) |= USART_CR1_RXNEIE;
+        nvic_enable(irqs[u]);
     return n;
 }
 

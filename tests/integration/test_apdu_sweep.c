@@ -19,6 +19,13 @@
  * short lengths are sampled (every 17th, and the limits) and the extended
  * ones kept around every boundary, with one 64 KiB answer and a 4 KiB
  * command.
+ *
+ * A host may also send before the reader has answered (a probe, another
+ * slot's command): those bytes reach a reader that is busy with the card and
+ * not reading its host link. On the STM32 board they fill USART1's receive
+ * ring; the reader must hold them back (the byte waits in the USART's DR,
+ * QEMU holds the rest in its chardev) and serve them once it is done, byte
+ * for byte, not stop (commands_queued_behind_a_long_one).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +33,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,12 +269,85 @@ static void t0_apdus(void **state)
     read_expect(100, 200, false);
 }
 
+/* The next answer the reader sends, waiting for it (bounded) without
+ * sending anything. */
+static enum ccid_link_err take(struct ccid_msg *resp, uint8_t *data, size_t cap)
+{
+    for (;;) {
+        enum ccid_link_err e = ccid_link_take(&env.link, resp, data, cap);
+        if (e != CCID_LINK_ERR_TIMEOUT)
+            return e;
+        struct pollfd p = {.fd = env.link.fd, .events = POLLIN};
+        if (poll(&p, 1, TIMEOUT_MS) != 1)
+            return CCID_LINK_ERR_TIMEOUT;
+    }
+}
+
+/* Three XfrBlocks sent back to back: a READ BINARY whose answer takes the
+ * card a while (2000 bytes in one message, eight T=1 blocks from the card),
+ * then two SELECTs of 1000 and 2000 name bytes that arrive while the reader
+ * is still busy with it: more than a USART ring holds (512). Each gets its
+ * own exact answer, in order, with its bSeq; before the fix of
+ * boards/stm32f405/uart.c the reader never answered the first. */
+static void commands_queued_behind_a_long_one(void **state)
+{
+    (void)state;
+    select_ef();
+    static uint8_t cmd[3][2100];
+    static const unsigned lcs[2] = {1000, 2000};
+    size_t n[3] = {0};
+    uint8_t seq[3];
+    cmd[0][n[0]++] = 0x00;
+    cmd[0][n[0]++] = 0xB0;
+    cmd[0][n[0]++] = 0x01; /* offset 300 */
+    cmd[0][n[0]++] = 0x2C;
+    cmd[0][n[0]++] = 0x00;
+    cmd[0][n[0]++] = 2000 >> 8;
+    cmd[0][n[0]++] = 2000 & 0xFF;
+    for (int i = 0; i < 2; i++) {
+        n[i + 1] = select_apdu(lcs[i], true);
+        memcpy(cmd[i + 1], apdu, n[i + 1]);
+    }
+    for (int i = 0; i < 3; i++) {
+        struct ccid_msg req = {.type = CCID_PC_TO_RDR_XFR_BLOCK,
+                               .slot = env.link.slot,
+                               .data = cmd[i],
+                               .len = (uint32_t)n[i],
+                               .level_parameter = CCID_CHAIN_BEGIN_END};
+        assert_int_equal(ccid_link_send(&env.link, &req, TIMEOUT_MS), CCID_LINK_OK);
+        seq[i] = req.seq;
+    }
+    for (int i = 0; i < 3; i++) {
+        struct ccid_msg resp;
+        enum ccid_link_err e = take(&resp, rbuf, sizeof rbuf);
+        if (e != CCID_LINK_OK)
+            fail_msg("answer %d of 3: %s", i + 1, ccid_link_err_str(e));
+        assert_int_equal(resp.type, CCID_RDR_TO_PC_DATA_BLOCK);
+        assert_int_equal(resp.seq, seq[i]);
+        assert_int_equal(ccid_status_command(resp.status), CCID_CMD_OK);
+        if (i == 0) {
+            assert_int_equal(resp.len, 2000 + 2);
+            for (unsigned k = 0; k < 2000; k++)
+                if (rbuf[k] != (uint8_t)(300 + k))
+                    fail_msg("byte %u of the queued read: %02X", k, rbuf[k]);
+            assert_int_equal(rbuf[2000] << 8 | rbuf[2001], 0x9000);
+        } else {
+            assert_int_equal(resp.len, 2);
+            assert_int_equal(rbuf[0] << 8 | rbuf[1], 0x6700);
+        }
+    }
+    /* And the link goes on in step. */
+    select_ef();
+    read_expect(7, 256, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(short_apdus, setup_t1, teardown),
         cmocka_unit_test_setup_teardown(extended_apdus, setup_t1, teardown),
         cmocka_unit_test_setup_teardown(t0_apdus, setup_t0, teardown),
+        cmocka_unit_test_setup_teardown(commands_queued_behind_a_long_one, setup_t1, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
