@@ -548,6 +548,22 @@ static void picc_pps_only_offered_rates(void **state)
      * DS and DR share, summed 64 + 48 = 112. */
     assert_int_equal(answered, 128 + 400 + 112);
     assert_int_equal(refused, 4096 - answered);
+
+    /* No TA(1) at all (T0 05): its default, 106 kbit/s both ways only. */
+    static const uint8_t bare_ats[2] = {0x02, 0x05};
+    for (unsigned pps1 = 0; pps1 < 16; pps1++) {
+        struct iso14443a_picc c;
+        picc(&c, uid, 4, 0x20, bare_ats, sizeof bare_ats);
+        struct air a = {.cards = {&c}, .n = 1};
+        struct iso14443a_pcd p;
+        struct iso14443a_pcd_config cfg = PCD;
+        assert_int_equal(run(&a, &p, &cfg, NULL).kind, ISO14443_ACT_DONE);
+        uint8_t pps[5] = {0xD0, 0x11, (uint8_t)pps1};
+        iso14443_crc_append(ISO14443_A, pps, 3);
+        struct iso14443a_picc_out out;
+        iso14443a_picc_frame(&c, pps, 40, &out);
+        assert_int_equal(out.kind, pps1 == 0 ? ISO14443A_PICC_ANSWER : ISO14443A_PICC_SILENT);
+    }
 }
 
 static void not_iso_dep_and_errors(void **state)
