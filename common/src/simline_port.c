@@ -132,21 +132,10 @@ static bool queue_io(struct simline_port *p, const struct simline_msg *m)
     return true;
 }
 
-/* Reads once and decodes every whole record: 1 if anything came or was
- * decoded, 0 if not, -1 when the line is down. */
-static long pump(struct simline_port *p, int wait_ms)
+/* Decodes every whole record in `in` that has room: how many bytes that
+ * took, -1 when the line is down. */
+static long decode_in(struct simline_port *p)
 {
-    long r = 0;
-    if (!p->up)
-        return -1;
-    if (p->in_len < p->in_cap) {
-        r = p->ops.read(p->ctx, p->in + p->in_len, p->in_cap - p->in_len, wait_ms);
-        if (r < 0) {
-            simline_port_down(p, "the card line closed");
-            return -1;
-        }
-        p->in_len += (size_t)r;
-    }
     size_t off = 0;
     for (;;) {
         struct simline_msg m;
@@ -184,7 +173,35 @@ static long pump(struct simline_port *p, int wait_ms)
     }
     memmove(p->in, p->in + off, p->in_len - off);
     p->in_len -= off;
-    return r > 0 || off > 0 ? 1 : 0;
+    return (long)off;
+}
+
+/* Decodes what is buffered, and reads only when that brought nothing: 1 if
+ * anything came or was decoded, 0 if not, -1 when the line is down. A record
+ * left waiting for queue room is decoded before any read, because a board's
+ * read may block until the card sends again (the STM32 board sleeps until a
+ * byte arrives) and a card that has said all it will (its SYNC behind that
+ * record) never does. */
+static long pump(struct simline_port *p, int wait_ms)
+{
+    if (!p->up)
+        return -1;
+    long d = decode_in(p);
+    if (d != 0)
+        return d > 0 ? 1 : -1;
+    long r = 0;
+    if (p->in_len < p->in_cap) {
+        r = p->ops.read(p->ctx, p->in + p->in_len, p->in_cap - p->in_len, wait_ms);
+        if (r < 0) {
+            simline_port_down(p, "the card line closed");
+            return -1;
+        }
+        p->in_len += (size_t)r;
+    }
+    d = decode_in(p);
+    if (d < 0)
+        return -1;
+    return r > 0 || d > 0 ? 1 : 0;
 }
 
 void simline_port_pump(struct simline_port *p, int wait_ms)

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "hawiya/simline.h"
+#include "hawiya/simline_port.h"
 
 /* 7816-3 §7.1: at f = 3.5712 MHz and F/D = 372/1 the line runs at 9600 bit/s:
  * 1 etu = 104.1666.. us. */
@@ -170,12 +171,116 @@ static void rf_records(void **state)
     assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_ERR_BAD_VALUE);
 }
 
+/* ---- simline_port: the reader's end ---------------------------------------- */
+
+/* A card process that sent everything at once, then falls silent: like the
+ * STM32 board's USART, a read after that would block until the card speaks
+ * again, which it never does. */
+struct quiet_card {
+    uint8_t script[256];
+    size_t len;
+    unsigned writes, reads, blocked_reads;
+};
+
+static bool quiet_write(void *ctx, const uint8_t *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    ((struct quiet_card *)ctx)->writes++;
+    return true;
+}
+
+static long quiet_read(void *ctx, uint8_t *buf, size_t cap, int wait_ms)
+{
+    (void)wait_ms;
+    struct quiet_card *q = ctx;
+    q->reads++;
+    if (q->len == 0) {
+        q->blocked_reads++;
+        return 0;
+    }
+    size_t n = q->len < cap ? q->len : cap;
+    memcpy(buf, q->script, n);
+    memmove(q->script, q->script + n, q->len - n);
+    q->len -= n;
+    return (long)n;
+}
+
+static void script_add(struct quiet_card *q, const struct simline_msg *m)
+{
+    size_t n;
+    assert_int_equal(simline_encode(m, q->script + q->len, sizeof q->script - q->len, &n),
+                     SIMLINE_OK);
+    q->len += n;
+}
+
+/* Two IO records and the SYNCs arrive in one read while the queue holds only
+ * the first record: the second is decoded from what was read, without a read
+ * the silent card would never end. */
+static void port_decodes_buffered_before_reading(void **state)
+{
+    (void)state;
+    struct quiet_card q = {0};
+    static uint8_t in[SIMLINE_RECORD_MAX * 2], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
+    static struct simline_port_rec recs[1];
+    const struct simline_port_ops ops = {.write = quiet_write, .read = quiet_read};
+    const struct simline_port_config cfg = {.stall_ms = 1000};
+    const struct simline_port_buffers b = {.in = in,
+                                           .in_cap = sizeof in,
+                                           .recs = recs,
+                                           .rec_cap = 1,
+                                           .chars = chars,
+                                           .char_cap = 4,
+                                           .tx = tx,
+                                           .tx_cap = sizeof tx};
+    struct simline_port p;
+    simline_port_init(&p, &ops, &q, &cfg, &b);
+    simline_port_up(&p);
+    simline_port_vcc(&p, 3);
+    simline_port_clk(&p, 3571200);
+    simline_port_configure(&p, 372, 1, 12, false, false);
+    const uint8_t cmd[1] = {0x00};
+    simline_port_send(&p, cmd, 1);
+
+    struct simline_msg m = {.type = SIMLINE_PRESENCE};
+    m.u.present = 1;
+    script_add(&q, &m);
+    const uint8_t a[2] = {0x3B, 0x00}, c[1] = {0x90}, noflags[2] = {0};
+    m = (struct simline_msg){.type = SIMLINE_IO, .t_ns = 1000};
+    m.u.io.etu_ps = 104166667u;
+    m.u.io.char_etu = 12;
+    m.u.io.n = 2;
+    m.u.io.chars = a;
+    m.u.io.flags = noflags;
+    script_add(&q, &m);
+    m.t_ns = 10000000;
+    m.u.io.n = 1;
+    m.u.io.chars = c;
+    script_add(&q, &m);
+    for (unsigned i = 0; i < q.writes; i++)
+        script_add(&q, &(struct simline_msg){.type = SIMLINE_SYNC});
+
+    assert_true(simline_port_present(&p));
+    const uint8_t want[3] = {0x3B, 0x00, 0x90};
+    for (size_t i = 0; i < sizeof want; i++) {
+        uint8_t got = 0;
+        assert_int_equal(simline_port_recv(&p, &got, UINT64_MAX / 2), SIMLINE_RX_OK);
+        assert_int_equal(got, want[i]);
+    }
+    assert_int_equal(p.stats.overruns, 1); /* the second record waited once */
+    /* The card said all it will: the wait ends at the deadline, read nothing. */
+    uint8_t got;
+    assert_int_equal(simline_port_recv(&p, &got, 50000000), SIMLINE_RX_TIMEOUT);
+    assert_int_equal(q.blocked_reads, 0);
+    assert_int_equal(q.reads, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(etu_default_speed), cmocka_unit_test(io_record_exact_bytes),
         cmocka_unit_test(fixed_records),     cmocka_unit_test(hostile_records),
-        cmocka_unit_test(rf_records),
+        cmocka_unit_test(rf_records),        cmocka_unit_test(port_decodes_buffered_before_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
