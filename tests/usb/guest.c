@@ -111,12 +111,20 @@ static void handle_line(struct sim_env *env, const char *line, struct guest_resu
         }
     } else if (!strncmp(line, "@@SEEN ", 7) && res->n_seen < GUEST_MAX_SEEN) {
         snprintf(res->seen[res->n_seen++], sizeof res->seen[0], "%s", line + 7);
+    } else if (!strncmp(line, "@@PCSCD_STUCK", 13)) {
+        if (res->unplugs > 0)
+            res->pcscd_stuck_said++;
     } else if (!strncmp(line, "@@PCSCD_EXIT ", 13)) {
-        /* 134: SIGABRT, as the shell reports a child killed by it. */
-        if (atoi(line + 13) == 134 && strstr(line, GUEST_PCSCD_KNOWN_CRASH) && res->unplugs > 0)
+        /* 134: SIGABRT, 137: SIGKILL, as the shell reports a child killed by them. */
+        int status = atoi(line + 13);
+        if (status == 134 && strstr(line, GUEST_PCSCD_KNOWN_CRASH) && res->unplugs > 0) {
             res->pcscd_known_crashes++;
-        else
+        } else if (status == 137 && res->pcscd_stuck_said > 0) {
+            res->pcscd_stuck_said--;
+            res->pcscd_known_hangs++;
+        } else {
             res->pcscd_other_exits++;
+        }
     } else if (!strncmp(line, "@@EXIT ", 7)) {
         res->exit_status = atoi(line + 7);
         *done = true;
@@ -248,6 +256,12 @@ int guest_run(struct sim_env *env, const char *const *programs, const char *test
                 "guest: pcscd aborted %u time(s) on libccid 1.5.2's multi-slot unplug bug "
                 "(\"%s\", fixed upstream by CCID 5aa84ff) and was started again\n",
                 res->pcscd_known_crashes, GUEST_PCSCD_KNOWN_CRASH);
+    if (res->pcscd_known_hangs)
+        fprintf(stderr,
+                "guest: pcscd kept a slot of the unplugged reader for good %u time(s) (libccid "
+                "1.5.2's lost multi-slot wake-up, docs/reader.md) and was killed and started "
+                "again\n",
+                res->pcscd_known_hangs);
     if (res->pcscd_other_exits)
         fprintf(stderr, "guest: pcscd exited %u time(s) for another reason (see its lines)\n",
                 res->pcscd_other_exits);

@@ -42,9 +42,12 @@ struct guest_result {
     size_t n_bench;
     /* "@@PCSCD_EXIT STATUS LINE" (guest_pcscd.sh): pcscd died and was started
      * again. Known: libccid 1.5.2's multi-slot unplug abort (GUEST_PCSCD_KNOWN_CRASH,
-     * status 134) after an "@@UNPLUG"; other: anything else, which a test fails on. */
-    unsigned pcscd_known_crashes, pcscd_other_exits;
-    char *assertion; /* "@@ASSERTION B64URL": the decoded bytes, NUL-ended (free it) */
+     * status 134) after an "@@UNPLUG"; a hang: the guest found pcscd keeping a slot of
+     * the unplugged reader for good, said "@@PCSCD_STUCK" and killed it (status 137,
+     * docs/reader.md); other: anything else, which a test fails on. */
+    unsigned pcscd_known_crashes, pcscd_known_hangs, pcscd_other_exits;
+    unsigned pcscd_stuck_said; /* "@@PCSCD_STUCK" lines not yet matched by their exit */
+    char *assertion;           /* "@@ASSERTION B64URL": the decoded bytes, NUL-ended (free it) */
     size_t assertion_len;
     char *assertion2; /* "@@ASSERTION2 B64URL": a second session's (free it) */
     size_t assertion2_len;

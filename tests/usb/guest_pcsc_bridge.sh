@@ -91,7 +91,21 @@ settled() {
         ! hawiya readers --socket $SOCK | grep -qi sim0001
 }
 touch /tmp/pcscd.exits
-wait_for 90 settled || fail "pcscd did not settle after the unplug"
+if ! wait_for 90 settled; then
+    # libccid 1.5.2's third multi-slot race in another form (docs/reader.md, "a
+    # slot kept after the unplug"): a live pcscd still lists a slot of the
+    # reader 90 s after the unplug, past libusb's 60 s, and never drops it. A
+    # kiosk restarts pcscd (systemctl restart pcscd); here it is killed, the
+    # host is told first, and the bridge must find the new pcscd on its own.
+    if [ "$(wc -l </tmp/pcscd.exits)" -eq 0 ] && pidof pcscd >/dev/null &&
+        hawiya readers --socket $SOCK | grep -qi sim0001; then
+        echo "@@PCSCD_STUCK $(hawiya readers --socket $SOCK)"
+        kill -KILL $(pidof pcscd)
+        wait_for 30 settled || fail "pcscd did not settle after the unplug and a restart"
+    else
+        fail "pcscd did not settle after the unplug"
+    fi
+fi
 step "bridge: reader removed"
 echo "@@PLUG"
 wait_for 60 grep -q "\"event\":\"reader_added\",\"reader\":\"$NAME\"" $EVENTS ||
@@ -104,7 +118,7 @@ grep -q '"attested":false' /tmp/assertion2.json && fail "the second assertion is
 grep -q '"attested":true' /tmp/assertion2.json || fail "the second assertion says nothing of its reader"
 step "reader back through pcscd, authenticated again"
 
-# pcscd went down under the bridge (the host says why): the bridge saw it go and
+# pcscd went down under the bridge (the host says why: died, or killed stuck): the bridge saw it go and
 # come back, and what came after (step 3) went through the new pcscd.
 if [ -s /tmp/pcscd.exits ]; then
     grep -q "pcscd stopped" $LOG || fail "pcscd died and the bridge did not say so"
