@@ -373,14 +373,22 @@ static int reader_listed_now(void)
     return 0;
 }
 
-static void wait_listed(bool want, int seconds)
+/* true once the reader's listing is `want`, false if not within `seconds` */
+static bool listed_until(bool want, int seconds)
 {
     time_t end = time(NULL) + seconds;
     while (reader_listed_now() != (want ? 1 : 0)) {
-        assert_true(time(NULL) < end);
+        if (time(NULL) >= end)
+            return false;
         struct timespec t = {0, 200000000};
         nanosleep(&t, NULL);
     }
+    return true;
+}
+
+static void wait_listed(bool want, int seconds)
+{
+    assert_true(listed_until(want, seconds));
 }
 
 static void reader_unplugged_and_back(void **state)
@@ -390,8 +398,17 @@ static void reader_unplugged_and_back(void **state)
     printf("@@UNPLUG\n");
     fflush(stdout);
     /* Plugged in again only once a live pcscd has dropped it: the pcscd that
-     * saw it go, or the one started after libccid 1.5.2 aborted that one. */
-    wait_listed(false, 30);
+     * saw it go, or the one started after libccid 1.5.2 aborted that one.
+     * libusb's 60 s event timeout can come first (docs/reader.md); a pcscd
+     * still listing a slot after 90 s keeps it for good ("A slot kept after
+     * the unplug"): the host is told, pcscd is killed and started again, as a
+     * kiosk restarts it, and this client carries on through the new one. */
+    if (!listed_until(false, 90)) {
+        printf("@@PCSCD_STUCK our reader still listed 90 s after the unplug\n");
+        fflush(stdout);
+        assert_int_equal(system("kill -KILL $(pidof pcscd)"), 0);
+        wait_listed(false, 30);
+    }
     printf("@@PLUG\n");
     fflush(stdout);
     wait_listed(true, 60);
