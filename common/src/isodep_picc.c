@@ -46,9 +46,10 @@ static size_t inf_max(const struct isodep_picc *c, bool nad)
 static enum isodep_err send_i(struct isodep_picc *c, struct isodep_action *act)
 {
     bool nad = c->nad_reply && c->off == 0;
-    /* A PCD that adds a CID to its blocks in the middle of our chain (rule 11
-     * resends, 7.1.1.2 answers with a CID) leaves one byte less for the INF:
-     * the part is cut to fit, the rest goes in the next block. */
+    /* The part is cut to the frame at the time it is sent: a PCD that adds a
+     * CID to its blocks in the middle of our chain (rule 11 resends, 7.1.1.2
+     * answers with a CID) leaves one byte less for the INF; the rest goes in
+     * the next block. */
     size_t max = inf_max(c, nad);
     if (c->chunk > max)
         c->chunk = max;
@@ -64,10 +65,10 @@ static enum isodep_err send_i(struct isodep_picc *c, struct isodep_action *act)
     return ISODEP_OK;
 }
 
+/* The next part: all that is left, cut by send_i to what the frame holds. */
 static enum isodep_err send_next_i(struct isodep_picc *c, struct isodep_action *act)
 {
-    size_t left = c->rlen - c->off, max = inf_max(c, c->nad_reply && c->off == 0);
-    c->chunk = left < max ? left : max;
+    c->chunk = c->rlen - c->off;
     return send_i(c, act);
 }
 
