@@ -13,6 +13,7 @@
  * the time per APDU through libccid as "@@BENCH NAME US RUNS" (bench_usb).
  *
  * usage: guest_pcsc ATR_HEX [bench]
+ *        guest_pcsc list
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,10 +448,33 @@ static void bench(void **state)
     SCardReleaseContext(ctx);
 }
 
+/* "guest_pcsc list": pcscd's own list of readers, one per line, from a new
+ * context (the guest scripts ask it rather than a client that may hold a
+ * stale view). 0: pcscd answered, 1: it did not. */
+static int list_readers(void)
+{
+    SCARDCONTEXT c;
+    char list[4096];
+    DWORD n = sizeof list;
+    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &c) != SCARD_S_SUCCESS)
+        return 1;
+    LONG r = SCardListReaders(c, NULL, list, &n);
+    SCardReleaseContext(c);
+    if (r == SCARD_E_NO_READERS_AVAILABLE)
+        return 0;
+    if (r != SCARD_S_SUCCESS)
+        return 1;
+    for (const char *p = list; *p; p += strlen(p) + 1)
+        printf("%s\n", p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "list"))
+        return list_readers();
     if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "bench"))) {
-        fprintf(stderr, "usage: guest_pcsc ATR_HEX [bench]\n");
+        fprintf(stderr, "usage: guest_pcsc ATR_HEX [bench] | guest_pcsc list\n");
         return 2;
     }
     want_atr_hex = argv[1];

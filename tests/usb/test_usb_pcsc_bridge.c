@@ -35,8 +35,10 @@ static void bridge_takes_our_reader_through_pcscd(void **state)
 {
     (void)state;
     const char *bridge = getenv("HAWIYA_BRIDGE"), *cli = getenv("HAWIYA_CLI"),
-               *script = getenv("HAWIYA_GUEST_PCSC_BRIDGE");
+               *script = getenv("HAWIYA_GUEST_PCSC_BRIDGE"),
+               *lister = getenv("HAWIYA_GUEST_PCSC"); /* "guest_pcsc list": pcscd's own list */
     assert_non_null(bridge);
+    assert_non_null(lister);
     assert_non_null(cli);
     assert_non_null(script);
     /* Provisioned on the sim board's socket, then on USB with the same state. */
@@ -44,7 +46,7 @@ static void bridge_takes_our_reader_through_pcscd(void **state)
     assert_int_equal(sim_env_provision(&env), 0);
     assert_int_equal(sim_env_reader_usbredir(&env), 0);
 
-    const char *programs[] = {bridge, cli, script, NULL};
+    const char *programs[] = {bridge, cli, script, lister, NULL};
     assert_int_equal(guest_run(&env, programs, "guest_pcsc_bridge.sh", "", 600, &res), 0);
     fprintf(stderr, "guest: %.1f s from QEMU's start to its power-off\n", res.wall_s);
     assert_int_equal(res.exit_status, 0);
