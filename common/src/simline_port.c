@@ -67,19 +67,22 @@ unsigned simline_fault_kinds(const char *list)
 {
     static const char *const names[] = {"flip", "drop", "dup"};
     unsigned kinds = 0;
-    while (*list) {
+    for (;;) {
         const char *end = strchr(list, ',');
         size_t n = end ? (size_t)(end - list) : strlen(list);
         unsigned k = 0;
         for (unsigned i = 0; i < 3; i++)
             if (strlen(names[i]) == n && !strncmp(list, names[i], n))
                 k = SIMLINE_FAULT_FLIP << i;
+        /* Every name between commas counts, the empty one after a trailing
+         * comma too: "flip," is as unknown as "flip,x". */
         if (k == 0)
             return 0;
         kinds |= k;
-        list += n + (end ? 1 : 0);
+        if (!end)
+            return kinds;
+        list = end + 1;
     }
-    return kinds;
 }
 
 /* ---- fault injection (xorshift64*, seeded, so a failing run can be replayed) */

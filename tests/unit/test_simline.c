@@ -275,12 +275,34 @@ static void port_decodes_buffered_before_reading(void **state)
     assert_int_equal(q.reads, 1);
 }
 
+/* The fault list of --fault-kinds and fault-kinds=: names between commas,
+ * 0 when any is unknown, an empty one included (fuzz_simline_port found
+ * "flip," taken as "flip"). */
+static void fault_kinds_list(void **state)
+{
+    (void)state;
+    assert_int_equal(simline_fault_kinds("flip"), SIMLINE_FAULT_FLIP);
+    assert_int_equal(simline_fault_kinds("dup,drop"), SIMLINE_FAULT_DUP | SIMLINE_FAULT_DROP);
+    assert_int_equal(simline_fault_kinds("flip,drop,dup"), 7u);
+    assert_int_equal(simline_fault_kinds("drop,drop"), SIMLINE_FAULT_DROP);
+    assert_int_equal(simline_fault_kinds(""), 0u);
+    assert_int_equal(simline_fault_kinds("flip,"), 0u);
+    assert_int_equal(simline_fault_kinds("flip,drop,"), 0u);
+    assert_int_equal(simline_fault_kinds(","), 0u);
+    assert_int_equal(simline_fault_kinds(",dup"), 0u);
+    assert_int_equal(simline_fault_kinds("flip,,dup"), 0u);
+    assert_int_equal(simline_fault_kinds("flips"), 0u);
+    assert_int_equal(simline_fault_kinds("fli"), 0u);
+    assert_int_equal(simline_fault_kinds("flip drop"), 0u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(etu_default_speed), cmocka_unit_test(io_record_exact_bytes),
         cmocka_unit_test(fixed_records),     cmocka_unit_test(hostile_records),
         cmocka_unit_test(rf_records),        cmocka_unit_test(port_decodes_buffered_before_reading),
+        cmocka_unit_test(fault_kinds_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
