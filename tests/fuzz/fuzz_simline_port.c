@@ -337,6 +337,16 @@ static void check_queue(void)
     F.mnext_head = p->rec_count ? p->recs[p->rec_head].next : 0;
 }
 
+/* The port threw away all it held (down, or up again): so does the model. */
+static void model_restart(void)
+{
+    F.consumed = F.pos;
+    model_drop();
+    F.present = false;
+    F.outstanding = 0;
+    F.acc_len = 0;
+}
+
 static void check_clean(void)
 {
     const struct simline_port *p = &F.p;
@@ -375,22 +385,14 @@ static void end_call(enum op op, bool was_up, size_t popped)
                 walk(F.pos, true);
         }
         check_clean();
-        F.consumed = F.pos;
-        model_drop();
-        F.present = false;
-        F.outstanding = 0;
-        F.acc_len = 0;
+        model_restart();
         return;
     }
     CHECK(F.closed_calls == 0 && !F.read_failed && !F.write_failed);
     if (op == OP_UP) {
         CHECK(p->in_len == 0 && p->rec_count == 0 && p->char_count == 0 && !p->present &&
               p->outstanding == 0);
-        F.consumed = F.pos;
-        model_drop();
-        F.present = false;
-        F.outstanding = 0;
-        F.acc_len = 0;
+        model_restart();
         return;
     }
     /* What the port holds undecoded is exactly what the stream said next. */
