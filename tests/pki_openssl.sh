@@ -89,6 +89,24 @@ check "bad ds-reader-ca chains to the reader CA" openssl verify -CAfile \
 check_not "bad ds-reader-ca chains to a CSCA" openssl verify -CAfile "$CA/csca/csca.pem" \
     -attime $NOW "$CA/bad/ds-MAR-reader-ca.pem"
 
+# ds-XXX-pkup: the privateKeyUsagePeriod of docs/pki.md, read by openssl; a good DS otherwise.
+for s in MAR DZA; do
+    openssl x509 -in "$CA/ds/ds-$s-pkup.pem" -noout -text 2>&1 | tr -s ' \n' ' ' >"$WORK/ext.txt"
+    check "ds-$s-pkup: privateKeyUsagePeriod 2024" grep -q "X509v3 Private Key Usage Period: Not Before: Jan 1 00:00:00 2024 GMT, Not After: Dec 31 23:59:59 2024 GMT" "$WORK/ext.txt"
+done
+check_not "ds-MAR has no privateKeyUsagePeriod" sh -c \
+    "openssl x509 -in '$CA/ds/ds-MAR.pem' -noout -text | grep -q 'Private Key Usage Period'"
+
+# The bad Master List Signer: a good chain under the first state's CSCA (MAR), the signer's
+# extKeyUsage, but the second state's country (DZ).
+check "bad ml-signer-other-country chains to csca-MAR" openssl verify -CAfile \
+    "$CA/csca/csca-MAR.pem" -purpose any -attime $NOW "$CA/bad/ml-signer-other-country.pem"
+openssl x509 -in "$CA/bad/ml-signer-other-country.pem" -noout -subject -issuer -ext extendedKeyUsage \
+    -nameopt compat >"$WORK/ext.txt" 2>&1
+check "bad ml-signer-other-country: C=DZ under C=MA" sh -c \
+    "grep -q '^subject=/C=DZ/' '$WORK/ext.txt' && grep -q '^issuer=/C=MA/' '$WORK/ext.txt'"
+check "bad ml-signer-other-country: extKeyUsage 2.23.136.1.1.3" grep -q "2.23.136.1.1.3" "$WORK/ext.txt"
+
 # CRLs: each verifies with its issuer's key; a CSCA's revokes its revoked DS.
 for s in MAR DZA; do
     check "csca-$s.crl signed by its CSCA" openssl crl -inform DER -in "$CA/crl/csca-$s.crl" \
@@ -109,6 +127,18 @@ for s in MAR DZA; do
 done
 check "reader-ca.crl signed by the reader CA" openssl crl -inform DER -in "$CA/crl/reader-ca.crl" \
     -CAfile "$CA/reader-ca/reader-ca.pem" -noout
+# `crl --this-update/--next-update`: the dates as given, the CRL still its CSCA's; past its
+# nextUpdate, `openssl verify -crl_check` calls it expired.
+check "crl with dates" "$PKI" crl --ca "$CA" --issuer csca-MAR --this-update 251001000000Z \
+    --next-update 251231000000Z --out "$WORK/stale.crl"
+openssl crl -inform DER -in "$WORK/stale.crl" -CAfile "$CA/csca/csca-MAR.pem" -noout -lastupdate \
+    -nextupdate >"$WORK/crl.txt" 2>&1
+check "crl dates as given" sh -c "grep -q 'lastUpdate=Oct  1 00:00:00 2025 GMT' '$WORK/crl.txt' &&
+    grep -q 'nextUpdate=Dec 31 00:00:00 2025 GMT' '$WORK/crl.txt' && grep -q 'verify OK' '$WORK/crl.txt'"
+openssl crl -inform DER -in "$WORK/stale.crl" -out "$WORK/stale.pem"
+openssl verify -crl_check -CAfile "$CA/csca/csca-MAR.pem" -CRLfile "$WORK/stale.pem" -attime $NOW \
+    -purpose any "$CA/masterlist/ml-signer.pem" >"$WORK/crl.txt" 2>&1
+check "stale CRL: expired for openssl" grep -q "CRL has expired" "$WORK/crl.txt"
 
 # The CSCA master list: CMS verification with the Master List Signer's CSCA, the content type,
 # and its content listing every CSCA.
@@ -280,6 +310,8 @@ exit_is 1 "no CA directory" "$PKI" card --ca "$WORK/none" --personas "$PERSONAS"
 exit_is 2 "ds-cert without ds-key" "$PKI" card --ca "$CA" --personas "$PERSONAS" --persona default \
     --out "$WORK/x" --ds-cert "$CA/ds/ds-MAR.der"
 exit_is 1 "crl by an unknown CSCA" "$PKI" crl --ca "$CA" --issuer csca-XYZ --out "$WORK/x.crl"
+exit_is 2 "crl --next-update not UTCTime" "$PKI" crl --ca "$CA" --issuer csca-MAR \
+    --next-update 2025-12-31 --out "$WORK/x.crl"
 exit_is 2 "crl without --out" "$PKI" crl --ca "$CA" --issuer reader-ca
 exit_is 1 "unknown state" "$PKI" init --out "$WORK/x" --states XYZ
 

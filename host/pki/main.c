@@ -6,7 +6,8 @@
  *              [--ds-cert FILE --ds-key FILE] [--signing-time YYMMDDhhmmssZ]
  *   hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE
  *   hawiya-pki provision --ca DIR --reader SOCKET
- *   hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]... --out FILE
+ *   hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]...
+ *              [--this-update YYMMDDhhmmssZ] [--next-update YYMMDDhhmmssZ] --out FILE
  *   hawiya-pki masterlist --ca DIR [--cert CERT]... [--signer-cert FILE --signer-key FILE]
  *              --out FILE
  *
@@ -28,7 +29,8 @@ static int usage(void)
           "                  [--ds-cert FILE --ds-key FILE] [--signing-time YYMMDDhhmmssZ]\n"
           "       hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE\n"
           "       hawiya-pki provision --ca DIR --reader SOCKET\n"
-          "       hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]... "
+          "       hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]...\n"
+          "                  [--this-update YYMMDDhhmmssZ] [--next-update YYMMDDhhmmssZ] "
           "--out FILE\n"
           "       hawiya-pki masterlist --ca DIR [--cert CERT]... [--signer-cert FILE "
           "--signer-key FILE] --out FILE\n",
@@ -201,15 +203,29 @@ static bool get_opts_rep(int argc, char **argv, const char *const *names, const 
     return true;
 }
 
+/* UTCTime text YYMMDDhhmmssZ (RFC 5280 §4.1.2.5.1), or absent. */
+static bool utc_time_ok(const char *t)
+{
+    if (t == NULL)
+        return true;
+    if (strlen(t) != 13 || t[12] != 'Z')
+        return false;
+    for (int i = 0; i < 12; i++)
+        if (t[i] < '0' || t[i] > '9')
+            return false;
+    return true;
+}
+
 static int cmd_crl(int argc, char **argv)
 {
-    static const char *const names[] = {"--ca", "--issuer", "--out"};
-    const char *v[3] = {NULL}, *revoke[64];
+    static const char *const names[] = {"--ca", "--issuer", "--out", "--this-update",
+                                        "--next-update"};
+    const char *v[5] = {NULL}, *revoke[64];
     size_t n;
-    if (!get_opts_rep(argc, argv, names, v, 3, "--revoke", revoke, 64, &n) || !v[0] || !v[1] ||
-        !v[2])
+    if (!get_opts_rep(argc, argv, names, v, 5, "--revoke", revoke, 64, &n) || !v[0] || !v[1] ||
+        !v[2] || !utc_time_ok(v[3]) || !utc_time_ok(v[4]))
         return usage();
-    enum pki_err e = pki_crl(v[0], v[1], revoke, n, v[2]);
+    enum pki_err e = pki_crl(v[0], v[1], revoke, n, v[3], v[4], v[2]);
     return e == PKI_OK ? 0 : fail("crl", e);
 }
 

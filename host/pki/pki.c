@@ -63,6 +63,7 @@ enum ds_kind {
     DS_CURRENT,
     DS_OLD,
     DS_REVOKED,
+    DS_KEY_PERIOD,       /* with a privateKeyUsagePeriod (2024), see PKI_DS_PKUP_* */
     DS_BAD_CA,           /* basicConstraints cA TRUE */
     DS_BAD_KEYCERTSIGN,  /* keyUsage keyCertSign only */
     DS_BAD_NO_KEY_USAGE, /* no keyUsage extension */
@@ -80,6 +81,7 @@ static const struct {
     [DS_CURRENT] = {"", "ds:", "2024", 0x24},
     [DS_OLD] = {"-old", "ds-old:", "2009", 0x09},
     [DS_REVOKED] = {"-revoked", "ds-revoked:", "revoked", 0x25},
+    [DS_KEY_PERIOD] = {"-pkup", "ds-pkup:", "key usage 2024", 0x26},
     [DS_BAD_CA] = {"-ca", "bad:ds-ca:", "cA", 0x31},
     [DS_BAD_KEYCERTSIGN] = {"-keycertsign", "bad:ds-kcs:", "keyCertSign", 0x32},
     [DS_BAD_NO_KEY_USAGE] = {"-no-keyusage", "bad:ds-noku:", "no keyUsage", 0x33},
@@ -175,10 +177,12 @@ static enum pki_err issue_ds(const char *root, uint64_t seed, const char *state,
         .key_usage = kind == DS_BAD_KEYCERTSIGN    ? MBEDTLS_X509_KU_KEY_CERT_SIGN
                      : kind == DS_BAD_NO_KEY_USAGE ? 0
                                                    : MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+        .pkup_not_before = kind == DS_KEY_PERIOD ? PKI_DS_PKUP_NOT_BEFORE : NULL,
+        .pkup_not_after = kind == DS_KEY_PERIOD ? PKI_DS_PKUP_NOT_AFTER : NULL,
     };
     snprintf(name, sizeof name, "ds-%s%s", state, ds_kinds[kind].suffix);
     snprintf(label, sizeof label, "%s%s", ds_kinds[kind].label, state);
-    return issue(root, kind <= DS_REVOKED ? PKI_DIR_DS : PKI_DIR_BAD, name, seed, label,
+    return issue(root, kind <= DS_KEY_PERIOD ? PKI_DIR_DS : PKI_DIR_BAD, name, seed, label,
                  MBEDTLS_ECP_DP_BP256R1, &s, kind == DS_BAD_READER_CA ? reader_ca : csca, out);
 }
 
@@ -192,7 +196,8 @@ static enum pki_err write_crl(const char *root, const char *name, const struct i
     enum pki_err e = pki_rng_init(&r, seed, label);
     if (e != PKI_OK)
         return e;
-    e = pki_make_crl(&issuer->cert, (mbedtls_pk_context *)&issuer->key, revoked, n, 1, &r, &crl);
+    e = pki_make_crl(&issuer->cert, (mbedtls_pk_context *)&issuer->key, revoked, n, 1, NULL, NULL,
+                     &r, &crl);
     char *dir = pki_path(root, PKI_DIR_CRL);
     snprintf(file, sizeof file, "%s.crl", name);
     if (e == PKI_OK)
@@ -361,6 +366,24 @@ enum pki_err pki_init(const char *out_dir, uint64_t seed, const char (*states)[4
         };
         e = issue(out_dir, PKI_DIR_MASTERLIST, ML_SIGNER_NAME, seed, "ml-signer",
                   MBEDTLS_ECP_DP_BP256R1, &m, &csca[0], &mls);
+        /* bad/: the same signer profile under the first state's CSCA, but naming another
+         * country (the second state's): 9303-12 has a state's CSCA issue its own Master List
+         * Signer, so a verifier refuses it. */
+        const char *a0 = pki_country_alpha2(st[0]);
+        const char *other = n_csca > 1 ? pki_country_alpha2(st[1]) : strcmp(a0, "UT") ? "UT" : "MA";
+        const uint8_t bserial[] = {0x4D, 0x4C, 0x53, 0x02};
+        snprintf(subject, sizeof subject,
+                 "C=%s,O=Hawiya Test PKI,OU=Master List Signers,CN=Hawiya Test ML Signer %s "
+                 "other country",
+                 other, st[0]);
+        m.subject = subject;
+        m.serial = bserial;
+        struct issued bad;
+        if (e == PKI_OK) {
+            e = issue(out_dir, PKI_DIR_BAD, ML_SIGNER_NAME "-other-country", seed,
+                      "bad:ml-signer-country", MBEDTLS_ECP_DP_BP256R1, &m, &csca[0], &bad);
+            issued_free(&bad);
+        }
     }
     if (e == PKI_OK) {
         struct pki_buf certs[PKI_MAX_STATES], ml = {0};
@@ -781,7 +804,8 @@ enum pki_err pki_reader(const char *ca_dir, const char *pubkey_path, const char 
 /* --- crl, masterlist ---------------------------------------------------------- */
 
 enum pki_err pki_crl(const char *ca_dir, const char *issuer, const char *const *revoke,
-                     size_t n_revoke, const char *out_path)
+                     size_t n_revoke, const char *this_update, const char *next_update,
+                     const char *out_path)
 {
     uint64_t seed;
     struct issued ca;
@@ -810,7 +834,8 @@ enum pki_err pki_crl(const char *ca_dir, const char *issuer, const char *const *
         snprintf(label, sizeof label, "crl:%s:%zu", issuer, n_revoke);
         e = pki_rng_init(&r, seed, label);
         if (e == PKI_OK) {
-            e = pki_make_crl(&ca.cert, &ca.key, revoked, n_revoke, 2, &r, &crl);
+            e = pki_make_crl(&ca.cert, &ca.key, revoked, n_revoke, 2, this_update, next_update, &r,
+                             &crl);
             pki_rng_free(&r);
         }
     }

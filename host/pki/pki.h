@@ -69,7 +69,8 @@ void pki_buf_free(struct pki_buf *b);
 /*
  * Test times (UTC), see docs/pki.md. At PKI_TEST_NOW the current Document
  * Signers are valid and the old ones have expired, as has the expired
- * persona's document.
+ * persona's document. ds-XXX-pkup's privateKeyUsagePeriod (GeneralizedTime)
+ * holds PKI_DS_SIGNING_TIME.
  */
 #define PKI_TEST_NOW            "2026-01-01T00:00:00Z"
 #define PKI_TEST_NOW_EPOCH      1767225600L
@@ -77,6 +78,8 @@ void pki_buf_free(struct pki_buf *b);
 #define PKI_CSCA_NOT_AFTER      "20400101000000"
 #define PKI_DS_NOT_BEFORE       "20240101000000"
 #define PKI_DS_NOT_AFTER        "20360101000000"
+#define PKI_DS_PKUP_NOT_BEFORE  "20240101000000Z"
+#define PKI_DS_PKUP_NOT_AFTER   "20241231235959Z"
 #define PKI_DS_SIGNING_TIME     "240601000000Z"
 #define PKI_OLD_DS_NOT_BEFORE   "20090101000000"
 #define PKI_OLD_DS_NOT_AFTER    "20200630000000"
@@ -133,10 +136,12 @@ enum pki_err pki_reader(const char *ca_dir, const char *pubkey_path, const char 
 /*
  * `hawiya-pki crl`: a CRL by `issuer` (a CSCA's name "csca-XXX" or
  * "reader-ca") revoking each certificate file of revoke[] (DER or PEM),
- * written DER to out_path.
+ * with thisUpdate / nextUpdate (UTCTime "YYMMDDhhmmssZ"; NULL: the fixed
+ * PKI_CRL_* dates), written DER to out_path.
  */
 enum pki_err pki_crl(const char *ca_dir, const char *issuer, const char *const *revoke,
-                     size_t n_revoke, const char *out_path);
+                     size_t n_revoke, const char *this_update, const char *next_update,
+                     const char *out_path);
 
 /*
  * `hawiya-pki masterlist`: a CSCA Master List (9303-12) of the certificate
@@ -193,11 +198,13 @@ enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], si
 
 /*
  * An X.509 v2 CRL of issuer_cert (signed by issuer_key) revoking the
- * certificates revoked[] (DER), with the fixed dates above.
+ * certificates revoked[] (DER), with thisUpdate / nextUpdate (UTCTime text;
+ * NULL: the fixed dates above).
  */
 enum pki_err pki_make_crl(const struct pki_buf *issuer_cert, mbedtls_pk_context *issuer_key,
                           const struct pki_buf *revoked, size_t n_revoked, uint32_t crl_number,
-                          struct pki_rng *rng, struct pki_buf *out);
+                          const char *this_update, const char *next_update, struct pki_rng *rng,
+                          struct pki_buf *out);
 
 /*
  * CscaMasterList ::= SEQUENCE { version INTEGER (0), certList SET OF

@@ -61,7 +61,8 @@ static enum pki_err extension(struct pki_buf *out, const char *oid, struct pki_b
 
 enum pki_err pki_make_crl(const struct pki_buf *issuer_cert, mbedtls_pk_context *issuer_key,
                           const struct pki_buf *revoked, size_t n_revoked, uint32_t crl_number,
-                          struct pki_rng *rng, struct pki_buf *out)
+                          const char *this_update, const char *next_update, struct pki_rng *rng,
+                          struct pki_buf *out)
 {
     mbedtls_x509_crt issuer, r;
     struct pki_buf tbs = {0}, list = {0}, exts = {0}, v = {0}, aki = {0}, body = {0};
@@ -77,10 +78,14 @@ enum pki_err pki_make_crl(const struct pki_buf *issuer_cert, mbedtls_pk_context 
         e = der_alg_id(&tbs, OID_ECDSA_SHA256);
     if (e == PKI_OK)
         e = pki_buf_append(&tbs, issuer.subject_raw.p, issuer.subject_raw.len);
+    if (!this_update)
+        this_update = PKI_CRL_THIS_UPDATE;
+    if (!next_update)
+        next_update = PKI_CRL_NEXT_UPDATE;
     if (e == PKI_OK)
-        e = der_put(&tbs, DER_UTC_TIME, PKI_CRL_THIS_UPDATE, strlen(PKI_CRL_THIS_UPDATE));
+        e = der_put(&tbs, DER_UTC_TIME, this_update, strlen(this_update));
     if (e == PKI_OK)
-        e = der_put(&tbs, DER_UTC_TIME, PKI_CRL_NEXT_UPDATE, strlen(PKI_CRL_NEXT_UPDATE));
+        e = der_put(&tbs, DER_UTC_TIME, next_update, strlen(next_update));
     for (size_t i = 0; e == PKI_OK && i < n_revoked; i++) {
         struct pki_buf one = {0};
         mbedtls_x509_crt_init(&r);

@@ -299,6 +299,27 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
         if (rc != 0)
             goto out;
     }
+    /* PrivateKeyUsagePeriod ::= SEQUENCE { notBefore [0] IMPLICIT GeneralizedTime OPTIONAL,
+     *     notAfter [1] IMPLICIT GeneralizedTime OPTIONAL }, non-critical (RFC 3280 §4.2.1.4). */
+    if (s->pkup_not_before || s->pkup_not_after) {
+        struct pki_buf period = {0}, v = {0};
+        enum pki_err pe = PKI_OK;
+        if (s->pkup_not_before)
+            pe = der_put(&period, DER_CTX0_PRIM, s->pkup_not_before, strlen(s->pkup_not_before));
+        if (pe == PKI_OK && s->pkup_not_after)
+            pe = der_put(&period, DER_CTX0_PRIM | 1u, s->pkup_not_after, strlen(s->pkup_not_after));
+        if (pe == PKI_OK)
+            pe = der_wrap(&v, DER_SEQUENCE, &period);
+        int rc = pe == PKI_OK
+                     ? mbedtls_x509write_crt_set_extension(
+                           &w, MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD,
+                           MBEDTLS_OID_SIZE(MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD), 0, v.p, v.len)
+                     : -1;
+        pki_buf_free(&period);
+        pki_buf_free(&v);
+        if (rc != 0)
+            goto out;
+    }
     int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, pki_rng_fn, r);
     if (n <= 0)
         goto out;

@@ -104,6 +104,9 @@ struct pki_cert_spec {
     size_t policy_len;
     bool low_s; /* the issuer's ECDSA signature with s <= n/2 (reader certificates: their one
                    spelling, docs/assertion.md "The reader block") */
+    /* privateKeyUsagePeriod (X.509 §9.2.2.5, the ASN.1 of RFC 5280 Appendix A.2), non-critical:
+     * GeneralizedTime "YYYYMMDDhhmmssZ" of notBefore / notAfter; both NULL: no extension. */
+    const char *pkup_not_before, *pkup_not_after;
 };
 
 enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *subject_key,

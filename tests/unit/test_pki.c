@@ -531,10 +531,10 @@ static void crls(void **state)
     snprintf(path, sizeof path, "%s/ca/ds/ds-MAR.pem", tmp_root);
     snprintf(out, sizeof out, "%s/more.crl", tmp_root);
     const char *revoke[] = {path};
-    assert_int_equal(pki_crl(ca, "csca-MAR", revoke, 1, out), PKI_OK);
-    assert_int_equal(pki_crl(ca, "csca-XYZ", revoke, 1, out), PKI_ERR_CA_DIR);
-    assert_int_equal(pki_crl(ca, "../csca-MAR", revoke, 1, out), PKI_ERR_USAGE);
-    assert_int_equal(pki_crl(ca, "reader-ca", NULL, 0, out), PKI_OK);
+    assert_int_equal(pki_crl(ca, "csca-MAR", revoke, 1, NULL, NULL, out), PKI_OK);
+    assert_int_equal(pki_crl(ca, "csca-XYZ", revoke, 1, NULL, NULL, out), PKI_ERR_CA_DIR);
+    assert_int_equal(pki_crl(ca, "../csca-MAR", revoke, 1, NULL, NULL, out), PKI_ERR_USAGE);
+    assert_int_equal(pki_crl(ca, "reader-ca", NULL, 0, NULL, NULL, out), PKI_OK);
 }
 
 /* The master list is a SignedData of id-icao-cscaMasterList over every CSCA. */
