@@ -89,6 +89,47 @@ out=$("$hawiya" verify --csca "$csca" --reader-ca "$rca" --crl "$dir/csca-MAR-st
 case $out in *'"verified":true'*) echo "ok: stale CRL beside a current one" ;;
 *) echo "FAIL: stale CRL beside a current one: $out"; fails=$((fails + 1)) ;; esac
 
+# The Master List Signer's CSCA with only a stale CRL (hawiya-pki's, which unit_verify wrote and
+# `openssl verify -crl_check` calls expired): an Algerian document whose CSCA only the Moroccan
+# list vouches for is HV_ERR_CRL_STALE; the CSCAs also given directly, it verifies.
+out=$("$hawiya" verify --csca-masterlist "$pki/masterlist/csca-masterlist.ml" \
+    --masterlist-signer "$pki/masterlist/ml-signer.pem" --reader-ca "$rca" \
+    --crl "$dir/csca-MAR-stale-pki.crl" --challenge "$ch" --origin "$origin" --now "$now" \
+    < "$dir/algeria.json")
+case $out in *'"verified":false,"error":"HV_ERR_CRL_STALE","message":"the Document Signer'"'"'s CSCA came only from master lists: every CRL of the Master List Signer'"'"'s CSCA given is past its nextUpdate'*)
+    echo "ok: master list signer's stale CRL" ;;
+*) echo "FAIL: master list signer's stale CRL: $out"; fails=$((fails + 1)) ;; esac
+out=$("$hawiya" verify --csca "$csca" --csca-masterlist "$pki/masterlist/csca-masterlist.ml" \
+    --masterlist-signer "$pki/masterlist/ml-signer.pem" --reader-ca "$rca" \
+    --crl "$dir/csca-MAR-stale-pki.crl" --challenge "$ch" --origin "$origin" --now "$now" \
+    < "$dir/algeria.json")
+case $out in *'"verified":true'*) echo "ok: stale ML signer CRL, CSCAs given directly" ;;
+*) echo "FAIL: stale ML signer CRL, CSCAs given directly: $out"; fails=$((fails + 1)) ;; esac
+
+# A Master List Signer of another country than its CSCA's (hawiya-pki's bad/), as an anchor or
+# signing a list (unit_verify made it with `hawiya-pki masterlist`): exit 2, the file named.
+for args in "--masterlist-signer $pki/bad/ml-signer-other-country.pem" \
+    "--masterlist-signer $pki/csca/csca-MAR.pem --csca-masterlist $dir/ml-other-country.ml"; do
+    # shellcheck disable=SC2086
+    err=$("$hawiya" verify --csca "$csca" --reader-ca "$rca" $args --challenge "$ch" \
+        --origin "$origin" --now "$now" < "$dir/good.json" 2>&1 >/dev/null)
+    rc=$?
+    file=${args##* }
+    if [ "$rc" -ne 2 ] || ! printf '%s' "$err" | grep -q "$file: .*countryName other than its issuing CSCA's"; then
+        echo "FAIL: $args: exit $rc, stderr: $err"
+        fails=$((fails + 1))
+    else
+        echo "ok: $args: exit 2, $err"
+    fi
+done
+
+# A Document Signer with a privateKeyUsagePeriod (2024): a SOD signed in it verifies, one signed
+# a second after it is refused.
+run 0 "$dir/pkup-default.json" '"verified":true'
+run 0 "$dir/pkup-last-second.json" '"verified":true'
+run 1 "$dir/pkup-after.json" '"error":"HV_ERR_DS_KEY_USAGE_PERIOD","message":"EF.SOD'"'"'s signingTime 2025-01-01T00:00:00Z is after the Document Signer'"'"'s privateKeyUsagePeriod"'
+run 1 "$dir/pkup-before.json" '"error":"HV_ERR_DS_KEY_USAGE_PERIOD","message":"EF.SOD'"'"'s signingTime 2023-12-31T23:59:59Z is before'
+
 # Unattested (a plain PC/SC reader): refused unless the platform allows it; then said so.
 run 1 "$dir/unattested.json" '"verified":false,"error":"HV_ERR_UNATTESTED"'
 run 0 "$dir/unattested.json" '"expiry_date":"310514".*},"document_expired":false,"attested":false}$' --allow-unattested

@@ -3070,6 +3070,271 @@ static void stale_crls_are_not_current(void **state)
     mbedtls_pk_free(&dza_key);
 }
 
+/* `hawiya-pki crl --issuer ISSUER --this-update T --next-update T` (nothing revoked) into
+ * OUT under the output dir. */
+static void pki_crl_dated(const char *issuer, const char *this_update, const char *next_update,
+                          const char *out, char *path, size_t cap)
+{
+    char cmd[4096];
+    snprintf(path, cap, "%s/%s", out_dir ? out_dir : "/tmp", out);
+    snprintf(cmd, sizeof cmd,
+             "'%s' crl --ca '%s' --issuer %s --this-update %s --next-update %s --out '%s'",
+             pki_tool, pki_dir, issuer, this_update, next_update, path);
+    assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * A master list is refused like a Document Signer's SOD when the CRL feed of
+ * its signer's issuer is behind (RFC 5280 §5.1.2.5 nextUpdate, the rule of
+ * stale_crls_are_not_current): the Master List Signer is a certificate of
+ * its CSCA like a DS, and a platform whose CSCA CRLs stopped coming cannot
+ * know it was not revoked since. Only the DS's issuer was held to that: an
+ * Algerian document whose CSCA came only from the Moroccan-signed master
+ * list VERIFIED with every Moroccan CRL past nextUpdate. Now that CSCA is
+ * vouched for by nobody current (HV_ERR_CRL_STALE at hv_verify, whatever
+ * the load order), and a list loaded after the stale CRL is refused. The
+ * stale CRL is hawiya-pki's, and `openssl verify -crl_check` calls it
+ * expired for the signer too; cli_verify runs `hawiya verify` on it.
+ */
+static void masterlist_signer_crl_stale(void **state)
+{
+    (void)state;
+    char stale[1024], current[1024], ml[1024], rca[1024], csca[1024], cmd[4096], msg[512];
+    pki_crl_dated("csca-MAR", "251001000000Z", "251231000000Z", "csca-MAR-stale-pki.crl", stale,
+                  sizeof stale);
+    pki_crl_dated("csca-MAR", "251201000000Z", "260201000000Z", "csca-MAR-current-pki.crl", current,
+                  sizeof current);
+    snprintf(cmd, sizeof cmd,
+             "openssl crl -inform DER -in '%s' -out '%s.pem' && openssl verify -crl_check "
+             "-CAfile '%s/csca/csca-MAR.pem' -CRLfile '%s.pem' -attime 1767225600 -purpose any "
+             "'%s/masterlist/ml-signer.pem' 2>&1 | grep -q 'CRL has expired'",
+             stale, stale, pki_dir, stale, pki_dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(ml, sizeof ml, "%s/masterlist/csca-masterlist.ml", pki_dir);
+    snprintf(rca, sizeof rca, "%s/reader-ca", pki_dir);
+    snprintf(csca, sizeof csca, "%s/csca", pki_dir);
+    char *algeria = build(&(struct recipe){.persona = "algeria"});
+    save("algeria.json", algeria);
+    static const char *const anchors[] = {"csca/csca-MAR.pem", "masterlist/ml-signer.pem"};
+    const struct {
+        const char *what;
+        bool direct_csca, with_current;
+        enum hv_err want;
+    } cases[] = {
+        {"stale", false, false, HV_ERR_CRL_STALE},
+        {"stale, the CSCAs also given directly", true, false, HV_OK},
+        {"stale beside a current one", false, true, HV_OK},
+    };
+    for (size_t a = 0; a < 2; a++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char anchor[1024];
+            snprintf(anchor, sizeof anchor, "%s/%s", pki_dir, anchors[a]);
+            struct hv_trust *t = hv_trust_new();
+            assert_int_equal(hv_trust_load_masterlist_signer(t, anchor, msg, sizeof msg), HV_OK);
+            if (cases[i].direct_csca)
+                assert_int_equal(hv_trust_load_csca_dir(t, csca, msg, sizeof msg), HV_OK);
+            assert_int_equal(hv_trust_load_masterlist(t, ml, &test_now, msg, sizeof msg), HV_OK);
+            assert_int_equal(hv_trust_load_reader_ca_file(t, rca, msg, sizeof msg), HV_OK);
+            assert_int_equal(hv_trust_load_crl(t, stale, msg, sizeof msg), HV_OK);
+            if (cases[i].with_current)
+                assert_int_equal(hv_trust_load_crl(t, current, msg, sizeof msg), HV_OK);
+            struct hv_options opt = options();
+            opt.trust = t;
+            struct hv_result res;
+            enum hv_err e = verify_with(algeria, &opt, &res);
+            if (e != cases[i].want)
+                fail_msg("%s, anchor %s: got %s (%s), want %s", cases[i].what, anchors[a],
+                         hv_err_str(e), res.message, hv_err_str(cases[i].want));
+            if (e == HV_ERR_CRL_STALE)
+                assert_non_null(strstr(res.message, "Master List Signer"));
+            hv_result_free(&res);
+            hv_trust_free(t);
+        }
+    }
+    /* The stale CRL loaded before the list (its issuer given as the anchor): the list is
+     * refused when loaded, as one whose signer is revoked is; with a current CRL, taken. */
+    for (size_t i = 0; i < 2; i++) {
+        char anchor[1024];
+        snprintf(anchor, sizeof anchor, "%s/csca/csca-MAR.pem", pki_dir);
+        struct hv_trust *t = hv_trust_new();
+        assert_int_equal(hv_trust_load_masterlist_signer(t, anchor, msg, sizeof msg), HV_OK);
+        assert_int_equal(hv_trust_load_crl(t, i ? current : stale, msg, sizeof msg), HV_OK);
+        enum hv_err e = hv_trust_load_masterlist(t, ml, &test_now, msg, sizeof msg);
+        if (e != (i ? HV_OK : HV_ERR_TRUST_STORE))
+            fail_msg("CRL %s before the list: %s (%s)", i ? "current" : "stale", hv_err_str(e),
+                     msg);
+        if (!i)
+            assert_non_null(strstr(msg, "nextUpdate"));
+        hv_trust_free(t);
+    }
+    free(algeria);
+}
+
+/*
+ * 9303-12: a state's Master List Signer is issued by that state's CSCA, so
+ * its countryName is its CSCA's (as a Document Signer's is, which hv_verify
+ * checks). A certificate with the Master List Signer profile naming C=DZ
+ * under the Moroccan CSCA (hawiya-pki's bad/ml-signer-other-country; its
+ * chain and the list it signs verify with openssl) was taken as an anchor,
+ * and its list filled the CSCA store. Now it is refused when loaded, as a
+ * master-list anchor (the file named) and as the signer inside a list.
+ */
+static void masterlist_signer_country(void **state)
+{
+    (void)state;
+    char bad[1024], ml[1024], anchor[1024], cmd[4096], msg[512];
+    snprintf(bad, sizeof bad, "%s/bad/ml-signer-other-country.pem", pki_dir);
+    snprintf(ml, sizeof ml, "%s/ml-other-country.ml", out_dir ? out_dir : "/tmp");
+    snprintf(cmd, sizeof cmd,
+             "'%s' masterlist --ca '%s' --signer-cert '%s' --signer-key "
+             "'%s/private/ml-signer-other-country.key' --out '%s'",
+             pki_tool, pki_dir, bad, pki_dir, ml);
+    assert_int_equal(system(cmd), 0);
+    /* openssl: a good chain, a list that verifies, and the two countries. */
+    snprintf(cmd, sizeof cmd,
+             "openssl verify -CAfile '%s/csca/csca-MAR.pem' -attime 1767225600 -purpose any '%s' "
+             ">/dev/null && openssl cms -verify -inform DER -in '%s' -CAfile '%s/csca/csca.pem' "
+             "-purpose any -binary -attime 1767225600 -out /dev/null 2>/dev/null && "
+             "openssl x509 -in '%s' -noout -subject -issuer -nameopt compat | tr '\\n' ' ' | "
+             "grep -q '^subject=/C=DZ/.* issuer=/C=MA/'",
+             pki_dir, bad, ml, pki_dir, bad);
+    assert_int_equal(system(cmd), 0);
+
+    struct hv_trust *t = hv_trust_new();
+    assert_int_equal(hv_trust_load_masterlist_signer(t, bad, msg, sizeof msg), HV_ERR_TRUST_STORE);
+    if (!strstr(msg, bad) || !strstr(msg, "country"))
+        fail_msg("message: %s", msg);
+    hv_trust_free(t);
+
+    snprintf(anchor, sizeof anchor, "%s/csca/csca-MAR.pem", pki_dir);
+    t = hv_trust_new();
+    assert_int_equal(hv_trust_load_masterlist_signer(t, anchor, msg, sizeof msg), HV_OK);
+    assert_int_equal(hv_trust_load_masterlist(t, ml, &test_now, msg, sizeof msg),
+                     HV_ERR_TRUST_STORE);
+    if (!strstr(msg, ml) || !strstr(msg, "country"))
+        fail_msg("message: %s", msg);
+    assert_int_equal(hv_trust_n_csca(t), 0);
+    hv_trust_free(t);
+    /* The same list signed by the test PKI's own (Moroccan) signer is taken: the country is
+     * what refused. */
+    hv_trust_free(ml_trust("csca/csca-MAR.pem", "masterlist/csca-masterlist.ml", HV_OK, &test_now));
+}
+
+/*
+ * A Document Signer's privateKeyUsagePeriod (X.509 §9.2.2.5, formerly RFC
+ * 3280 §4.2.1.4; a 9303-12 certificate extension) says when its private key
+ * may sign: a SOD whose signed signingTime falls outside it was signed by a
+ * key the state had retired (or not yet put in use), whatever the
+ * certificate's own validity. hawiya-pki's ds-MAR-pkup (period
+ * 2024-01-01T00:00:00Z .. 2024-12-31T23:59:59Z, validity 2024 .. 2036)
+ * signing at the period's ends verifies; one second outside either end was
+ * VERIFIED too, and is now HV_ERR_DS_KEY_USAGE_PERIOD. Without the
+ * extension (every other DS) nothing changes; a period that is not the
+ * extension's DER refuses the DS (HV_ERR_DS_UNTRUSTED).
+ */
+static void ds_private_key_usage_period(void **state)
+{
+    (void)state;
+    char cmd[4096];
+    /* openssl reads the period hawiya-pki wrote. */
+    snprintf(cmd, sizeof cmd,
+             "openssl x509 -in '%s/ds/ds-MAR-pkup.pem' -noout -text | tr -s ' \\n' ' ' | grep -q "
+             "'X509v3 Private Key Usage Period: Not Before: Jan 1 00:00:00 2024 GMT, Not After: "
+             "Dec 31 23:59:59 2024 GMT'",
+             pki_dir);
+    assert_int_equal(system(cmd), 0);
+    const struct {
+        const char *name, *signing_time;
+        enum hv_err want;
+    } cases[] = {
+        {"pkup-default", NULL, HV_OK}, /* 2024-06-01 */
+        {"pkup-first-second", "240101000000Z", HV_OK},
+        {"pkup-last-second", "241231235959Z", HV_OK},
+        {"pkup-before", "231231235959Z", HV_ERR_DS_KEY_USAGE_PERIOD},
+        {"pkup-after", "250101000000Z", HV_ERR_DS_KEY_USAGE_PERIOD},
+    };
+    struct hv_options opt = options();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[1200];
+        snprintf(dir, sizeof dir, "%s/%s", cards_dir, cases[i].name);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' card --ca '%s' --personas '%s' --persona default --out '%s' --ds-cert "
+                 "'%s/ds/ds-MAR-pkup.der' --ds-key '%s/private/ds-MAR-pkup.key' %s%s",
+                 pki_tool, pki_dir, getenv("HAWIYA_PERSONAS"), dir, pki_dir, pki_dir,
+                 cases[i].signing_time ? "--signing-time " : "",
+                 cases[i].signing_time ? cases[i].signing_time : "");
+        assert_int_equal(system(cmd), 0);
+        expect_card(dir, &opt, cases[i].want,
+                    cases[i].want == HV_OK ? NULL : "privateKeyUsagePeriod");
+    }
+    assert_string_equal(hv_err_str(HV_ERR_DS_KEY_USAGE_PERIOD), "HV_ERR_DS_KEY_USAGE_PERIOD");
+
+    /* Periods hawiya-pki never writes, on an in-process DS of MAR: notAfter only, notBefore
+     * only (each side alone decides), and malformed ones (empty, UTCTime, the two swapped,
+     * something after them) that refuse the DS itself. */
+    mbedtls_pk_context csca_key, ds_key;
+    load_key("private/csca-MAR.key", &csca_key);
+    gen_p256(&ds_key, "ds with pkup");
+    static const uint8_t only_after_early[] = {
+        0x30, 0x11, 0x81, 0x0F, '2', '0', '2', '4', '0', '1',
+        '0',  '1',  '0',  '0',  '0', '0', '0', '0', 'Z'}; /* notAfter 2024-01-01: 2024-06-01 after
+                                                           */
+    static const uint8_t only_before_late[] = {
+        0x30, 0x11, 0x80, 0x0F, '2', '0', '2', '5', '0', '1',
+        '0',  '1',  '0',  '0',  '0', '0', '0', '0', 'Z'}; /* notBefore 2025-01-01: 2024-06-01 before
+                                                           */
+    static const uint8_t only_before_early[] = {0x30, 0x11, 0x80, 0x0F, '2', '0', '2',
+                                                '4',  '0',  '1',  '0',  '1', '0', '0',
+                                                '0',  '0',  '0',  '0',  'Z'};
+    static const uint8_t empty[] = {0x30, 0x00};
+    static const uint8_t utc[] = {0x30, 0x0F, 0x80, 0x0D, '2', '4', '0', '1', '0',
+                                  '1',  '0',  '0',  '0',  '0', '0', '0', 'Z'};
+    static const uint8_t swapped[] = {0x30, 0x22, 0x81, 0x0F, '2', '0', '2', '5', '0',
+                                      '1',  '0',  '1',  '0',  '0', '0', '0', '0', '0',
+                                      'Z',  0x80, 0x0F, '2',  '0', '2', '4', '0', '1',
+                                      '0',  '1',  '0',  '0',  '0', '0', '0', '0', 'Z'};
+    static const uint8_t trailing[] = {0x30, 0x13, 0x80, 0x0F, '2', '0', '2', '4', '0',  '1', '0',
+                                       '1',  '0',  '0',  '0',  '0', '0', '0', 'Z', 0x05, 0x00};
+    const struct {
+        const char *name;
+        const uint8_t *v;
+        size_t n;
+        enum hv_err want;
+    } made[] = {
+        {"pkup-only-after", only_after_early, sizeof only_after_early, HV_ERR_DS_KEY_USAGE_PERIOD},
+        {"pkup-only-before", only_before_late, sizeof only_before_late, HV_ERR_DS_KEY_USAGE_PERIOD},
+        {"pkup-only-before-ok", only_before_early, sizeof only_before_early, HV_OK},
+        {"pkup-empty", empty, sizeof empty, HV_ERR_DS_UNTRUSTED},
+        {"pkup-utctime", utc, sizeof utc, HV_ERR_DS_UNTRUSTED},
+        {"pkup-swapped", swapped, sizeof swapped, HV_ERR_DS_UNTRUSTED},
+        {"pkup-trailing", trailing, sizeof trailing, HV_ERR_DS_UNTRUSTED},
+    };
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        uint8_t cert[2048];
+        struct cert_spec spec = {
+            .issuer = CSCA_MAR,
+            .subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=PKUP DS",
+            .issuer_key = &csca_key,
+            .subject_key = &ds_key,
+            .basic_ca = -1,
+            .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+            .ext = {{MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD,
+                     MBEDTLS_OID_SIZE(MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD), 0, made[i].v,
+                     made[i].n}},
+        };
+        size_t n = issue_cert(&spec, cert, sizeof cert);
+        expect_card(forged_ds_card(made[i].name, cert, n, &ds_key), &opt, made[i].want,
+                    made[i].want == HV_OK ? NULL : "privateKeyUsagePeriod");
+        /* Given apart (--ds), a malformed period is refused when loaded. */
+        struct hv_trust *t = hv_trust_new();
+        assert_int_equal(hv_trust_add_ds(t, cert, n),
+                         made[i].want == HV_ERR_DS_UNTRUSTED ? HV_ERR_TRUST_STORE : HV_OK);
+        hv_trust_free(t);
+    }
+    mbedtls_pk_free(&csca_key);
+    mbedtls_pk_free(&ds_key);
+}
+
 /*
  * The card's Active Authentication signature through hv_verify (the
  * libcrypto engine, ecdsa-plain r || s, BSI TR-03111): the card's own
@@ -3362,6 +3627,9 @@ int main(void)
         cmocka_unit_test(names_compared_as_rfc5280_says),
         cmocka_unit_test(masterlist_signer_revoked_in_any_order),
         cmocka_unit_test(stale_crls_are_not_current),
+        cmocka_unit_test(masterlist_signer_crl_stale),
+        cmocka_unit_test(masterlist_signer_country),
+        cmocka_unit_test(ds_private_key_usage_period),
         cmocka_unit_test(aa_signature_edge_cases),
         cmocka_unit_test(counter_at_every_size),
         cmocka_unit_test(reader_certificate_one_spelling),

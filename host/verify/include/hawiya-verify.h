@@ -69,6 +69,9 @@ enum hv_err {
                                   store's profile, a master list or CRL that does not verify) */
     HV_ERR_CRL_STALE,          /* CRLs of a certificate's issuer were given, and every one is
                                   past its nextUpdate: the platform's CRL feed is behind */
+    /* EF.SOD's signingTime is outside its Document Signer's privateKeyUsagePeriod: a key the
+     * state did not use then signed it */
+    HV_ERR_DS_KEY_USAGE_PERIOD,
 };
 
 /* The enumerator's name, e.g. "HV_ERR_DG_HASH". */

@@ -42,6 +42,7 @@ const char *hv_err_str(enum hv_err e)
     case HV_ERR_DOCUMENT_EXPIRED: return "HV_ERR_DOCUMENT_EXPIRED";
     case HV_ERR_TRUST_STORE: return "HV_ERR_TRUST_STORE";
     case HV_ERR_CRL_STALE: return "HV_ERR_CRL_STALE";
+    case HV_ERR_DS_KEY_USAGE_PERIOD: return "HV_ERR_DS_KEY_USAGE_PERIOD";
     }
     return "HV_ERR_UNKNOWN";
 }

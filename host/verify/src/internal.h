@@ -61,11 +61,21 @@ bool hvi_is_link_certificate(const mbedtls_x509_crt *c);
  * certificatePolicies with the Hawiya reader-CA policy (docs/pki.md). */
 const char *hvi_not_reader_ca(const mbedtls_x509_crt *c);
 /* 9303-12 §7.1.2 Document Signer: v3, not a CA, keyUsage with digitalSignature and neither
- * keyCertSign nor cRLSign, one countryName, no extKeyUsage; not the reader-CA policy. */
+ * keyCertSign nor cRLSign, one countryName, no extKeyUsage, a privateKeyUsagePeriod (if any)
+ * that parses; not the reader-CA policy. */
 const char *hvi_not_document_signer(const mbedtls_x509_crt *c);
 /* 9303-12 Master List Signer: the DS rules but extKeyUsage, which names
- * id-icao-cscaMasterListSigningKey itself. */
+ * id-icao-cscaMasterListSigningKey itself, and a countryName that is its issuer's. */
 const char *hvi_not_ml_signer(const mbedtls_x509_crt *c);
+/* A certificate's privateKeyUsagePeriod (X.509 §9.2.2.5; RFC 3280 §4.2.1.4): when its private
+ * key may sign. At least one bound. */
+struct hvi_key_period {
+    bool has_not_before, has_not_after;
+    struct hv_time not_before, not_after;
+};
+/* 0: c has no privateKeyUsagePeriod; 1: *kp holds it; -1: it is not the extension's DER
+ * (neither bound, UTCTime, out of order, trailing bytes, notAfter before notBefore). */
+int hvi_key_usage_period(const mbedtls_x509_crt *c, struct hvi_key_period *kp);
 /* Reader device certificate: v3, not a CA, keyUsage with digitalSignature (present) and neither
  * keyCertSign nor cRLSign, an ECDSA P-256 key. */
 const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
@@ -73,9 +83,19 @@ const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
 /* A CSCA of a master list into the CSCA store (profile checked), listed by master list `list`. */
 enum hv_err hvi_add_listed_csca(struct hv_trust *t, const uint8_t *buf, size_t len, size_t list);
 
-/* Someone still vouches for the CSCA at position k of t->csca: the platform gave it directly,
- * or a master list listed it whose signer and anchor no loaded CRL revokes. */
-bool hvi_csca_vouched(const struct hv_trust *t, size_t k);
+/* A master list's signer still stands at now, under the rules of a Document Signer: no loaded
+ * CRL revokes it or its anchor (HV_ERR_REVOKED), and CRLs of its issuer, once given, are
+ * current (hvi_crl_current: HV_ERR_CRL_STALE); msg says which. */
+enum hv_err hvi_ml_signer_stands(const struct hv_trust *t, const mbedtls_x509_crt *signer,
+                                 const mbedtls_x509_crt *anchor, const struct hv_time *now,
+                                 char *msg, size_t cap);
+
+/* Someone still vouches for the CSCA at position k of t->csca at now: the platform gave it
+ * directly, or a master list listed it whose signer stands (hvi_ml_signer_stands): HV_OK. Else
+ * HV_ERR_CRL_STALE if one of its lists fails only for a stale CRL feed, or HV_ERR_REVOKED, with
+ * the reason in msg. */
+enum hv_err hvi_csca_vouched(const struct hv_trust *t, size_t k, const struct hv_time *now,
+                             char *msg, size_t cap);
 
 /* Two distinguished names are the same name (RFC 5280 §7.1, name.c). */
 bool hvi_name_equal(const mbedtls_x509_name *a, const mbedtls_x509_name *b);

@@ -30,10 +30,11 @@ static enum hv_err refuse(char *msg, size_t cap, const char *why)
 }
 
 /* The signer certificate in the SignedData, checked as a Master List Signer the trust vouches
- * for at `now`; *why on failure. */
+ * for at `now`; *why on failure (static text, or `buf`). */
 static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
                            const struct hv_time *now, mbedtls_x509_crt *signer,
-                           const mbedtls_x509_crt **anchor_out, const char **why)
+                           const mbedtls_x509_crt **anchor_out, const char **why, char *buf,
+                           size_t cap)
 {
     char msg[128];
     for (size_t i = 0; i < ml->n_certs; i++) {
@@ -61,8 +62,10 @@ static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
         *why = "its signer is not a given master-list signer, nor issued by one";
         return false;
     }
-    if (hvi_revoked(t, HVI_PKI_ICAO, signer) || hvi_revoked(t, HVI_PKI_ICAO, anchor)) {
-        *why = "its signer, or the CSCA that issued it, is revoked";
+    /* Revoked, or its CSCA's CRL feed behind: the rules of a Document Signer, which hv_verify
+     * applies again with the CRLs loaded after the list. */
+    if (hvi_ml_signer_stands(t, signer, anchor, now, buf, cap) != HV_OK) {
+        *why = buf;
         return false;
     }
     if (hvi_validity(anchor, now, "anchor", msg, sizeof msg) != HV_OK ||
@@ -94,7 +97,8 @@ enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t le
     mbedtls_x509_crt_init(&signer);
     const mbedtls_x509_crt *anchor = NULL;
     const char *why = NULL;
-    bool ok = signer_trusted(t, &ml, now, &signer, &anchor, &why);
+    char why_signer[192];
+    bool ok = signer_trusted(t, &ml, now, &signer, &anchor, &why, why_signer, sizeof why_signer);
     if (ok && (se = sod_check_signed(&ml, &signer, &hvi_libcrypto_engine)) != SOD_OK) {
         snprintf(why_cms, sizeof why_cms, "its signature does not verify (%s)", sod_err_str(se));
         why = why_cms;

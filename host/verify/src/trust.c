@@ -94,22 +94,32 @@ static void say(char *msg, size_t cap, const char *why)
 
 /* --- profiles ----------------------------------------------------------------------------- */
 
-bool hvi_subject_country(const mbedtls_x509_crt *c, char out[3])
+/* The one countryName of a name as two capital letters; with fold, small letters are taken
+ * and raised (an issuer name is its CSCA's subject up to ASCII case, RFC 5280 §7.1, name.c). */
+static bool name_country(const mbedtls_x509_name *n, bool fold, char out[3])
 {
     size_t found = 0;
-    for (const mbedtls_x509_name *a = &c->subject; a; a = a->next) {
+    for (const mbedtls_x509_name *a = n; a; a = a->next) {
         if (!a->oid.p || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_COUNTRY, &a->oid) != 0)
             continue;
         if (++found > 1 || a->val.len != 2)
             return false;
-        for (size_t i = 0; i < 2; i++)
-            if (a->val.p[i] < 'A' || a->val.p[i] > 'Z')
+        for (size_t i = 0; i < 2; i++) {
+            unsigned char ch = a->val.p[i];
+            if (fold && ch >= 'a' && ch <= 'z')
+                ch = (unsigned char)(ch - 'a' + 'A');
+            if (ch < 'A' || ch > 'Z')
                 return false;
-        out[0] = (char)a->val.p[0];
-        out[1] = (char)a->val.p[1];
+            out[i] = (char)ch;
+        }
         out[2] = '\0';
     }
     return found == 1;
+}
+
+bool hvi_subject_country(const mbedtls_x509_crt *c, char out[3])
+{
+    return name_country(&c->subject, false, out);
 }
 
 static bool has_policy(const mbedtls_x509_crt *c, const uint8_t *oid, size_t n)
@@ -157,34 +167,71 @@ static bool self_signed(const mbedtls_x509_crt *c)
     return hvi_issued_by(c, c);
 }
 
+/* The extensions of a certificate one by one, from the SEQUENCE OF Extension that mbedTLS has
+ * parsed already (v3_ext, inside [3]). */
+struct ext_walk {
+    unsigned char *p, *end;
+    bool bad; /* the walk stopped at bytes that are not an Extension */
+};
+
+static void ext_walk_init(struct ext_walk *w, const mbedtls_x509_crt *c)
+{
+    size_t len;
+    w->p = c->v3_ext.p;
+    w->end = w->p ? w->p + c->v3_ext.len : NULL;
+    w->bad = w->p && mbedtls_asn1_get_tag(&w->p, w->end, &len,
+                                          MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0;
+    if (w->bad)
+        w->p = w->end;
+}
+
+/* The next Extension { extnID, critical DEFAULT FALSE, extnValue }: the OID's content octets
+ * and the OCTET STRING's content; false at the end, or (w->bad) at a malformed one. */
+static bool ext_next(struct ext_walk *w, const unsigned char **oid, size_t *oid_len,
+                     unsigned char **value, size_t *value_len)
+{
+    size_t len;
+    int critical;
+    if (!w->p || w->p >= w->end)
+        return false;
+    unsigned char *p = w->p, *ext_end;
+    w->bad = true;
+    if (mbedtls_asn1_get_tag(&p, w->end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+        return false;
+    ext_end = p + len;
+    if (mbedtls_asn1_get_tag(&p, ext_end, oid_len, MBEDTLS_ASN1_OID) != 0)
+        return false;
+    *oid = p;
+    p += *oid_len;
+    (void)mbedtls_asn1_get_bool(&p, ext_end, &critical); /* absent: DEFAULT FALSE */
+    if (mbedtls_asn1_get_tag(&p, ext_end, value_len, MBEDTLS_ASN1_OCTET_STRING) != 0 ||
+        p + *value_len != ext_end)
+        return false;
+    *value = p;
+    w->p = ext_end;
+    w->bad = false;
+    return true;
+}
+
 /* RFC 5280 §4.2: no extension twice. mbedTLS refuses a repeated extension of the kinds it
  * parses only; a second subjectKeyIdentifier (which sod_is_signer reads) would pass. */
 static bool extensions_unique(const mbedtls_x509_crt *c)
 {
-    const unsigned char *oid[32];
-    size_t oid_len[32], n_oid = 0, len;
-    const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
-    if (!c->v3_ext.p)
-        return true;
-    /* v3_ext is the SEQUENCE OF Extension (inside [3]), which mbedTLS has already parsed. */
-    unsigned char *p = c->v3_ext.p, *end = p + c->v3_ext.len, *ext_end;
-    if (mbedtls_asn1_get_tag(&p, end, &len, seq) != 0)
-        return false;
-    while (p < end) {
-        if (mbedtls_asn1_get_tag(&p, end, &len, seq) != 0)
-            return false;
-        ext_end = p + len;
-        if (n_oid == sizeof oid / sizeof oid[0] ||
-            mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OID) != 0)
+    const unsigned char *oid[32], *id;
+    size_t oid_len[32], n_oid = 0, id_len, v_len;
+    unsigned char *v;
+    struct ext_walk w;
+    ext_walk_init(&w, c);
+    while (ext_next(&w, &id, &id_len, &v, &v_len)) {
+        if (n_oid == sizeof oid / sizeof oid[0])
             return false;
         for (size_t i = 0; i < n_oid; i++)
-            if (oid_len[i] == len && memcmp(oid[i], p, len) == 0)
+            if (oid_len[i] == id_len && memcmp(oid[i], id, id_len) == 0)
                 return false;
-        oid[n_oid] = p;
-        oid_len[n_oid++] = len;
-        p = ext_end;
+        oid[n_oid] = id;
+        oid_len[n_oid++] = id_len;
     }
-    return true;
+    return !w.bad;
 }
 
 /*
@@ -311,11 +358,76 @@ static bool names_purpose(const mbedtls_x509_crt *c, const uint8_t *oid, size_t 
     return false;
 }
 
+/* GeneralizedTime content YYYYMMDDhhmmssZ (RFC 5280 §4.1.2.5.2: no fraction, Zulu). */
+static bool generalized_time(const unsigned char *p, size_t n, struct hv_time *t)
+{
+    char text[16];
+    if (n != 15)
+        return false;
+    memcpy(text, p, 15);
+    text[15] = '\0';
+    return hv_time_parse(text, t) == HV_OK;
+}
+
+/* The extnValue's content of c's extension oid[0..n) in *v, *len; false if c has none. */
+static bool find_extension(const mbedtls_x509_crt *c, const uint8_t *oid, size_t n,
+                           unsigned char **v, size_t *len)
+{
+    const unsigned char *id;
+    size_t id_len;
+    struct ext_walk w;
+    ext_walk_init(&w, c);
+    while (ext_next(&w, &id, &id_len, v, len))
+        if (id_len == n && memcmp(id, oid, n) == 0)
+            return true;
+    return false;
+}
+
+int hvi_key_usage_period(const mbedtls_x509_crt *c, struct hvi_key_period *kp)
+{
+    static const uint8_t oid[] = {0x55, 0x1D, 0x10}; /* id-ce-privateKeyUsagePeriod 2.5.29.16 */
+    unsigned char *p;
+    size_t len, l;
+    memset(kp, 0, sizeof *kp);
+    if (!find_extension(c, oid, sizeof oid, &p, &len))
+        return 0;
+    unsigned char *end = p + len;
+    if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
+        p + l != end)
+        return -1;
+    /* notBefore [0] IMPLICIT GeneralizedTime OPTIONAL, notAfter [1] ... OPTIONAL, in order. */
+    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0)) {
+        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) != 0 ||
+            !generalized_time(p, l, &kp->not_before))
+            return -1;
+        kp->has_not_before = true;
+        p += l;
+    }
+    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)) {
+        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1) != 0 ||
+            !generalized_time(p, l, &kp->not_after))
+            return -1;
+        kp->has_not_after = true;
+        p += l;
+    }
+    /* X.509 constrains it to one bound at least; a period that ends before it begins is no
+     * period. */
+    if (p != end || (!kp->has_not_before && !kp->has_not_after) ||
+        (kp->has_not_before && kp->has_not_after &&
+         hvi_time_cmp(&kp->not_before, &kp->not_after) > 0))
+        return -1;
+    return 1;
+}
+
 const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
 {
+    struct hvi_key_period kp;
     const char *why = not_icao_signer(c);
     if (why)
         return why;
+    if (hvi_key_usage_period(c, &kp) < 0)
+        return "a privateKeyUsagePeriod that is not SEQUENCE { notBefore [0], notAfter [1] } of "
+               "GeneralizedTime (one at least, in order, notBefore first)";
     /* 9303-12 gives a Document Signer no extKeyUsage, and RFC 5280 §4.2.1.12 restricts a
      * certificate that has one to what it lists: a Master List (or any other) Signer's
      * certificate is not a Document Signer's, though it has every other DS rule. */
@@ -335,6 +447,15 @@ const char *hvi_not_ml_signer(const mbedtls_x509_crt *c)
     if (!names_purpose(c, oid_ml_signing_key, sizeof oid_ml_signing_key))
         return "extKeyUsage without id-icao-cscaMasterListSigningKey (anyExtendedKeyUsage "
                "names no role)";
+    /* 9303-12: a state's master list is signed by a signer its own CSCA issued, so the signer's
+     * country is its issuer's; a CSCA vouching for another state's list signer is no master
+     * list a platform takes (the issuer's name is its CSCA's subject, which hvi_issued_by and
+     * the anchor's own match hold to). */
+    char cc[3], issuer_cc[3];
+    if (!name_country(&c->issuer, true, issuer_cc) || !hvi_subject_country(c, cc) ||
+        strcmp(cc, issuer_cc) != 0)
+        return "a countryName other than its issuing CSCA's (9303-12: a state's CSCA issues its "
+               "own Master List Signer)";
     return NULL;
 }
 
@@ -602,17 +723,45 @@ enum hv_err hvi_add_listed_csca(struct hv_trust *t, const uint8_t *buf, size_t l
     return add_certs(t, S_CSCA, buf, len, list, NULL, 0);
 }
 
-bool hvi_csca_vouched(const struct hv_trust *t, size_t k)
+enum hv_err hvi_ml_signer_stands(const struct hv_trust *t, const mbedtls_x509_crt *signer,
+                                 const mbedtls_x509_crt *anchor, const struct hv_time *now,
+                                 char *msg, size_t cap)
 {
+    if (hvi_revoked(t, HVI_PKI_ICAO, signer) || hvi_revoked(t, HVI_PKI_ICAO, anchor)) {
+        say(msg, cap, "its Master List Signer, or the signer's anchor, is revoked by a CRL");
+        return HV_ERR_REVOKED;
+    }
+    /* The anchor is the signer itself or the CSCA whose name is the signer's issuer: one
+     * issuer's CRLs decide, as for a Document Signer. */
+    return hvi_crl_current(t, HVI_PKI_ICAO, &signer->issuer, now, "the Master List Signer's CSCA",
+                           msg, cap);
+}
+
+enum hv_err hvi_csca_vouched(const struct hv_trust *t, size_t k, const struct hv_time *now,
+                             char *msg, size_t cap)
+{
+    enum hv_err best = HV_ERR_REVOKED;
+    char why[192] = "";
     if (k >= HV_MAX_CSCA)
-        return false;
+        return HV_ERR_ARGUMENT;
     if (t->csca_direct[k])
-        return true;
-    for (size_t i = 0; i < t->n_masterlist && i < HVI_MAX_MASTERLIST; i++)
-        if ((t->csca_lists[k] >> i & 1) && !hvi_revoked(t, HVI_PKI_ICAO, &t->ml_origin[i].signer) &&
-            !hvi_revoked(t, HVI_PKI_ICAO, &t->ml_origin[i].anchor))
-            return true;
-    return false;
+        return HV_OK;
+    for (size_t i = 0; i < t->n_masterlist && i < HVI_MAX_MASTERLIST; i++) {
+        if (!(t->csca_lists[k] >> i & 1))
+            continue;
+        char one[192];
+        enum hv_err e = hvi_ml_signer_stands(t, &t->ml_origin[i].signer, &t->ml_origin[i].anchor,
+                                             now, one, sizeof one);
+        if (e == HV_OK)
+            return HV_OK;
+        /* A stale feed may yet clear a list that is not revoked: say that rather than revoked. */
+        if (e == HV_ERR_CRL_STALE || !why[0]) {
+            best = e;
+            snprintf(why, sizeof why, "%s", one);
+        }
+    }
+    say(msg, cap, why[0] ? why : "no master list vouches for it");
+    return best;
 }
 
 enum hv_err hv_trust_add_reader_ca(struct hv_trust *t, const uint8_t *buf, size_t len)

@@ -276,6 +276,37 @@ static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls
 }
 
 /*
+ * The DS key was in use when it signed: EF.SOD's signingTime (a signed
+ * attribute, so checked after the signature) within the DS certificate's
+ * privateKeyUsagePeriod (X.509 §9.2.2.5), both ends included. A state gives
+ * its DS key a signing period shorter than the certificate, which must
+ * outlive the documents (9303-12); a SOD dated outside it was made by a key
+ * the state did not use then (retired, or not yet issued). Without the
+ * extension, or without a signingTime, there is nothing to compare.
+ */
+static enum hv_err check_key_usage_period(struct ctx *c, const struct sod *sod,
+                                          const mbedtls_x509_crt *ds)
+{
+    struct hvi_key_period kp;
+    struct hv_time at;
+    if (hvi_key_usage_period(ds, &kp) <= 0 || !sod->signing_time)
+        return HV_OK; /* a malformed one was refused with the DS profile */
+    if (!parse_signing_time(sod->signing_time, sod->signing_time_len, &at))
+        return fail(c, HV_ERR_DS_KEY_USAGE_PERIOD,
+                    "EF.SOD's signingTime is not UTCTime or GeneralizedTime to the second, so it "
+                    "cannot be held to the Document Signer's privateKeyUsagePeriod");
+    const struct hv_time *b = kp.has_not_before ? &kp.not_before : NULL;
+    const struct hv_time *a = kp.has_not_after ? &kp.not_after : NULL;
+    if ((b && hvi_time_cmp(&at, b) < 0) || (a && hvi_time_cmp(&at, a) > 0))
+        return fail(c, HV_ERR_DS_KEY_USAGE_PERIOD,
+                    "EF.SOD's signingTime %04d-%02d-%02dT%02d:%02d:%02dZ is %s the Document "
+                    "Signer's privateKeyUsagePeriod",
+                    at.year, at.mon, at.day, at.hour, at.min, at.sec,
+                    b && hvi_time_cmp(&at, b) < 0 ? "before" : "after");
+    return HV_OK;
+}
+
+/*
  * Step 9: passive authentication (9303-11 §5.1) with the profiles of
  * 9303-12: the EF.SOD signer is a Document Signer (never a CSCA, never a
  * reader's certificate) issued by a CSCA of the store, of the state that
@@ -316,15 +347,22 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         at = " at EF.SOD's signingTime";
     }
     /* Its CSCA: one of the store whose name and key issued it, that someone still vouches for
-     * (a master list's CSCA no more once its signer is revoked), valid at `when` if any is. */
+     * (a master list's CSCA no more once its signer is revoked, or its CSCA's CRLs are stale),
+     * valid at `when` if any is. */
     const mbedtls_x509_crt *csca = NULL;
-    bool withdrawn = false;
+    enum hv_err withdrawn = HV_OK;
+    char why_withdrawn[192] = "";
     size_t pos = 0;
     for (const mbedtls_x509_crt *x = &t->csca; x && x->raw.len; x = x->next, pos++) {
         if (!hvi_issued_by(&ds, x))
             continue;
-        if (!hvi_csca_vouched(t, pos)) {
-            withdrawn = true;
+        /* Revocation is judged now, whatever time the signer is judged at (as below). */
+        enum hv_err v = hvi_csca_vouched(t, pos, &opt->now, why, sizeof why);
+        if (v != HV_OK) {
+            if (withdrawn != HV_ERR_CRL_STALE) {
+                withdrawn = v;
+                snprintf(why_withdrawn, sizeof why_withdrawn, "%s", why);
+            }
             continue;
         }
         bool valid = hvi_validity(x, &when, "", why, sizeof why) == HV_OK;
@@ -333,10 +371,9 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         if (valid)
             break;
     }
-    if (!csca && withdrawn) {
-        e = fail(c, HV_ERR_REVOKED,
-                 "the Document Signer's CSCA came only from a master list whose Master List "
-                 "Signer, or its anchor, a CRL revokes");
+    if (!csca && withdrawn != HV_OK) {
+        e = fail(c, withdrawn, "the Document Signer's CSCA came only from master lists: %s",
+                 why_withdrawn);
         goto out;
     }
     if (!csca) {
@@ -393,6 +430,8 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         e = fail(c, HV_ERR_SOD_SIGNATURE, "EF.SOD signature does not verify (%s)", sod_err_str(se));
         goto out;
     }
+    if ((e = check_key_usage_period(c, sod, &ds)) != HV_OK)
+        goto out;
     static const struct {
         unsigned number;
         enum field f;
