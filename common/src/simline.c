@@ -126,8 +126,9 @@ enum simline_err simline_decode(const uint8_t *in, size_t len, struct simline_ms
         if (n == 0 || n > SIMLINE_MAX_IO || plen != 8 + 2 * (size_t)n)
             return SIMLINE_ERR_BAD_LENGTH;
         m->u.io.etu_ps = get32(p);
-        m->u.io.char_etu = p[4];
-        if (m->u.io.etu_ps == 0 || m->u.io.char_etu < 11 || p[5] != 0)
+        m->u.io.char_etu = get16(p + 4);
+        if (m->u.io.etu_ps == 0 || m->u.io.char_etu < SIMLINE_CHAR_ETU_MIN ||
+            m->u.io.char_etu > SIMLINE_CHAR_ETU_MAX)
             return SIMLINE_ERR_BAD_VALUE;
         m->u.io.n = n;
         m->u.io.chars = p + 8;
@@ -156,7 +157,7 @@ enum simline_err simline_encode(const struct simline_msg *m, uint8_t *out, size_
         plen = 8 + nb;
     } else if (fixed < 0) {
         if (m->u.io.n == 0 || m->u.io.n > SIMLINE_MAX_IO || m->u.io.etu_ps == 0 ||
-            m->u.io.char_etu < 11)
+            m->u.io.char_etu < SIMLINE_CHAR_ETU_MIN || m->u.io.char_etu > SIMLINE_CHAR_ETU_MAX)
             return SIMLINE_ERR_BAD_VALUE;
         plen = 8 + 2 * (size_t)m->u.io.n;
     }
@@ -205,15 +206,15 @@ enum simline_err simline_encode_io_head(const struct simline_msg *io,
                                         uint8_t out[SIMLINE_IO_HEAD_SIZE])
 {
     if (io->type != SIMLINE_IO || io->u.io.n == 0 || io->u.io.n > SIMLINE_MAX_IO ||
-        io->u.io.etu_ps == 0 || io->u.io.char_etu < 11)
+        io->u.io.etu_ps == 0 || io->u.io.char_etu < SIMLINE_CHAR_ETU_MIN ||
+        io->u.io.char_etu > SIMLINE_CHAR_ETU_MAX)
         return SIMLINE_ERR_BAD_VALUE;
     out[0] = SIMLINE_IO;
     out[1] = 0;
     put16(out + 2, (uint16_t)(8 + 2 * (size_t)io->u.io.n));
     put64(out + 4, io->t_ns);
     put32(out + 12, io->u.io.etu_ps);
-    out[16] = io->u.io.char_etu;
-    out[17] = 0;
+    put16(out + 16, io->u.io.char_etu);
     put16(out + 18, io->u.io.n);
     return SIMLINE_OK;
 }

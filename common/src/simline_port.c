@@ -153,6 +153,13 @@ static long decode_in(struct simline_port *p)
         bool taken = true;
         switch (m.type) {
         case SIMLINE_IO:
+            /* More characters than the whole queue holds never fit: no card
+             * sends them (a T=1 block or a T=0 answer is under 260), so the
+             * card process is broken; say so rather than wait for room. */
+            if (m.u.io.n > p->char_cap) {
+                simline_port_down(p, "a card record longer than the reader's character queue");
+                return -1;
+            }
             taken = queue_io(p, &m);
             if (!taken)
                 p->stats.overruns++;
@@ -311,7 +318,7 @@ void simline_port_send(struct simline_port *p, const uint8_t *chars, size_t n)
             struct simline_msg m = {.type = SIMLINE_IO, .t_ns = p->now_ns};
             size_t part = k - off < SIMLINE_MAX_IO ? k - off : SIMLINE_MAX_IO;
             m.u.io.etu_ps = p->etu_ps;
-            m.u.io.char_etu = (uint8_t)p->char_etu;
+            m.u.io.char_etu = (uint16_t)p->char_etu;
             m.u.io.n = (uint16_t)part;
             uint8_t head[SIMLINE_IO_HEAD_SIZE];
             if (p->up && simline_encode_io_head(&m, head) == SIMLINE_OK) {

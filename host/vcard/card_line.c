@@ -59,7 +59,7 @@ static void send_chars(struct card_line *c, uint64_t t_ns, const uint8_t *p, siz
             raw[i] = to_line(c, p[i]);
         struct simline_msg m = {.type = SIMLINE_IO, .t_ns = t_ns};
         m.u.io.etu_ps = c->etu_ps;
-        m.u.io.char_etu = (uint8_t)c->char_etu;
+        m.u.io.char_etu = (uint16_t)c->char_etu;
         m.u.io.n = (uint16_t)k;
         m.u.io.chars = raw;
         emit(c, &m);

@@ -151,7 +151,7 @@ static bool fz_write(void *ctx, const uint8_t *p, size_t n)
         CHECK(m.type == SIMLINE_VCC || m.type == SIMLINE_CLK || m.type == SIMLINE_RST ||
               m.type == SIMLINE_IO);
         if (m.type == SIMLINE_IO) {
-            CHECK(m.u.io.etu_ps == F.p.etu_ps && m.u.io.char_etu == (uint8_t)F.p.char_etu);
+            CHECK(m.u.io.etu_ps == F.p.etu_ps && m.u.io.char_etu == F.p.char_etu);
             CHECK(m.u.io.n <= sizeof F.sent - F.sent_len);
             memcpy(F.sent + F.sent_len, m.u.io.chars, m.u.io.n);
             F.sent_len += m.u.io.n;
@@ -261,6 +261,10 @@ static void walk(size_t to, bool went_down)
             }
             if (m.type != SIMLINE_IO && m.type != SIMLINE_SYNC && m.type != SIMLINE_PRESENCE) {
                 CHECK(strcmp(F.why, "unexpected record from the card") == 0);
+                return;
+            }
+            if (m.type == SIMLINE_IO && m.u.io.n > F.p.char_cap) {
+                CHECK(strcmp(F.why, "a card record longer than the reader's character queue") == 0);
                 return;
             }
         } else {
@@ -504,7 +508,7 @@ static void run_op(struct cursor *c)
                                        4000000, 5000000, 20000000, 0xFFFFFFFFu};
     static const unsigned fis[8] = {372, 512, 558, 768, 1024, 2048, 1, 0};
     static const unsigned dis[8] = {1, 2, 4, 8, 16, 32, 64, 0};
-    static const unsigned char_etus[8] = {12, 11, 13, 22, 255, 0, 10, 267};
+    static const unsigned char_etus[8] = {12, 11, 266, 22, 255, 0, 10, 267};
     static const uint16_t millivolts[5] = {0, 1800, 3000, 5000, 0};
     static uint8_t chars[SEND_MAX], want[SEND_MAX];
     struct simline_port *p = &F.p;
@@ -573,7 +577,8 @@ static void run_op(struct cursor *c)
         if (was_up && p->up && !F.faults) {
             /* Every character, in the line's convention, in records of at
              * most one chunk; none when the line's settings cannot be said. */
-            bool sayable = p->etu_ps != 0 && (uint8_t)p->char_etu >= 11 && p->send_chunk > 0;
+            bool sayable = p->etu_ps != 0 && p->char_etu >= SIMLINE_CHAR_ETU_MIN &&
+                           p->char_etu <= SIMLINE_CHAR_ETU_MAX && p->send_chunk > 0;
             size_t chunk = p->send_chunk;
             for (size_t i = 0; i < n; i++)
                 want[i] = p->inverse ? atr_inverse_byte(chars[i]) : chars[i];

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "hawiya/atr.h"
 #include "hawiya/hex.h"
@@ -104,6 +107,68 @@ static void t1_specific_mode(void **state)
     assert_int_equal(p.protocol_num, 1);
     assert_int_equal(p.findex_dindex, 0x96);
     xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+}
+
+/* TC1 = FE, the largest extra guard time (7816-3 §8.3): every character the
+ * reader sends takes 12 + 254 = 266 etu. The default persona with that ATR,
+ * from a copy of the persona file: TB3 = 48 so that the card's character
+ * waiting time (11 + 2^8 = 267 etu, §11.4.3) leaves room for that guard time
+ * (with CWI 5 the card rightly drops the reader's blocks), TCK 9C. Before the
+ * card line carried 16 bits per record, 266 did not fit, nothing the reader
+ * sent reached the card and it looked mute. */
+static void longest_extra_guard_time(void **state)
+{
+    (void)state;
+    const char *orig = getenv("HAWIYA_PERSONAS");
+    assert_non_null(orig);
+    FILE *f = fopen(orig, "rb");
+    assert_non_null(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof text - 1);
+    text[n] = '\0';
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "personas"), *p, *def = NULL;
+    cJSON_ArrayForEach(p, list)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "id");
+        if (cJSON_IsString(id) && !strcmp(id->valuestring, "default"))
+            def = p;
+    }
+    assert_non_null(def);
+    assert_true(cJSON_ReplaceItemInObjectCaseSensitive(
+        def, "atr", cJSON_CreateString("3B D5 96 FE 80 31 FE 48 80 73 B4 21 40 9C")));
+    char path[] = "/tmp/hawiya-guard-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char *out = cJSON_Print(doc);
+    assert_non_null(out);
+    size_t len = strlen(out);
+    assert_int_equal(write(fd, out, len), (ssize_t)len);
+    close(fd);
+    free(out);
+    cJSON_Delete(doc);
+    char *saved = strdup(orig);
+    setenv("HAWIYA_PERSONAS", path, 1);
+    int started = sim_env_start(&env, "default", NULL);
+    setenv("HAWIYA_PERSONAS", saved, 1);
+    free(saved);
+    unlink(path);
+    assert_int_equal(started, 0);
+    assert_true(env.link.card_present);
+
+    power_on_expect("3B D5 96 FE 80 31 FE 48 80 73 B4 21 40 9C");
+    struct ccid_params prm;
+    params(&prm);
+    assert_int_equal(prm.protocol_num, 1);
+    assert_int_equal(prm.findex_dindex, 0x96);
+    assert_int_equal(prm.guard_time, 0xFE);
+    xfr_expect(select_emrtd, sizeof select_emrtd, sw_ok, 2);
+    const uint8_t bad_ins[] = {0x00, 0x10, 0x00, 0x00};
+    const uint8_t sw_ins[] = {0x6D, 0x00};
+    xfr_expect(bad_ins, sizeof bad_ins, sw_ins, 2);
 }
 
 /* A T=0-only card with TA1 = 13 (Fi 372, Di 4): PPS, then T=0 TPDUs. */
@@ -393,6 +458,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(t1_after_pps, teardown),
         cmocka_unit_test_teardown(t1_specific_mode, teardown),
+        cmocka_unit_test_teardown(longest_extra_guard_time, teardown),
         cmocka_unit_test_teardown(t0_card, teardown),
         cmocka_unit_test_teardown(inverse_convention, teardown),
         cmocka_unit_test_teardown(default_speed_when_board_is_slow, teardown),

@@ -59,6 +59,37 @@ static void io_record_exact_bytes(void **state)
     }
 }
 
+/* TC1 = 254, the largest extra guard time (7816-3 §8.3): a character takes
+ * 12 + 254 = 266 etu, which the record carries in its 16-bit field (LE
+ * 0A 01). 267 cannot come from any ATR and is refused both ways. */
+static void io_record_longest_guard_time(void **state)
+{
+    (void)state;
+    const uint8_t chars[] = {0x3B};
+    struct simline_msg m = {.type = SIMLINE_IO, .t_ns = 0};
+    m.u.io.etu_ps = 104166667u;
+    m.u.io.char_etu = 12 + 254;
+    m.u.io.n = 1;
+    m.u.io.chars = chars;
+    uint8_t buf[64];
+    size_t n, used;
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_OK);
+    const uint8_t want[] = {0x04, 0x00, 0x0A, 0x00, 0,    0,    0,    0,    0,    0,    0,
+                            0,    0x0B, 0x75, 0x35, 0x06, 0x0A, 0x01, 0x01, 0x00, 0x3B, 0x00};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(buf, want, sizeof want);
+    struct simline_msg d;
+    assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_OK);
+    assert_int_equal(d.u.io.char_etu, 266);
+    /* 266 etu at 9600 bit/s: 27.708 ms from one character's start to the next's. */
+    assert_true(simline_char_time_ns(&d, 1) == 27708333);
+
+    buf[16] = 0x0B; /* 267 */
+    assert_int_equal(simline_decode(buf, n, &d, &used), SIMLINE_ERR_BAD_VALUE);
+    m.u.io.char_etu = 267;
+    assert_int_equal(simline_encode(&m, buf, sizeof buf, &n), SIMLINE_ERR_BAD_VALUE);
+}
+
 static void fixed_records(void **state)
 {
     uint8_t buf[32];
@@ -275,6 +306,125 @@ static void port_decodes_buffered_before_reading(void **state)
     assert_int_equal(q.reads, 1);
 }
 
+static const char *closed_why;
+
+static void note_closed(void *ctx, const char *why)
+{
+    (void)ctx;
+    closed_why = why;
+}
+
+/* A card record of more characters than the reader's whole queue (5 > 4)
+ * can never be taken: the line goes down saying so, instead of waiting for
+ * room and then blaming a silent card process (fuzz_simline_port). */
+static void port_refuses_record_longer_than_queue(void **state)
+{
+    (void)state;
+    struct quiet_card q = {0};
+    static uint8_t in[SIMLINE_RECORD_MAX * 2], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
+    static struct simline_port_rec recs[2];
+    const struct simline_port_ops ops = {
+        .write = quiet_write, .read = quiet_read, .closed = note_closed};
+    const struct simline_port_config cfg = {.stall_ms = 1000};
+    const struct simline_port_buffers b = {.in = in,
+                                           .in_cap = sizeof in,
+                                           .recs = recs,
+                                           .rec_cap = 2,
+                                           .chars = chars,
+                                           .char_cap = 4,
+                                           .tx = tx,
+                                           .tx_cap = sizeof tx};
+    struct simline_port p;
+    closed_why = NULL;
+    simline_port_init(&p, &ops, &q, &cfg, &b);
+    simline_port_up(&p);
+    simline_port_vcc(&p, 3);
+    simline_port_clk(&p, 3571200);
+    simline_port_configure(&p, 372, 1, 12, false, false);
+    const uint8_t cmd[1] = {0x00};
+    simline_port_send(&p, cmd, 1);
+
+    struct simline_msg m = {.type = SIMLINE_PRESENCE};
+    m.u.present = 1;
+    script_add(&q, &m);
+    const uint8_t five[5] = {0x3B, 0x00, 0x11, 0x22, 0x33}, noflags[5] = {0};
+    m = (struct simline_msg){.type = SIMLINE_IO, .t_ns = 1000};
+    m.u.io.etu_ps = 104166667u;
+    m.u.io.char_etu = 12;
+    m.u.io.n = 5;
+    m.u.io.chars = five;
+    m.u.io.flags = noflags;
+    script_add(&q, &m);
+    for (unsigned i = 0; i < q.writes; i++)
+        script_add(&q, &(struct simline_msg){.type = SIMLINE_SYNC});
+
+    /* The presence and the record come in one read: the line is down by then. */
+    assert_false(simline_port_present(&p));
+    assert_non_null(closed_why);
+    assert_string_equal(closed_why, "a card record longer than the reader's character queue");
+    assert_false(p.up);
+}
+
+/* What the port writes, kept whole. */
+struct written {
+    uint8_t buf[512];
+    size_t len;
+};
+
+static bool keep_write(void *ctx, const uint8_t *p, size_t n)
+{
+    struct written *w = ctx;
+    if (n > sizeof w->buf - w->len)
+        return false;
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+    return true;
+}
+
+static long no_read(void *ctx, uint8_t *buf, size_t cap, int wait_ms)
+{
+    (void)ctx, (void)buf, (void)cap, (void)wait_ms;
+    return 0;
+}
+
+/* A card whose ATR has TC1 = 254: the reader's characters take 266 etu each
+ * and still go on the line (fuzz_simline_port found them silently dropped:
+ * 266 did not fit the record's old 8-bit field, so the card looked mute). */
+static void port_sends_with_longest_guard_time(void **state)
+{
+    (void)state;
+    struct written w = {0};
+    static uint8_t in[SIMLINE_RECORD_MAX], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
+    static struct simline_port_rec recs[1];
+    const struct simline_port_ops ops = {.write = keep_write, .read = no_read};
+    const struct simline_port_config cfg = {.stall_ms = 1000};
+    const struct simline_port_buffers b = {.in = in,
+                                           .in_cap = sizeof in,
+                                           .recs = recs,
+                                           .rec_cap = 1,
+                                           .chars = chars,
+                                           .char_cap = 4,
+                                           .tx = tx,
+                                           .tx_cap = sizeof tx};
+    struct simline_port p;
+    simline_port_init(&p, &ops, &w, &cfg, &b);
+    simline_port_up(&p);
+    simline_port_vcc(&p, 3);
+    simline_port_clk(&p, 3571200);
+    size_t before = w.len;
+    simline_port_configure(&p, 372, 1, 12 + 254, false, false);
+    const uint8_t cmd[2] = {0xFF, 0x10};
+    simline_port_send(&p, cmd, 2);
+    assert_int_equal(w.len - before, SIMLINE_IO_HEAD_SIZE + 4);
+    struct simline_msg d;
+    size_t used;
+    assert_int_equal(simline_decode(w.buf + before, w.len - before, &d, &used), SIMLINE_OK);
+    assert_int_equal(d.type, SIMLINE_IO);
+    assert_int_equal(d.u.io.char_etu, 266);
+    assert_int_equal(d.u.io.n, 2);
+    assert_memory_equal(d.u.io.chars, cmd, 2);
+}
+
 /* The fault list of --fault-kinds and fault-kinds=: names between commas,
  * 0 when any is unknown, an empty one included (fuzz_simline_port found
  * "flip," taken as "flip"). */
@@ -299,9 +449,15 @@ static void fault_kinds_list(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(etu_default_speed), cmocka_unit_test(io_record_exact_bytes),
-        cmocka_unit_test(fixed_records),     cmocka_unit_test(hostile_records),
-        cmocka_unit_test(rf_records),        cmocka_unit_test(port_decodes_buffered_before_reading),
+        cmocka_unit_test(etu_default_speed),
+        cmocka_unit_test(io_record_exact_bytes),
+        cmocka_unit_test(io_record_longest_guard_time),
+        cmocka_unit_test(port_sends_with_longest_guard_time),
+        cmocka_unit_test(port_refuses_record_longer_than_queue),
+        cmocka_unit_test(fixed_records),
+        cmocka_unit_test(hostile_records),
+        cmocka_unit_test(rf_records),
+        cmocka_unit_test(port_decodes_buffered_before_reading),
         cmocka_unit_test(fault_kinds_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

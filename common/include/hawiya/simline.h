@@ -47,12 +47,16 @@
 #define SIMLINE_MAX_IO      1024 /* characters in one IO record */
 #define SIMLINE_MAX_PAYLOAD (8 + 2 * SIMLINE_MAX_IO)
 #define SIMLINE_RF_MAX      1024 /* bytes of one RF frame (FSC / FSD up to 1024) */
+/* ETUs per character: 11 (T=1 without extra guard time) up to 12 + 254, TC1's
+ * largest extra guard time N (7816-3 §8.3; N = 255 means the minimum). */
+#define SIMLINE_CHAR_ETU_MIN 11
+#define SIMLINE_CHAR_ETU_MAX 266
 
 enum simline_type {
     SIMLINE_VCC = 1,      /* reader -> card: u16 millivolts, 0 = off */
     SIMLINE_CLK = 2,      /* reader -> card: u32 clock in Hz, 0 = stopped */
     SIMLINE_RST = 3,      /* reader -> card: u8 level, 0 = RST low (reset asserted) */
-    SIMLINE_IO = 4,       /* both: u32 etu in ps, u8 etu per char, 0, u16 n, n bytes, n flags */
+    SIMLINE_IO = 4,       /* both: u32 etu in ps, u16 etu per char, u16 n, n bytes, n flags */
     SIMLINE_SYNC = 5,     /* card -> reader: no payload; quiet until the reader sends */
     SIMLINE_PRESENCE = 6, /* card -> reader: u8 1 = card in the slot, 0 = removed */
     SIMLINE_RF_FIELD = 7, /* reader -> cards: u8 1 = carrier on, 0 = off */
@@ -102,7 +106,7 @@ struct simline_msg {
         struct simline_rf rf;
         struct {
             uint32_t etu_ps;      /* the sender's ETU */
-            uint8_t char_etu;     /* ETUs from one character's start to the next's, >= 11 */
+            uint16_t char_etu;    /* ETUs from one character's start to the next's, 11..266 */
             uint16_t n;           /* 1..SIMLINE_MAX_IO */
             const uint8_t *chars; /* points into the decoded buffer */
             const uint8_t *flags; /* n flags, same */

@@ -87,7 +87,7 @@ struct simline_port_rec {
     uint64_t t_ns;
     uint32_t etu_ps;
     uint16_t n, next;
-    uint8_t char_etu;
+    uint16_t char_etu;
 };
 
 struct simline_port {
