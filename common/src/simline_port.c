@@ -321,7 +321,12 @@ void simline_port_send(struct simline_port *p, const uint8_t *chars, size_t n)
             m.u.io.char_etu = (uint16_t)p->char_etu;
             m.u.io.n = (uint16_t)part;
             uint8_t head[SIMLINE_IO_HEAD_SIZE];
-            if (p->up && simline_encode_io_head(&m, head) == SIMLINE_OK) {
+            if (p->up && simline_encode_io_head(&m, head) != SIMLINE_OK) {
+                /* No clock, no rate or a character time no ATR gives: the
+                 * characters cannot exist on the line. Dropping them made
+                 * the card look mute (the 266-etu bug); say it instead. */
+                simline_port_down(p, "the reader's line settings cannot carry a character");
+            } else if (p->up) {
                 if (p->ops.write(p->ctx, head, sizeof head) &&
                     p->ops.write(p->ctx, raw + off, part) &&
                     p->ops.write(p->ctx, flags + off, part))

@@ -385,6 +385,9 @@ static void end_call(enum op op, bool was_up, size_t popped)
                 CHECK(F.read_failed || F.write_failed);
             else if (strcmp(F.why, "no answer from the card process") == 0)
                 CHECK(op == OP_RECV);
+            else if (strcmp(F.why, "the reader's line settings cannot carry a character") == 0)
+                CHECK(op == OP_SEND && !(F.p.etu_ps != 0 && F.p.char_etu >= SIMLINE_CHAR_ETU_MIN &&
+                                         F.p.char_etu <= SIMLINE_CHAR_ETU_MAX));
             else
                 walk(F.pos, true);
         }
@@ -576,12 +579,14 @@ static void run_op(struct cursor *c)
         simline_port_send(p, chars, n);
         if (was_up && p->up && !F.faults) {
             /* Every character, in the line's convention, in records of at
-             * most one chunk; none when the line's settings cannot be said. */
+             * most one chunk (settings that cannot be said take the line
+             * down, checked in end_call). */
             bool sayable = p->etu_ps != 0 && p->char_etu >= SIMLINE_CHAR_ETU_MIN &&
                            p->char_etu <= SIMLINE_CHAR_ETU_MAX && p->send_chunk > 0;
             size_t chunk = p->send_chunk;
             for (size_t i = 0; i < n; i++)
                 want[i] = p->inverse ? atr_inverse_byte(chars[i]) : chars[i];
+            CHECK(sayable || n == 0 || chunk == 0);
             if (sayable) {
                 CHECK(F.sent_len == n && memcmp(F.sent, want, n) == 0);
                 CHECK(F.io_written == (n + chunk - 1) / chunk);

@@ -425,6 +425,46 @@ static void port_sends_with_longest_guard_time(void **state)
     assert_memory_equal(d.u.io.chars, cmd, 2);
 }
 
+/* Settings no character can be sent with (267 etu, more than any TC1
+ * gives; no clock) take the line down by name: before, the characters were
+ * dropped and the card looked mute. */
+static void port_refuses_unsayable_settings(void **state)
+{
+    (void)state;
+    static uint8_t in[SIMLINE_RECORD_MAX], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
+    static struct simline_port_rec recs[1];
+    const struct simline_port_ops ops = {
+        .write = keep_write, .read = no_read, .closed = note_closed};
+    const struct simline_port_config cfg = {.stall_ms = 1000};
+    const struct simline_port_buffers b = {.in = in,
+                                           .in_cap = sizeof in,
+                                           .recs = recs,
+                                           .rec_cap = 1,
+                                           .chars = chars,
+                                           .char_cap = 4,
+                                           .tx = tx,
+                                           .tx_cap = sizeof tx};
+    const uint32_t clocks[2] = {3571200, 0};
+    const unsigned char_etus[2] = {267, 12};
+    for (int i = 0; i < 2; i++) {
+        struct written w = {0};
+        struct simline_port p;
+        closed_why = NULL;
+        simline_port_init(&p, &ops, &w, &cfg, &b);
+        simline_port_up(&p);
+        simline_port_vcc(&p, 3);
+        simline_port_clk(&p, clocks[i]);
+        simline_port_configure(&p, 372, 1, char_etus[i], false, false);
+        size_t before = w.len;
+        const uint8_t cmd[1] = {0xFF};
+        simline_port_send(&p, cmd, 1);
+        assert_int_equal(w.len, before);
+        assert_false(p.up);
+        assert_non_null(closed_why);
+        assert_string_equal(closed_why, "the reader's line settings cannot carry a character");
+    }
+}
+
 /* The fault list of --fault-kinds and fault-kinds=: names between commas,
  * 0 when any is unknown, an empty one included (fuzz_simline_port found
  * "flip," taken as "flip"). */
@@ -454,6 +494,7 @@ int main(void)
         cmocka_unit_test(io_record_longest_guard_time),
         cmocka_unit_test(port_sends_with_longest_guard_time),
         cmocka_unit_test(port_refuses_record_longer_than_queue),
+        cmocka_unit_test(port_refuses_unsayable_settings),
         cmocka_unit_test(fixed_records),
         cmocka_unit_test(hostile_records),
         cmocka_unit_test(rf_records),
