@@ -57,6 +57,13 @@ for d in "$CA"/ds/ds-*.pem; do
         check_not "$d valid at now" openssl verify -CAfile "$CA/csca/csca.pem" -attime $NOW "$d"
         check "$d valid in 2015" openssl verify -CAfile "$CA/csca/csca.pem" -attime $IN_2015 "$d"
         ;;
+    *-pkup-critical.pem)
+        # OpenSSL, like mbedTLS, does not handle a critical privateKeyUsagePeriod: only with
+        # -ignore_critical does it chain (the verifier applies the extension itself).
+        openssl verify -CAfile "$CA/csca/csca.pem" -attime $NOW "$d" >"$WORK/v.txt" 2>&1 || true
+        check "$d: openssl says unhandled critical extension" grep -q "unhandled critical extension" "$WORK/v.txt"
+        check "$d valid at now (-ignore_critical)" openssl verify -ignore_critical -CAfile "$CA/csca/csca.pem" -attime $NOW "$d"
+        ;;
     *)
         check "$d valid at now" openssl verify -CAfile "$CA/csca/csca.pem" -attime $NOW "$d"
         ;;
@@ -93,6 +100,9 @@ check_not "bad ds-reader-ca chains to a CSCA" openssl verify -CAfile "$CA/csca/c
 for s in MAR DZA; do
     openssl x509 -in "$CA/ds/ds-$s-pkup.pem" -noout -text 2>&1 | tr -s ' \n' ' ' >"$WORK/ext.txt"
     check "ds-$s-pkup: privateKeyUsagePeriod 2024" grep -q "X509v3 Private Key Usage Period: Not Before: Jan 1 00:00:00 2024 GMT, Not After: Dec 31 23:59:59 2024 GMT" "$WORK/ext.txt"
+    # ds-XXX-pkup-critical: the same period, critical, with fractions of a second.
+    openssl x509 -in "$CA/ds/ds-$s-pkup-critical.pem" -noout -text 2>&1 | tr -s ' \n' ' ' >"$WORK/ext.txt"
+    check "ds-$s-pkup-critical: critical privateKeyUsagePeriod with fractions" grep -q "X509v3 Private Key Usage Period: critical Not Before: Jan 1 00:00:00.25 2024 GMT, Not After: Dec 31 23:59:59.75 2024 GMT" "$WORK/ext.txt"
 done
 check_not "ds-MAR has no privateKeyUsagePeriod" sh -c \
     "openssl x509 -in '$CA/ds/ds-MAR.pem' -noout -text | grep -q 'Private Key Usage Period'"

@@ -515,6 +515,7 @@ static enum sod_err signed_attrs(struct der_obj *a0, struct sod *out)
                 return SOD_ERR_BAD_SIGNED_ATTRS;
             out->signing_time = v.val.p;
             out->signing_time_len = (size_t)(v.val.end - v.val.p);
+            out->signing_time_tag = (uint8_t)v.tag;
         }
     }
     if (!have_ct || out->message_digest == NULL)

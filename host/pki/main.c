@@ -3,7 +3,7 @@
  *
  *   hawiya-pki init --out DIR [--seed N] [--personas FILE] [--states MAR,DZA]
  *   hawiya-pki card --ca DIR --personas FILE --persona ID --out DIR
- *              [--ds-cert FILE --ds-key FILE] [--signing-time YYMMDDhhmmssZ]
+ *              [--ds-cert FILE --ds-key FILE] [--signing-time TIME]
  *   hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE
  *   hawiya-pki provision --ca DIR --reader SOCKET
  *   hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]...
@@ -26,7 +26,7 @@ static int usage(void)
 {
     fputs("usage: hawiya-pki init --out DIR [--seed N] [--personas FILE] [--states A,B]\n"
           "       hawiya-pki card --ca DIR --personas FILE --persona ID --out DIR\n"
-          "                  [--ds-cert FILE --ds-key FILE] [--signing-time YYMMDDhhmmssZ]\n"
+          "                  [--ds-cert FILE --ds-key FILE] [--signing-time TIME]\n"
           "       hawiya-pki reader --ca DIR --pubkey FILE --id READER_ID --out FILE\n"
           "       hawiya-pki provision --ca DIR --reader SOCKET\n"
           "       hawiya-pki crl --ca DIR --issuer csca-XXX|reader-ca [--revoke CERT]...\n"

@@ -64,6 +64,7 @@ enum ds_kind {
     DS_OLD,
     DS_REVOKED,
     DS_KEY_PERIOD,       /* with a privateKeyUsagePeriod (2024), see PKI_DS_PKUP_* */
+    DS_KEY_PERIOD_CRIT,  /* the same period marked critical, with fractions of a second */
     DS_BAD_CA,           /* basicConstraints cA TRUE */
     DS_BAD_KEYCERTSIGN,  /* keyUsage keyCertSign only */
     DS_BAD_NO_KEY_USAGE, /* no keyUsage extension */
@@ -82,6 +83,7 @@ static const struct {
     [DS_OLD] = {"-old", "ds-old:", "2009", 0x09},
     [DS_REVOKED] = {"-revoked", "ds-revoked:", "revoked", 0x25},
     [DS_KEY_PERIOD] = {"-pkup", "ds-pkup:", "key usage 2024", 0x26},
+    [DS_KEY_PERIOD_CRIT] = {"-pkup-critical", "ds-pkup-critical:", "critical key usage 2024", 0x27},
     [DS_BAD_CA] = {"-ca", "bad:ds-ca:", "cA", 0x31},
     [DS_BAD_KEYCERTSIGN] = {"-keycertsign", "bad:ds-kcs:", "keyCertSign", 0x32},
     [DS_BAD_NO_KEY_USAGE] = {"-no-keyusage", "bad:ds-noku:", "no keyUsage", 0x33},
@@ -163,7 +165,8 @@ static enum pki_err issue_ds(const char *root, uint64_t seed, const char *state,
         snprintf(subject, sizeof subject,
                  "C=%s,O=Hawiya Test PKI,OU=Document Signers,CN=Hawiya Test DS %s %s",
                  pki_country_alpha2(state), state, ds_kinds[kind].cn);
-    /* 9303-12 DS: keyUsage critical digitalSignature, no basicConstraints (an end entity). */
+    /* 9303-12 Table 6 DS: keyUsage critical digitalSignature, no basicConstraints (an end
+     * entity). */
     struct pki_cert_spec s = {
         .subject = subject,
         .issuer = kind == DS_BAD_READER_CA ? READER_CA_SUBJECT : issuer,
@@ -177,12 +180,17 @@ static enum pki_err issue_ds(const char *root, uint64_t seed, const char *state,
         .key_usage = kind == DS_BAD_KEYCERTSIGN    ? MBEDTLS_X509_KU_KEY_CERT_SIGN
                      : kind == DS_BAD_NO_KEY_USAGE ? 0
                                                    : MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
-        .pkup_not_before = kind == DS_KEY_PERIOD ? PKI_DS_PKUP_NOT_BEFORE : NULL,
-        .pkup_not_after = kind == DS_KEY_PERIOD ? PKI_DS_PKUP_NOT_AFTER : NULL,
+        .pkup_not_before = kind == DS_KEY_PERIOD        ? PKI_DS_PKUP_NOT_BEFORE
+                           : kind == DS_KEY_PERIOD_CRIT ? PKI_DS_PKUP_CRIT_NOT_BEFORE
+                                                        : NULL,
+        .pkup_not_after = kind == DS_KEY_PERIOD        ? PKI_DS_PKUP_NOT_AFTER
+                          : kind == DS_KEY_PERIOD_CRIT ? PKI_DS_PKUP_CRIT_NOT_AFTER
+                                                       : NULL,
+        .pkup_critical = kind == DS_KEY_PERIOD_CRIT,
     };
     snprintf(name, sizeof name, "ds-%s%s", state, ds_kinds[kind].suffix);
     snprintf(label, sizeof label, "%s%s", ds_kinds[kind].label, state);
-    return issue(root, kind <= DS_KEY_PERIOD ? PKI_DIR_DS : PKI_DIR_BAD, name, seed, label,
+    return issue(root, kind <= DS_KEY_PERIOD_CRIT ? PKI_DIR_DS : PKI_DIR_BAD, name, seed, label,
                  MBEDTLS_ECP_DP_BP256R1, &s, kind == DS_BAD_READER_CA ? reader_ca : csca, out);
 }
 
@@ -341,7 +349,7 @@ enum pki_err pki_init(const char *out_dir, uint64_t seed, const char (*states)[4
     free(csca_dir);
     pki_buf_free(&bundle);
 
-    /* The Master List Signer (9303-12: digitalSignature, extKeyUsage
+    /* The Master List Signer (9303-12 Table 6 and §7.1.1.3: digitalSignature, extKeyUsage
      * id-icao-cscaMasterListSigningKey) under the first state's CSCA, and the master list of
      * every CSCA it signs. */
     mbedtls_pk_init(&mls.key);
@@ -367,8 +375,9 @@ enum pki_err pki_init(const char *out_dir, uint64_t seed, const char (*states)[4
         e = issue(out_dir, PKI_DIR_MASTERLIST, ML_SIGNER_NAME, seed, "ml-signer",
                   MBEDTLS_ECP_DP_BP256R1, &m, &csca[0], &mls);
         /* bad/: the same signer profile under the first state's CSCA, but naming another
-         * country (the second state's): 9303-12 has a state's CSCA issue its own Master List
-         * Signer, so a verifier refuses it. */
+         * country (the second state's): 9303-12 §3.1 has a state's CSCA issue its own Master
+         * List Signer, and Table 5 makes the subject's countryName the issuer's, so a verifier
+         * refuses it. */
         const char *a0 = pki_country_alpha2(st[0]);
         const char *other = n_csca > 1 ? pki_country_alpha2(st[1]) : strcmp(a0, "UT") ? "UT" : "MA";
         const uint8_t bserial[] = {0x4D, 0x4C, 0x53, 0x02};
@@ -430,8 +439,13 @@ static enum pki_err read_cert(const char *path, struct pki_buf *der)
     mbedtls_x509_crt c;
     mbedtls_x509_crt_init(&c);
     enum pki_err e = PKI_ERR_BAD_KEY;
-    if (mbedtls_x509_crt_parse_file(&c, path) == 0)
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    /* DER through pki_crt_parse_der (a critical privateKeyUsagePeriod), PEM as mbedTLS reads it. */
+    if (mbedtls_pk_load_file(path, &buf, &n) == 0 &&
+        (pki_crt_parse_der(&c, buf, n) == 0 || mbedtls_x509_crt_parse_file(&c, path) == 0))
         e = pki_buf_append(der, c.raw.p, c.raw.len);
+    free(buf);
     mbedtls_x509_crt_free(&c);
     return e;
 }
@@ -594,7 +608,11 @@ enum pki_err pki_card(const char *ca_dir, const struct persona *p, const char *o
     snprintf(ds_name, sizeof ds_name, p->flags.expired ? "ds-%s-old" : "ds-%s", state);
     const char *signing_time = p->flags.expired ? PKI_OLD_SIGNING_TIME : PKI_DS_SIGNING_TIME;
     if (opt && opt->signing_time) {
-        if (strlen(opt->signing_time) != 13 || opt->signing_time[12] != 'Z')
+        /* YYMMDDhhmmssZ (UTCTime), YYYYMMDDhhmmss[.f]Z (GeneralizedTime), with "17:"/"18:"
+         * the tag forced on any text ending in Z, or "none" (docs/pki.md). */
+        size_t n = strlen(opt->signing_time);
+        if ((n < 13 || n > 40 || opt->signing_time[n - 1] != 'Z') &&
+            strcmp(opt->signing_time, "none") != 0)
             e = PKI_ERR_USAGE;
         signing_time = opt->signing_time;
     }

@@ -72,24 +72,28 @@ void pki_buf_free(struct pki_buf *b);
  * persona's document. ds-XXX-pkup's privateKeyUsagePeriod (GeneralizedTime)
  * holds PKI_DS_SIGNING_TIME.
  */
-#define PKI_TEST_NOW            "2026-01-01T00:00:00Z"
-#define PKI_TEST_NOW_EPOCH      1767225600L
-#define PKI_CSCA_NOT_BEFORE     "20050101000000"
-#define PKI_CSCA_NOT_AFTER      "20400101000000"
-#define PKI_DS_NOT_BEFORE       "20240101000000"
-#define PKI_DS_NOT_AFTER        "20360101000000"
-#define PKI_DS_PKUP_NOT_BEFORE  "20240101000000Z"
-#define PKI_DS_PKUP_NOT_AFTER   "20241231235959Z"
-#define PKI_DS_SIGNING_TIME     "240601000000Z"
-#define PKI_OLD_DS_NOT_BEFORE   "20090101000000"
-#define PKI_OLD_DS_NOT_AFTER    "20200630000000"
-#define PKI_OLD_SIGNING_TIME    "100115000000Z"
-#define PKI_READER_NOT_BEFORE   "20250101000000"
-#define PKI_READER_NOT_AFTER    "20450101000000"
-#define PKI_CRL_THIS_UPDATE     "251201000000Z"
-#define PKI_CRL_NEXT_UPDATE     "450101000000Z"
-#define PKI_CRL_REVOCATION_DATE "250601000000Z"
-#define PKI_ML_SIGNING_TIME     "251201000000Z"
+#define PKI_TEST_NOW           "2026-01-01T00:00:00Z"
+#define PKI_TEST_NOW_EPOCH     1767225600L
+#define PKI_CSCA_NOT_BEFORE    "20050101000000"
+#define PKI_CSCA_NOT_AFTER     "20400101000000"
+#define PKI_DS_NOT_BEFORE      "20240101000000"
+#define PKI_DS_NOT_AFTER       "20360101000000"
+#define PKI_DS_PKUP_NOT_BEFORE "20240101000000Z"
+#define PKI_DS_PKUP_NOT_AFTER  "20241231235959Z"
+/* ds-XXX-pkup-critical: the same period, critical, in GeneralizedTime with fractions of a
+ * second (valid DER, X.690 §11.7.3; EJBCA writes them): a verifier reads it to the second. */
+#define PKI_DS_PKUP_CRIT_NOT_BEFORE "20240101000000.25Z"
+#define PKI_DS_PKUP_CRIT_NOT_AFTER  "20241231235959.75Z"
+#define PKI_DS_SIGNING_TIME         "240601000000Z"
+#define PKI_OLD_DS_NOT_BEFORE       "20090101000000"
+#define PKI_OLD_DS_NOT_AFTER        "20200630000000"
+#define PKI_OLD_SIGNING_TIME        "100115000000Z"
+#define PKI_READER_NOT_BEFORE       "20250101000000"
+#define PKI_READER_NOT_AFTER        "20450101000000"
+#define PKI_CRL_THIS_UPDATE         "251201000000Z"
+#define PKI_CRL_NEXT_UPDATE         "450101000000Z"
+#define PKI_CRL_REVOCATION_DATE     "250601000000Z"
+#define PKI_ML_SIGNING_TIME         "251201000000Z"
 
 /*
  * The reader manufacturer CA's certificate policy, which marks a CA as one
@@ -190,7 +194,9 @@ enum pki_err pki_make_dg15(const struct pki_buf *aa_spki, struct pki_buf *out);
  * EF.SOD (9303-10 §4.6.2): 77 { ContentInfo { signedData, SignedData } }
  * over an LDSSecurityObject v0 with the SHA-256 of each DG. dg_numbers[i]
  * and hashes[i] are listed in ascending DG order. signing_time is UTCTime
- * text "YYMMDDhhmmssZ"; ds_cert is the DS certificate's DER.
+ * text "YYMMDDhhmmssZ", GeneralizedTime text if longer, "17:"/"18:" then any
+ * text under that tag, or "none" (no signingTime); ds_cert is the DS
+ * certificate's DER.
  */
 enum pki_err pki_make_sod(const int *dg_numbers, const uint8_t (*hashes)[32], size_t n,
                           const struct pki_buf *ds_cert, mbedtls_pk_context *ds_key,

@@ -300,7 +300,8 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
             goto out;
     }
     /* PrivateKeyUsagePeriod ::= SEQUENCE { notBefore [0] IMPLICIT GeneralizedTime OPTIONAL,
-     *     notAfter [1] IMPLICIT GeneralizedTime OPTIONAL }, non-critical (RFC 3280 §4.2.1.4). */
+     *     notAfter [1] IMPLICIT GeneralizedTime OPTIONAL }, non-critical (RFC 3280 §4.2.1.4)
+     * unless the spec asks otherwise. */
     if (s->pkup_not_before || s->pkup_not_after) {
         struct pki_buf period = {0}, v = {0};
         enum pki_err pe = PKI_OK;
@@ -310,11 +311,11 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
             pe = der_put(&period, DER_CTX0_PRIM | 1u, s->pkup_not_after, strlen(s->pkup_not_after));
         if (pe == PKI_OK)
             pe = der_wrap(&v, DER_SEQUENCE, &period);
-        int rc = pe == PKI_OK
-                     ? mbedtls_x509write_crt_set_extension(
-                           &w, MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD,
-                           MBEDTLS_OID_SIZE(MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD), 0, v.p, v.len)
-                     : -1;
+        int rc = pe == PKI_OK ? mbedtls_x509write_crt_set_extension(
+                                    &w, MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD,
+                                    MBEDTLS_OID_SIZE(MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD),
+                                    s->pkup_critical, v.p, v.len)
+                              : -1;
         pki_buf_free(&period);
         pki_buf_free(&v);
         if (rc != 0)
@@ -454,4 +455,19 @@ enum pki_err pki_load_key(const char *dir, const char *name, mbedtls_pk_context 
         e = PKI_ERR_BAD_KEY;
     pki_buf_free(&b);
     return e;
+}
+
+/* mbedTLS 2.28 refuses a critical extension it does not know; the test PKI writes a critical
+ * privateKeyUsagePeriod (ds-XXX-pkup-critical) and must still sign with it. Only that one. */
+static int pkup_extension(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid,
+                          int critical, const unsigned char *p, const unsigned char *end)
+{
+    static const uint8_t pkup[] = {0x55, 0x1D, 0x10}; /* 2.5.29.16 */
+    (void)ctx, (void)crt, (void)critical, (void)p, (void)end;
+    return oid->len == sizeof pkup && memcmp(oid->p, pkup, sizeof pkup) == 0 ? 0 : -1;
+}
+
+int pki_crt_parse_der(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len)
+{
+    return mbedtls_x509_crt_parse_der_with_ext_cb(chain, buf, len, 1, pkup_extension, NULL);
 }

@@ -13,6 +13,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
 
 #include "pki.h"
 
@@ -107,6 +108,7 @@ struct pki_cert_spec {
     /* privateKeyUsagePeriod (X.509 §9.2.2.5, the ASN.1 of RFC 5280 Appendix A.2), non-critical:
      * GeneralizedTime "YYYYMMDDhhmmssZ" of notBefore / notAfter; both NULL: no extension. */
     const char *pkup_not_before, *pkup_not_after;
+    bool pkup_critical; /* mark it critical */
 };
 
 enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *subject_key,
@@ -119,6 +121,9 @@ enum pki_err pki_make_cert(const struct pki_cert_spec *s, mbedtls_pk_context *su
  * signed attributes contentType, messageDigest (SHA-256) and signingTime
  * (UTCTime text), ecdsa-with-SHA256 by signer_key. EF.SOD wraps it in 77.
  */
+/* mbedtls_x509_crt_parse_der that also takes a critical privateKeyUsagePeriod. */
+int pki_crt_parse_der(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len);
+
 enum pki_err pki_make_signed_data(const char *econtent_type, const struct pki_buf *econtent,
                                   const struct pki_buf *certs, size_t n_certs,
                                   const struct pki_buf *signer_cert, mbedtls_pk_context *signer_key,

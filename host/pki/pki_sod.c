@@ -72,13 +72,22 @@ static enum pki_err signed_attrs(const char *content_type, const uint8_t digest[
     if (e == PKI_OK)
         e = attribute(&items[1], OID_MESSAGE_DIGEST, &v);
     pki_buf_free(&v);
-    if (e == PKI_OK)
-        e = der_put(&v, DER_UTC_TIME, signing_time, strlen(signing_time));
-    if (e == PKI_OK)
+    /* "none": no signingTime (RFC 5652 makes it optional). UTCTime for YYMMDDhhmmssZ,
+     * GeneralizedTime for anything longer; a "17:" or "18:" prefix forces the tag whatever the
+     * text (material a verifier must refuse). */
+    size_t n_items = strcmp(signing_time, "none") == 0 ? 2 : 3;
+    uint32_t time_tag = strlen(signing_time) == 13 ? DER_UTC_TIME : DER_GENERALIZED_TIME;
+    if (strncmp(signing_time, "17:", 3) == 0 || strncmp(signing_time, "18:", 3) == 0) {
+        time_tag = signing_time[1] == '7' ? DER_UTC_TIME : DER_GENERALIZED_TIME;
+        signing_time += 3;
+    }
+    if (e == PKI_OK && n_items == 3)
+        e = der_put(&v, time_tag, signing_time, strlen(signing_time));
+    if (e == PKI_OK && n_items == 3)
         e = attribute(&items[2], OID_SIGNING_TIME, &v);
     pki_buf_free(&v);
     if (e == PKI_OK)
-        return der_set_of(out, tag, items, 3);
+        return der_set_of(out, tag, items, n_items);
     for (size_t i = 0; i < 3; i++)
         pki_buf_free(&items[i]);
     return e;
@@ -111,7 +120,7 @@ enum pki_err pki_make_signed_data(const char *econtent_type, const struct pki_bu
     mbedtls_x509_crt_init(&crt);
     enum pki_err e = PKI_ERR_CRYPTO;
 
-    if (mbedtls_x509_crt_parse_der(&crt, signer_cert->p, signer_cert->len) != 0)
+    if (pki_crt_parse_der(&crt, signer_cert->p, signer_cert->len) != 0)
         goto out;
     pki_sha256(econtent->p, econtent->len, digest);
     /* The signature covers the attributes with the SET OF tag (§5.4), stored as [0] IMPLICIT. */

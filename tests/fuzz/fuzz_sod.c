@@ -54,6 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     inside(s.signed_attrs, s.signed_attrs_len, data, size);
     inside(s.message_digest, s.message_digest_len, data, size);
     inside(s.signing_time, s.signing_time_len, data, size);
+    if (s.signing_time && s.signing_time_tag != 0x17 && s.signing_time_tag != 0x18)
+        __builtin_trap();
     inside(s.signature, s.signature_len, data, size);
     inside(s.sid_issuer, s.sid_issuer_len, data, size);
     inside(s.sid_serial, s.sid_serial_len, data, size);

@@ -118,6 +118,7 @@ static void parse_ecdsa_sod(void **state)
     assert_int_equal(s.message_digest_len, 32);
     assert_non_null(s.signing_time);
     assert_int_equal(s.signing_time_len, 13);
+    assert_int_equal(s.signing_time_tag, 0x17); /* UTCTime, as openssl cms writes it */
     assert_int_equal(s.signed_attrs[0], 0xA0);
 }
 
@@ -213,6 +214,15 @@ static void verify_tampering(void **state)
     g = f;
     g.b[find(&g, signing_time, sizeof signing_time) + sizeof signing_time + 3] ^= 0x01;
     assert_int_equal(sod_parse(g.b, g.n, &s), SOD_OK);
+    assert_int_equal(verify_csca(&s, &t2027), SOD_ERR_SIGNATURE);
+
+    /* Its tag turned GeneralizedTime: parsed, the tag kept (a reader tells the forms apart by
+     * it), and the signature no longer covers it. */
+    g = f;
+    g.b[find(&g, signing_time, sizeof signing_time) + sizeof signing_time - 2] = 0x18;
+    assert_int_equal(sod_parse(g.b, g.n, &s), SOD_OK);
+    assert_int_equal(s.signing_time_tag, 0x18);
+    assert_int_equal(s.signing_time_len, 13);
     assert_int_equal(verify_csca(&s, &t2027), SOD_ERR_SIGNATURE);
 
     /* The DS certificate's serial number: sid names no certificate any more. */

@@ -3230,7 +3230,8 @@ static void masterlist_signer_country(void **state)
  * signing at the period's ends verifies; one second outside either end was
  * VERIFIED too, and is now HV_ERR_DS_KEY_USAGE_PERIOD. Without the
  * extension (every other DS) nothing changes; a period that is not the
- * extension's DER refuses the DS (HV_ERR_DS_UNTRUSTED).
+ * extension's DER is ignored when non-critical and refuses the DS
+ * (HV_ERR_DS_UNTRUSTED) when critical.
  */
 static void ds_private_key_usage_period(void **state)
 {
@@ -3270,8 +3271,11 @@ static void ds_private_key_usage_period(void **state)
     assert_string_equal(hv_err_str(HV_ERR_DS_KEY_USAGE_PERIOD), "HV_ERR_DS_KEY_USAGE_PERIOD");
 
     /* Periods hawiya-pki never writes, on an in-process DS of MAR: notAfter only, notBefore
-     * only (each side alone decides), and malformed ones (empty, UTCTime, the two swapped,
-     * something after them) that refuse the DS itself. */
+     * only (each side alone decides), with fractions of a second (valid DER, X.690 §11.7.3, cut
+     * to the second: they still decide), and malformed ones (empty, UTCTime, the two swapped,
+     * something after them, a fraction DER forbids): ignored when non-critical (RFC 5280 §4.2),
+     * refusing the DS itself when critical (before, every malformed or fractional one refused
+     * the DS, and mbedTLS refused every critical one before the profile was looked at). */
     mbedtls_pk_context csca_key, ds_key;
     load_key("private/csca-MAR.key", &csca_key);
     gen_p256(&ds_key, "ds with pkup");
@@ -3286,6 +3290,18 @@ static void ds_private_key_usage_period(void **state)
     static const uint8_t only_before_early[] = {0x30, 0x11, 0x80, 0x0F, '2', '0', '2',
                                                 '4',  '0',  '1',  '0',  '1', '0', '0',
                                                 '0',  '0',  '0',  '0',  'Z'};
+    /* notAfter 20240601000000.5Z: the SOD's 2024-06-01T00:00:00Z is within its second */
+    static const uint8_t frac_after_same_second[] = {0x30, 0x13, 0x81, 0x11, '2', '0', '2',
+                                                     '4',  '0',  '6',  '0',  '1', '0', '0',
+                                                     '0',  '0',  '0',  '0',  '.', '5', 'Z'};
+    /* notAfter 20240531235959.999Z: one second before it */
+    static const uint8_t frac_after_early[] = {0x30, 0x15, 0x81, 0x13, '2', '0', '2', '4',
+                                               '0',  '5',  '3',  '1',  '2', '3', '5', '9',
+                                               '5',  '9',  '.',  '9',  '9', '9', 'Z'};
+    /* notBefore 20240601000000.001Z: rounds down to the SOD's second */
+    static const uint8_t frac_before_same_second[] = {0x30, 0x15, 0x80, 0x13, '2', '0', '2', '4',
+                                                      '0',  '6',  '0',  '1',  '0', '0', '0', '0',
+                                                      '0',  '0',  '.',  '0',  '0', '1', 'Z'};
     static const uint8_t empty[] = {0x30, 0x00};
     static const uint8_t utc[] = {0x30, 0x0F, 0x80, 0x0D, '2', '4', '0', '1', '0',
                                   '1',  '0',  '0',  '0',  '0', '0', '0', 'Z'};
@@ -3295,44 +3311,148 @@ static void ds_private_key_usage_period(void **state)
                                       '0',  '1',  '0',  '0',  '0', '0', '0', '0', 'Z'};
     static const uint8_t trailing[] = {0x30, 0x13, 0x80, 0x0F, '2', '0', '2', '4', '0',  '1', '0',
                                        '1',  '0',  '0',  '0',  '0', '0', '0', 'Z', 0x05, 0x00};
+    /* notAfter 20240101000000.50Z: a trailing 0 in the fraction is not DER (X.690 §11.7.3) */
+    static const uint8_t frac_trailing_zero[] = {0x30, 0x14, 0x81, 0x12, '2', '0', '2', '4',
+                                                 '0',  '1',  '0',  '1',  '0', '0', '0', '0',
+                                                 '0',  '0',  '.',  '5',  '0', 'Z'};
     const struct {
         const char *name;
         const uint8_t *v;
         size_t n;
-        enum hv_err want;
+        enum hv_err want, want_critical;
     } made[] = {
-        {"pkup-only-after", only_after_early, sizeof only_after_early, HV_ERR_DS_KEY_USAGE_PERIOD},
-        {"pkup-only-before", only_before_late, sizeof only_before_late, HV_ERR_DS_KEY_USAGE_PERIOD},
-        {"pkup-only-before-ok", only_before_early, sizeof only_before_early, HV_OK},
-        {"pkup-empty", empty, sizeof empty, HV_ERR_DS_UNTRUSTED},
-        {"pkup-utctime", utc, sizeof utc, HV_ERR_DS_UNTRUSTED},
-        {"pkup-swapped", swapped, sizeof swapped, HV_ERR_DS_UNTRUSTED},
-        {"pkup-trailing", trailing, sizeof trailing, HV_ERR_DS_UNTRUSTED},
+        {"pkup-only-after", only_after_early, sizeof only_after_early, HV_ERR_DS_KEY_USAGE_PERIOD,
+         HV_ERR_DS_KEY_USAGE_PERIOD},
+        {"pkup-only-before", only_before_late, sizeof only_before_late, HV_ERR_DS_KEY_USAGE_PERIOD,
+         HV_ERR_DS_KEY_USAGE_PERIOD},
+        {"pkup-only-before-ok", only_before_early, sizeof only_before_early, HV_OK, HV_OK},
+        {"pkup-frac-after-ok", frac_after_same_second, sizeof frac_after_same_second, HV_OK, HV_OK},
+        {"pkup-frac-after", frac_after_early, sizeof frac_after_early, HV_ERR_DS_KEY_USAGE_PERIOD,
+         HV_ERR_DS_KEY_USAGE_PERIOD},
+        {"pkup-frac-before-ok", frac_before_same_second, sizeof frac_before_same_second, HV_OK,
+         HV_OK},
+        {"pkup-empty", empty, sizeof empty, HV_OK, HV_ERR_DS_UNTRUSTED},
+        {"pkup-utctime", utc, sizeof utc, HV_OK, HV_ERR_DS_UNTRUSTED},
+        {"pkup-swapped", swapped, sizeof swapped, HV_OK, HV_ERR_DS_UNTRUSTED},
+        {"pkup-trailing", trailing, sizeof trailing, HV_OK, HV_ERR_DS_UNTRUSTED},
+        {"pkup-frac-trailing-zero", frac_trailing_zero, sizeof frac_trailing_zero, HV_OK,
+         HV_ERR_DS_UNTRUSTED},
     };
-    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
-        uint8_t cert[2048];
-        struct cert_spec spec = {
-            .issuer = CSCA_MAR,
-            .subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=PKUP DS",
-            .issuer_key = &csca_key,
-            .subject_key = &ds_key,
-            .basic_ca = -1,
-            .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
-            .ext = {{MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD,
-                     MBEDTLS_OID_SIZE(MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD), 0, made[i].v,
-                     made[i].n}},
-        };
-        size_t n = issue_cert(&spec, cert, sizeof cert);
-        expect_card(forged_ds_card(made[i].name, cert, n, &ds_key), &opt, made[i].want,
-                    made[i].want == HV_OK ? NULL : "privateKeyUsagePeriod");
-        /* Given apart (--ds), a malformed period is refused when loaded. */
-        struct hv_trust *t = hv_trust_new();
-        assert_int_equal(hv_trust_add_ds(t, cert, n),
-                         made[i].want == HV_ERR_DS_UNTRUSTED ? HV_ERR_TRUST_STORE : HV_OK);
-        hv_trust_free(t);
-    }
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        for (int critical = 0; critical <= 1; critical++) {
+            uint8_t cert[2048];
+            char name[64];
+            enum hv_err want = critical ? made[i].want_critical : made[i].want;
+            struct cert_spec spec = {
+                .issuer = CSCA_MAR,
+                .subject = "C=MA,O=Hawiya Test PKI,OU=Document Signers,CN=PKUP DS",
+                .issuer_key = &csca_key,
+                .subject_key = &ds_key,
+                .basic_ca = -1,
+                .ku = MBEDTLS_X509_KU_DIGITAL_SIGNATURE,
+                .ext = {{MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD,
+                         MBEDTLS_OID_SIZE(MBEDTLS_OID_PRIVATE_KEY_USAGE_PERIOD), critical,
+                         made[i].v, made[i].n}},
+            };
+            size_t n = issue_cert(&spec, cert, sizeof cert);
+            snprintf(name, sizeof name, "%s%s", made[i].name, critical ? "-critical" : "");
+            expect_card(forged_ds_card(name, cert, n, &ds_key), &opt, want,
+                        want == HV_OK ? NULL : "privateKeyUsagePeriod");
+            /* Given apart (--ds), a critical malformed period is refused when loaded. */
+            struct hv_trust *t = hv_trust_new();
+            assert_int_equal(hv_trust_add_ds(t, cert, n),
+                             want == HV_ERR_DS_UNTRUSTED ? HV_ERR_TRUST_STORE : HV_OK);
+            hv_trust_free(t);
+        }
     mbedtls_pk_free(&csca_key);
     mbedtls_pk_free(&ds_key);
+}
+
+/*
+ * EF.SOD's signingTime read under its own tag (RFC 5652 §11.3, X.690 §11.7
+ * / §11.8), on hawiya-pki cards (its --signing-time writes the tag asked
+ * for). Before, the length alone chose the reading: the GeneralizedTime
+ * "240601120000Z" (no seconds, no GeneralizedTime at all) was read as the
+ * UTCTime 2024-06-01T12:00:00Z and "20240601120000Z" under the UTCTime
+ * tag as GeneralizedTime, both VERIFIED inside ds-MAR-pkup's period; a
+ * GeneralizedTime with a fraction was refused. Also the documented cases:
+ * no signingTime beside a period verifies (nothing to compare), and a time
+ * that does not parse beside one is HV_ERR_DS_KEY_USAGE_PERIOD, beside none
+ * nothing; an expired document whose signingTime does not parse has no
+ * time to judge its signer at (HV_ERR_CERT_EXPIRED). ds-MAR-pkup-critical
+ * (the period critical, its ends with fractions .25 / .75) verifies and
+ * keeps its bounds to the second.
+ */
+static void signing_time_forms(void **state)
+{
+    (void)state;
+    char cmd[4096], dir[1200];
+    const struct {
+        const char *name, *ds, *persona, *signing_time;
+        enum hv_err want;
+        const char *why;
+    } cases[] = {
+        {"st-generalized", "ds-MAR-pkup", "default", "20240601120000Z", HV_OK, NULL},
+        {"st-generalized-frac", "ds-MAR-pkup", "default", "20240601120000.123Z", HV_OK, NULL},
+        {"st-generalized-after", "ds-MAR-pkup", "default", "20250101000000Z",
+         HV_ERR_DS_KEY_USAGE_PERIOD, "2025-01-01T00:00:00Z is after"},
+        {"st-generalized-13", "ds-MAR-pkup", "default", "18:240601120000Z",
+         HV_ERR_DS_KEY_USAGE_PERIOD, "not UTCTime or GeneralizedTime"},
+        {"st-utc-15", "ds-MAR-pkup", "default", "17:20240601120000Z", HV_ERR_DS_KEY_USAGE_PERIOD,
+         "not UTCTime or GeneralizedTime"},
+        {"st-frac-trailing-zero", "ds-MAR-pkup", "default", "18:20240601120000.10Z",
+         HV_ERR_DS_KEY_USAGE_PERIOD, "not UTCTime or GeneralizedTime"},
+        {"st-utc-frac", "ds-MAR-pkup", "default", "17:240601120000.5Z", HV_ERR_DS_KEY_USAGE_PERIOD,
+         "not UTCTime or GeneralizedTime"},
+        {"st-none", "ds-MAR-pkup", "default", "none", HV_OK, NULL},
+        {"st-bad-no-pkup", "ds-MAR", "default", "18:240601120000Z", HV_OK, NULL},
+        {"st-crit-default", "ds-MAR-pkup-critical", "default", NULL, HV_OK, NULL},
+        {"st-crit-first", "ds-MAR-pkup-critical", "default", "240101000000Z", HV_OK, NULL},
+        {"st-crit-last", "ds-MAR-pkup-critical", "default", "241231235959Z", HV_OK, NULL},
+        {"st-crit-before", "ds-MAR-pkup-critical", "default", "231231235959Z",
+         HV_ERR_DS_KEY_USAGE_PERIOD, "before"},
+        {"st-crit-after", "ds-MAR-pkup-critical", "default", "250101000000Z",
+         HV_ERR_DS_KEY_USAGE_PERIOD, "after"},
+    };
+    struct hv_options opt = options();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", cards_dir, cases[i].name);
+        snprintf(cmd, sizeof cmd,
+                 "'%s' card --ca '%s' --personas '%s' --persona %s --out '%s' --ds-cert "
+                 "'%s/ds/%s.der' --ds-key '%s/private/%s.key' %s%s",
+                 pki_tool, pki_dir, getenv("HAWIYA_PERSONAS"), cases[i].persona, dir, pki_dir,
+                 cases[i].ds, pki_dir, cases[i].ds, cases[i].signing_time ? "--signing-time " : "",
+                 cases[i].signing_time ? cases[i].signing_time : "");
+        assert_int_equal(system(cmd), 0);
+        expect_card(dir, &opt, cases[i].want, cases[i].why);
+    }
+    /* openssl reads the tags hawiya-pki wrote: each text under the tag the case names. */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && openssl asn1parse -inform DER -in st-generalized/sod.bin | grep -q "
+             "'GENERALIZEDTIME *:20240601120000Z' && openssl asn1parse -inform DER -in "
+             "st-generalized-13/sod.bin | grep -q 'GENERALIZEDTIME *:240601120000Z' && openssl "
+             "asn1parse -inform DER -in st-utc-15/sod.bin | grep -q 'UTCTIME *:20240601120000Z' "
+             "&& ! openssl asn1parse -inform DER -in st-none/sod.bin | grep -q 'signingTime'",
+             cards_dir);
+    assert_int_equal(system(cmd), 0);
+
+    /* An expired document accepted by the platform is judged at its signingTime: one that does
+     * not parse is none (before, "100115120000Z" under the GeneralizedTime tag was 2010-01-15). */
+    opt.allow_expired_document = true;
+    snprintf(dir, sizeof dir, "%s/st-expired-bad", cards_dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' card --ca '%s' --personas '%s' --persona expired --out '%s' --signing-time "
+             "18:100115120000Z",
+             pki_tool, pki_dir, getenv("HAWIYA_PERSONAS"), dir);
+    assert_int_equal(system(cmd), 0);
+    expect_card(dir, &opt, HV_ERR_CERT_EXPIRED, "no signingTime");
+    snprintf(dir, sizeof dir, "%s/st-expired-generalized", cards_dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' card --ca '%s' --personas '%s' --persona expired --out '%s' --signing-time "
+             "20100115120000Z",
+             pki_tool, pki_dir, getenv("HAWIYA_PERSONAS"), dir);
+    assert_int_equal(system(cmd), 0);
+    expect_card(dir, &opt, HV_OK, NULL);
 }
 
 /*
@@ -3630,6 +3750,7 @@ int main(void)
         cmocka_unit_test(masterlist_signer_crl_stale),
         cmocka_unit_test(masterlist_signer_country),
         cmocka_unit_test(ds_private_key_usage_period),
+        cmocka_unit_test(signing_time_forms),
         cmocka_unit_test(aa_signature_edge_cases),
         cmocka_unit_test(counter_at_every_size),
         cmocka_unit_test(reader_certificate_one_spelling),

@@ -139,6 +139,9 @@ struct sod {
     size_t message_digest_len;
     const uint8_t *signing_time; /* UTCTime/GeneralizedTime content, NULL if absent */
     size_t signing_time_len;
+    /* its tag, 0x17 UTCTime or 0x18 GeneralizedTime (X.680 §47, §46): the same digits read
+     * differently under each (RFC 5280 §4.1.2.5), so a reader must know which it holds */
+    uint8_t signing_time_tag;
     enum sod_sig_scheme sig_scheme;
     enum sod_hash sig_hash; /* hash named by signatureAlgorithm: NONE or digest_algorithm */
     enum sod_hash pss_mgf1_hash;

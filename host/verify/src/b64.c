@@ -1,4 +1,5 @@
 /* Base64 (RFC 4648 §4, the evidence fields) and base64url (§5, the challenge); UTC times. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -111,6 +112,35 @@ enum hv_err hv_time_now(struct hv_time *t)
     *t = (struct hv_time){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                           tm.tm_hour,        tm.tm_min,     tm.tm_sec};
     return HV_OK;
+}
+
+bool hvi_der_time(uint8_t tag, const uint8_t *p, size_t n, struct hv_time *t)
+{
+    size_t digits = tag == 0x17 ? 12 : 14;
+    char text[16];
+    if (!p || (tag != 0x17 && tag != 0x18) || n < digits + 1 || p[n - 1] != 'Z')
+        return false;
+    for (size_t i = 0; i < digits; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    if (n != digits + 1) {
+        /* Only GeneralizedTime has more: '.' and digits, the last not 0 (X.690 §11.7.3: DER
+         * drops trailing zeros, and a '.' with nothing after it). */
+        if (tag != 0x18 || p[14] != '.' || n < 17 || p[n - 2] == '0')
+            return false;
+        for (size_t i = 15; i < n - 1; i++)
+            if (p[i] < '0' || p[i] > '9')
+                return false;
+    }
+    if (tag == 0x17) {
+        int yy = (p[0] - '0') * 10 + (p[1] - '0');
+        snprintf(text, sizeof text, "%s%.12sZ", yy < 50 ? "20" : "19", (const char *)p);
+    } else {
+        memcpy(text, p, 14);
+        text[14] = 'Z';
+        text[15] = '\0';
+    }
+    return hv_time_parse(text, t) == HV_OK;
 }
 
 int hvi_time_cmp(const struct hv_time *a, const struct hv_time *b)

@@ -73,9 +73,13 @@ struct hvi_key_period {
     bool has_not_before, has_not_after;
     struct hv_time not_before, not_after;
 };
-/* 0: c has no privateKeyUsagePeriod; 1: *kp holds it; -1: it is not the extension's DER
- * (neither bound, UTCTime, out of order, trailing bytes, notAfter before notBefore). */
+/* 1: *kp holds c's privateKeyUsagePeriod; 0: c has none, or a non-critical one that is not the
+ * extension's DER (ignored, RFC 5280 §4.2); -1: a critical one that is not (neither bound,
+ * UTCTime, out of order, trailing bytes, notAfter before notBefore). */
 int hvi_key_usage_period(const mbedtls_x509_crt *c, struct hvi_key_period *kp);
+/* mbedtls_x509_crt_parse_der (a copy) that also takes a critical privateKeyUsagePeriod, which
+ * this verifier applies; every other critical extension mbedTLS does not know is refused. */
+int hvi_crt_parse_der(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len);
 /* Reader device certificate: v3, not a CA, keyUsage with digitalSignature (present) and neither
  * keyCertSign nor cRLSign, an ECDSA P-256 key. */
 const char *hvi_not_reader_cert(const mbedtls_x509_crt *c);
@@ -183,5 +187,14 @@ bool hvi_contains(const void *hay, size_t n, const char *needle, size_t m);
 
 /* -1, 0, 1 as a is before, equal to, after b. */
 int hvi_time_cmp(const struct hv_time *a, const struct hv_time *b);
+/*
+ * A DER time's content under its tag: 0x17 UTCTime YYMMDDhhmmssZ (X.690
+ * §11.8; RFC 5280 §4.1.2.5.1: YY < 50 is 20YY), 0x18 GeneralizedTime
+ * YYYYMMDDhhmmss[.f+]Z (X.690 §11.7), the fraction cut to the whole second
+ * (so a notBefore rounds down and a notAfter keeps its whole last second). The
+ * tag decides: 201001151200Z is no GeneralizedTime (no seconds), never the
+ * UTCTime its 13 characters would be; 15 characters are no UTCTime.
+ */
+bool hvi_der_time(uint8_t tag, const uint8_t *p, size_t n, struct hv_time *t);
 
 #endif

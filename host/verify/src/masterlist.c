@@ -40,7 +40,7 @@ static bool signer_trusted(const struct hv_trust *t, const struct sod *ml,
     for (size_t i = 0; i < ml->n_certs; i++) {
         mbedtls_x509_crt_free(signer);
         mbedtls_x509_crt_init(signer);
-        if (mbedtls_x509_crt_parse_der(signer, ml->cert[i], ml->cert_len[i]) == 0 &&
+        if (hvi_crt_parse_der(signer, ml->cert[i], ml->cert_len[i]) == 0 &&
             sod_is_signer(ml, signer))
             break;
         mbedtls_x509_crt_free(signer);
@@ -112,8 +112,8 @@ enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t le
     mbedtls_x509_crt_free(keep_anchor);
     mbedtls_x509_crt_init(keep_signer);
     mbedtls_x509_crt_init(keep_anchor);
-    if (ok && (mbedtls_x509_crt_parse_der(keep_signer, signer.raw.p, signer.raw.len) != 0 ||
-               mbedtls_x509_crt_parse_der(keep_anchor, anchor->raw.p, anchor->raw.len) != 0)) {
+    if (ok && (hvi_crt_parse_der(keep_signer, signer.raw.p, signer.raw.len) != 0 ||
+               hvi_crt_parse_der(keep_anchor, anchor->raw.p, anchor->raw.len) != 0)) {
         why = "out of memory";
         ok = false;
     }
@@ -140,7 +140,7 @@ enum hv_err hvi_add_masterlist(struct hv_trust *t, const uint8_t *buf, size_t le
         unsigned char *start = p;
         if (mbedtls_asn1_get_tag(&p, set_end, &n,
                                  MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
-            mbedtls_x509_crt_parse_der(&entries, start, (size_t)(p + n - start)) != 0) {
+            hvi_crt_parse_der(&entries, start, (size_t)(p + n - start)) != 0) {
             e = refuse(msg, cap, "an entry of its certList is not a certificate");
             break;
         }

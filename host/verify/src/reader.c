@@ -145,7 +145,7 @@ enum hv_err hvi_check_reader(const struct hv_trust *t, const struct hv_time *now
     const char *why;
     /* One DER certificate and nothing after it: appended bytes would be a second spelling of
      * the same assertion (the certificate is not under the reader's signature). */
-    if (mbedtls_x509_crt_parse_der(&crt, cert, cert_len) != 0 || crt.raw.len != cert_len) {
+    if (hvi_crt_parse_der(&crt, cert, cert_len) != 0 || crt.raw.len != cert_len) {
         snprintf(msg, cap, "reader certificate does not parse as one DER certificate");
         e = HV_ERR_READER_UNTRUSTED;
         goto out;

@@ -14,6 +14,7 @@
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 
 #include "ecdsa_libcrypto.h"
@@ -25,7 +26,7 @@
 static const uint8_t reader_ca_policy[] = {0x69, 0xCD, 0xA0, 0xF7, 0xCD, 0xA8, 0x84,
                                            0xBA, 0xA4, 0xA1, 0xBA, 0xEB, 0xC7, 0xE4,
                                            0x99, 0xA2, 0xEA, 0xE1, 0x5F};
-/* id-icao-cscaMasterListSigningKey, 2.23.136.1.1.3 (9303-12) */
+/* id-icao-cscaMasterListSigningKey, 2.23.136.1.1.3 (9303-12 §7.1.1.3) */
 static const uint8_t oid_ml_signing_key[] = {0x67, 0x81, 0x08, 0x01, 0x01, 0x03};
 
 struct hv_trust *hv_trust_new(void)
@@ -171,7 +172,8 @@ static bool self_signed(const mbedtls_x509_crt *c)
  * parsed already (v3_ext, inside [3]). */
 struct ext_walk {
     unsigned char *p, *end;
-    bool bad; /* the walk stopped at bytes that are not an Extension */
+    bool bad;      /* the walk stopped at bytes that are not an Extension */
+    bool critical; /* of the Extension ext_next returned last */
 };
 
 static void ext_walk_init(struct ext_walk *w, const mbedtls_x509_crt *c)
@@ -203,7 +205,9 @@ static bool ext_next(struct ext_walk *w, const unsigned char **oid, size_t *oid_
         return false;
     *oid = p;
     p += *oid_len;
-    (void)mbedtls_asn1_get_bool(&p, ext_end, &critical); /* absent: DEFAULT FALSE */
+    if (mbedtls_asn1_get_bool(&p, ext_end, &critical) != 0)
+        critical = 0; /* absent: DEFAULT FALSE */
+    w->critical = critical != 0;
     if (mbedtls_asn1_get_tag(&p, ext_end, value_len, MBEDTLS_ASN1_OCTET_STRING) != 0 ||
         p + *value_len != ext_end)
         return false;
@@ -358,65 +362,85 @@ static bool names_purpose(const mbedtls_x509_crt *c, const uint8_t *oid, size_t 
     return false;
 }
 
-/* GeneralizedTime content YYYYMMDDhhmmssZ (RFC 5280 §4.1.2.5.2: no fraction, Zulu). */
-static bool generalized_time(const unsigned char *p, size_t n, struct hv_time *t)
-{
-    char text[16];
-    if (n != 15)
-        return false;
-    memcpy(text, p, 15);
-    text[15] = '\0';
-    return hv_time_parse(text, t) == HV_OK;
-}
-
-/* The extnValue's content of c's extension oid[0..n) in *v, *len; false if c has none. */
+/* The extnValue's content of c's extension oid[0..n) in *v, *len, and whether it is critical;
+ * false if c has none. */
 static bool find_extension(const mbedtls_x509_crt *c, const uint8_t *oid, size_t n,
-                           unsigned char **v, size_t *len)
+                           unsigned char **v, size_t *len, bool *critical)
 {
     const unsigned char *id;
     size_t id_len;
     struct ext_walk w;
     ext_walk_init(&w, c);
     while (ext_next(&w, &id, &id_len, v, len))
-        if (id_len == n && memcmp(id, oid, n) == 0)
+        if (id_len == n && memcmp(id, oid, n) == 0) {
+            *critical = w.critical;
             return true;
+        }
     return false;
+}
+
+/* The privateKeyUsagePeriod's DER (X.509 §9.2.2.5): SEQUENCE { notBefore [0] IMPLICIT
+ * GeneralizedTime OPTIONAL, notAfter [1] ... OPTIONAL }, one at least, in order, notBefore
+ * not after notAfter; a fraction of a second (X.690 §11.7.3, as EJBCA writes) is cut. */
+static bool key_usage_period(unsigned char *p, unsigned char *end, struct hvi_key_period *kp)
+{
+    size_t l;
+    if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
+        p + l != end)
+        return false;
+    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0)) {
+        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) != 0 ||
+            !hvi_der_time(0x18, p, l, &kp->not_before))
+            return false;
+        kp->has_not_before = true;
+        p += l;
+    }
+    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)) {
+        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1) != 0 ||
+            !hvi_der_time(0x18, p, l, &kp->not_after))
+            return false;
+        kp->has_not_after = true;
+        p += l;
+    }
+    return p == end && (kp->has_not_before || kp->has_not_after) &&
+           !(kp->has_not_before && kp->has_not_after &&
+             hvi_time_cmp(&kp->not_before, &kp->not_after) > 0);
 }
 
 int hvi_key_usage_period(const mbedtls_x509_crt *c, struct hvi_key_period *kp)
 {
     static const uint8_t oid[] = {0x55, 0x1D, 0x10}; /* id-ce-privateKeyUsagePeriod 2.5.29.16 */
     unsigned char *p;
-    size_t len, l;
+    size_t len;
+    bool critical = false;
     memset(kp, 0, sizeof *kp);
-    if (!find_extension(c, oid, sizeof oid, &p, &len))
+    if (!find_extension(c, oid, sizeof oid, &p, &len, &critical))
         return 0;
-    unsigned char *end = p + len;
-    if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
-        p + l != end)
-        return -1;
-    /* notBefore [0] IMPLICIT GeneralizedTime OPTIONAL, notAfter [1] ... OPTIONAL, in order. */
-    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0)) {
-        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) != 0 ||
-            !generalized_time(p, l, &kp->not_before))
-            return -1;
-        kp->has_not_before = true;
-        p += l;
-    }
-    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)) {
-        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1) != 0 ||
-            !generalized_time(p, l, &kp->not_after))
-            return -1;
-        kp->has_not_after = true;
-        p += l;
-    }
-    /* X.509 constrains it to one bound at least; a period that ends before it begins is no
-     * period. */
-    if (p != end || (!kp->has_not_before && !kp->has_not_after) ||
-        (kp->has_not_before && kp->has_not_after &&
-         hvi_time_cmp(&kp->not_before, &kp->not_after) > 0))
-        return -1;
-    return 1;
+    if (key_usage_period(p, p + len, kp))
+        return 1;
+    memset(kp, 0, sizeof *kp);
+    /* A non-critical extension the verifier cannot read may be ignored (RFC 5280 §4.2): the
+     * certificate stands without the limit, as it would with no period. A critical one says
+     * the certificate is not to be used by whoever cannot apply it. */
+    return critical ? -1 : 0;
+}
+
+/* mbedTLS knows no privateKeyUsagePeriod and, built without
+ * MBEDTLS_X509_ALLOW_UNSUPPORTED_CRITICAL_EXTENSION (Debian's 2.28), refuses a certificate that
+ * marks it critical. This verifier applies it (hvi_key_usage_period), so it takes that one
+ * extension, critical or not, and still lets mbedTLS refuse every other critical one it does
+ * not know. */
+static int known_extension(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid,
+                           int critical, const unsigned char *p, const unsigned char *end)
+{
+    static const uint8_t pkup[] = {0x55, 0x1D, 0x10};
+    (void)ctx, (void)crt, (void)critical, (void)p, (void)end;
+    return oid->len == sizeof pkup && memcmp(oid->p, pkup, sizeof pkup) == 0 ? 0 : -1;
+}
+
+int hvi_crt_parse_der(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len)
+{
+    return mbedtls_x509_crt_parse_der_with_ext_cb(chain, buf, len, 1, known_extension, NULL);
 }
 
 const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
@@ -426,9 +450,9 @@ const char *hvi_not_document_signer(const mbedtls_x509_crt *c)
     if (why)
         return why;
     if (hvi_key_usage_period(c, &kp) < 0)
-        return "a privateKeyUsagePeriod that is not SEQUENCE { notBefore [0], notAfter [1] } of "
-               "GeneralizedTime (one at least, in order, notBefore first)";
-    /* 9303-12 gives a Document Signer no extKeyUsage, and RFC 5280 §4.2.1.12 restricts a
+        return "a critical privateKeyUsagePeriod that is not SEQUENCE { notBefore [0], notAfter "
+               "[1] } of GeneralizedTime (one at least, in order, notBefore first)";
+    /* 9303-12 Table 6 gives a Document Signer no extKeyUsage, and RFC 5280 §4.2.1.12 restricts a
      * certificate that has one to what it lists: a Master List (or any other) Signer's
      * certificate is not a Document Signer's, though it has every other DS rule. */
     if (c->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE)
@@ -447,14 +471,16 @@ const char *hvi_not_ml_signer(const mbedtls_x509_crt *c)
     if (!names_purpose(c, oid_ml_signing_key, sizeof oid_ml_signing_key))
         return "extKeyUsage without id-icao-cscaMasterListSigningKey (anyExtendedKeyUsage "
                "names no role)";
-    /* 9303-12: a state's master list is signed by a signer its own CSCA issued, so the signer's
-     * country is its issuer's; a CSCA vouching for another state's list signer is no master
-     * list a platform takes (the issuer's name is its CSCA's subject, which hvi_issued_by and
-     * the anchor's own match hold to). */
+    /* 9303-12 §3.1 has a state's CSCA issue its Master List Signer, and Table 5 (subject) holds
+     * every certificate of the profile to its issuer's countryName: a state's master list is
+     * signed by a signer its own CSCA issued, so the signer's country is its issuer's; a CSCA
+     * vouching for another state's list signer is no master list a platform takes (the issuer's
+     * name is its CSCA's subject, which hvi_issued_by and the anchor's own match hold to). */
     char cc[3], issuer_cc[3];
     if (!name_country(&c->issuer, true, issuer_cc) || !hvi_subject_country(c, cc) ||
         strcmp(cc, issuer_cc) != 0)
-        return "a countryName other than its issuing CSCA's (9303-12: a state's CSCA issues its "
+        return "a countryName other than its issuing CSCA's (9303-12 Table 5: a state's CSCA "
+               "issues its "
                "own Master List Signer)";
     return NULL;
 }
@@ -569,7 +595,7 @@ enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *ch
     bool pem = len > sizeof begin && hvi_contains(buf, len, begin, sizeof begin - 1);
     if (!pem) {
         /* One DER certificate and nothing after it (mbedTLS reads the first and stops). */
-        if (mbedtls_x509_crt_parse_der(chain, buf, len) != 0)
+        if (hvi_crt_parse_der(chain, buf, len) != 0)
             return HV_ERR_ARGUMENT;
         if (chain->raw.len != len) {
             mbedtls_x509_crt_free(chain);
@@ -585,9 +611,27 @@ enum hv_err hvi_parse_certs(const uint8_t *buf, size_t len, mbedtls_x509_crt *ch
         return HV_ERR_MEMORY;
     memcpy(text, buf, len);
     text[len] = '\0';
-    int r = mbedtls_x509_crt_parse(chain, (const unsigned char *)text, len + 1);
+    /* Block by block (mbedtls_x509_crt_parse's own loop takes no extension callback); one
+     * that does not parse refuses the file. */
+    const unsigned char *at = (const unsigned char *)text;
+    int r = 0;
+    while (r == 0 && *at) {
+        mbedtls_pem_context block;
+        size_t used = 0;
+        mbedtls_pem_init(&block);
+        r = mbedtls_pem_read_buffer(&block, "-----BEGIN CERTIFICATE-----",
+                                    "-----END CERTIFICATE-----", at, NULL, 0, &used);
+        if (r == MBEDTLS_ERR_PEM_NO_HEADER_FOOTER_PRESENT) {
+            mbedtls_pem_free(&block);
+            r = 0;
+            break;
+        }
+        if (r == 0 && hvi_crt_parse_der(chain, block.buf, block.buflen) != 0)
+            r = -1;
+        mbedtls_pem_free(&block);
+        at += used;
+    }
     free(text);
-    /* r > 0: some certificates of the bundle did not parse; refuse the file. */
     if (r != 0 || chain->raw.len == 0) {
         mbedtls_x509_crt_free(chain);
         return HV_ERR_ARGUMENT;
@@ -622,7 +666,7 @@ static enum hv_err append(mbedtls_x509_crt *chain, size_t *n, size_t max, const 
     }
     if (*n >= max)
         return HV_ERR_TRUST_STORE;
-    if (mbedtls_x509_crt_parse_der(chain, c->raw.p, c->raw.len) != 0)
+    if (hvi_crt_parse_der(chain, c->raw.p, c->raw.len) != 0)
         return HV_ERR_MEMORY;
     *at = (*n)++;
     return HV_OK;
@@ -696,8 +740,7 @@ static enum hv_err add_certs(struct hv_trust *t, enum store s, const uint8_t *bu
                 break;
             if (t->n_reader_ca >= HV_MAX_READER_CA)
                 e = HV_ERR_TRUST_STORE;
-            else if (mbedtls_x509_crt_parse_der(&t->reader_ca[t->n_reader_ca], c->raw.p,
-                                                c->raw.len) != 0)
+            else if (hvi_crt_parse_der(&t->reader_ca[t->n_reader_ca], c->raw.p, c->raw.len) != 0)
                 e = HV_ERR_MEMORY;
             else
                 t->n_reader_ca++;

@@ -217,24 +217,11 @@ static enum hv_err check_shape(struct ctx *c, const char *json, size_t len)
     return HV_OK;
 }
 
-/* UTCTime YYMMDDhhmmssZ (RFC 5280 §4.1.2.5.1: YY < 50 is 20YY) or GeneralizedTime
- * YYYYMMDDhhmmssZ, as in a signingTime attribute. */
-static bool parse_signing_time(const uint8_t *p, size_t n, struct hv_time *t)
+/* A signingTime attribute's value (RFC 5652 §11.3), read under its own tag (hvi_der_time). */
+static bool parse_signing_time(const struct sod *sod, struct hv_time *t)
 {
-    char text[16];
-    if (!p || (n != 13 && n != 15) || p[n - 1] != 'Z')
-        return false;
-    if (n == 13) {
-        for (size_t i = 0; i < 12; i++)
-            if (p[i] < '0' || p[i] > '9')
-                return false;
-        int yy = (p[0] - '0') * 10 + (p[1] - '0');
-        snprintf(text, sizeof text, "%s%.12sZ", yy < 50 ? "20" : "19", (const char *)p);
-    } else {
-        memcpy(text, p, 15);
-        text[15] = '\0';
-    }
-    return hv_time_parse(text, t) == HV_OK;
+    return sod->signing_time &&
+           hvi_der_time(sod->signing_time_tag, sod->signing_time, sod->signing_time_len, t);
 }
 
 /* DG1's date of expiry (YYMMDD) is before now's date: the document expired. The century is the
@@ -258,8 +245,7 @@ static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls
 {
     for (size_t k = 0; k < sod->n_certs; k++) {
         mbedtls_x509_crt_init(ds);
-        if (mbedtls_x509_crt_parse_der(ds, sod->cert[k], sod->cert_len[k]) == 0 &&
-            sod_is_signer(sod, ds))
+        if (hvi_crt_parse_der(ds, sod->cert[k], sod->cert_len[k]) == 0 && sod_is_signer(sod, ds))
             return true;
         mbedtls_x509_crt_free(ds);
     }
@@ -267,7 +253,7 @@ static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls
         if (!sod_is_signer(sod, x))
             continue;
         mbedtls_x509_crt_init(ds);
-        if (mbedtls_x509_crt_parse_der(ds, x->raw.p, x->raw.len) == 0)
+        if (hvi_crt_parse_der(ds, x->raw.p, x->raw.len) == 0)
             return true;
         mbedtls_x509_crt_free(ds);
     }
@@ -280,7 +266,9 @@ static bool find_signer(const struct sod *sod, const struct hv_trust *t, mbedtls
  * attribute, so checked after the signature) within the DS certificate's
  * privateKeyUsagePeriod (X.509 §9.2.2.5), both ends included. A state gives
  * its DS key a signing period shorter than the certificate, which must
- * outlive the documents (9303-12); a SOD dated outside it was made by a key
+ * outlive the documents (9303-12 §4.1.1 and Table 1: up to 3 months of
+ * signing, about 10 years of certificate; Table 6 makes the extension
+ * mandatory, non-critical, for a DS); a SOD dated outside it was made by a key
  * the state did not use then (retired, or not yet issued). Without the
  * extension, or without a signingTime, there is nothing to compare.
  */
@@ -291,7 +279,7 @@ static enum hv_err check_key_usage_period(struct ctx *c, const struct sod *sod,
     struct hv_time at;
     if (hvi_key_usage_period(ds, &kp) <= 0 || !sod->signing_time)
         return HV_OK; /* a malformed one was refused with the DS profile */
-    if (!parse_signing_time(sod->signing_time, sod->signing_time_len, &at))
+    if (!parse_signing_time(sod, &at))
         return fail(c, HV_ERR_DS_KEY_USAGE_PERIOD,
                     "EF.SOD's signingTime is not UTCTime or GeneralizedTime to the second, so it "
                     "cannot be held to the Document Signer's privateKeyUsagePeriod");
@@ -335,7 +323,7 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
     struct hv_time when = opt->now;
     const char *at = "";
     if (expired) {
-        if (!parse_signing_time(sod->signing_time, sod->signing_time_len, &when)) {
+        if (!parse_signing_time(sod, &when)) {
             e = fail(c, HV_ERR_CERT_EXPIRED,
                      "the document expired and EF.SOD has no signingTime to judge its signer at");
             goto out;
@@ -380,7 +368,8 @@ static enum hv_err check_passive(struct ctx *c, const struct hv_options *opt, co
         e = fail(c, HV_ERR_DS_UNTRUSTED, "the Document Signer is not issued by a given CSCA");
         goto out;
     }
-    /* 9303-12: the DS's country is its CSCA's, and both are the document's issuing state. */
+    /* 9303-12 Table 5: the DS's country is its CSCA's, and both are the document's issuing
+     * state. */
     char ds_c[3], csca_c[3];
     /* The field without its trailing fillers ("D<<" is "D"); a filler inside ("D<E") is no
      * code of 9303-3 and maps to nothing. */
