@@ -129,6 +129,15 @@ run 0 "$dir/pkup-default.json" '"verified":true'
 run 0 "$dir/pkup-last-second.json" '"verified":true'
 run 1 "$dir/pkup-after.json" '"error":"HV_ERR_DS_KEY_USAGE_PERIOD","message":"EF.SOD'"'"'s signingTime 2025-01-01T00:00:00Z is after the Document Signer'"'"'s privateKeyUsagePeriod"'
 run 1 "$dir/pkup-before.json" '"error":"HV_ERR_DS_KEY_USAGE_PERIOD","message":"EF.SOD'"'"'s signingTime 2023-12-31T23:59:59Z is before'
+# The same period marked critical with fractions of a second (ds-MAR-pkup-critical, also given
+# apart as PEM), a GeneralizedTime signingTime, none at all, and a GeneralizedTime without
+# seconds (no time: refused beside a period).
+run 0 "$dir/st-crit-default.json" '"verified":true'
+run 0 "$dir/st-crit-default.json" '"verified":true' --ds "$pki/ds/ds-MAR-pkup-critical.pem"
+run 1 "$dir/st-crit-after.json" '"error":"HV_ERR_DS_KEY_USAGE_PERIOD","message":"EF.SOD'"'"'s signingTime 2025-01-01T00:00:00Z is after'
+run 0 "$dir/st-generalized.json" '"verified":true'
+run 0 "$dir/st-none.json" '"verified":true'
+run 1 "$dir/st-generalized-13.json" '"error":"HV_ERR_DS_KEY_USAGE_PERIOD","message":"EF.SOD'"'"'s signingTime is not UTCTime or GeneralizedTime'
 
 # Unattested (a plain PC/SC reader): refused unless the platform allows it; then said so.
 run 1 "$dir/unattested.json" '"verified":false,"error":"HV_ERR_UNATTESTED"'
