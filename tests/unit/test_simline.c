@@ -245,6 +245,42 @@ static void script_add(struct quiet_card *q, const struct simline_msg *m)
     q->len += n;
 }
 
+/* The card's characters at t_ns, at 9600 bit/s (372/1 at 3.5712 MHz), 12 etu each. */
+static void script_io(struct quiet_card *q, uint64_t t_ns, const uint8_t *chars,
+                      const uint8_t *flags, uint16_t n)
+{
+    struct simline_msg m = {.type = SIMLINE_IO, .t_ns = t_ns};
+    m.u.io.etu_ps = 104166667u;
+    m.u.io.char_etu = 12;
+    m.u.io.n = n;
+    m.u.io.chars = chars;
+    m.u.io.flags = flags;
+    script_add(q, &m);
+}
+
+/* A port on static buffers (a 4-character queue, rec_cap records of at most
+ * 2), powered (class C) and clocked at clk_hz, as a board leaves it before
+ * the ATR. */
+static void port_open(struct simline_port *p, const struct simline_port_ops *ops, void *ctx,
+                      unsigned rec_cap, uint32_t clk_hz)
+{
+    static uint8_t in[SIMLINE_RECORD_MAX * 2], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
+    static struct simline_port_rec recs[2];
+    const struct simline_port_config cfg = {.stall_ms = 1000};
+    const struct simline_port_buffers b = {.in = in,
+                                           .in_cap = sizeof in,
+                                           .recs = recs,
+                                           .rec_cap = rec_cap,
+                                           .chars = chars,
+                                           .char_cap = 4,
+                                           .tx = tx,
+                                           .tx_cap = sizeof tx};
+    simline_port_init(p, ops, ctx, &cfg, &b);
+    simline_port_up(p);
+    simline_port_vcc(p, 3);
+    simline_port_clk(p, clk_hz);
+}
+
 /* Two IO records and the SYNCs arrive in one read while the queue holds only
  * the first record: the second is decoded from what was read, without a read
  * the silent card would never end. */
@@ -252,23 +288,9 @@ static void port_decodes_buffered_before_reading(void **state)
 {
     (void)state;
     struct quiet_card q = {0};
-    static uint8_t in[SIMLINE_RECORD_MAX * 2], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
-    static struct simline_port_rec recs[1];
     const struct simline_port_ops ops = {.write = quiet_write, .read = quiet_read};
-    const struct simline_port_config cfg = {.stall_ms = 1000};
-    const struct simline_port_buffers b = {.in = in,
-                                           .in_cap = sizeof in,
-                                           .recs = recs,
-                                           .rec_cap = 1,
-                                           .chars = chars,
-                                           .char_cap = 4,
-                                           .tx = tx,
-                                           .tx_cap = sizeof tx};
     struct simline_port p;
-    simline_port_init(&p, &ops, &q, &cfg, &b);
-    simline_port_up(&p);
-    simline_port_vcc(&p, 3);
-    simline_port_clk(&p, 3571200);
+    port_open(&p, &ops, &q, 1, 3571200);
     simline_port_configure(&p, 372, 1, 12, false, false);
     const uint8_t cmd[1] = {0x00};
     simline_port_send(&p, cmd, 1);
@@ -277,17 +299,8 @@ static void port_decodes_buffered_before_reading(void **state)
     m.u.present = 1;
     script_add(&q, &m);
     const uint8_t a[2] = {0x3B, 0x00}, c[1] = {0x90}, noflags[2] = {0};
-    m = (struct simline_msg){.type = SIMLINE_IO, .t_ns = 1000};
-    m.u.io.etu_ps = 104166667u;
-    m.u.io.char_etu = 12;
-    m.u.io.n = 2;
-    m.u.io.chars = a;
-    m.u.io.flags = noflags;
-    script_add(&q, &m);
-    m.t_ns = 10000000;
-    m.u.io.n = 1;
-    m.u.io.chars = c;
-    script_add(&q, &m);
+    script_io(&q, 1000, a, noflags, 2);
+    script_io(&q, 10000000, c, noflags, 1);
     for (unsigned i = 0; i < q.writes; i++)
         script_add(&q, &(struct simline_msg){.type = SIMLINE_SYNC});
 
@@ -321,25 +334,11 @@ static void port_refuses_record_longer_than_queue(void **state)
 {
     (void)state;
     struct quiet_card q = {0};
-    static uint8_t in[SIMLINE_RECORD_MAX * 2], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
-    static struct simline_port_rec recs[2];
     const struct simline_port_ops ops = {
         .write = quiet_write, .read = quiet_read, .closed = note_closed};
-    const struct simline_port_config cfg = {.stall_ms = 1000};
-    const struct simline_port_buffers b = {.in = in,
-                                           .in_cap = sizeof in,
-                                           .recs = recs,
-                                           .rec_cap = 2,
-                                           .chars = chars,
-                                           .char_cap = 4,
-                                           .tx = tx,
-                                           .tx_cap = sizeof tx};
     struct simline_port p;
     closed_why = NULL;
-    simline_port_init(&p, &ops, &q, &cfg, &b);
-    simline_port_up(&p);
-    simline_port_vcc(&p, 3);
-    simline_port_clk(&p, 3571200);
+    port_open(&p, &ops, &q, 2, 3571200);
     simline_port_configure(&p, 372, 1, 12, false, false);
     const uint8_t cmd[1] = {0x00};
     simline_port_send(&p, cmd, 1);
@@ -348,13 +347,7 @@ static void port_refuses_record_longer_than_queue(void **state)
     m.u.present = 1;
     script_add(&q, &m);
     const uint8_t five[5] = {0x3B, 0x00, 0x11, 0x22, 0x33}, noflags[5] = {0};
-    m = (struct simline_msg){.type = SIMLINE_IO, .t_ns = 1000};
-    m.u.io.etu_ps = 104166667u;
-    m.u.io.char_etu = 12;
-    m.u.io.n = 5;
-    m.u.io.chars = five;
-    m.u.io.flags = noflags;
-    script_add(&q, &m);
+    script_io(&q, 1000, five, noflags, 5);
     for (unsigned i = 0; i < q.writes; i++)
         script_add(&q, &(struct simline_msg){.type = SIMLINE_SYNC});
 
@@ -394,23 +387,9 @@ static void port_sends_with_longest_guard_time(void **state)
 {
     (void)state;
     struct written w = {0};
-    static uint8_t in[SIMLINE_RECORD_MAX], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
-    static struct simline_port_rec recs[1];
     const struct simline_port_ops ops = {.write = keep_write, .read = no_read};
-    const struct simline_port_config cfg = {.stall_ms = 1000};
-    const struct simline_port_buffers b = {.in = in,
-                                           .in_cap = sizeof in,
-                                           .recs = recs,
-                                           .rec_cap = 1,
-                                           .chars = chars,
-                                           .char_cap = 4,
-                                           .tx = tx,
-                                           .tx_cap = sizeof tx};
     struct simline_port p;
-    simline_port_init(&p, &ops, &w, &cfg, &b);
-    simline_port_up(&p);
-    simline_port_vcc(&p, 3);
-    simline_port_clk(&p, 3571200);
+    port_open(&p, &ops, &w, 1, 3571200);
     size_t before = w.len;
     simline_port_configure(&p, 372, 1, 12 + 254, false, false);
     const uint8_t cmd[2] = {0xFF, 0x10};
@@ -431,29 +410,15 @@ static void port_sends_with_longest_guard_time(void **state)
 static void port_refuses_unsayable_settings(void **state)
 {
     (void)state;
-    static uint8_t in[SIMLINE_RECORD_MAX], chars[2 * 4], tx[SIMLINE_PORT_TX_SIZE(16)];
-    static struct simline_port_rec recs[1];
     const struct simline_port_ops ops = {
         .write = keep_write, .read = no_read, .closed = note_closed};
-    const struct simline_port_config cfg = {.stall_ms = 1000};
-    const struct simline_port_buffers b = {.in = in,
-                                           .in_cap = sizeof in,
-                                           .recs = recs,
-                                           .rec_cap = 1,
-                                           .chars = chars,
-                                           .char_cap = 4,
-                                           .tx = tx,
-                                           .tx_cap = sizeof tx};
     const uint32_t clocks[2] = {3571200, 0};
     const unsigned char_etus[2] = {267, 12};
     for (int i = 0; i < 2; i++) {
         struct written w = {0};
         struct simline_port p;
         closed_why = NULL;
-        simline_port_init(&p, &ops, &w, &cfg, &b);
-        simline_port_up(&p);
-        simline_port_vcc(&p, 3);
-        simline_port_clk(&p, clocks[i]);
+        port_open(&p, &ops, &w, 1, clocks[i]);
         simline_port_configure(&p, 372, 1, char_etus[i], false, false);
         size_t before = w.len;
         const uint8_t cmd[1] = {0xFF};
