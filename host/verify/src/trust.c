@@ -379,6 +379,25 @@ static bool find_extension(const mbedtls_x509_crt *c, const uint8_t *oid, size_t
     return false;
 }
 
+/* id-ce-privateKeyUsagePeriod 2.5.29.16 */
+static const uint8_t oid_key_usage_period[] = {0x55, 0x1D, 0x10};
+
+/* An optional [tag] IMPLICIT GeneralizedTime at *p: absent leaves *has false; false if present
+ * but not one. */
+static bool optional_time(unsigned char **p, unsigned char *end, int tag, struct hv_time *t,
+                          bool *has)
+{
+    size_t l;
+    if (*p >= end || **p != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | tag))
+        return true;
+    if (mbedtls_asn1_get_tag(p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | tag) != 0 ||
+        !hvi_der_time(0x18, *p, l, t))
+        return false;
+    *has = true;
+    *p += l;
+    return true;
+}
+
 /* The privateKeyUsagePeriod's DER (X.509 §9.2.2.5): SEQUENCE { notBefore [0] IMPLICIT
  * GeneralizedTime OPTIONAL, notAfter [1] ... OPTIONAL }, one at least, in order, notBefore
  * not after notAfter; a fraction of a second (X.690 §11.7.3, as EJBCA writes) is cut. */
@@ -388,20 +407,9 @@ static bool key_usage_period(unsigned char *p, unsigned char *end, struct hvi_ke
     if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
         p + l != end)
         return false;
-    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0)) {
-        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 0) != 0 ||
-            !hvi_der_time(0x18, p, l, &kp->not_before))
-            return false;
-        kp->has_not_before = true;
-        p += l;
-    }
-    if (p < end && *p == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1)) {
-        if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 1) != 0 ||
-            !hvi_der_time(0x18, p, l, &kp->not_after))
-            return false;
-        kp->has_not_after = true;
-        p += l;
-    }
+    if (!optional_time(&p, end, 0, &kp->not_before, &kp->has_not_before) ||
+        !optional_time(&p, end, 1, &kp->not_after, &kp->has_not_after))
+        return false;
     return p == end && (kp->has_not_before || kp->has_not_after) &&
            !(kp->has_not_before && kp->has_not_after &&
              hvi_time_cmp(&kp->not_before, &kp->not_after) > 0);
@@ -409,12 +417,11 @@ static bool key_usage_period(unsigned char *p, unsigned char *end, struct hvi_ke
 
 int hvi_key_usage_period(const mbedtls_x509_crt *c, struct hvi_key_period *kp)
 {
-    static const uint8_t oid[] = {0x55, 0x1D, 0x10}; /* id-ce-privateKeyUsagePeriod 2.5.29.16 */
     unsigned char *p;
     size_t len;
     bool critical = false;
     memset(kp, 0, sizeof *kp);
-    if (!find_extension(c, oid, sizeof oid, &p, &len, &critical))
+    if (!find_extension(c, oid_key_usage_period, sizeof oid_key_usage_period, &p, &len, &critical))
         return 0;
     if (key_usage_period(p, p + len, kp))
         return 1;
@@ -433,9 +440,11 @@ int hvi_key_usage_period(const mbedtls_x509_crt *c, struct hvi_key_period *kp)
 static int known_extension(void *ctx, mbedtls_x509_crt const *crt, mbedtls_x509_buf const *oid,
                            int critical, const unsigned char *p, const unsigned char *end)
 {
-    static const uint8_t pkup[] = {0x55, 0x1D, 0x10};
     (void)ctx, (void)crt, (void)critical, (void)p, (void)end;
-    return oid->len == sizeof pkup && memcmp(oid->p, pkup, sizeof pkup) == 0 ? 0 : -1;
+    return oid->len == sizeof oid_key_usage_period &&
+                   memcmp(oid->p, oid_key_usage_period, sizeof oid_key_usage_period) == 0
+               ? 0
+               : -1;
 }
 
 int hvi_crt_parse_der(mbedtls_x509_crt *chain, const unsigned char *buf, size_t len)
