@@ -85,8 +85,11 @@ echo "@@UNPLUG"
 # them; once the last is closed the crash below cannot come any more) or, if
 # libccid 1.5.2 aborted pcscd on the way, once the bridge has found the pcscd
 # started again.
+heard_removed() {
+    grep -q "\"event\":\"reader_removed\",\"reader\":\"$NAME\"" $EVENTS
+}
 settled() {
-    grep -q "\"event\":\"reader_removed\",\"reader\":\"$NAME\"" $EVENTS &&
+    heard_removed &&
         [ "$(grep -c 'pcscd is back' $LOG)" -ge "$(wc -l </tmp/pcscd.exits)" ] &&
         ! hawiya readers --socket $SOCK | grep -qi sim0001
 }
@@ -110,7 +113,7 @@ if ! wait_for 90 settled; then
         wait_for 30 settled || fail "the bridge did not settle after the unplug and a pcscd restart"
     elif [ "$(wc -l </tmp/pcscd.exits)" -gt 0 ] && wait_for 30 settled; then
         : # pcscd died of the known crash meanwhile, came back and the bridge found it
-    elif ! grep -q "\"event\":\"reader_removed\",\"reader\":\"$NAME\"" $EVENTS; then
+    elif ! heard_removed; then
         echo "@@ pcscd lists (exit $lrc): $(echo "$listed" | tr '\n' ';')"
         fail "the bridge did not hear the reader unplugged"
     else
